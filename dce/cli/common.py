@@ -1,0 +1,44 @@
+"""Helpers shared by the CLI commands: the console and guarded command bodies."""
+from __future__ import annotations
+
+import functools
+
+
+def console(stderr=False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def user_errors(fn):
+    """Let DCEError escape as a click error so the test runner and the launcher show one line."""
+    import click
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from dce.errors import DCEError
+
+        try:
+            return fn(*args, **kwargs)
+        except DCEError as e:
+            raise UserError(e.message) from None
+
+    return wrapper
+
+
+def _user_error_cls():
+    import click
+
+    class _UserError(click.ClickException):
+        exit_code = 2
+
+        def format_message(self):
+            return self.message
+
+        def show(self, file=None):
+            click.echo(f"error: {self.message}", err=True)
+
+    return _UserError
+
+
+UserError = _user_error_cls()

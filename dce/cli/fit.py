@@ -1,0 +1,143 @@
+"""`dce fit`: estimate a conditional or mixed logit and print the table a referee expects."""
+from __future__ import annotations
+
+import click
+
+from dce.cli.common import user_errors
+
+
+def _parse_random(values):
+    """`--random pf=n --random cl=ln` or `--random pf=n,cl=n` -> {"pf": "n", "cl": "ln"}."""
+    from dce.errors import DCEError
+
+    out = {}
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if "=" not in item:
+                raise DCEError(f"--random: '{item}' is not NAME=DIST (for example pf=n)")
+            name, dist = (s.strip() for s in item.split("=", 1))
+            if not name or not dist:
+                raise DCEError(f"--random: '{item}' is not NAME=DIST (for example pf=n)")
+            out[name] = dist
+    return out
+
+
+@click.command()
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--formula", "-f", help='Model formula, e.g. "choice ~ price + time + C(brand)".')
+@click.option("--model-file", "-m", type=click.Path(dir_okay=False),
+              help="YAML file with one utility per alternative (labelled experiments).")
+@click.option("--alt", help="Long data: the column naming the alternative of each row.")
+@click.option("--task", help="Long data: the column identifying the choice task.")
+@click.option("--id", "id_col", help="The respondent id column (panels, clustered s.e.).")
+@click.option("--choice", "choice_col", help="The choice column when the formula does not name it.")
+@click.option("--avail", help="Wide data: stem of the availability columns (e.g. av for av1, av2, ...).")
+@click.option("--sheet", help="Excel: the sheet to read (default: the first).")
+@click.option("--se", type=click.Choice(["classical", "robust", "cluster"]), default="classical",
+              show_default=True, help="Standard errors reported in the table and JSON `se`.")
+@click.option("--model", "model", type=click.Choice(["mnl", "mixed"]), default="mnl", show_default=True,
+              help="Conditional logit (mnl) or mixed logit (mixed).")
+@click.option("--random", "random_", multiple=True,
+              help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated).")
+@click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
+@click.option("--draws", type=int, default=1000, show_default=True, help="Mixed logit: simulation draws.")
+@click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",
+              show_default=True, help="Mixed logit: kind of draws.")
+@click.option("--seed", type=int, default=None, help="Seed for every random step (reported in the output).")
+@click.option("--starts", type=int, default=1, show_default=True,
+              help="Mixed logit: number of starting points; the best log-likelihood is kept.")
+@click.option("--individual", type=click.Path(dir_okay=False),
+              help="Mixed logit: write individual-level conditional means to this CSV.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display, only the results.")
+@user_errors
+def fit(data, formula, model_file, alt, task, id_col, choice_col, avail, sheet, se, model, random_,
+        correlated, draws, draw_type, seed, starts, individual, output, quiet):
+    """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
+
+    \b
+    Long data (one row per alternative):  --alt ALT --task TASK [--id ID]
+    Wide data (one row per task):         attributes in columns price1, price2, ...
+    """
+    from dce.errors import DCEError
+
+    if (formula is None) == (model_file is None):
+        raise DCEError("give exactly one of --formula and --model-file")
+    if model == "mnl" and random_:
+        raise DCEError("--random needs --model mixed")
+    if model == "mixed":
+        rnd = _parse_random(random_)
+        if not rnd:
+            raise DCEError("--model mixed needs at least one random coefficient: --random NAME=DIST")
+        if draws < 2:
+            raise DCEError(f"--draws: {draws} draws are too few for a simulated likelihood (at least 2)")
+        if starts < 1:
+            raise DCEError("--starts must be at least 1")
+
+    from dce.data.readers import read_table
+
+    df = read_table(data, sheet=sheet)
+    if model_file is not None:
+        from dce.spec.modelfile import choice_data_from_model_file
+
+        cdata = choice_data_from_model_file(model_file, df, source=data, id_col=id_col)
+    else:
+        from dce.data.build import choice_data_from_formula
+
+        cdata = choice_data_from_formula(df, formula, source=data, alt=alt, task=task, id_col=id_col,
+                                         choice_col=choice_col, avail=avail)
+    from dce.models.mnl import ConditionalLogit
+
+    if model == "mnl":
+        result = ConditionalLogit(se=se).fit(cdata)
+    else:
+        from dce.models.mixed import MixedLogit
+
+        corr = None
+        if correlated:
+            corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
+        progress = None if quiet else _progress_printer()
+        est = MixedLogit(random=rnd, correlated=corr, draws=draws, draw_type=draw_type, seed=seed,
+                         starts=starts, se=se, callback=progress)
+        try:
+            result = est.fit(cdata)
+        finally:
+            if progress is not None:
+                progress.close()
+        if individual:
+            from dce.util.io import atomic_open
+
+            table = est.individual_means(cdata)
+            with atomic_open(individual, newline="") as fh:
+                table.to_csv(fh, index=False)
+
+    from dce.report.tables import print_fit
+
+    print_fit(result, source=data)
+    if output:
+        from dce.util.io import write_json
+
+        write_json(output, result.to_dict())
+
+
+class _progress_printer:
+    """Live progress of a long fit (iteration, log-likelihood, gradient norm, elapsed) on stderr."""
+
+    def __init__(self):
+        from rich.live import Live
+
+        from dce.cli.common import console
+
+        self._console = console(stderr=True)
+        self._live = Live("", console=self._console, transient=True, refresh_per_second=8)
+        self._live.start()
+
+    def __call__(self, iteration, loglik, grad_norm, elapsed, label=""):
+        self._live.update(f"{label}iteration {iteration:4d}  log-likelihood {loglik:14.4f}  "
+                          f"|gradient| {grad_norm:10.3g}  {elapsed:7.1f} s")
+
+    def close(self):
+        self._live.stop()

@@ -1,0 +1,104 @@
+"""The one internal representation of choice data that every model reads.
+
+A :class:`ChoiceData` holds ``n_tasks`` choice tasks, each with up to ``n_alts`` alternative slots:
+
+* ``X`` (tasks x alternatives x variables, float64): the design, one column per model parameter; the
+  utility of alternative ``j`` in task ``t`` is ``X[t, j] @ beta (+ offset[t, j])``.  Rows of
+  unavailable alternatives are zero.
+* ``avail`` (tasks x alternatives, bool): which alternatives the respondent could choose.
+* ``chosen`` (tasks, int): the index of the chosen alternative slot.
+* ``resp`` (tasks, object or int) or ``None``: the respondent of each task, for panels and clustering.
+
+Builders in :mod:`dce.data.build` (formulas on long or wide data) and :mod:`dce.spec.modelfile`
+(utilities per alternative) produce it; nothing downstream looks at the original table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ChoiceData:
+    X: np.ndarray
+    avail: np.ndarray
+    chosen: np.ndarray
+    names: list
+    alt_labels: list
+    task_ids: np.ndarray | None = None
+    resp: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    spec: dict = field(default_factory=dict)
+    source: str = ""
+
+    def __post_init__(self):
+        self.X = np.ascontiguousarray(self.X, dtype=np.float64)
+        self.avail = np.ascontiguousarray(self.avail, dtype=bool)
+        self.chosen = np.ascontiguousarray(self.chosen, dtype=np.intp)
+        if self.X.ndim != 3:
+            raise ValueError("X must be tasks x alternatives x variables")
+        T, J, K = self.X.shape
+        if self.avail.shape != (T, J):
+            raise ValueError("avail must be tasks x alternatives")
+        if self.chosen.shape != (T,):
+            raise ValueError("chosen must have one entry per task")
+        if len(self.names) != K:
+            raise ValueError("one name per variable")
+        if self.offset is not None:
+            self.offset = np.ascontiguousarray(self.offset, dtype=np.float64)
+            if not np.any(self.offset):
+                self.offset = None
+        if self.task_ids is None:
+            self.task_ids = np.arange(1, T + 1)
+        self._panel = None
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_tasks(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_alts(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_vars(self) -> int:
+        return self.X.shape[2]
+
+    @property
+    def n_respondents(self) -> int:
+        if self.resp is None:
+            return self.n_tasks
+        return int(self.panel()[1])
+
+    # ------------------------------------------------------------------ panels
+    def panel(self):
+        """Integer respondent codes (0..R-1, in order of first appearance) and R.
+
+        Without respondent ids every task is its own respondent.
+        """
+        if self._panel is None:
+            if self.resp is None:
+                codes = np.arange(self.n_tasks)
+                self._panel = (codes, self.n_tasks)
+            else:
+                import pandas as pd
+
+                codes, uniques = pd.factorize(np.asarray(self.resp), sort=False)
+                self._panel = (codes.astype(np.intp), len(uniques))
+        return self._panel
+
+    def subset(self, mask) -> "ChoiceData":
+        """The tasks selected by a boolean mask or index array."""
+        return ChoiceData(
+            X=self.X[mask], avail=self.avail[mask], chosen=self.chosen[mask], names=list(self.names),
+            alt_labels=list(self.alt_labels), task_ids=self.task_ids[mask],
+            resp=None if self.resp is None else np.asarray(self.resp)[mask],
+            offset=None if self.offset is None else self.offset[mask], spec=dict(self.spec),
+            source=self.source,
+        )
+
+    def null_loglik(self) -> float:
+        """Log-likelihood of equal shares among the available alternatives of each task."""
+        return float(-np.log(self.avail.sum(axis=1)).sum())

@@ -1,0 +1,83 @@
+"""Terminal reports with rich: estimates table and fit summary, in the manner of Biogeme and Apollo."""
+from __future__ import annotations
+
+import math
+
+
+def _p(p):
+    if p is None or not math.isfinite(p):
+        return "-"
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+SE_LABEL = {"classical": "s.e.", "robust": "robust s.e.", "cluster": "cluster s.e."}
+
+
+def fit_tables(result, source=""):
+    """The estimates table and the fit summary table of a FitResult, as rich renderables."""
+    from rich.table import Table
+
+    title = {"mnl": "Conditional logit", "mixed": "Mixed logit"}.get(result.model, result.model)
+    t = Table(title=f"{title}{': ' + str(source) if source else ''}", title_justify="left")
+    t.add_column("parameter", style="bold")
+    for col in ("estimate", SE_LABEL[result.se_type], "z", "p", "95% CI"):
+        t.add_column(col, justify="right")
+    se = result.se()
+    z = result.z
+    p = result.p
+    lo, hi = result.conf_int()
+    for i, name in enumerate(result.names):
+        t.add_row(name, f"{result.estimates[i]:.6f}", f"{se[i]:.6f}", f"{z[i]:.2f}", _p(p[i]),
+                  f"[{lo[i]:.4f}, {hi[i]:.4f}]")
+    for name, value in result.fixed.items():
+        t.add_row(name, f"{value:.6f}", "fixed", "", "", "")
+    s = Table(show_header=False, box=None, pad_edge=False)
+    s.add_column(style="dim")
+    s.add_column(justify="right")
+    rows = [
+        ("tasks", f"{result.n_tasks:,}"),
+        ("respondents", f"{result.n_respondents:,}"),
+        ("parameters", f"{result.n_params}"),
+        ("log-likelihood", f"{result.loglik:.3f}"),
+        ("null log-likelihood", f"{result.loglik_null:.3f}"),
+        ("rho-squared", f"{result.rho2:.4f}"),
+        ("adjusted rho-squared", f"{result.rho2_adj:.4f}"),
+        ("AIC", f"{result.aic:.2f}"),
+        ("BIC", f"{result.bic:.2f}"),
+        ("iterations", f"{result.iterations}"),
+        ("convergence", ("yes" if result.converged else "NO") + f" ({result.message})"),
+        ("gradient norm", f"{result.grad_norm:.3g}"),
+        ("seconds", f"{result.seconds:.2f}"),
+    ]
+    rows.extend(result.summary_rows)
+    for k, v in rows:
+        s.add_row(k, v)
+    refs = result.spec.get("references") if isinstance(result.spec, dict) else None
+    return t, s, refs
+
+
+def print_fit(result, source="", console=None):
+    from dce.cli.common import console as make_console
+
+    con = console or make_console()
+    table, summary, refs = fit_tables(result, source)
+    con.print(table)
+    if refs:
+        con.print("reference levels: " + ", ".join(f"{k} = {v}" for k, v in refs.items()), style="dim")
+    for title, header, body in result.details:
+        con.print(simple_table(title, header, body))
+    con.print(summary)
+    for w in result.warnings:
+        con.print(f"[yellow]warning:[/yellow] {w}")
+
+
+def simple_table(title, header, rows):
+    """A rich table from a title, column names and rows of already formatted cells."""
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for i, h in enumerate(header):
+        t.add_column(str(h), justify="left" if i == 0 else "right", style="bold" if i == 0 else None)
+    for r in rows:
+        t.add_row(*[str(c) for c in r])
+    return t

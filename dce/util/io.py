@@ -1,0 +1,41 @@
+"""Atomic file output: write to a temporary file beside the target, then rename over it."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+
+from dce.errors import DCEError
+
+
+@contextmanager
+def atomic_open(path, mode="w", encoding="utf-8", newline=None):
+    """Open a temporary file in the target's folder; it replaces ``path`` only if the block succeeds."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise DCEError(f"{path}: folder '{folder}' does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=folder)
+    try:
+        kw = {} if "b" in mode else {"encoding": encoding, "newline": newline}
+        with os.fdopen(fd, mode, **kw) as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_json(path, obj):
+    with atomic_open(path) as fh:
+        json.dump(obj, fh, indent=2, allow_nan=False)
+        fh.write("\n")
+
+
+def write_text(path, text):
+    with atomic_open(path) as fh:
+        fh.write(text)
