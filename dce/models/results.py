@@ -54,9 +54,8 @@ class FitResult:
 
     @property
     def p(self) -> np.ndarray:
-        from scipy.special import ndtr
-
-        return 2 * ndtr(-np.abs(self.z))
+        """Two-sided p-values of the z statistics (normal distribution)."""
+        return np.array([math.erfc(abs(z) / math.sqrt(2)) if np.isfinite(z) else float("nan") for z in self.z])
 
     @property
     def aic(self) -> float:
@@ -75,9 +74,9 @@ class FitResult:
         return 1 - (self.loglik - self.n_params) / self.loglik_null
 
     def conf_int(self, level=0.95):
-        from scipy.special import ndtri
+        from statistics import NormalDist
 
-        q = float(ndtri(0.5 + level / 2))
+        q = NormalDist().inv_cdf(0.5 + level / 2)
         se = self.se()
         return self.estimates - q * se, self.estimates + q * se
 

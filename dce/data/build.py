@@ -1,0 +1,559 @@
+"""Build :class:`ChoiceData` from a table and a model formula (long or wide data).
+
+The formula is parsed with formulaic's Wilkinson parser, but every factor is evaluated here by our
+own code: a column, ``C(col)`` (or a text column) dummy-coded against a reference level, or an
+arithmetic expression evaluated by the restricted evaluator of :mod:`dce.spec.expr`.  Nothing in a
+formula is ever run as Python, so a formula stored in a results file can be rebuilt safely.
+
+The same :func:`design_matrix` codes the estimation data and, later, new alternatives (scenarios) from
+the ``spec`` stored with the results.
+"""
+from __future__ import annotations
+
+import ast
+import re
+
+import numpy as np
+
+from dce.data.choice_data import ChoiceData
+from dce.errors import DCEError
+
+ALT_VIRTUAL = "alt"       # wide data: the alternative number is available to formulas as `alt`
+
+
+# ---------------------------------------------------------------------------------------------- formula
+def parse_formula(formula: str, choice_col=None):
+    """Split a formula into its response column and terms (each a tuple of factor expressions).
+
+    An intercept is meaningless in a conditional logit and is dropped silently.
+    """
+    from formulaic import Formula
+
+    if not isinstance(formula, str) or not formula.strip():
+        raise DCEError("--formula is empty")
+    text = formula.strip()
+    if "~" not in text:
+        if choice_col is None:
+            raise DCEError(f"--formula '{formula}': no response; write it as 'choice ~ x1 + x2' or give --choice")
+        text = f"{choice_col} ~ {text}"
+    try:
+        f = Formula(text)
+    except Exception as e:  # formulaic's syntax errors carry a coloured multi-line pointer
+        msg = str(e).splitlines()[0].strip()
+        raise DCEError(f"--formula '{formula}': {msg}") from None
+    lhs = [t for t in f.lhs]
+    if len(lhs) != 1 or len(lhs[0].factors) != 1:
+        raise DCEError(f"--formula '{formula}': the left-hand side must be the one choice column")
+    response = lhs[0].factors[0].expr
+    terms = []
+    for term in f.rhs:
+        factors = tuple(fa.expr for fa in term.factors if fa.eval_method.value != "literal")
+        if not factors:
+            continue  # the intercept, or a literal
+        if any(fa.eval_method.value == "literal" for fa in term.factors):
+            raise DCEError(f"--formula '{formula}': literal '{term}' cannot be a model term")
+        terms.append(factors)
+    if not terms:
+        raise DCEError(f"--formula '{formula}': no explanatory variables")
+    return response, terms
+
+
+def _categorical_call(expr: str):
+    """``C(col)``, ``C(col, ref='b')``, ``C(col, Treatment('b'))`` -> (col, reference or None); else None."""
+    if not expr.startswith("C("):
+        return None
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        raise DCEError(f"--formula: cannot read the factor '{expr}'") from None
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "C"):
+        return None
+    if not node.args or not isinstance(node.args[0], ast.Name):
+        raise DCEError(f"--formula: '{expr}': C() takes a column name, e.g. C(type)")
+    col = node.args[0].id
+    ref = None
+    extra = list(node.args[1:]) + [kw.value for kw in node.keywords if kw.arg in ("ref", "reference", "contr")]
+    unknown = [kw.arg for kw in node.keywords if kw.arg not in ("ref", "reference", "contr")]
+    if unknown:
+        raise DCEError(f"--formula: '{expr}': unknown argument '{unknown[0]}' (use C(col, ref='level'))")
+    for arg in extra:
+        if isinstance(arg, ast.Constant):
+            ref = arg.value
+        elif isinstance(arg, ast.Call) and arg.args and isinstance(arg.args[0], ast.Constant):
+            fname = arg.func.attr if isinstance(arg.func, ast.Attribute) else getattr(arg.func, "id", "")
+            if fname.lower() != "treatment":
+                raise DCEError(f"--formula: '{expr}': only treatment (dummy) coding is supported, "
+                               "e.g. C(col, ref='level')")
+            ref = arg.args[0].value
+        elif isinstance(arg, ast.Call) and arg.keywords and isinstance(arg.keywords[0].value, ast.Constant):
+            ref = arg.keywords[0].value.value
+        else:
+            raise DCEError(f"--formula: '{expr}': cannot read the reference level (use C(col, ref='level'))")
+    return col, ref
+
+
+def _inner(expr: str) -> str:
+    """The expression inside ``I(...)`` (formulaic's protection of arithmetic), else the expression."""
+    e = expr.strip()
+    if e.startswith("I(") and e.endswith(")"):
+        try:
+            node = ast.parse(e, mode="eval").body
+        except SyntaxError:
+            return e
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "I" and len(node.args) == 1:
+            return ast.unparse(node.args[0])
+    return e
+
+
+def _sorted_levels(values):
+    uniq = list(dict.fromkeys(values.tolist()))
+    try:
+        return sorted(uniq)
+    except TypeError:
+        return sorted(uniq, key=str)
+
+
+def _py(v):
+    """A level as a plain Python value (JSON-friendly)."""
+    return v.item() if hasattr(v, "item") else v
+
+
+# ---------------------------------------------------------------------------------------------- coding
+class _Coder:
+    """Resolves and codes the factors of a formula on a long table (one row per alternative)."""
+
+    def __init__(self, df, source, text_cols=None, row_of=None):
+        self.df = df
+        self.source = source
+        self.text_cols = text_cols            # None: decide by content
+        self.row_of = row_of                  # maps long row -> file row for messages (wide data)
+        self._numeric = {}
+
+    def _where(self):
+        return f"{self.source}: " if self.source else ""
+
+    def column_exists(self, col):
+        return col in self.df.columns
+
+    def is_text(self, col):
+        if self.text_cols is not None:
+            return col in self.text_cols
+        from dce.data.readers import is_text_column
+
+        return is_text_column(self.df[col])
+
+    def numeric(self, col):
+        if col not in self._numeric:
+            if col not in self.df.columns:
+                raise DCEError(f"{self._where()}the formula names column '{col}', which is not in the data")
+            from dce.data.readers import numeric_column
+
+            self._numeric[col] = numeric_column(self.df, col, self.source)
+        return self._numeric[col]
+
+    def raw(self, col):
+        if col not in self.df.columns:
+            raise DCEError(f"{self._where()}the formula names column '{col}', which is not in the data")
+        s = self.df[col]
+        if s.isna().any():
+            row = int(np.flatnonzero(s.isna().to_numpy())[0])
+            raise DCEError(f"{self._where()}column '{col}' has a missing value in row {self._row(row)}")
+        return s.to_numpy()
+
+    def _row(self, i):
+        return self.row_of(i) if self.row_of is not None else i + 1
+
+
+def resolve_factor(expr, coder: _Coder, stored=None):
+    """Describe one factor: {'kind': 'numeric', 'expr'} or {'kind': 'categorical', 'column', 'levels', 'reference'}.
+
+    ``stored`` is the description saved with a fitted model; levels then come from it, not the data.
+    """
+    if stored is not None:
+        return stored
+    cat = _categorical_call(expr)
+    if cat is None and coder.column_exists(expr) and coder.is_text(expr):
+        cat = (expr, None)
+    if cat is not None:
+        col, ref = cat
+        values = coder.raw(col)
+        levels = [_py(v) for v in _sorted_levels(values)]
+        if ref is not None:
+            match = [lv for lv in levels if lv == ref or str(lv) == str(ref)]
+            if not match:
+                raise DCEError(f"{coder._where()}reference level '{ref}' of '{expr}' is not a value of column "
+                               f"'{col}' (values: {', '.join(map(str, levels[:10]))})")
+            ref = match[0]
+        else:
+            ref = levels[0]
+        return {"kind": "categorical", "column": col, "levels": levels, "reference": ref}
+    return {"kind": "numeric", "expr": expr}
+
+
+def _eval_numeric(expr, coder: _Coder):
+    if coder.column_exists(expr):
+        return coder.numeric(expr)
+    from dce.spec.expr import parse
+
+    e = parse(_inner(expr), where=f"--formula term '{expr}'")
+    env = {}
+    for name in e.names:
+        if not coder.column_exists(name):
+            raise DCEError(f"{coder._where()}the formula names column '{name}', which is not in the data")
+        env[name] = coder.numeric(name)
+    with np.errstate(all="ignore"):
+        v = np.asarray(e.evaluate(env), dtype=float)
+    if v.ndim == 0:
+        raise DCEError(f"--formula: term '{expr}' does not depend on the data")
+    bad = ~np.isfinite(v)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DCEError(f"{coder._where()}formula term '{expr}' is not a finite number in row {coder._row(i)}")
+    return v
+
+
+def _factor_columns(expr, info, coder, full_rank):
+    """Coded columns of one factor: list of (name, values)."""
+    if info["kind"] == "numeric":
+        return [(expr, _eval_numeric(expr, coder))]
+    values = coder.raw(info["column"])
+    levels = info["levels"]
+    keep = levels if full_rank else [lv for lv in levels if lv != info["reference"]]
+    svals = values.astype(str) if values.dtype == object else values
+    out = []
+    for lv in keep:
+        target = str(lv) if values.dtype == object else lv
+        out.append((f"{expr}[T.{lv}]" if not full_rank else f"{expr}[{lv}]", (svals == target).astype(float)))
+    return out
+
+
+def design_matrix(terms, factor_info, coder: _Coder):
+    """Coded columns of every term (products of factor codings): names and a rows x columns matrix."""
+    present = {frozenset(t) for t in terms}
+    names, cols = [], []
+    for term in terms:
+        parts = []
+        for f in term:
+            info = factor_info[f]
+            rest = frozenset(term) - {f}
+            full = info["kind"] == "categorical" and bool(rest) and rest not in present
+            parts.append(_factor_columns(f, info, coder, full))
+        combos = [("", None)]
+        for part in parts:
+            combos = [(f"{n}:{pn}" if n else pn, pv if v is None else v * pv) for n, v in combos for pn, pv in part]
+        for n, v in combos:
+            if n in names:
+                continue
+            names.append(n)
+            cols.append(v)
+    n_rows = len(coder.df)
+    M = np.empty((n_rows, len(cols)))
+    for k, v in enumerate(cols):
+        M[:, k] = v
+    return names, M
+
+
+# ---------------------------------------------------------------------------------------------- long data
+def _choice_flags(df, col, source):
+    from dce.data.readers import parse_choice_flags
+
+    return parse_choice_flags(df[col], source, col)
+
+
+def _require(df, col, source, what):
+    if col not in df.columns:
+        close = [c for c in df.columns if str(c).lower() == str(col).lower()]
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise DCEError(f"{source}: {what} column '{col}' is not in the data{hint}")
+
+
+def choice_data_from_formula(df, formula, *, source="", alt=None, task=None, id_col=None, choice_col=None,
+                             avail=None) -> ChoiceData:
+    """Choice data from a table and a formula; long data when ``alt`` is given, wide data otherwise."""
+    response, terms = parse_formula(formula, choice_col)
+    if len(df) == 0:
+        raise DCEError(f"{source}: the file has no data rows")
+    if alt is not None or task is not None:
+        if alt is None or task is None:
+            raise DCEError("long data needs both --alt and --task (wide data needs neither)")
+        return _from_long(df, response, terms, formula, source, alt, task, id_col, avail)
+    return _from_wide(df, response, terms, formula, source, id_col, avail)
+
+
+def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
+    import pandas as pd
+
+    for col, what in ((alt, "--alt"), (task, "--task"), (response, "choice"), (id_col, "--id"), (avail, "--avail")):
+        if col is not None:
+            _require(df, col, source, what)
+    df = df.reset_index(drop=True)
+    for col in [c for c in (alt, task, id_col) if c is not None]:
+        if df[col].isna().any():
+            row = int(np.flatnonzero(df[col].isna().to_numpy())[0]) + 1
+            raise DCEError(f"{source}: column '{col}' has a missing value in row {row}")
+    # tasks: by task column (within respondent when ids are given), in order of first appearance
+    if id_col is not None:
+        keys = pd.MultiIndex.from_arrays([df[id_col].to_numpy(), df[task].to_numpy()])
+        t_idx, t_uni = pd.factorize(keys, sort=False)
+        resp_of_task, task_of_task = t_uni.get_level_values(0), t_uni.get_level_values(1)
+        if pd.Index(task_of_task).is_unique:
+            task_ids = np.asarray(task_of_task)
+        else:  # task numbers restart for every respondent: name tasks as respondent/task
+            task_ids = np.char.add(np.char.add(np.asarray(resp_of_task).astype(str), "/"),
+                                   np.asarray(task_of_task).astype(str))
+    else:
+        t_idx, t_uni = pd.factorize(df[task].to_numpy(), sort=False)
+        task_ids = np.asarray(t_uni)
+    alt_values = df[alt].to_numpy()
+    a_idx, a_uni = pd.factorize(alt_values, sort=True)
+    T, J = len(t_uni), len(a_uni)
+    cell = t_idx.astype(np.int64) * J + a_idx
+    counts = np.bincount(cell, minlength=T * J)
+    if counts.max() > 1:
+        c = int(np.flatnonzero(counts > 1)[0])
+        rows = np.flatnonzero(cell == c)[:2] + 1
+        raise DCEError(f"{source}: task {task_ids[c // J]} lists alternative '{a_uni[c % J]}' twice "
+                       f"(rows {rows[0]} and {rows[1]})")
+    chosen_flag = _choice_flags(df, response, source)
+    present = np.ones(len(df), bool)
+    if avail is not None:
+        from dce.data.readers import numeric_column
+
+        present = numeric_column(df, avail, source) != 0
+    n_chosen = np.bincount(t_idx, weights=chosen_flag.astype(float), minlength=T)
+    _check_chosen_counts(n_chosen, task_ids, source, response)
+    if np.any(chosen_flag & ~present):
+        row = int(np.flatnonzero(chosen_flag & ~present)[0]) + 1
+        raise DCEError(f"{source}: row {row}: the chosen alternative is marked unavailable in column '{avail}'")
+    coder = _Coder(df, source)
+    factor_info = {}
+    for term in terms:
+        for f in term:
+            if f not in factor_info:
+                factor_info[f] = resolve_factor(f, coder)
+    names, M = design_matrix(terms, factor_info, coder)
+    X = np.zeros((T, J, len(names)))
+    X[t_idx[present], a_idx[present]] = M[present]
+    av = np.zeros((T, J), bool)
+    av[t_idx[present], a_idx[present]] = True
+    chosen = np.zeros(T, np.intp)
+    chosen[t_idx[chosen_flag]] = a_idx[chosen_flag]
+    resp = np.asarray(resp_of_task) if id_col is not None else None
+    spec = _spec(formula, "long", response, terms, factor_info, names,
+                 {"alt": alt, "task": task, "id": id_col, "avail": avail}, [_py(a) for a in a_uni])
+    return ChoiceData(X=X, avail=av, chosen=chosen, names=names, alt_labels=[_py(a) for a in a_uni],
+                      task_ids=task_ids, resp=resp, spec=spec, source=source)
+
+
+def _check_chosen_counts(n_chosen, task_ids, source, col):
+    if np.any(n_chosen == 0):
+        t = int(np.flatnonzero(n_chosen == 0)[0])
+        raise DCEError(f"{source}: column '{col}': task {task_ids[t]} has no chosen alternative")
+    if np.any(n_chosen > 1):
+        t = int(np.flatnonzero(n_chosen > 1)[0])
+        raise DCEError(f"{source}: column '{col}': task {task_ids[t]} has {int(n_chosen[t])} chosen alternatives")
+
+
+# ---------------------------------------------------------------------------------------------- wide data
+_AVAIL_STEMS = ("av", "avail", "available")
+
+
+def _stem_columns(columns, stem):
+    """{suffix: column} of the columns named STEM<n> or STEM_<n>."""
+    pat = re.compile(re.escape(stem) + r"_?(\d+)$")
+    out = {}
+    for c in columns:
+        m = pat.fullmatch(str(c))
+        if m:
+            out.setdefault(int(m.group(1)), c)
+    return out
+
+
+def _factor_names(terms, coder_columns):
+    """Data names each factor refers to (a column, a C() column, or the names of an expression)."""
+    names = []
+    for term in terms:
+        for f in term:
+            cat = _categorical_call(f)
+            if cat is not None:
+                names.append(cat[0])
+            elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", f) or f in coder_columns:
+                names.append(f)
+            else:
+                from dce.spec.expr import parse
+
+                names.extend(sorted(parse(_inner(f), where=f"--formula term '{f}'").names))
+    return list(dict.fromkeys(names))
+
+
+def _from_wide(df, response, terms, formula, source, id_col, avail):
+    import pandas as pd
+
+    _require(df, response, source, "choice")
+    if id_col is not None:
+        _require(df, id_col, source, "--id")
+    df = df.reset_index(drop=True)
+    columns = list(df.columns)
+    names = _factor_names(terms, set(columns))
+    stems, generic = {}, []
+    for name in names:
+        if name == ALT_VIRTUAL and name not in columns:
+            continue
+        cols = _stem_columns(columns, name)
+        if cols and name not in columns:
+            stems[name] = cols
+        elif name in columns:
+            generic.append(name)
+        else:
+            raise DCEError(f"{source}: the formula names '{name}', which is neither a column nor the stem of "
+                           f"alternative columns such as '{name}1', '{name}2'")
+    if not stems:
+        raise DCEError(f"{source}: wide data needs alternative attributes in columns such as 'price1', 'price2' "
+                       "(for long data give --alt and --task)")
+    suffixes = sorted(set().union(*[set(c) for c in stems.values()]))
+    for name, cols in stems.items():
+        missing = [s for s in suffixes if s not in cols]
+        if missing:
+            raise DCEError(f"{source}: variable '{name}' has no column for alternative {missing[0]} "
+                           f"(expected '{name}{missing[0]}'); use a model file for labelled alternatives")
+    T, J = len(df), len(suffixes)
+    # availability
+    av = np.ones((T, J), bool)
+    av_cols = None
+    if avail is not None:
+        av_cols = _stem_columns(columns, avail)
+        if not av_cols:
+            raise DCEError(f"{source}: --avail '{avail}': no columns '{avail}1', '{avail}2', ... in the data")
+    else:
+        for stem in _AVAIL_STEMS:
+            for c in {stem, stem.upper(), stem.capitalize()}:
+                found = _stem_columns(columns, c)
+                if found and all(s in found for s in suffixes):
+                    av_cols = found
+                    break
+            if av_cols:
+                break
+    if av_cols:
+        from dce.data.readers import numeric_column
+
+        for j, s in enumerate(suffixes):
+            if s in av_cols:
+                av[:, j] = numeric_column(df, av_cols[s], source) != 0
+    # choice
+    chosen = _wide_choice(df[response], suffixes, source, response)
+    rows_bad = ~av[np.arange(T), chosen]
+    if rows_bad.any():
+        r = int(np.flatnonzero(rows_bad)[0])
+        raise DCEError(f"{source}: column '{response}', row {r + 1}: the chosen alternative "
+                       f"{suffixes[chosen[r]]} is not available")
+    # a long table of the variables the formula uses; messages about values name the wide columns
+    from dce.data.readers import is_text_column, numeric_column
+
+    long = {}
+    text_cols = set()
+    for name, cols in stems.items():
+        parts = [df[cols[s]] for s in suffixes]
+        if any(is_text_column(p) for p in parts) and all(
+                is_text_column(p) or p.isna().all() for p in parts):
+            for p, s in zip(parts, suffixes):
+                if p.isna().any():
+                    r = int(np.flatnonzero(p.isna().to_numpy())[0]) + 1
+                    raise DCEError(f"{source}: column '{cols[s]}' has a missing value in row {r}")
+            long[name] = np.stack([p.astype(str).to_numpy() for p in parts], axis=1).reshape(-1)
+            text_cols.add(name)
+        else:
+            vals = []
+            for j, s in enumerate(suffixes):
+                v = df[cols[s]]
+                if av_cols and not av[:, j].all():
+                    v = v.where(av[:, j], 0)  # values of unavailable alternatives do not matter
+                vals.append(numeric_column(pd.DataFrame({cols[s]: v}), cols[s], source))
+            long[name] = np.stack(vals, axis=1).reshape(-1)
+    for name in generic:
+        s = df[name]
+        if is_text_column(s):
+            if s.isna().any():
+                r = int(np.flatnonzero(s.isna().to_numpy())[0]) + 1
+                raise DCEError(f"{source}: column '{name}' has a missing value in row {r}")
+            long[name] = np.repeat(s.astype(str).to_numpy(), J)
+            text_cols.add(name)
+        else:
+            long[name] = np.repeat(numeric_column(df, name, source), J)
+    if ALT_VIRTUAL not in long:
+        long[ALT_VIRTUAL] = np.tile(np.asarray(suffixes), T)
+    ldf = pd.DataFrame(long)
+    coder = _Coder(ldf, source, text_cols=text_cols, row_of=lambda i: i // J + 1)
+    factor_info = {}
+    for term in terms:
+        for f in term:
+            if f not in factor_info:
+                factor_info[f] = resolve_factor(f, coder)
+    pnames, M = design_matrix(terms, factor_info, coder)
+    X = M.reshape(T, J, len(pnames)) * av[:, :, None]
+    resp = df[id_col].to_numpy() if id_col is not None else None
+    if resp is not None and pd.isna(resp).any():
+        r = int(np.flatnonzero(pd.isna(resp))[0]) + 1
+        raise DCEError(f"{source}: column '{id_col}' has a missing value in row {r}")
+    spec = _spec(formula, "wide", response, terms, factor_info, pnames,
+                 {"id": id_col, "avail": avail, "stems": sorted(stems)}, list(suffixes))
+    return ChoiceData(X=X, avail=av, chosen=chosen, names=pnames, alt_labels=list(suffixes),
+                      task_ids=np.arange(1, T + 1), resp=resp, spec=spec, source=source)
+
+
+def _wide_choice(series, suffixes, source, col):
+    """Map the wide choice column (2, '2', 'choice2', 'alt2', 2.0) to alternative slots."""
+    index = {s: j for j, s in enumerate(suffixes)}
+    vals = series.to_numpy()
+    out = np.empty(len(vals), np.intp)
+    cache = {}
+    for i, v in enumerate(vals):
+        slot = cache.get(v, -2) if not isinstance(v, float) or v == v else -1
+        if slot == -2:
+            slot = -1
+            if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()):
+                slot = index.get(int(v), -1)
+            elif isinstance(v, str):
+                m = re.search(r"(\d+)\s*$", v.strip())
+                if m:
+                    slot = index.get(int(m.group(1)), -1)
+            cache[v] = slot
+        if slot < 0:
+            if v is None or (isinstance(v, float) and v != v):
+                raise DCEError(f"{source}: column '{col}' has a missing value in row {i + 1}")
+            raise DCEError(f"{source}: column '{col}', row {i + 1}: choice value '{v}' matches no alternative "
+                           f"(alternatives: {', '.join(map(str, suffixes))})")
+        out[i] = slot
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- spec
+def _spec(formula, layout, response, terms, factor_info, names, columns, alt_labels):
+    refs = {}
+    for expr, info in factor_info.items():
+        if info["kind"] == "categorical":
+            refs[expr] = info["reference"]
+    return {
+        "type": "formula",
+        "formula": formula,
+        "layout": layout,
+        "choice": response,
+        "terms": [list(t) for t in terms],
+        "factors": factor_info,
+        "names": list(names),
+        "columns": {k: v for k, v in columns.items() if v is not None},
+        "alternatives": alt_labels,
+        "references": refs,
+    }
+
+
+def rebuild_design(spec: dict, df, source="scenarios"):
+    """Code new alternatives (one row each, long layout) with the coding stored in a model's spec."""
+    if spec.get("type") != "formula":
+        raise DCEError(f"{source}: the model was not specified by a formula")
+    terms = [tuple(t) for t in spec["terms"]]
+    coder = _Coder(df.reset_index(drop=True), source)
+    info = {f: resolve_factor(f, coder, stored=spec["factors"][f]) for t in terms for f in t}
+    names, M = design_matrix(terms, info, coder)
+    if names != spec["names"]:
+        raise DCEError(f"{source}: the coded variables {names} do not match the model's {spec['names']}")
+    return M

@@ -1,0 +1,167 @@
+"""Formulas on long and wide data -> ChoiceData, and the errors bad data gets."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from dce.data.build import choice_data_from_formula, rebuild_design
+from dce.errors import DCEError
+
+
+def long_frame():
+    """Three tasks of two respondents; task 3 has only two alternatives."""
+    return pd.DataFrame({
+        "id":     [1, 1, 1, 1, 1, 1, 2, 2],
+        "task":   [1, 1, 1, 2, 2, 2, 3, 3],
+        "alt":    ["a", "b", "c", "a", "b", "c", "a", "c"],
+        "choice": ["no", "yes", "no", "yes", "no", "no", "no", "yes"],
+        "price":  [1.0, 2.0, 3.0, 2.0, 1.0, 4.0, 3.0, 1.0],
+        "brand":  ["x", "y", "z", "y", "x", "z", "z", "x"],
+        "income": [10, 10, 10, 10, 10, 10, 20, 20],
+    })
+
+
+def test_long_layout_with_missing_alternative():
+    d = choice_data_from_formula(long_frame(), "choice ~ price", alt="alt", task="task", id_col="id")
+    assert d.X.shape == (3, 3, 1)
+    assert d.alt_labels == ["a", "b", "c"]
+    assert d.avail.tolist() == [[True, True, True], [True, True, True], [True, False, True]]
+    assert d.chosen.tolist() == [1, 0, 2]
+    assert d.X[2, :, 0].tolist() == [3.0, 0.0, 1.0]
+    assert d.n_respondents == 2
+
+
+def test_categorical_text_column_and_reference_named():
+    d = choice_data_from_formula(long_frame(), "choice ~ price + brand", alt="alt", task="task")
+    assert d.names == ["price", "brand[T.y]", "brand[T.z]"]
+    assert d.spec["references"] == {"brand": "x"}
+    d2 = choice_data_from_formula(long_frame(), "choice ~ price + C(brand, ref='z')", alt="alt", task="task")
+    assert d2.names == ["price", "C(brand, ref='z')[T.x]", "C(brand, ref='z')[T.y]"]
+
+
+def test_alternative_specific_constants_and_interactions():
+    d = choice_data_from_formula(long_frame(), "choice ~ C(alt) + price + price:income", alt="alt", task="task")
+    assert d.names == ["C(alt)[T.b]", "C(alt)[T.c]", "price", "price:income"]
+    assert np.allclose(d.X[0, :, 3], [10.0, 20.0, 30.0])
+    # an intercept is dropped silently: same names without '- 1'
+    d0 = choice_data_from_formula(long_frame(), "choice ~ 1 + price", alt="alt", task="task")
+    assert d0.names == ["price"]
+
+
+@pytest.mark.parametrize("values", [[0, 1, 0, 1, 0, 0, 0, 1], ["FALSE", "TRUE", "FALSE", "TRUE", "FALSE",
+                                    "FALSE", "FALSE", "TRUE"], [False, True, False, True, False, False, False, True]])
+def test_choice_flag_encodings(values):
+    df = long_frame()
+    df["choice"] = values
+    d = choice_data_from_formula(df, "choice ~ price", alt="alt", task="task")
+    assert d.chosen.tolist() == [1, 0, 2]
+
+
+def wide_frame():
+    return pd.DataFrame({
+        "id": [1, 1, 2, 2],
+        "choice": ["choice2", "choice1", "choice3", "choice1"],
+        "price1": [1, 2, 3, 4], "price2": [2, 1, 2, 1], "price3": [3, 3, 1, 2],
+        "time1": [10, 20, 10, 30], "time2": [20, 10, 30, 20], "time3": [30, 30, 20, 10],
+        "av1": [1, 1, 1, 1], "av2": [1, 1, 1, 1], "av3": [1, 0, 1, 0],
+        "income": [5, 5, 7, 7],
+    })
+
+
+def test_wide_layout_with_availability_columns():
+    d = choice_data_from_formula(wide_frame(), "choice ~ price + time", id_col="id")
+    assert d.X.shape == (4, 3, 2)
+    assert d.alt_labels == [1, 2, 3]
+    assert d.chosen.tolist() == [1, 0, 2, 0]
+    assert d.avail[:, 2].tolist() == [True, False, True, False]
+    assert d.X[1, 2].tolist() == [0.0, 0.0]
+    assert d.n_respondents == 2
+
+
+def test_wide_numeric_choice_and_asc_and_individual_interaction():
+    df = wide_frame()
+    df["choice"] = [2, 1, 3, 1]
+    d = choice_data_from_formula(df, "choice ~ C(alt) + price + price:income")
+    assert d.chosen.tolist() == [1, 0, 2, 0]
+    assert d.names == ["C(alt)[T.2]", "C(alt)[T.3]", "price", "price:income"]
+    assert np.allclose(d.X[0, :, 3], [5.0, 10.0, 15.0])
+
+
+def test_rebuild_design_codes_new_alternatives_like_the_estimation_data():
+    d = choice_data_from_formula(long_frame(), "choice ~ price + brand", alt="alt", task="task")
+    new = pd.DataFrame({"price": [2.5, 1.0], "brand": ["z", "x"]})
+    M = rebuild_design(d.spec, new)
+    assert M.tolist() == [[2.5, 0.0, 1.0], [1.0, 0.0, 0.0]]
+
+
+# ------------------------------------------------------------------------------------- bad data
+def err(df, formula="choice ~ price", **kw):
+    kw = kw or {"alt": "alt", "task": "task"}
+    with pytest.raises(DCEError) as e:
+        choice_data_from_formula(df, formula, source="f.csv", **kw)
+    return str(e.value)
+
+
+def test_unknown_column_in_formula():
+    msg = err(long_frame(), "choice ~ price + colour")
+    assert "f.csv" in msg and "'colour'" in msg
+
+
+def test_task_without_choice_and_with_two():
+    df = long_frame()
+    df.loc[3, "choice"] = "no"
+    assert "task 2 has no chosen alternative" in err(df)
+    df = long_frame()
+    df.loc[4, "choice"] = "yes"
+    assert "task 2 has 2 chosen alternatives" in err(df)
+
+
+def test_bad_choice_flag_value_names_row():
+    df = long_frame()
+    df["choice"] = df["choice"].astype(object)
+    df.loc[5, "choice"] = "maybe"
+    msg = err(df)
+    assert "'choice'" in msg and "row 6" in msg and "maybe" in msg
+
+
+def test_stray_text_in_numeric_column_names_row_and_value():
+    df = long_frame()
+    df["price"] = df["price"].astype(object)
+    df.loc[4, "price"] = "abc"
+    msg = err(df)
+    assert "'price'" in msg and "row 5" in msg and "abc" in msg
+
+
+def test_missing_value_names_row():
+    df = long_frame()
+    df.loc[2, "price"] = np.nan
+    msg = err(df)
+    assert "'price'" in msg and "row 3" in msg
+
+
+def test_wide_choice_matching_no_alternative():
+    df = wide_frame()
+    df.loc[2, "choice"] = "choice7"
+    msg = err(df, "choice ~ price + time", id_col="id")
+    assert "row 3" in msg and "choice7" in msg
+
+
+def test_wide_chosen_alternative_unavailable():
+    df = wide_frame()
+    df.loc[1, "choice"] = "choice3"
+    assert "row 2" in err(df, "choice ~ price", id_col="id")
+
+
+def test_duplicate_alternative_in_task():
+    df = long_frame()
+    df.loc[1, "alt"] = "a"
+    assert "task 1 lists alternative 'a' twice" in err(df)
+
+
+def test_long_data_needs_task():
+    with pytest.raises(DCEError, match="--task"):
+        choice_data_from_formula(long_frame(), "choice ~ price", alt="alt")
+
+
+def test_formula_code_is_never_executed():
+    msg = err(long_frame(), "choice ~ I(__import__('os').getcwd())")
+    assert "f.csv" in msg or "formula" in msg
