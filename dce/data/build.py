@@ -332,6 +332,7 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
             if f not in factor_info:
                 factor_info[f] = resolve_factor(f, coder)
     names, M = design_matrix(terms, factor_info, coder)
+    _record_ranges(factor_info, names, M, present)
     X = np.zeros((T, J, len(names)))
     X[t_idx[present], a_idx[present]] = M[present]
     av = np.zeros((T, J), bool)
@@ -489,6 +490,7 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
             if f not in factor_info:
                 factor_info[f] = resolve_factor(f, coder)
     pnames, M = design_matrix(terms, factor_info, coder)
+    _record_ranges(factor_info, pnames, M, av.reshape(-1))
     X = M.reshape(T, J, len(pnames)) * av[:, :, None]
     resp = df[id_col].to_numpy() if id_col is not None else None
     if resp is not None and pd.isna(resp).any():
@@ -527,6 +529,14 @@ def _wide_choice(series, suffixes, source, col):
 
 
 # ---------------------------------------------------------------------------------------------- spec
+def _record_ranges(factor_info, names, M, mask):
+    """Store the observed range of each numeric main effect (for attribute importance)."""
+    for f, info in factor_info.items():
+        if info["kind"] == "numeric" and f in names and mask.any():
+            v = M[mask, names.index(f)]
+            info["range"] = [float(v.min()), float(v.max())]
+
+
 def _spec(formula, layout, response, terms, factor_info, names, columns, alt_labels):
     refs = {}
     for expr, info in factor_info.items():

@@ -1,0 +1,60 @@
+"""`dce shares`: predicted shares preferring each scenario over a reference (the status quo)."""
+from __future__ import annotations
+
+import click
+
+from dce.cli.common import user_errors
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--scenarios", "-s", required=True, type=click.Path(dir_okay=False),
+              help="YAML file: reference (status_quo | none | {name, levels}) and a list of scenarios.")
+@click.option("--ci", type=click.Choice(["krinsky-robb", "delta"]), default="krinsky-robb", show_default=True,
+              help="Confidence intervals: Krinsky-Robb draws of the estimates, or the delta method.")
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option("--sims", type=int, default=2000, show_default=True, help="Krinsky-Robb parameter draws.")
+@click.option("--draws", type=int, default=1000, show_default=True,
+              help="Mixed logit: draws of the random coefficients per share.")
+@click.option("--seed", type=int, default=None, help="Seed of the simulation (reported).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the shares as JSON (atomically).")
+@user_errors
+def shares(model, scenarios, ci, level, sims, draws, seed, output):
+    """Shares of respondents preferring each scenario of SCENARIOS over the reference, from MODEL.json."""
+    from dce.errors import DCEError
+
+    if not 0 < level < 1:
+        raise DCEError(f"--level must be between 0 and 1, not {level}")
+    if sims < 10 or draws < 1:
+        raise DCEError("--sims must be at least 10 and --draws at least 1")
+    from dce.post.model import FittedModel
+    from dce.post.shares import load_scenarios, preference_shares
+
+    fitted = FittedModel.load(model)
+    ref_label, ref_row, items = load_scenarios(scenarios, fitted)
+    if seed is None:
+        import secrets
+
+        seed = secrets.randbelow(2**31)
+    rows = preference_shares(fitted, items, ref_row, ci=ci, n_sim=sims, n_draws=draws, seed=seed, level=level)
+    from dce.cli.common import console
+    from dce.report.tables import simple_table
+
+    title = (f"Share preferring each scenario over the {ref_label.replace('_', ' ')}" if ref_label != "none"
+             else "Market shares among the scenarios")
+    pct = int(round(level * 100))
+    table = simple_table(f"{title} ({fitted.model}, {model})", ["scenario", "share", f"{pct}% CI"],
+                         [[r["name"], f"{100 * r['share']:.1f}%",
+                           f"[{100 * r['ci_low']:.1f}%, {100 * r['ci_high']:.1f}%]"] for r in rows])
+    con = console()
+    con.print(table)
+    con.print(f"confidence intervals: {ci}"
+              + (f" ({sims} parameter draws)" if ci == "krinsky-robb" else "")
+              + (f"; {draws} draws of the random coefficients" if fitted.model == "mixed" else "")
+              + f"; seed {seed}", style="dim")
+    if output:
+        from dce.util.io import write_json
+
+        write_json(output, {"model": str(model), "reference": ref_label, "ci_method": ci, "level": level,
+                            "seed": seed, "sims": sims, "draws": draws if fitted.model == "mixed" else None,
+                            "scenarios": rows})

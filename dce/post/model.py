@@ -1,0 +1,206 @@
+"""A fitted model read back from its results JSON, and the coding of new alternatives under it.
+
+Post-estimation (shares, willingness to pay) works from the JSON that `dce fit --output` writes: the
+estimates, their covariance, and the ``spec`` saying how alternatives are coded.  Two kinds of spec
+are understood:
+
+* ``formula``: the formula's terms and factor codings (:func:`dce.data.build.rebuild_design`);
+  alternatives are given as column values, e.g. ``{pf: 7, cl: 1, loc: 1}``.
+* ``design``: a design file's attributes and coding (:mod:`dce.design.spec`), embedded in the JSON;
+  alternatives are given as attribute levels, the status quo filling in levels left out.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from dce.errors import DCEError
+
+REQUIRED = ("model", "params", "vcov", "spec")
+
+
+class FittedModel:
+    """Estimates, covariance and coding of a model fitted by `dce fit`."""
+
+    def __init__(self, d: dict, source="model"):
+        self.source = source
+        missing = [k for k in REQUIRED if k not in d]
+        if missing:
+            raise DCEError(f"{source}: not a dce results file (no key '{missing[0]}')")
+        self.d = d
+        self.model = d["model"]
+        try:
+            self.names = [p["name"] for p in d["params"]]
+            self.estimates = np.array([p["estimate"] for p in d["params"]], float)
+            self.vcov = np.array(d["vcov"], float)
+        except (KeyError, TypeError, ValueError) as e:
+            raise DCEError(f"{source}: key 'params' or 'vcov' is malformed ({e})") from None
+        k = len(self.names)
+        if self.vcov.shape != (k, k):
+            raise DCEError(f"{source}: key 'vcov' is not {k} x {k}")
+        if not np.all(np.isfinite(self.estimates)):
+            raise DCEError(f"{source}: some estimates are not finite numbers")
+        self.spec = d["spec"] or {}
+        self.random = d.get("random") or {}
+        self.fixed = d.get("fixed") or {}
+        self._coder = None
+
+    @classmethod
+    def load(cls, path) -> "FittedModel":
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                d = json.load(fh)
+        except FileNotFoundError:
+            raise DCEError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise DCEError(f"{path}: not a results JSON file ({str(e).splitlines()[0]})") from None
+        if not isinstance(d, dict):
+            raise DCEError(f"{path}: not a results JSON file")
+        return cls(d, source=path)
+
+    # ------------------------------------------------------------------ coefficients
+    @property
+    def coef_names(self) -> list:
+        """Names of the utility coefficients: the columns an alternative is coded into."""
+        return list(self.spec.get("names") or self.names)
+
+    def coefficient_draws(self, theta=None, n_draws=2000, seed=0):
+        """Coefficient vectors (draws x coefficients) implied by the parameters ``theta``.
+
+        A conditional logit has one vector; a mixed logit integrates over the random coefficients,
+        approximated by ``n_draws`` quasi-random draws (seeded).
+        """
+        theta = self.estimates if theta is None else np.asarray(theta, float)
+        if self.model != "mixed":
+            idx = [self.names.index(n) for n in self.coef_names]
+            return theta[idx][None, :]
+        from dce.models.mixed import coefficient_draws
+
+        return coefficient_draws(self.d, theta, self.coef_names, n_draws=n_draws, seed=seed)
+
+    # ------------------------------------------------------------------ coding alternatives
+    @property
+    def coder(self):
+        if self._coder is None:
+            kind = self.spec.get("type")
+            if kind == "formula":
+                self._coder = FormulaCoder(self.spec, self.source)
+            elif kind == "design":
+                self._coder = DesignCoder(self.spec, self.source)
+            else:
+                raise DCEError(f"{self.source}: the model's spec (type '{kind}') cannot code new alternatives; "
+                               "fit it with a formula or from a design")
+            if list(self._coder.names) != list(self.coef_names):
+                raise DCEError(f"{self.source}: the model's coefficients ({', '.join(self.coef_names)}) do not "
+                               f"match its spec ({', '.join(self._coder.names)}); was it fitted on another design?")
+        return self._coder
+
+
+class FormulaCoder:
+    """Alternatives as column values, coded by the formula stored with the model."""
+
+    has_status_quo = False
+
+    def __init__(self, spec, source):
+        self.spec = spec
+        self.source = source
+        self.names = list(spec["names"])
+        self.attributes = _formula_columns(spec)
+
+    def code(self, levels: dict, where="scenario", kind="designed"):
+        import pandas as pd
+
+        from dce.data.build import rebuild_design
+
+        if kind != "designed":
+            raise DCEError(f"{where}: a model fitted from a formula has no {kind.replace('_', ' ')}; "
+                           "give the reference alternative's values explicitly")
+        if not isinstance(levels, dict) or not levels:
+            raise DCEError(f"{where}: give the alternative as {{column: value}}")
+        unknown = [k for k in levels if k not in self.attributes]
+        if unknown:
+            raise DCEError(f"{where}: unknown attribute '{unknown[0]}' (the model uses: {', '.join(self.attributes)})")
+        missing = [k for k in self.attributes if k not in levels]
+        if missing:
+            raise DCEError(f"{where}: no value for '{missing[0]}'")
+        return rebuild_design(self.spec, pd.DataFrame([levels]), source=where)[0]
+
+    def numeric_attribute(self, name):
+        """Whether ``name`` is a numeric (linearly coded) column of the model."""
+        info = self.spec["factors"].get(name)
+        return info is not None and info["kind"] == "numeric" and name in self.names
+
+
+def _formula_columns(spec):
+    """The data columns a formula's factors read (what a scenario must give)."""
+    import re
+
+    from dce.data.build import _inner
+
+    cols = []
+    for f, info in spec["factors"].items():
+        if info["kind"] == "categorical":
+            cols.append(info["column"])
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", f):
+            cols.append(f)
+        else:
+            from dce.spec.expr import parse
+
+            cols.extend(sorted(parse(_inner(f), where=f).names))
+    return list(dict.fromkeys(cols))
+
+
+class DesignCoder:
+    """Alternatives as attribute levels, coded by the design file embedded in the model."""
+
+    def __init__(self, spec, source):
+        from dce.design.spec import parse_design_spec
+
+        text = spec.get("design_yaml")
+        if not text:
+            raise DCEError(f"{source}: the model's spec has no design")
+        self.design = parse_design_spec(text, source=spec.get("design_source", source))
+        self.spec = spec
+        self.source = source
+        self.names = list(spec.get("names") or self.design.param_names)
+        self.attributes = self.design.attribute_names
+        self.has_status_quo = self.design.status_quo is not None
+
+    def status_quo_levels(self):
+        sq = self.design.status_quo
+        return self.design.labels_of(sq.levels) if sq is not None else None
+
+    def code(self, levels: dict, where="scenario", kind="designed"):
+        if kind == "opt_out":
+            return self._align(self.design.code_alternative(kind="opt_out"))
+        if not isinstance(levels, dict):
+            raise DCEError(f"{where}: give the alternative as {{attribute: level}}")
+        unknown = [k for k in levels if k not in self.attributes]
+        if unknown:
+            raise DCEError(f"{where}: unknown attribute '{unknown[0]}' "
+                           f"(the design has: {', '.join(self.attributes)})")
+        full = dict(self.status_quo_levels() or {})
+        full.update(levels)
+        missing = [a for a in self.attributes if a not in full]
+        if missing:
+            raise DCEError(f"{where}: no level for attribute '{missing[0]}' (and the design has no status quo "
+                           "to take it from)")
+        for a, v in levels.items():
+            if self.design.attribute(a).index(v) is None:
+                labels = self.design.attribute(a).labels
+                raise DCEError(f"{where}: '{v}' is not a level of '{a}' (levels: {', '.join(map(str, labels))})")
+        return self._align(self.design.code_alternative(full, kind=kind))
+
+    def _align(self, x):
+        names = self.design.param_names
+        return np.array([x[names.index(n)] if n in names else 0.0 for n in self.names])
+
+    def numeric_attribute(self, name):
+        try:
+            a = self.design.attribute(name)
+        except DCEError:
+            return False
+        return a.coding == "linear"

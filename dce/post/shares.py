@@ -1,0 +1,144 @@
+"""Predicted preference shares: each scenario against a reference, or market shares among scenarios.
+
+With a reference (the status quo, say), the share preferring scenario ``s`` is the binary logit
+probability ``1 / (1 + exp(-(V_s - V_ref)))``; with ``reference: none`` the shares are the logit
+shares among all scenarios.  For a mixed logit the probabilities are averaged over the distribution
+of the random coefficients.  Confidence intervals: Krinsky-Robb (parameters drawn from the
+estimated normal distribution of the estimates, percentile interval) or the delta method.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dce.errors import DCEError
+
+CI_METHODS = ("krinsky-robb", "delta")
+
+
+@dataclass
+class Scenario:
+    name: str
+    levels: dict
+    x: np.ndarray = None
+
+
+def _shares_given_coefs(B, Xs, x_ref):
+    """Shares (scenarios,) for coefficient draws B (R x K), scenario rows Xs (S x K), reference row or None."""
+    if x_ref is not None:
+        D = (Xs - x_ref) @ B.T                     # S x R
+        P = 0.5 * (1 + np.tanh(0.5 * D))           # the logistic function, stable for large |D|
+        return P.mean(axis=1)
+    V = Xs @ B.T                                   # S x R
+    V = V - V.max(axis=0, keepdims=True)
+    E = np.exp(V)
+    return (E / E.sum(axis=0, keepdims=True)).mean(axis=1)
+
+
+def preference_shares(model, scenarios, reference=None, ci="krinsky-robb", n_sim=2000, n_draws=1000, seed=0,
+                      level=0.95):
+    """Shares preferring each scenario (fractions) with confidence intervals.
+
+    ``scenarios``: list of :class:`Scenario` with coded rows ``x``; ``reference``: a coded row, or None
+    for market shares among the scenarios.  Returns a list of dicts ``name, share, ci_low, ci_high``.
+    """
+    if ci not in CI_METHODS:
+        raise DCEError(f"--ci: unknown method '{ci}' (use krinsky-robb or delta)")
+    Xs = np.array([s.x for s in scenarios], float)
+
+    def shares(theta):
+        B = model.coefficient_draws(theta, n_draws=n_draws, seed=seed)
+        return _shares_given_coefs(B, Xs, reference)
+
+    point = shares(model.estimates)
+    alpha = (1 - level) / 2
+    if ci == "krinsky-robb":
+        rng = np.random.default_rng(seed)
+        thetas = _mvn_draws(rng, model.estimates, model.vcov, n_sim)
+        sims = np.array([shares(t) for t in thetas])
+        lo, hi = np.quantile(sims, [alpha, 1 - alpha], axis=0)
+    else:
+        from statistics import NormalDist
+
+        q = NormalDist().inv_cdf(1 - alpha)
+        G = _jacobian(shares, model.estimates)
+        se = np.sqrt(np.clip(np.einsum("sk,kl,sl->s", G, model.vcov, G), 0, None))
+        lo, hi = np.clip(point - q * se, 0, 1), np.clip(point + q * se, 0, 1)
+    return [{"name": s.name, "share": float(p), "ci_low": float(a), "ci_high": float(b)}
+            for s, p, a, b in zip(scenarios, point, lo, hi)]
+
+
+def _mvn_draws(rng, mean, cov, n):
+    """Draws from N(mean, cov), robust to a covariance that is only semidefinite."""
+    w, V = np.linalg.eigh(0.5 * (cov + cov.T))
+    L = V * np.sqrt(np.clip(w, 0, None))
+    return mean + rng.standard_normal((n, len(mean))) @ L.T
+
+
+def _jacobian(f, x, rel=1e-6):
+    f0 = np.asarray(f(x))
+    J = np.empty((f0.size, x.size))
+    for k in range(x.size):
+        h = rel * max(1.0, abs(x[k]))
+        e = np.zeros_like(x)
+        e[k] = h
+        J[:, k] = (np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h)
+    return J
+
+
+# --------------------------------------------------------------------------------------------- scenario file
+def load_scenarios(path, model):
+    """Read a scenarios YAML file and code its alternatives with the model's spec.
+
+    Returns ``(reference_label, reference_row or None, [Scenario...])``.
+    """
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise DCEError(f"{path}: no such file") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise DCEError(f"{path}: not valid YAML{line}: {getattr(e, 'problem', e)}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DCEError(f"{path}: cannot read ({e})") from None
+    if not isinstance(doc, dict):
+        raise DCEError(f"{path}: expected keys 'reference' and 'scenarios'")
+    unknown = [k for k in doc if k not in ("reference", "scenarios", "name", "description")]
+    if unknown:
+        raise DCEError(f"{path}: unknown key '{unknown[0]}' (expected reference, scenarios)")
+    coder = model.coder
+    items = doc.get("scenarios")
+    if not isinstance(items, list) or not items:
+        raise DCEError(f"{path}: key 'scenarios' must be a non-empty list")
+    scenarios = []
+    for i, item in enumerate(items, 1):
+        where = f"{path}: scenarios[{i}]"
+        if not isinstance(item, dict) or "levels" not in item:
+            raise DCEError(f"{where}: needs 'name' and 'levels'")
+        bad = [k for k in item if k not in ("name", "levels")]
+        if bad:
+            raise DCEError(f"{where}: unknown key '{bad[0]}'")
+        name = str(item.get("name", f"scenario {i}"))
+        where = f"{path}: scenario '{name}'"
+        scenarios.append(Scenario(name, item["levels"] or {}, coder.code(item["levels"] or {}, where=where)))
+    names = [s.name for s in scenarios]
+    dup = [n for n in names if names.count(n) > 1]
+    if dup:
+        raise DCEError(f"{path}: scenario name '{dup[0]}' appears twice")
+    ref = doc.get("reference", "status_quo" if getattr(coder, "has_status_quo", False) else "none")
+    if ref is None or (isinstance(ref, str) and ref.lower() == "none"):
+        if len(scenarios) < 2:
+            raise DCEError(f"{path}: market shares (reference: none) need at least two scenarios")
+        return "none", None, scenarios
+    if isinstance(ref, str) and ref in ("status_quo", "opt_out"):
+        if ref == "status_quo" and not getattr(coder, "has_status_quo", False):
+            raise DCEError(f"{path}: key 'reference': the model has no status quo alternative")
+        return ref, coder.code({}, where=f"{path}: reference", kind=ref), scenarios
+    if isinstance(ref, dict) and "levels" in ref:
+        return str(ref.get("name", "reference")), coder.code(ref["levels"], where=f"{path}: reference"), scenarios
+    raise DCEError(f"{path}: key 'reference' must be status_quo, opt_out, none, or {{name, levels}}")

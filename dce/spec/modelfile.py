@@ -1,0 +1,393 @@
+"""Model files: one utility per alternative, linear in named parameters (Biogeme/Apollo style).
+
+A model file is YAML::
+
+    choice: CHOICE                      # the column holding the chosen alternative's code
+    exclude: "PURPOSE not in (1, 3) or CHOICE == 0"    # optional: rows where this is true are dropped
+    id: ID                              # optional: respondent id column (panels, clustered s.e.)
+    description: free text              # optional, ignored
+    alternatives:
+      train: {code: 1, available: "TRAIN_AV * (SP != 0)", utility: "ASC_TRAIN + B_TIME * TRAIN_TT / 100"}
+      sm:    {code: 2, available: "SM_AV", utility: "B_TIME * SM_TT / 100"}
+
+Expressions are read by the restricted evaluator :mod:`dce.spec.expr` (never ``eval``).  In a
+utility, names that are columns of the data are data; every other name is a parameter.  ``exclude``
+and ``available`` may use data columns only; ``available`` defaults to "always available" (nonzero
+means available).  Parameters are ordered alphabetically (as in Biogeme's report), whatever the
+order in which they appear.  Column names must be valid Python identifiers to be referenced.
+
+:func:`load_model_file` validates the file (every error names the file, the line and the key);
+:func:`choice_data_from_model_file` applies it to a table and returns a
+:class:`~dce.data.choice_data.ChoiceData`.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+
+from dce.errors import DCEError
+from dce.spec import expr as _expr
+
+TOP_KEYS = ("choice", "exclude", "id", "alternatives", "description")
+ALT_KEYS = ("code", "available", "utility")
+
+
+@dataclass
+class Alternative:
+    name: str
+    code: float
+    available: "_expr.Expr"
+    utility: "_expr.Expr"
+    available_text: str
+    utility_text: str
+
+
+@dataclass
+class ModelFile:
+    path: str
+    choice: str
+    alternatives: list
+    exclude: "_expr.Expr | None" = None
+    exclude_text: str | None = None
+    id: str | None = None
+    description: str | None = None
+    lines: dict = field(default_factory=dict)
+
+    def where(self, *keys) -> str:
+        """``file: line N: key a.b.c`` for error messages."""
+        return _where(self.path, self.lines, keys)
+
+    def spec(self, parameters=(), excluded=0) -> dict:
+        return {
+            "type": "model_file",
+            "file": self.path,
+            "choice": self.choice,
+            "exclude": self.exclude_text,
+            "id": self.id,
+            "alternatives": {a.name: {"code": _json_code(a.code), "available": a.available_text,
+                                      "utility": a.utility_text} for a in self.alternatives},
+            "parameters": list(parameters),
+            "excluded": int(excluded),
+        }
+
+
+def _json_code(c):
+    return int(c) if float(c).is_integer() else float(c)
+
+
+def _where(path, lines, keys) -> str:
+    keys = tuple(keys)
+    line = None
+    for i in range(len(keys), 0, -1):
+        line = lines.get(keys[:i])
+        if line is not None:
+            break
+    loc = f"{path}: line {line}" if line is not None else f"{path}"
+    return f"{loc}: {'.'.join(keys)}" if keys else loc
+
+
+# ------------------------------------------------------------------------------------- YAML
+def _line_map(path, node, prefix=(), lines=None):
+    """Map key paths to line numbers and refuse duplicate keys (PyYAML would keep the last)."""
+    import yaml
+
+    if lines is None:
+        lines = {}
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for knode, vnode in node.value:
+            key = str(knode.value) if isinstance(knode, yaml.ScalarNode) else None
+            if key is None:
+                raise DCEError(f"{path}: line {knode.start_mark.line + 1}: keys must be plain names")
+            if key in seen:
+                raise DCEError(f"{path}: line {knode.start_mark.line + 1}: duplicate key "
+                               f"'{'.'.join(prefix + (key,))}' (first on line {seen[key]})")
+            seen[key] = knode.start_mark.line + 1
+            lines[prefix + (key,)] = (vnode.start_mark.line + 1 if isinstance(vnode, yaml.ScalarNode)
+                                      else knode.start_mark.line + 1)
+            _line_map(path, vnode, prefix + (key,), lines)
+    return lines
+
+
+def _unknown_key(path, lines, keys, allowed):
+    key = keys[-1]
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
+    return DCEError(f"{_where(path, lines, keys)}: unknown key '{key}'{hint}")
+
+
+def _text(path, lines, keys, value, what="an expression"):
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return value
+    if value is None:
+        raise DCEError(f"{_where(path, lines, keys)}: is empty; it needs {what}")
+    raise DCEError(f"{_where(path, lines, keys)}: must be {what}, not a {type(value).__name__}")
+
+
+def load_model_file(path) -> ModelFile:
+    """Read and validate a model file (syntax, keys, codes, expressions)."""
+    import yaml
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DCEError(f"{path}: model file not found")
+    if os.path.isdir(path):
+        raise DCEError(f"{path}: is a folder, not a model file")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DCEError(f"{path}: is not a text (UTF-8) model file") from None
+    except OSError as e:
+        raise DCEError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if "\x00" in text:
+        raise DCEError(f"{path}: is not a text model file (it holds binary data)")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = f" line {mark.line + 1}:" if mark is not None else ""
+        raise DCEError(f"{path}:{line} YAML syntax error: {e.problem or e.context}") from None
+    except yaml.YAMLError as e:
+        raise DCEError(f"{path}: YAML syntax error: {str(e).splitlines()[0]}") from None
+    if data is None:
+        raise DCEError(f"{path}: the model file is empty (it needs 'choice' and 'alternatives')")
+    if not isinstance(data, dict):
+        raise DCEError(f"{path}: a model file must be a mapping of keys (choice, alternatives, ...), "
+                       f"not a {type(data).__name__}")
+    lines = _line_map(path, node)
+
+    for key in data:
+        if str(key) not in TOP_KEYS:
+            raise _unknown_key(path, lines, (str(key),), TOP_KEYS)
+    for key in ("choice", "alternatives"):
+        if key not in data:
+            raise DCEError(f"{path}: missing key '{key}'")
+
+    def column_name(key):
+        v = data.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, str) or not v.strip():
+            raise DCEError(f"{_where(path, lines, (key,))}: must be a column name, not {v!r}")
+        return v.strip()
+
+    choice = column_name("choice")
+    if choice is None:
+        raise DCEError(f"{_where(path, lines, ('choice',))}: is empty; it needs the choice column's name")
+    id_col = column_name("id")
+
+    exclude = exclude_text = None
+    if data.get("exclude") is not None:
+        exclude_text = _text(path, lines, ("exclude",), data["exclude"])
+        exclude = _expr.parse(exclude_text, _where(path, lines, ("exclude",)))
+
+    alts_raw = data["alternatives"]
+    if not isinstance(alts_raw, dict) or not alts_raw:
+        raise DCEError(f"{_where(path, lines, ('alternatives',))}: must map alternative names to "
+                       "{code, available, utility}")
+    alternatives = []
+    codes = {}
+    for name, spec in alts_raw.items():
+        name = str(name)
+        keys = ("alternatives", name)
+        if not isinstance(spec, dict):
+            raise DCEError(f"{_where(path, lines, keys)}: must be a mapping with code, available and utility")
+        for k in spec:
+            if str(k) not in ALT_KEYS:
+                raise _unknown_key(path, lines, keys + (str(k),), ALT_KEYS)
+        for k in ("code", "utility"):
+            if k not in spec:
+                raise DCEError(f"{_where(path, lines, keys)}: missing key '{k}'")
+        code = spec["code"]
+        if isinstance(code, bool) or not isinstance(code, (int, float)) or code != code:
+            raise DCEError(f"{_where(path, lines, keys + ('code',))}: the code must be a number "
+                           f"(the value of '{choice}' that means {name}), not {code!r}")
+        code = float(code)
+        if code in codes:
+            raise DCEError(f"{_where(path, lines, keys + ('code',))}: duplicate code {_json_code(code)} "
+                           f"(also used by alternative '{codes[code]}')")
+        codes[code] = name
+        u_text = _text(path, lines, keys + ("utility",), spec["utility"])
+        utility = _expr.parse(u_text, _where(path, lines, keys + ("utility",)))
+        a_text = _text(path, lines, keys + ("available",), spec.get("available", 1))
+        available = _expr.parse(a_text, _where(path, lines, keys + ("available",)))
+        alternatives.append(Alternative(name, code, available, utility, a_text, u_text))
+
+    desc = data.get("description")
+    return ModelFile(path=path, choice=choice, alternatives=alternatives, exclude=exclude,
+                     exclude_text=exclude_text, id=id_col, description=None if desc is None else str(desc),
+                     lines=lines)
+
+
+# ------------------------------------------------------------------------------------- data
+def _column_env(df, names, source, rows):
+    """Columns by name: float64 for numeric columns, object arrays for text (categorical) columns.
+
+    Stray text in a numeric column and missing values raise DCEError naming column and row.
+    """
+    import numpy as np
+
+    from dce.data.readers import is_text_column, numeric_column
+
+    env = {}
+    for name in names:
+        s = df[name]
+        if is_text_column(s):
+            if s.isna().any():
+                pos = int(np.flatnonzero(s.isna().to_numpy())[0])
+                raise DCEError(f"{source + ': ' if source else ''}column '{name}' has a missing value in row {rows[pos]}")
+            env[name] = s.astype(object).to_numpy()
+        else:
+            env[name] = numeric_column(s.to_frame(), name, source, rows=rows)
+    return env
+
+
+def _flags(value, n, where, source, rows, what):
+    """An availability/exclusion value as a bool array of length n (nonzero = true)."""
+    import numpy as np
+
+    v = np.asarray(value)
+    if v.dtype.kind in "OUS":
+        raise DCEError(f"{where}: {what} must be a number or a condition, not text")
+    v = np.broadcast_to(v, (n,))
+    if v.dtype.kind == "b":
+        return np.array(v)
+    v = v.astype(np.float64)
+    bad = ~np.isfinite(v)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise DCEError(f"{where}: {what} is not finite ({v[pos]}) in row {rows[pos]} of {source}")
+    return v != 0
+
+
+def choice_data_from_model_file(model, df, source="", id_col=None):
+    """Build :class:`~dce.data.choice_data.ChoiceData` from a model file (path or :class:`ModelFile`).
+
+    ``source`` names the data file in messages; ``id_col`` (or the file's ``id`` key) gives the
+    respondent of each task.  ``task_ids`` are the 1-based data rows of the tasks that were kept;
+    ``spec['excluded']`` counts the rows that ``exclude`` dropped.
+    """
+    import numpy as np
+
+    from dce.data.choice_data import ChoiceData
+    from dce.data.readers import numeric_column
+
+    mf = model if isinstance(model, ModelFile) else load_model_file(model)
+    source = source or str(df.attrs.get("source", "data"))
+    columns = set(map(str, df.columns))
+    n_all = len(df)
+    rows_all = np.arange(1, n_all + 1)
+
+    if mf.choice not in columns:
+        raise DCEError(f"{mf.where('choice')}: the choice column '{mf.choice}' is not in {source}"
+                       + _did_you_mean(mf.choice, columns))
+    id_col = id_col or mf.id
+    if id_col is not None and id_col not in columns:
+        raise DCEError(f"{source}: no respondent id column '{id_col}'" + _did_you_mean(id_col, columns))
+
+    def data_only(e, keys, what):
+        for name in sorted(e.names):
+            if name not in columns:
+                raise DCEError(f"{mf.where(*keys)}: '{name}' is not a column of {source}; {what} may use "
+                               "data columns only" + _did_you_mean(name, columns))
+
+    # ------------------------------------------------------------------ exclusion
+    if mf.exclude is not None:
+        data_only(mf.exclude, ("exclude",), "'exclude'")
+        env_x = _column_env(df, sorted(mf.exclude.names), source, rows_all)
+        drop = _flags(mf.exclude.evaluate(env_x), n_all, mf.where("exclude"), source, rows_all, "exclude")
+        keep = ~drop
+    else:
+        keep = np.ones(n_all, dtype=bool)
+    n_excluded = int(n_all - keep.sum())
+    if not keep.any():
+        raise DCEError(f"{mf.where('exclude')}: excludes all {n_all} rows of {source}")
+    rows = rows_all[keep]
+    T = len(rows)
+    sub = df.iloc[np.flatnonzero(keep)] if n_excluded else df
+
+    # ------------------------------------------------------------------ parameters
+    params = set()
+    for a in mf.alternatives:
+        data_only(a.available, ("alternatives", a.name, "available"), "'available'")
+        params |= {n for n in a.utility.names if n not in columns}
+    params = sorted(params)
+    K = len(params)
+    index = {p: k for k, p in enumerate(params)}
+
+    used = set()
+    for a in mf.alternatives:
+        used |= a.available.names | (a.utility.names - set(params))
+    env = _column_env(sub, sorted(used), source, rows)
+
+    # ------------------------------------------------------------------ choices
+    codes = numeric_column(sub[[mf.choice]], mf.choice, source, rows=rows)
+    alt_codes = np.array([a.code for a in mf.alternatives])
+    order = np.argsort(alt_codes)
+    pos = np.searchsorted(alt_codes[order], codes)
+    pos = np.clip(pos, 0, len(order) - 1)
+    match = alt_codes[order][pos] == codes
+    if not match.all():
+        bad = int(np.flatnonzero(~match)[0])
+        listing = ", ".join(f"{_json_code(a.code)} = {a.name}" for a in mf.alternatives)
+        raise DCEError(f"{source}: column '{mf.choice}', row {rows[bad]}: value {_json_code(codes[bad])} "
+                       f"matches no alternative of {mf.path} ({listing})")
+    chosen = order[pos]
+
+    # ------------------------------------------------------------------ design
+    J = len(mf.alternatives)
+    X = np.zeros((T, J, K))
+    offset = np.zeros((T, J))
+    avail = np.zeros((T, J), dtype=bool)
+    for j, a in enumerate(mf.alternatives):
+        wa = mf.where("alternatives", a.name, "available")
+        av = _flags(a.available.evaluate(env), T, wa, source, rows, "availability")
+        terms = a.utility.linear(env, params, n=T)
+        wu = mf.where("alternatives", a.name, "utility")
+        for key, coef in terms.items():
+            bad = ~np.isfinite(coef) & av
+            if bad.any():
+                p = int(np.flatnonzero(bad)[0])
+                part = "the parameter-free part" if key is None else f"the coefficient of {key}"
+                raise DCEError(f"{wu}: {part} of the utility of '{a.name}' is not finite ({coef[p]}) in row "
+                               f"{rows[p]} of {source} (log of 0 or division by zero?)")
+            coef = np.where(av, coef, 0.0)
+            if key is None:
+                offset[:, j] = coef
+            else:
+                X[:, j, index[key]] = coef
+        avail[:, j] = av
+
+    unavailable = ~avail[np.arange(T), chosen]
+    if unavailable.any():
+        t = int(np.flatnonzero(unavailable)[0])
+        a = mf.alternatives[chosen[t]]
+        raise DCEError(f"{source}: row {rows[t]}: the chosen alternative '{a.name}' ({mf.choice} = "
+                       f"{_json_code(a.code)}) is not available there ({mf.where('alternatives', a.name, 'available')}: "
+                       f"'{a.available_text}')")
+
+    resp = None
+    if id_col is not None:
+        s = sub[id_col]
+        if s.isna().any():
+            p = int(np.flatnonzero(s.isna().to_numpy())[0])
+            raise DCEError(f"{source}: column '{id_col}' has a missing value in row {rows[p]}")
+        resp = s.to_numpy()
+
+    spec = mf.spec(params, n_excluded)
+    spec["id"] = id_col
+    return ChoiceData(X=X, avail=avail, chosen=chosen, names=params, alt_labels=[a.name for a in mf.alternatives],
+                      task_ids=rows, resp=resp, offset=offset, spec=spec, source=source)
+
+
+def _did_you_mean(name, columns) -> str:
+    close = difflib.get_close_matches(name, sorted(columns), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
