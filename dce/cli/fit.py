@@ -28,6 +28,18 @@ def _parse_random(values):
 @click.command()
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--formula", "-f", help='Model formula, e.g. "choice ~ price + time + C(brand)".')
+@click.option("--design", "design_path", type=click.Path(dir_okay=False),
+              help="Survey export mode: the design CSV the respondents answered.")
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False),
+              help="Survey export mode: the design YAML (coding of the attributes).")
+@click.option("--id-col", "id_col_s", default="id", show_default=True, help="Survey export: respondent id column.")
+@click.option("--block-col", default="block", show_default=True, help="Survey export: block column.")
+@click.option("--answer-cols", default="q{k}", show_default=True,
+              help="Survey export: answer columns, a pattern with {k} or a comma list.")
+@click.option("--codes", help='Survey export: map answer codes to alternatives, e.g. "1=A,2=B,3=status_quo".')
+@click.option("--missing", type=click.Choice(["drop", "error"]), default="drop", show_default=True,
+              help="Survey export: what to do with a missing answer.")
+@click.option("--interactions", help="Survey export: coefficient:covariate terms, e.g. asc_status_quo:language.")
 @click.option("--model-file", "-m", type=click.Path(dir_okay=False),
               help="YAML file with one utility per alternative (labelled experiments).")
 @click.option("--alt", help="Long data: the column naming the alternative of each row.")
@@ -54,7 +66,8 @@ def _parse_random(values):
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the results.")
 @user_errors
-def fit(data, formula, model_file, alt, task, id_col, choice_col, avail, sheet, se, model, random_,
+def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
+        model_file, alt, task, id_col, choice_col, avail, sheet, se, model, random_,
         correlated, draws, draw_type, seed, starts, individual, output, quiet):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
@@ -64,8 +77,13 @@ def fit(data, formula, model_file, alt, task, id_col, choice_col, avail, sheet, 
     """
     from dce.errors import DCEError
 
-    if (formula is None) == (model_file is None):
-        raise DCEError("give exactly one of --formula and --model-file")
+    survey = design_path is not None or spec_path is not None
+    if survey and (design_path is None or spec_path is None):
+        raise DCEError("a survey export needs both --design design.csv and --spec SPEC.yaml")
+    if survey and (formula is not None or model_file is not None):
+        raise DCEError("with --design/--spec the utility comes from the design: drop --formula/--model-file")
+    if not survey and (formula is None) == (model_file is None):
+        raise DCEError("give exactly one of --formula and --model-file (or --design and --spec)")
     if model == "mnl" and random_:
         raise DCEError("--random needs --model mixed")
     if model == "mixed":
@@ -79,8 +97,24 @@ def fit(data, formula, model_file, alt, task, id_col, choice_col, avail, sheet, 
 
     from dce.data.readers import read_table
 
-    df = read_table(data, sheet=sheet)
-    if model_file is not None:
+    report = None
+    df = read_table(data, sheet=sheet, value_labels=survey)
+    if survey:
+        from dce.data.survey import choice_data_from_survey, parse_codes, parse_interactions, strip_qualtrics
+
+        df = strip_qualtrics(df)
+        from dce.design.io import read_design_csv
+        from dce.design.spec import load_design_spec
+
+        spec = load_design_spec(spec_path)
+        design = read_design_csv(design_path, spec)
+        with open(spec_path, encoding="utf-8") as fh:
+            spec_text = fh.read()
+        cdata, report = choice_data_from_survey(
+            df, design, source=data, id_col=id_col_s, block_col=block_col, answer_cols=answer_cols,
+            codes=parse_codes(codes), missing=missing, interactions=parse_interactions(interactions),
+            design_source=design_path, spec_text=spec_text)
+    elif model_file is not None:
         from dce.spec.modelfile import choice_data_from_model_file
 
         cdata = choice_data_from_model_file(model_file, df, source=data, id_col=id_col)
@@ -116,6 +150,9 @@ def fit(data, formula, model_file, alt, task, id_col, choice_col, avail, sheet, 
 
     from dce.report.tables import print_fit
 
+    if report is not None:
+        _print_validation(report)
+        result.extra["validation"] = report.to_dict()
     print_fit(result, source=data)
     if output:
         from dce.util.io import write_json
@@ -141,3 +178,23 @@ class _progress_printer:
 
     def close(self):
         self._live.stop()
+
+
+def _print_validation(report):
+    from dce.cli.common import console
+    from dce.report.tables import simple_table
+
+    con = console()
+    con.print(simple_table("Survey responses: validation", ["check", "count"], report.rows()))
+    shown = 0
+    for p in report.problems:
+        if shown < 10:
+            con.print(f"[yellow]warning:[/yellow] respondent {p.respondent}, column '{p.column}': {p.kind} ({p.detail})")
+        shown += 1
+    if shown > 10:
+        con.print(f"[yellow]warning:[/yellow] ... and {shown - 10} more problems (all in the JSON 'validation')")
+    for label, ids in (("always chose the status quo", report.always_status_quo),
+                       ("always chose the same position", report.always_same_position)):
+        if ids:
+            head = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
+            con.print(f"[yellow]quality check:[/yellow] {len(ids)} respondents {label}: {head}")

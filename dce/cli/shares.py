@@ -16,10 +16,11 @@ from dce.cli.common import user_errors
 @click.option("--sims", type=int, default=2000, show_default=True, help="Krinsky-Robb parameter draws.")
 @click.option("--draws", type=int, default=1000, show_default=True,
               help="Mixed logit: draws of the random coefficients per share.")
+@click.option("--by", help="Shares per level of this respondent covariate (the model must interact with it).")
 @click.option("--seed", type=int, default=None, help="Seed of the simulation (reported).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the shares as JSON (atomically).")
 @user_errors
-def shares(model, scenarios, ci, level, sims, draws, seed, output):
+def shares(model, scenarios, ci, level, sims, draws, by, seed, output):
     """Shares of respondents preferring each scenario of SCENARIOS over the reference, from MODEL.json."""
     from dce.errors import DCEError
 
@@ -36,16 +37,17 @@ def shares(model, scenarios, ci, level, sims, draws, seed, output):
         import secrets
 
         seed = secrets.randbelow(2**31)
-    rows = preference_shares(fitted, items, ref_row, ci=ci, n_sim=sims, n_draws=draws, seed=seed, level=level)
+    rows = preference_shares(fitted, items, ref_row, ci=ci, n_sim=sims, n_draws=draws, seed=seed, level=level, by=by)
     from dce.cli.common import console
     from dce.report.tables import simple_table
 
     title = (f"Share preferring each scenario over the {ref_label.replace('_', ' ')}" if ref_label != "none"
              else "Market shares among the scenarios")
     pct = int(round(level * 100))
-    table = simple_table(f"{title} ({fitted.model}, {model})", ["scenario", "share", f"{pct}% CI"],
-                         [[r["name"], f"{100 * r['share']:.1f}%",
-                           f"[{100 * r['ci_low']:.1f}%, {100 * r['ci_high']:.1f}%]"] for r in rows])
+    head = ([by] if by else []) + ["scenario", "share", f"{pct}% CI"]
+    table = simple_table(f"{title} ({fitted.model}, {model})", head,
+                         [([str(r["group"])] if by else []) + [r["name"], f"{100 * r['share']:.1f}%",
+                          f"[{100 * r['ci_low']:.1f}%, {100 * r['ci_high']:.1f}%]"] for r in rows])
     con = console()
     con.print(table)
     con.print(f"confidence intervals: {ci}"
@@ -56,5 +58,5 @@ def shares(model, scenarios, ci, level, sims, draws, seed, output):
         from dce.util.io import write_json
 
         write_json(output, {"model": str(model), "reference": ref_label, "ci_method": ci, "level": level,
-                            "seed": seed, "sims": sims, "draws": draws if fitted.model == "mixed" else None,
+                            "seed": seed, "sims": sims, "by": by, "draws": draws if fitted.model == "mixed" else None,
                             "scenarios": rows})

@@ -104,6 +104,15 @@ class FormulaCoder:
 
     has_status_quo = False
 
+    def profiles(self, by=None):
+        if by is not None:
+            raise DCEError(f"--by: the model has no interaction with '{by}' (shares by group need a model "
+                           "fitted from a survey export with --interactions)")
+        return [({}, 1.0)]
+
+    def code_rows(self, levels, profiles, where="scenario", kind="designed"):
+        return self.code(levels, where=where, kind=kind)[None, :]
+
     def __init__(self, spec, source):
         self.spec = spec
         self.source = source
@@ -172,6 +181,44 @@ class DesignCoder:
     def status_quo_levels(self):
         sq = self.design.status_quo
         return self.design.labels_of(sq.levels) if sq is not None else None
+
+    def profiles(self, by=None):
+        """Covariate profiles of the fitted sample: list of (values dict, weight); one empty profile without.
+
+        ``by``: keep the covariate ``by`` as a grouping key: returns {level: [(values, weight), ...]}.
+        """
+        profs = [(p["values"], float(p["weight"])) for p in self.spec.get("covariate_profiles") or []]
+        if not profs:
+            profs = [({}, 1.0)]
+        if by is None:
+            return profs
+        covs = self.spec.get("covariates") or {}
+        if by not in covs:
+            raise DCEError(f"--by: the model has no interaction with '{by}' "
+                           f"(covariates: {', '.join(covs) or 'none'})")
+        groups = {}
+        for values, w in profs:
+            groups.setdefault(values[by], []).append((values, w))
+        return groups
+
+    def code_rows(self, levels, profiles, where="scenario", kind="designed"):
+        """Coded rows of one alternative for each covariate profile (profiles x coefficients)."""
+        base = self.code(levels, where=where, kind=kind)
+        inter = self.spec.get("interactions") or []
+        if not inter:
+            return np.repeat(base[None, :], len(profiles), axis=0)
+        covs = self.spec["covariates"]
+        rows = np.repeat(base[None, :], len(profiles), axis=0)
+        for p, (values, _) in enumerate(profiles):
+            for coef, cov in inter:
+                b = base[self.names.index(coef)]
+                info = covs[cov]
+                if info["kind"] == "categorical":
+                    for lv in info["levels"][1:]:
+                        rows[p, self.names.index(f"{coef}:{cov}[{lv}]")] = b * (str(values[cov]) == lv)
+                else:
+                    rows[p, self.names.index(f"{coef}:{cov}")] = b * float(values[cov])
+        return rows
 
     def code(self, levels: dict, where="scenario", kind="designed"):
         if kind == "opt_out":

@@ -24,32 +24,53 @@ class Scenario:
     x: np.ndarray = None
 
 
-def _shares_given_coefs(B, Xs, x_ref):
-    """Shares (scenarios,) for coefficient draws B (R x K), scenario rows Xs (S x K), reference row or None."""
+def _shares_given_coefs(B, Xs, x_ref, w):
+    """Shares (scenarios,) for coefficient draws B (R x K), scenario rows Xs (S x P x K) over covariate
+    profiles P with weights w, and reference rows x_ref (P x K) or None (market shares)."""
     if x_ref is not None:
-        D = (Xs - x_ref) @ B.T                     # S x R
-        P = 0.5 * (1 + np.tanh(0.5 * D))           # the logistic function, stable for large |D|
-        return P.mean(axis=1)
-    V = Xs @ B.T                                   # S x R
-    V = V - V.max(axis=0, keepdims=True)
-    E = np.exp(V)
-    return (E / E.sum(axis=0, keepdims=True)).mean(axis=1)
+        D = (Xs - x_ref[None]) @ B.T                   # S x P x R
+        P = 0.5 * (1 + np.tanh(0.5 * D))               # the logistic function, stable for large |D|
+    else:
+        V = Xs @ B.T                                   # S x P x R
+        V = V - V.max(axis=0, keepdims=True)
+        E = np.exp(V)
+        P = E / E.sum(axis=0, keepdims=True)
+    return P.mean(axis=2) @ w
 
 
 def preference_shares(model, scenarios, reference=None, ci="krinsky-robb", n_sim=2000, n_draws=1000, seed=0,
-                      level=0.95):
+                      level=0.95, by=None):
     """Shares preferring each scenario (fractions) with confidence intervals.
 
-    ``scenarios``: list of :class:`Scenario` with coded rows ``x``; ``reference``: a coded row, or None
-    for market shares among the scenarios.  Returns a list of dicts ``name, share, ci_low, ci_high``.
+    ``scenarios``: list of :class:`Scenario`; ``reference``: ``(levels, kind)`` of the reference
+    alternative, or None for market shares among the scenarios.  A model with respondent covariates
+    averages over the fitted sample's covariate profiles; ``by`` gives one set of shares per level of
+    that covariate.  Returns dicts ``name, share, ci_low, ci_high`` (and ``group`` with ``by``).
     """
     if ci not in CI_METHODS:
         raise DCEError(f"--ci: unknown method '{ci}' (use krinsky-robb or delta)")
-    Xs = np.array([s.x for s in scenarios], float)
+    coder = model.coder
+    groups = {None: coder.profiles()} if by is None else coder.profiles(by=by)
+    out = []
+    for gname, profiles in groups.items():
+        w = np.array([wt for _, wt in profiles], float)
+        w = w / w.sum()
+        Xs = np.array([coder.code_rows(s.levels, profiles, where=s.name) for s in scenarios], float)
+        x_ref = None
+        if reference is not None:
+            levels, kind = reference
+            x_ref = coder.code_rows(levels, profiles, where="reference", kind=kind)
+        for row in _shares_with_ci(model, scenarios, Xs, x_ref, w, ci, n_sim, n_draws, seed, level):
+            if by is not None:
+                row = {"group": gname, **row}
+            out.append(row)
+    return out
 
+
+def _shares_with_ci(model, scenarios, Xs, x_ref, w, ci, n_sim, n_draws, seed, level):
     def shares(theta):
         B = model.coefficient_draws(theta, n_draws=n_draws, seed=seed)
-        return _shares_given_coefs(B, Xs, reference)
+        return _shares_given_coefs(B, Xs, x_ref, w)
 
     point = shares(model.estimates)
     alpha = (1 - level) / 2
@@ -91,7 +112,8 @@ def _jacobian(f, x, rel=1e-6):
 def load_scenarios(path, model):
     """Read a scenarios YAML file and code its alternatives with the model's spec.
 
-    Returns ``(reference_label, reference_row or None, [Scenario...])``.
+    Returns ``(reference_label, (levels, kind) or None, [Scenario...])``; every alternative is coded once
+    here so that unknown attributes and levels are reported before any computation.
     """
     import yaml
 
@@ -125,7 +147,8 @@ def load_scenarios(path, model):
             raise DCEError(f"{where}: unknown key '{bad[0]}'")
         name = str(item.get("name", f"scenario {i}"))
         where = f"{path}: scenario '{name}'"
-        scenarios.append(Scenario(name, item["levels"] or {}, coder.code(item["levels"] or {}, where=where)))
+        levels = item["levels"] or {}
+        scenarios.append(Scenario(name, levels, coder.code(levels, where=where)))
     names = [s.name for s in scenarios]
     dup = [n for n in names if names.count(n) > 1]
     if dup:
@@ -138,7 +161,9 @@ def load_scenarios(path, model):
     if isinstance(ref, str) and ref in ("status_quo", "opt_out"):
         if ref == "status_quo" and not getattr(coder, "has_status_quo", False):
             raise DCEError(f"{path}: key 'reference': the model has no status quo alternative")
-        return ref, coder.code({}, where=f"{path}: reference", kind=ref), scenarios
+        coder.code({}, where=f"{path}: reference", kind=ref)
+        return ref, ({}, ref), scenarios
     if isinstance(ref, dict) and "levels" in ref:
-        return str(ref.get("name", "reference")), coder.code(ref["levels"], where=f"{path}: reference"), scenarios
+        coder.code(ref["levels"], where=f"{path}: reference")
+        return str(ref.get("name", "reference")), (ref["levels"], "designed"), scenarios
     raise DCEError(f"{path}: key 'reference' must be status_quo, opt_out, none, or {{name, levels}}")

@@ -1,0 +1,152 @@
+"""Simulated survey responses from a known truth, in the layout of a survey export.
+
+The truth file (YAML) names coefficients by the design's coded columns (``dce design`` prints them:
+``delegation[nurse]``, ``workweek``, ``asc_status_quo``...):
+
+    model: mnl                      # or mixed
+    coefficients: {delegation[nurse]: 1.9, workweek: -0.1, asc_status_quo: 1.0, ...}
+    random:                         # mixed: per coefficient, a normal (n) or lognormal (ln, -ln) spread
+      asc_status_quo: {distribution: n, sd: 0.8}
+    covariates:                     # respondent characteristics that shift preferences
+      language:
+        levels: {fr: 0.451, nl: 0.549}        # population proportions
+        shifts: {nl: {asc_status_quo: -0.3}}  # added to the coefficients of that group
+
+Every respondent answers the tasks of one block (blocks are assigned in balanced rotation after a
+seeded shuffle); the answer is the position of the chosen alternative in the task (1, 2, ..., the
+status quo last), drawn from the logit model with Gumbel errors.  The output says it is simulated.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from dce.errors import DCEError
+
+TRUTH_KEYS = {"model", "coefficients", "random", "covariates", "description"}
+DISTS = {"n", "ln", "-ln"}
+
+
+def load_truth(path, spec):
+    import yaml
+
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise DCEError(f"{path}: no such file") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise DCEError(f"{path}: not valid YAML{f' (line {mark.line + 1})' if mark else ''}") from None
+    if not isinstance(doc, dict):
+        raise DCEError(f"{path}: expected a mapping with key 'coefficients'")
+    bad = [k for k in doc if k not in TRUTH_KEYS]
+    if bad:
+        raise DCEError(f"{path}: unknown key '{bad[0]}' (expected {', '.join(sorted(TRUTH_KEYS))})")
+    model = doc.get("model", "mnl")
+    if model not in ("mnl", "mixed"):
+        raise DCEError(f"{path}: key 'model': '{model}' (use mnl or mixed)")
+    coefs = doc.get("coefficients")
+    if not isinstance(coefs, dict):
+        raise DCEError(f"{path}: key 'coefficients' must map coefficient names to numbers")
+    names = spec.param_names
+    unknown = [k for k in coefs if k not in names]
+    if unknown:
+        raise DCEError(f"{path}: key 'coefficients.{unknown[0]}': not a coefficient of the design "
+                       f"({', '.join(names)})")
+    missing = [n for n in names if n not in coefs]
+    if missing:
+        raise DCEError(f"{path}: key 'coefficients': no value for '{missing[0]}'")
+    beta = np.array([_num(coefs[n], path, f"coefficients.{n}") for n in names])
+    random = {}
+    for name, r in (doc.get("random") or {}).items():
+        if name not in names:
+            raise DCEError(f"{path}: key 'random.{name}': not a coefficient of the design")
+        if model != "mixed":
+            raise DCEError(f"{path}: key 'random' needs model: mixed")
+        if not isinstance(r, dict) or "sd" not in r:
+            raise DCEError(f"{path}: key 'random.{name}' needs 'sd' (and optionally 'distribution')")
+        dist = r.get("distribution", "n")
+        if dist not in DISTS:
+            raise DCEError(f"{path}: key 'random.{name}.distribution': '{dist}' (use n, ln or -ln)")
+        random[name] = (dist, _num(r["sd"], path, f"random.{name}.sd"))
+    covariates = {}
+    for cov, c in (doc.get("covariates") or {}).items():
+        if not isinstance(c, dict) or not isinstance(c.get("levels"), dict) or not c["levels"]:
+            raise DCEError(f"{path}: key 'covariates.{cov}.levels' must map levels to population proportions")
+        props = {str(k): _num(v, path, f"covariates.{cov}.levels.{k}") for k, v in c["levels"].items()}
+        if any(v < 0 for v in props.values()) or abs(sum(props.values()) - 1) > 1e-6:
+            raise DCEError(f"{path}: key 'covariates.{cov}.levels': proportions must be >= 0 and add up to 1")
+        shifts = {}
+        for lv, sh in (c.get("shifts") or {}).items():
+            if str(lv) not in props:
+                raise DCEError(f"{path}: key 'covariates.{cov}.shifts.{lv}': not a level of '{cov}'")
+            for n, v in (sh or {}).items():
+                if n not in names:
+                    raise DCEError(f"{path}: key 'covariates.{cov}.shifts.{lv}.{n}': not a coefficient")
+                shifts.setdefault(str(lv), {})[n] = _num(v, path, f"covariates.{cov}.shifts.{lv}.{n}")
+        covariates[cov] = (props, shifts)
+    return {"model": model, "names": names, "beta": beta, "random": random, "covariates": covariates}
+
+
+def _num(v, path, key):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise DCEError(f"{path}: key '{key}': '{v}' is not a number")
+    return float(v)
+
+
+def simulate_responses(design, truth, n_respondents, seed):
+    """A survey export (pandas DataFrame: id, block, covariates, q1..qn) simulated from ``truth``."""
+    import pandas as pd
+
+    if n_respondents < 1:
+        raise DCEError("--respondents must be at least 1")
+    rng = np.random.default_rng(seed)
+    X = design.matrix()                                  # tasks x positions x params
+    names = truth["names"]
+    blocks = {}
+    for s in range(design.n_tasks):
+        blocks.setdefault(int(design.block[s]), []).append(s)
+    block_ids = sorted(blocks)
+    n_max = max(len(v) for v in blocks.values())
+    order = rng.permutation(n_respondents)
+    block_of = np.empty(n_respondents, int)
+    block_of[order] = [block_ids[i % len(block_ids)] for i in range(n_respondents)]
+    # covariates: exact proportions (largest remainders), randomly assigned
+    cov_values = {}
+    B = np.repeat(truth["beta"][None, :], n_respondents, axis=0)
+    for cov, (props, shifts) in truth["covariates"].items():
+        levels = list(props)
+        raw = np.array([props[lv] for lv in levels]) * n_respondents
+        counts = np.floor(raw).astype(int)
+        for k in np.argsort(-(raw - counts))[: n_respondents - counts.sum()]:
+            counts[k] += 1
+        vals = np.repeat(np.array(levels, dtype=object), counts)
+        vals = vals[rng.permutation(n_respondents)]
+        cov_values[cov] = vals
+        for lv, sh in shifts.items():
+            for n, v in sh.items():
+                B[vals == lv, names.index(n)] += v
+    for n, (dist, sd) in truth["random"].items():
+        k = names.index(n)
+        z = rng.standard_normal(n_respondents)
+        if dist == "n":
+            B[:, k] += sd * z
+        else:  # lognormal with the given coefficient as its median, sd of the underlying normal
+            sign = -1.0 if dist == "-ln" else 1.0
+            med = abs(B[:, k])
+            B[:, k] = sign * med * np.exp(sd * z)
+    answers = np.full((n_respondents, n_max), np.nan)
+    for r in range(n_respondents):
+        tasks = blocks[block_of[r]]
+        V = X[tasks] @ B[r]                                  # tasks x positions
+        U = V + rng.gumbel(size=V.shape)
+        answers[r, : len(tasks)] = U.argmax(axis=1) + 1
+    out = {"id": np.arange(1, n_respondents + 1), "block": block_of}
+    out.update(cov_values)
+    for k in range(n_max):
+        out[f"q{k + 1}"] = pd.array(answers[:, k], dtype="Int64") if np.isnan(answers[:, k]).any() \
+            else answers[:, k].astype(int)
+    return pd.DataFrame(out)

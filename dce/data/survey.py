@@ -1,0 +1,301 @@
+"""Survey exports (one row per respondent) + a design -> :class:`ChoiceData`, with a validation report.
+
+A survey export has an id column, a block column and one answer column per task of the block, in the
+order of ``design.csv``.  An answer is the alternative's position in the task as listed in the design
+(1, 2, ..., the status quo and opt-out last), or its label (``1``, ``A``, ``status_quo``, the status
+quo's label); ``codes`` maps other codes.  The utility is every attribute coded as the design file
+says plus a constant for the status quo / opt-out; ``interactions`` adds coefficient x respondent
+covariate terms (``asc_status_quo:language``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dce.data.choice_data import ChoiceData
+from dce.errors import DCEError
+
+
+@dataclass
+class Problem:
+    kind: str
+    respondent: object
+    column: str
+    detail: str
+
+
+@dataclass
+class ValidationReport:
+    respondents_read: int = 0
+    respondents_used: int = 0
+    tasks_read: int = 0
+    tasks_used: int = 0
+    missing_answers: int = 0
+    problems: list = field(default_factory=list)
+    always_status_quo: list = field(default_factory=list)
+    always_same_position: list = field(default_factory=list)
+
+    def rows(self):
+        out = [("respondents read", f"{self.respondents_read:,}"), ("respondents used", f"{self.respondents_used:,}"),
+               ("tasks read", f"{self.tasks_read:,}"), ("tasks used", f"{self.tasks_used:,}"),
+               ("missing answers (dropped)", f"{self.missing_answers:,}"),
+               ("always chose the status quo", f"{len(self.always_status_quo):,}"),
+               ("always chose the same position", f"{len(self.always_same_position):,}")]
+        return out
+
+    def to_dict(self):
+        return {"respondents_read": self.respondents_read, "respondents_used": self.respondents_used,
+                "tasks_read": self.tasks_read, "tasks_used": self.tasks_used,
+                "missing_answers": self.missing_answers,
+                "always_status_quo": [_py(r) for r in self.always_status_quo],
+                "always_same_position": [_py(r) for r in self.always_same_position],
+                "problems": [p.__dict__ | {"respondent": _py(p.respondent)} for p in self.problems]}
+
+
+def _py(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def strip_qualtrics(df):
+    """Drop the two extra header rows of a Qualtrics export (question texts, ImportId JSON) and re-type."""
+    import pandas as pd
+
+    if len(df) < 2:
+        return df
+    head = [str(v) for v in df.iloc[1].tolist()] + [str(v) for v in df.iloc[0].tolist()]
+    if not any(v.startswith('{"ImportId"') or v.startswith("{'ImportId'") for v in head):
+        return df
+    out = df.iloc[2:].reset_index(drop=True)
+    for c in out.columns:
+        if out[c].dtype == object:
+            conv = pd.to_numeric(out[c], errors="coerce")
+            if conv.notna().sum() == out[c].notna().sum():
+                out[c] = conv
+    out.attrs = dict(df.attrs, qualtrics=True)
+    return out
+
+
+def parse_codes(text, source="--codes"):
+    """``"1=A,2=B,3=status_quo"`` -> {"1": "A", "2": "B", "3": "status_quo"}."""
+    out = {}
+    if not text:
+        return out
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" not in item:
+            raise DCEError(f"{source}: '{item}' is not CODE=ALTERNATIVE (for example 3=status_quo)")
+        k, v = (s.strip() for s in item.split("=", 1))
+        out[k] = v
+    return out
+
+
+def answer_columns(df, pattern, n_max, source):
+    """The answer columns for task positions 1..n_max: a pattern with {k} or a comma list."""
+    if pattern is None:
+        pattern = "q{k}"
+    if "{k}" in pattern:
+        cols = [pattern.format(k=k) for k in range(1, n_max + 1)]
+    else:
+        cols = [c.strip() for c in pattern.split(",") if c.strip()]
+        if len(cols) < n_max:
+            raise DCEError(f"--answer-cols: {len(cols)} columns given, but a block has {n_max} tasks")
+    lower = {str(c).lower(): c for c in df.columns}
+    resolved = []
+    for c in cols:
+        if c in df.columns:
+            resolved.append(c)
+        elif c.lower() in lower:
+            resolved.append(lower[c.lower()])
+        else:
+            raise DCEError(f"{source}: answer column '{c}' is not in the file (columns: "
+                           f"{', '.join(map(str, list(df.columns)[:12]))}{'...' if len(df.columns) > 12 else ''})")
+    return resolved
+
+
+def _alternative_labels(spec, m):
+    """For each position (0-based) the labels that name it."""
+    labels = []
+    for j in range(m):
+        labels.append({str(j + 1), chr(ord("A") + j), chr(ord("a") + j), f"alt{j + 1}", f"alternative {j + 1}"})
+    if spec.status_quo is not None:
+        labels.append({"status_quo", "status quo", "sq", str(spec.status_quo.label).lower()})
+    if spec.opt_out is not None:
+        labels.append({"opt_out", "opt-out", "opt out", "none", "neither", str(spec.opt_out.label).lower()})
+    return labels
+
+
+def choice_data_from_survey(df, design, *, source="responses", id_col="id", block_col="block", answer_cols=None,
+                            codes=None, missing="drop", interactions=None, design_source="design.csv",
+                            spec_text=None):
+    """Choice data and a validation report from a survey export and a :class:`dce.design.core.Design`."""
+    spec = design.spec
+    if missing not in ("drop", "error"):
+        raise DCEError(f"--missing: '{missing}' (use drop or error)")
+    for col, opt in ((id_col, "--id-col"), (block_col, "--block-col")):
+        if col not in df.columns:
+            raise DCEError(f"{source}: {opt}: column '{col}' is not in the file")
+    df = df.reset_index(drop=True)
+    Xd = design.matrix()                        # design tasks x positions x params
+    m = design.n_alternatives
+    J = Xd.shape[1]
+    blocks = {}
+    for s in range(design.n_tasks):
+        blocks.setdefault(int(design.block[s]), []).append(s)
+    n_max = max(len(v) for v in blocks.values())
+    acols = answer_columns(df, answer_cols, n_max, source)
+    code_map = {str(k).strip().lower(): str(v).strip().lower() for k, v in (codes or {}).items()}
+    labels = _alternative_labels(spec, m)
+    label_to_pos = {}
+    for j, labs in enumerate(labels):
+        for lab in labs:
+            label_to_pos.setdefault(lab.lower(), j)
+    report = ValidationReport(respondents_read=len(df))
+    value_codes = {}
+    for col, lab in ((df.attrs.get("labels") or {}).get("values") or {}).items():
+        value_codes[col] = {str(l).strip().lower(): _code_text(c) for c, l in lab.items()}
+    ids = df[id_col]
+    if ids.isna().any():
+        r = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
+        raise DCEError(f"{source}: column '{id_col}' has a missing value in row {r}")
+    dup = ids.duplicated()
+    if dup.any():
+        r = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DCEError(f"{source}: column '{id_col}', row {r + 1}: respondent {ids.iloc[r]} appears twice")
+    task_rows, resp, chosen, keep_resp = [], [], [], []
+    sq_pos = m if spec.status_quo is not None else None
+    for i in range(len(df)):
+        rid = ids.iloc[i]
+        b = df[block_col].iloc[i]
+        try:
+            bnum = int(float(b))
+        except (TypeError, ValueError):
+            bnum = None
+        if bnum not in blocks:
+            raise DCEError(f"{source}: column '{block_col}', row {i + 1}: respondent {rid} has block '{b}', which has "
+                           f"no tasks in {design_source} (blocks: {', '.join(map(str, sorted(blocks)))})")
+        tasks = blocks[bnum]
+        picks = []
+        for k, s in enumerate(tasks):
+            col = acols[k]
+            v = df[col].iloc[i]
+            if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
+                report.missing_answers += 1
+                if missing == "error":
+                    raise DCEError(f"{source}: column '{col}', row {i + 1}: respondent {rid} has no answer")
+                report.problems.append(Problem("missing answer", rid, col, "dropped"))
+                continue
+            key = str(v).strip()
+            if isinstance(v, (float, np.floating)) and float(v).is_integer():
+                key = str(int(v))
+            key = key.lower()
+            key = code_map.get(key, key)
+            pos = label_to_pos.get(key)
+            if pos is None and col in value_codes:  # SPSS/Stata: a label we do not know, try its code
+                code = value_codes[col].get(str(v).strip().lower())
+                if code is not None:
+                    pos = label_to_pos.get(code_map.get(code, code))
+            if pos is None:
+                raise DCEError(f"{source}: column '{col}', row {i + 1}: respondent {rid} answered '{v}', which is "
+                               f"not an alternative of the task (1..{J}, or a label"
+                               f"{'; map codes with --codes' if not codes else ''})")
+            task_rows.append(s)
+            resp.append(rid)
+            chosen.append(pos)
+            picks.append(pos)
+        report.tasks_read += len(tasks)
+        if picks:
+            keep_resp.append(rid)
+            if len(picks) > 1 and sq_pos is not None and all(p == sq_pos for p in picks):
+                report.always_status_quo.append(rid)
+            elif len(picks) > 1 and len(set(picks)) == 1:
+                report.always_same_position.append(rid)
+    if not task_rows:
+        raise DCEError(f"{source}: no answered task")
+    report.respondents_used = len(keep_resp)
+    report.tasks_used = len(task_rows)
+    X = Xd[np.asarray(task_rows)]
+    names = list(spec.param_names)
+    spec_json = {"type": "design", "design_yaml": spec_text, "design_source": spec.source,
+                 "names": names}
+    resp_arr = np.asarray(resp, dtype=object)
+    if interactions:
+        X, names, spec_json = _add_interactions(X, names, spec_json, df, id_col, resp_arr, interactions, source)
+    task_ids = np.array([f"{r}/{design.task_ids[s]}" for r, s in zip(resp, task_rows)])
+    data = ChoiceData(X=X, avail=np.ones(X.shape[:2], bool), chosen=np.asarray(chosen), names=names,
+                      alt_labels=[str(j + 1) for j in range(m)] + (["status_quo"] if spec.status_quo else [])
+                      + (["opt_out"] if spec.opt_out else []), task_ids=task_ids, resp=resp_arr,
+                      spec=spec_json, source=source)
+    return data, report
+
+
+def _code_text(c):
+    if isinstance(c, float) and c.is_integer():
+        c = int(c)
+    return str(c).strip().lower()
+
+
+def parse_interactions(text):
+    """``"asc_status_quo:language, income:age"`` -> [("asc_status_quo", "language"), ...]."""
+    out = []
+    for item in (text or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if item.count(":") != 1:
+            raise DCEError(f"--interactions: '{item}' is not COEFFICIENT:COVARIATE")
+        a, b = (s.strip() for s in item.split(":"))
+        out.append((a, b))
+    return out
+
+
+def _add_interactions(X, names, spec_json, df, id_col, resp, interactions, source):
+    """Append coefficient x covariate columns; text covariates are dummy-coded against their first level."""
+    from dce.data.readers import is_text_column, numeric_column
+
+    row_of = {v: i for i, v in enumerate(df[id_col].tolist())}
+    idx = np.array([row_of[r] for r in resp])
+    covs = {}
+    new_cols, new_names = [], []
+    for coef, cov in interactions:
+        if coef not in names:
+            raise DCEError(f"--interactions: '{coef}' is not a coefficient of the model ({', '.join(names)})")
+        if cov not in df.columns:
+            raise DCEError(f"{source}: --interactions: covariate column '{cov}' is not in the file")
+        if cov not in covs:
+            s = df[cov]
+            if s.isna().any():
+                r = int(np.flatnonzero(s.isna().to_numpy())[0]) + 1
+                raise DCEError(f"{source}: column '{cov}' has a missing value in row {r}")
+            if is_text_column(s) or s.nunique() <= 2 and not np.issubdtype(s.dtype, np.floating):
+                levels = sorted(map(str, s.unique()))
+                covs[cov] = {"kind": "categorical", "levels": levels, "reference": levels[0],
+                             "values": s.astype(str).to_numpy()}
+            else:
+                covs[cov] = {"kind": "numeric", "values": numeric_column(df, cov, source)}
+        info = covs[cov]
+        base = X[:, :, names.index(coef)]
+        vals = info["values"][idx]
+        if info["kind"] == "categorical":
+            for lv in info["levels"][1:]:
+                new_names.append(f"{coef}:{cov}[{lv}]")
+                new_cols.append(base * (vals == lv)[:, None])
+        else:
+            new_names.append(f"{coef}:{cov}")
+            new_cols.append(base * vals.astype(float)[:, None])
+    X = np.concatenate([X] + [c[:, :, None] for c in new_cols], axis=2)
+    names = names + new_names
+    # the sample's covariate profiles (for population shares and --by)
+    cov_names = list(covs)
+    prof = {}
+    for i in range(len(df)):
+        key = tuple(str(covs[c]["values"][i]) if covs[c]["kind"] == "categorical" else float(covs[c]["values"][i])
+                    for c in cov_names)
+        prof[key] = prof.get(key, 0) + 1
+    spec_json = dict(spec_json, names=names, interactions=[list(t) for t in interactions],
+                     covariates={c: {k: v for k, v in covs[c].items() if k != "values"} for c in cov_names},
+                     covariate_profiles=[{"values": dict(zip(cov_names, k)), "weight": w} for k, w in prof.items()])
+    return X, names, spec_json
