@@ -1,0 +1,130 @@
+"""Preference shares, willingness to pay and importance from a fitted model's JSON."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from dce.cli import cli
+from dce.data.build import choice_data_from_formula
+from dce.errors import DCEError
+from dce.models.mnl import ConditionalLogit
+from dce.post.model import FittedModel
+from dce.post.shares import load_scenarios, preference_shares
+from dce.post.wtp import importance, willingness_to_pay
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A conditional logit on simulated long data (price, quality text attribute), saved as JSON."""
+    rng = np.random.default_rng(11)
+    rows = []
+    beta = {"price": -0.8, "good": 1.0, "best": 1.6}
+    for t in range(3000):
+        price = rng.integers(1, 6, 3).astype(float)
+        qual = rng.choice(["basic", "good", "best"], 3)
+        v = beta["price"] * price + np.array([beta.get(q, 0.0) for q in qual])
+        c = rng.choice(3, p=np.exp(v) / np.exp(v).sum())
+        for j in range(3):
+            rows.append({"task": t, "alt": j, "chosen": int(j == c), "price": price[j], "quality": qual[j]})
+    data = choice_data_from_formula(pd.DataFrame(rows), "chosen ~ price + quality", alt="alt", task="task")
+    res = ConditionalLogit().fit(data)
+    path = tmp_path_factory.mktemp("m") / "model.json"
+    path.write_text(json.dumps(res.to_dict()))
+    return path, res
+
+
+def scen_file(tmp_path, text):
+    p = tmp_path / "sc.yaml"
+    p.write_text(text)
+    return p
+
+
+SCEN = """
+reference: {name: cheap basic, levels: {price: 1, quality: basic}}
+scenarios:
+  - name: dear best
+    levels: {price: 3, quality: best}
+  - name: mid good
+    levels: {price: 2, quality: good}
+"""
+
+
+def test_binary_shares_equal_the_logistic_of_the_utility_difference(fitted, tmp_path):
+    path, res = fitted
+    m = FittedModel.load(path)
+    ref_label, ref, items = load_scenarios(scen_file(tmp_path, SCEN), m)
+    out = preference_shares(m, items, ref, seed=1, n_sim=500)
+    b = dict(zip(res.names, res.estimates))
+    d1 = b["price"] * 2 + b["quality[T.best]"]
+    d2 = b["price"] * 1 + b["quality[T.good]"]
+    assert out[0]["share"] == pytest.approx(1 / (1 + np.exp(-d1)), abs=1e-12)
+    assert out[1]["share"] == pytest.approx(1 / (1 + np.exp(-d2)), abs=1e-12)
+    for r in out:
+        assert r["ci_low"] < r["share"] < r["ci_high"]
+    # the delta method and Krinsky-Robb agree closely for a conditional logit with this much data
+    delta = preference_shares(m, items, ref, ci="delta")
+    for a, d in zip(out, delta):
+        assert abs(a["ci_low"] - d["ci_low"]) < 0.01 and abs(a["ci_high"] - d["ci_high"]) < 0.01
+
+
+def test_market_shares_add_to_one(fitted, tmp_path):
+    m = FittedModel.load(fitted[0])
+    _, ref, items = load_scenarios(scen_file(tmp_path, SCEN.replace(
+        "reference: {name: cheap basic, levels: {price: 1, quality: basic}}", "reference: none")), m)
+    assert ref is None
+    out = preference_shares(m, items, None, seed=2, n_sim=200)
+    assert sum(r["share"] for r in out) == pytest.approx(1.0)
+
+
+def test_wtp_is_minus_the_ratio_with_delta_standard_errors(fitted):
+    path, res = fitted
+    m = FittedModel.load(path)
+    rows = {r["name"]: r for r in willingness_to_pay(m, "price", n_sim=2000, seed=3)}
+    b = dict(zip(res.names, res.estimates))
+    V = res.vcov
+    i, c = res.names.index("quality[T.best]"), res.names.index("price")
+    w = -b["quality[T.best]"] / b["price"]
+    g = np.zeros(len(b))
+    g[i], g[c] = -1 / b["price"], b["quality[T.best]"] / b["price"] ** 2
+    assert rows["quality[T.best]"]["wtp"] == pytest.approx(w)
+    assert rows["quality[T.best]"]["se"] == pytest.approx(np.sqrt(g @ V @ g), rel=1e-4)
+    assert rows["quality[T.best]"]["kr_low"] < w < rows["quality[T.best]"]["kr_high"]
+    # truth of the simulation: 1.6 / 0.8 = 2 (simulated data)
+    assert abs(w - 2.0) < 3 * rows["quality[T.best]"]["se"]
+
+
+def test_importance_shares_add_to_one(fitted):
+    imp = importance(FittedModel.load(fitted[0]))
+    assert {i["attribute"] for i in imp} == {"price", "quality"}
+    assert sum(i["importance"] for i in imp) == pytest.approx(1.0)
+
+
+def test_bad_scenarios_and_cost(fitted, tmp_path):
+    m = FittedModel.load(fitted[0])
+    with pytest.raises(DCEError, match="unknown attribute 'colour'"):
+        load_scenarios(scen_file(tmp_path, SCEN.replace("quality: best", "colour: red")), m)
+    with pytest.raises(DCEError, match="categorical"):
+        willingness_to_pay(m, "quality")
+    with pytest.raises(DCEError, match="not an attribute"):
+        willingness_to_pay(m, "nosuch")
+
+
+def test_shares_and_wtp_commands(fitted, tmp_path):
+    out = tmp_path / "shares.json"
+    sc = scen_file(tmp_path, SCEN)
+    r = CliRunner().invoke(cli, ["shares", str(fitted[0]), "--scenarios", str(sc), "--seed", "5", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    j = json.loads(out.read_text())
+    assert j["reference"] == "cheap basic" and j["ci_method"] == "krinsky-robb" and j["seed"] == 5
+    assert [s["name"] for s in j["scenarios"]] == ["dear best", "mid good"]
+    assert set(j["scenarios"][0]) == {"name", "share", "ci_low", "ci_high"}
+    r = CliRunner().invoke(cli, ["wtp", str(fitted[0]), "--cost", "price", "--seed", "1", "--sims", "200"])
+    assert r.exit_code == 0 and "Willingness to pay" in r.output and "importance" in r.output
+    r = CliRunner().invoke(cli, ["wtp", str(fitted[0]), "--cost", "quality"])
+    assert r.exit_code == 2 and "categorical" in r.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = CliRunner().invoke(cli, ["shares", str(bad), "--scenarios", str(sc)])
+    assert r.exit_code == 2 and "bad.json" in r.output
