@@ -327,8 +327,8 @@ class Expr:
                 if lt and rt:
                     return f(np.asarray(left, dtype=object), np.asarray(right, dtype=object)).astype(bool)
                 # text never equals a number
-                shape = np.shape(left) if lt else np.shape(right)
-                return np.full(shape, isinstance(op, ast.NotEq)) if shape else isinstance(op, ast.NotEq)
+                shape = np.broadcast_shapes(np.shape(left), np.shape(right))
+                return np.full(shape, isinstance(op, ast.NotEq)) if shape else np.bool_(isinstance(op, ast.NotEq))
             if not (lt and rt):
                 raise DCEError(f"{self.where}: cannot order text and numbers in '{self.text}' "
                                f"(at '{_snippet(node)}')")

@@ -58,6 +58,11 @@ class ModelFile:
         """``file: line N: key a.b.c`` for error messages."""
         return _where(self.path, self.lines, keys)
 
+    def parameters(self, columns) -> list:
+        """The parameter names, given the data columns: utility names that are not columns, sorted."""
+        columns = set(map(str, columns))
+        return sorted({n for a in self.alternatives for n in a.utility.names if n not in columns})
+
     def spec(self, parameters=(), excluded=0) -> dict:
         return {
             "type": "model_file",
@@ -315,11 +320,9 @@ def choice_data_from_model_file(model, df, source="", id_col=None):
     sub = df.iloc[np.flatnonzero(keep)] if n_excluded else df
 
     # ------------------------------------------------------------------ parameters
-    params = set()
     for a in mf.alternatives:
         data_only(a.available, ("alternatives", a.name, "available"), "'available'")
-        params |= {n for n in a.utility.names if n not in columns}
-    params = sorted(params)
+    params = mf.parameters(columns)
     K = len(params)
     index = {p: k for k, p in enumerate(params)}
 
