@@ -150,6 +150,8 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
 
     from dce.report.tables import print_fit
 
+    if cdata.spec.get("excluded"):
+        result.summary_rows.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
     if report is not None:
         _print_validation(report)
         result.extra["validation"] = report.to_dict()
