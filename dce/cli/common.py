@@ -3,11 +3,7 @@ from __future__ import annotations
 
 import functools
 
-
-def console(stderr=False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
+from dce.report.console import console, warn  # noqa: F401  (re-exported for the commands)
 
 
 def user_errors(fn):

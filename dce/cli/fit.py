@@ -183,7 +183,7 @@ class _progress_printer:
 
 
 def _print_validation(report):
-    from dce.cli.common import console
+    from dce.cli.common import console, warn
     from dce.report.tables import simple_table
 
     con = console()
@@ -191,12 +191,12 @@ def _print_validation(report):
     shown = 0
     for p in report.problems:
         if shown < 10:
-            con.print(f"[yellow]warning:[/yellow] respondent {p.respondent}, column '{p.column}': {p.kind} ({p.detail})")
+            warn(con, "warning", f"respondent {p.respondent}, column '{p.column}': {p.kind} ({p.detail})")
         shown += 1
     if shown > 10:
-        con.print(f"[yellow]warning:[/yellow] ... and {shown - 10} more problems (all in the JSON 'validation')")
+        warn(con, "warning", f"... and {shown - 10} more problems (all in the JSON 'validation')")
     for label, ids in (("always chose the status quo", report.always_status_quo),
                        ("always chose the same position", report.always_same_position)):
         if ids:
             head = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
-            con.print(f"[yellow]quality check:[/yellow] {len(ids)} respondents {label}: {head}")
+            warn(con, "quality check", f"{len(ids)} respondents {label}: {head}")

@@ -125,6 +125,8 @@ def _alternative_labels(spec, m):
         labels.append({"status_quo", "status quo", "sq", str(spec.status_quo.label).lower()})
     if spec.opt_out is not None:
         labels.append({"opt_out", "opt-out", "opt out", "none", "neither", str(spec.opt_out.label).lower()})
+    for j in range(m, len(labels)):  # the status quo and opt-out also answer to their position
+        labels[j] |= {str(j + 1)}
     return labels
 
 

@@ -18,19 +18,26 @@ def fit_tables(result, source=""):
     from rich.table import Table
 
     title = {"mnl": "Conditional logit", "mixed": "Mixed logit"}.get(result.model, result.model)
-    t = Table(title=f"{title}{': ' + str(source) if source else ''}", title_justify="left")
-    t.add_column("parameter", style="bold")
+    from rich.markup import escape
+
+    from rich import box
+
+    t = Table(title=escape(f"{title}{': ' + str(source) if source else ''}"), title_justify="left",
+              box=box.SIMPLE_HEAD)
+    t.add_column("parameter", style="bold", overflow="fold", min_width=min(24, max(map(len, result.names), default=9)))
     for col in ("estimate", SE_LABEL[result.se_type], "z", "p", "95% CI"):
-        t.add_column(col, justify="right")
+        t.add_column(col, justify="right", no_wrap=True)
     se = result.se()
     z = result.z
     p = result.p
     lo, hi = result.conf_int()
+    from rich.text import Text
+
     for i, name in enumerate(result.names):
-        t.add_row(name, f"{result.estimates[i]:.6f}", f"{se[i]:.6f}", f"{z[i]:.2f}", _p(p[i]),
+        t.add_row(Text(name), f"{result.estimates[i]:.6f}", f"{se[i]:.6f}", f"{z[i]:.2f}", _p(p[i]),
                   f"[{lo[i]:.4f}, {hi[i]:.4f}]")
     for name, value in result.fixed.items():
-        t.add_row(name, f"{value:.6f}", "fixed", "", "", "")
+        t.add_row(Text(name), f"{value:.6f}", "fixed", "", "", "")
     s = Table(show_header=False, box=None, pad_edge=False)
     s.add_column(style="dim")
     s.add_column(justify="right")
@@ -51,33 +58,42 @@ def fit_tables(result, source=""):
     ]
     rows.extend(result.summary_rows)
     for k, v in rows:
-        s.add_row(k, v)
+        s.add_row(Text(k), Text(v))
     refs = result.spec.get("references") if isinstance(result.spec, dict) else None
     return t, s, refs
 
 
 def print_fit(result, source="", console=None):
-    from dce.cli.common import console as make_console
+    from dce.report.console import console as make_console
 
     con = console or make_console()
     table, summary, refs = fit_tables(result, source)
     con.print(table)
     if refs:
-        con.print("reference levels: " + ", ".join(f"{k} = {v}" for k, v in refs.items()), style="dim")
+        from rich.text import Text
+
+        con.print(Text("reference levels: " + ", ".join(f"{k} = {v}" for k, v in refs.items()), style="dim"))
     for title, header, body in result.details:
         con.print(simple_table(title, header, body))
     con.print(summary)
+    from dce.report.console import warn
+
     for w in result.warnings:
-        con.print(f"[yellow]warning:[/yellow] {w}")
+        warn(con, "warning", w)
 
 
 def simple_table(title, header, rows):
     """A rich table from a title, column names and rows of already formatted cells."""
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title, title_justify="left")
+    from rich import box
+
+    t = Table(title=escape(str(title)), title_justify="left", box=box.SIMPLE_HEAD)
     for i, h in enumerate(header):
-        t.add_column(str(h), justify="left" if i == 0 else "right", style="bold" if i == 0 else None)
+        t.add_column(escape(str(h)), justify="left" if i == 0 else "right", style="bold" if i == 0 else None,
+                     no_wrap=i > 0, overflow="fold")
     for r in rows:
-        t.add_row(*[str(c) for c in r])
+        t.add_row(*[c if isinstance(c, Text) else Text(str(c)) for c in r])
     return t

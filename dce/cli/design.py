@@ -1,0 +1,83 @@
+"""`dce design`: make an efficient choice design from a YAML spec, or evaluate one made elsewhere."""
+from __future__ import annotations
+
+import click
+
+from dce.cli.common import user_errors
+
+
+@click.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the design to this CSV.")
+@click.option("--evaluate", "evaluate_csv", type=click.Path(dir_okay=False),
+              help="Evaluate this design CSV (block, task, alt, attributes...) instead of making one.")
+@click.option("--seed", type=int, default=None, help="Seed of every random step (one is chosen and printed if not given).")
+@click.option("--starts", type=int, default=10, show_default=True, help="Random starts of the coordinate exchange.")
+@click.option("--draws", type=int, default=None, help="Prior draws for a Bayesian prior (default: the spec's 'draws').")
+@click.option("--questionnaire", type=click.Path(dir_okay=False), help="Write the tasks per block as Markdown.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the diagnostics as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the diagnostics.")
+@user_errors
+def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_path, quiet):
+    """Make a D-efficient choice design from SPEC (YAML), or --evaluate a design CSV against SPEC.
+
+    \b
+    dce design designs/newdeal.yaml --output design.csv --seed 1 --starts 20
+    dce design --evaluate design.csv designs/newdeal.yaml
+    """
+    from dce.cli.common import console
+    from dce.design.diagnostics import evaluate, tables
+    from dce.design.spec import load_design_spec
+    from dce.errors import DCEError
+    from dce.report.tables import simple_table
+    from dce.util.io import write_json, write_text
+
+    if evaluate_csv and output:
+        raise DCEError("give either --output (make a design) or --evaluate (read one), not both")
+    if not evaluate_csv and not output:
+        raise DCEError("give --output FILE.csv to make a design, or --evaluate FILE.csv to evaluate one")
+    if starts < 1:
+        raise DCEError("--starts must be at least 1")
+    if draws is not None and draws < 1:
+        raise DCEError("--draws must be at least 1")
+    con = console()
+    s = load_design_spec(spec)
+    if evaluate_csv:
+        from dce.design.io import read_design_csv
+
+        d = read_design_csv(evaluate_csv, s)
+        if seed is not None:
+            d.seed = seed
+        source = evaluate_csv
+    else:
+        from dce.design.generate import make_design, new_seed
+        from dce.design.io import write_design_csv
+
+        if seed is None:
+            seed = new_seed()
+        if not quiet:
+            con.print(f"{s.name}: {s.tasks} tasks, {s.alternatives} alternatives"
+                      f"{' + status quo' if s.status_quo else ''}{' + opt-out' if s.opt_out else ''}, "
+                      f"{s.blocks} block{'s' if s.blocks != 1 else ''}, {s.n_params} parameters; seed {seed}")
+        d = make_design(s, seed=seed, starts=starts, draws=draws)
+        write_design_csv(output, d)
+        source = output
+    diag = evaluate(d, s, draws=draws)
+    from rich.markup import escape
+
+    for title, header, rows in tables(diag):
+        con.print(simple_table(escape(title), [escape(str(h)) for h in header],
+                               [[escape(str(c)) for c in r] for r in rows]))
+    if questionnaire:
+        from dce.design.questionnaire import render_questionnaire
+
+        write_text(questionnaire, render_questionnaire(d))
+    if json_path:
+        write_json(json_path, {"spec": s.source, "design_csv": source, **diag})
+    if not quiet:
+        if output:
+            con.print(f"design written to {output} (seed {d.seed})")
+        if questionnaire:
+            con.print(f"questionnaire written to {questionnaire}")
+        if json_path:
+            con.print(f"diagnostics written to {json_path}")

@@ -1,0 +1,292 @@
+"""Diagnostics of a choice design: errors, Street & Burgess efficiency, S-efficiency, balance, overlap.
+
+:func:`evaluate` returns a JSON-ready dict (no NaN or infinity: ``None`` stands for "not defined");
+:func:`tables` turns it into (title, header, rows) triples for printing.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dce.design.info import a_errors, d_errors, information, prior_draws
+
+Z = 1.96
+
+
+def draws_for(spec, seed=0, n=None):
+    """The prior draws a design made with ``seed`` was optimised for (one row for a fixed prior)."""
+    if not spec.bayesian:
+        return spec.prior_mean[None, :]
+    child = np.random.SeedSequence(int(seed)).spawn(1)[0]
+    return prior_draws(spec.prior_mean, spec.prior_sd, int(n or spec.draws), spec.draw_type, seed=child)
+
+
+def _num(x, digits=None):
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    return round(x, digits) if digits is not None else x
+
+
+# ------------------------------------------------------------------------- Street & Burgess
+def sb_applicable(spec):
+    """None when the Street & Burgess bound applies to the spec, else the reason it does not."""
+    if spec.status_quo is not None or spec.opt_out is not None:
+        return "not applicable: the bound is for forced choice without a status quo or opt-out"
+    for a in spec.attributes:
+        if a.coding == "linear" and a.n_levels > 2:
+            return (f"not applicable: '{a.name}' is linear with {a.n_levels} levels "
+                    "(the bound is for all main-effect contrasts)")
+    return None
+
+
+def _orthonormal_contrasts(L):
+    """(L-1) x L rows orthonormal and orthogonal to the all-ones vector."""
+    Q, _ = np.linalg.qr(np.column_stack([np.ones(L), np.eye(L)[:, : L - 1]]))
+    return Q[:, 1:].T
+
+
+def sb_optimum_det(n_levels, m):
+    """det(C_opt) of Street & Burgess (2007, Theorem 6.3.1) for main effects, m options per set."""
+    n_levels = [int(x) for x in n_levels]
+    total = float(np.prod(n_levels))
+    logdet = 0.0
+    for lq in n_levels:
+        if lq == 2:
+            S = (m * m - 1) / 4 if m % 2 else m * m / 4
+        elif lq <= m:
+            x, y = divmod(m, lq)
+            S = (m * m - (lq * x * x + 2 * x * y + y)) / 2
+        else:
+            S = m * (m - 1) / 2
+        logdet += (lq - 1) * math.log(2 * S / (m * m * (lq - 1) * (total / lq)))
+    return math.exp(logdet)
+
+
+def sb_efficiency(levels, n_levels):
+    """D-efficiency of a generic forced-choice design relative to the Street & Burgess optimum.
+
+    ``levels``: tasks x alternatives x attributes level indices.  The design is coded with normalised
+    orthonormal contrasts (S&B's B matrix), its information under utility neutrality divided by the
+    number of choice sets is S&B's C, and the efficiency is ``(det C / det C_opt)^(1/p)``.
+    """
+    levels = np.asarray(levels)
+    S, m, A = levels.shape
+    total = float(np.prod(n_levels))
+    cols = []
+    for k, L in enumerate(n_levels):
+        c = _orthonormal_contrasts(int(L)) / math.sqrt(total / L)
+        cols.append(c.T[levels[:, :, k]])                   # S m (L-1)
+    X = np.concatenate(cols, axis=-1)
+    p = X.shape[-1]
+    C = information(X, np.zeros((1, p)))[0] / S
+    sign, logdet = np.linalg.slogdet(C)
+    if sign <= 0:
+        return 0.0
+    return float(math.exp((logdet - math.log(sb_optimum_det(n_levels, m))) / p))
+
+
+# ------------------------------------------------------------------------- evaluate
+def evaluate(design, spec=None, draws=None, seed=None):
+    """All diagnostics of ``design`` (a :class:`dce.design.core.Design`) as a JSON-ready dict.
+
+    Errors are for one respondent answering every task of the design.  ``d_error``/``a_error`` are under
+    the prior (Bayesian: mean over the prior draws the design was made with, ``seed`` defaulting to the
+    design's seed), ``*_local`` at the prior mean, ``*_neutral`` at beta = 0.
+    """
+    spec = spec or design.spec
+    levels = design.levels
+    S, m, A = levels.shape
+    X = design.matrix()
+    names = spec.param_names
+    mean, sd = spec.prior_mean, spec.prior_sd
+    seed = seed if seed is not None else (design.seed if design.seed is not None else 0)
+    B = draws_for(spec, seed, draws)
+    I_prior = information(X, B)
+    I_local = information(X, mean[None, :])[0]
+    I_zero = information(X, np.zeros((1, len(names))))[0]
+    out = {
+        "design": spec.name,
+        "tasks": int(S),
+        "blocks": int(design.n_blocks),
+        "tasks_per_block": [int((design.block == b).sum()) for b in np.unique(design.block)],
+        "alternatives": int(m),
+        "status_quo": spec.status_quo.label if spec.status_quo else None,
+        "opt_out": spec.opt_out.label if spec.opt_out else None,
+        "parameters": names,
+        "prior_mean": [float(x) for x in mean],
+        "prior_sd": [float(x) for x in sd],
+        "bayesian": spec.bayesian,
+        "draws": int(B.shape[0]),
+        "d_error": _num(np.mean(d_errors(I_prior))),
+        "a_error": _num(np.mean(a_errors(I_prior))),
+        "d_error_local": _num(d_errors(I_local)),
+        "a_error_local": _num(a_errors(I_local)),
+        "d_error_neutral": _num(d_errors(I_zero)),
+        "a_error_neutral": _num(a_errors(I_zero)),
+    }
+    if design.seed is not None:
+        out["seed"] = int(design.seed)
+    if design.search:
+        out["search"] = {k: (v if not isinstance(v, float) else _num(v)) for k, v in design.search.items()}
+        if "errors" in out["search"]:
+            out["search"]["errors"] = [_num(e) for e in out["search"]["errors"]]
+    reason = sb_applicable(spec)
+    out["sb_efficiency"] = None if reason else _num(sb_efficiency(levels, spec.n_levels))
+    out["sb_note"] = reason or "main effects, utility-neutral, relative to Street & Burgess (2007) Thm 6.3.1"
+
+    # S-efficiency at the prior mean
+    s_rows = []
+    finite = np.isfinite(out["d_error_local"] or np.inf)
+    cov = np.linalg.inv(I_local) if finite else None
+    n_blocks = design.n_blocks
+    for i, nm in enumerate(names):
+        se = math.sqrt(cov[i, i]) if cov is not None and cov[i, i] > 0 else None
+        if se is None or mean[i] == 0:
+            s_rows.append({"parameter": nm, "prior": float(mean[i]), "se": _num(se), "replications": None,
+                           "respondents": None})
+            continue
+        reps = (Z * se / abs(mean[i])) ** 2
+        s_rows.append({"parameter": nm, "prior": float(mean[i]), "se": _num(se), "replications": _num(reps),
+                       "respondents": int(math.ceil(reps * n_blocks))})
+    out["s_efficiency"] = s_rows
+    need = [r["respondents"] for r in s_rows if r["respondents"] is not None]
+    out["s_estimate"] = max(need) if need else None
+
+    # balance, overlap, dominance, repeats, constraints
+    bal = {}
+    for k, a in enumerate(spec.attributes):
+        counts = np.bincount(levels[:, :, k].ravel(), minlength=a.n_levels)
+        bal[a.name] = {lab: int(c) for lab, c in zip(a.labels, counts)}
+    out["level_balance"] = bal
+    ov = {}
+    for k, a in enumerate(spec.attributes):
+        col = levels[:, :, k]
+        ov[a.name] = {
+            "full_overlap_share": _num(np.mean(np.all(col == col[:, :1], axis=1)), 4),
+            "mean_distinct_levels": _num(np.mean([len(set(r.tolist())) for r in col]), 4),
+        }
+    out["overlap"] = ov
+    out["dominance"] = _dominance(spec, levels)
+    pid = levels @ spec.strides
+    out["repeated_alternatives"] = int(sum(m - len(set(r.tolist())) for r in pid))
+    if spec.status_quo is not None:
+        sq = int(np.array(spec.status_quo.levels) @ spec.strides)
+        out["alternatives_equal_to_status_quo"] = int((pid == sq).sum())
+    out["constraint_violations"] = int(spec.violates(levels).sum())
+
+    # correlations of the coded attribute columns over the designed alternatives
+    C = spec.code_indices(levels).reshape(S * m, -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        R = np.corrcoef(C, rowvar=False) if C.shape[1] > 1 else np.ones((1, 1))
+    R = np.atleast_2d(R)
+    out["correlations"] = {"names": spec.coded_names,
+                           "matrix": [[_num(x, 4) for x in row] for row in R]}
+    off = np.abs(R[~np.eye(R.shape[0], dtype=bool)]) if R.shape[0] > 1 else np.array([0.0])
+    out["max_abs_correlation"] = _num(np.nanmax(off), 4) if np.isfinite(off).any() else None
+
+    # per-block balance
+    blocks = {}
+    worst = 0.0
+    ub = np.unique(design.block)
+    for k, a in enumerate(spec.attributes):
+        counts = np.stack([np.bincount(levels[design.block == b][:, :, k].ravel(), minlength=a.n_levels)
+                           for b in ub])
+        dev = np.abs(counts - counts.mean(axis=0)).max()
+        worst = max(worst, float(dev))
+        blocks[a.name] = {str(int(b)): {lab: int(c) for lab, c in zip(a.labels, counts[i])}
+                          for i, b in enumerate(ub)}
+    out["block_balance"] = blocks
+    out["block_balance_max_deviation"] = _num(worst, 4)
+    return out
+
+
+def _dominance(spec, levels):
+    u = [a.partial_utility() for a in spec.attributes]
+    S, m, A = levels.shape
+
+    def util(idx):
+        return np.stack([u[k][idx[..., k]] for k in range(A)], axis=-1)
+
+    def dominates(a, b):
+        ua, ub = util(a), util(b)
+        return np.all((a == b) | (ua > ub), axis=-1) & np.any(ua > ub, axis=-1)
+
+    within = 0
+    for s in range(S):
+        hit = False
+        for i in range(m):
+            for j in range(m):
+                if i != j and dominates(levels[s, i], levels[s, j]):
+                    hit = True
+        within += hit
+    out = {"tasks_with_dominated_alternative": int(within)}
+    if spec.status_quo is not None:
+        sq = np.array(spec.status_quo.levels)
+        out["alternatives_dominating_status_quo"] = int(dominates(levels, sq[None, None, :]).sum())
+        out["alternatives_dominated_by_status_quo"] = int(dominates(sq[None, None, :], levels).sum())
+    return out
+
+
+# ------------------------------------------------------------------------- tables
+def _f(x, fmt="{:.4f}"):
+    return "-" if x is None else fmt.format(x)
+
+
+def tables(d):
+    """(title, header, rows) triples of the diagnostics dict, for rich or any other renderer."""
+    out = []
+    prior_kind = f"Bayesian, {d['draws']} draws" if d["bayesian"] else "fixed prior"
+    rows = [
+        ("tasks / blocks / alternatives", f"{d['tasks']} / {d['blocks']} / {d['alternatives']}"
+         + (f" + {d['status_quo']}" if d["status_quo"] else "") + (f" + {d['opt_out']}" if d["opt_out"] else "")),
+        (f"D-error (prior: {prior_kind})", _f(d["d_error"], "{:.6f}")),
+        ("A-error (prior)", _f(d["a_error"], "{:.6f}")),
+        ("D-error at the prior mean", _f(d["d_error_local"], "{:.6f}")),
+        ("D-error utility-neutral", _f(d["d_error_neutral"], "{:.6f}")),
+        ("A-error utility-neutral", _f(d["a_error_neutral"], "{:.6f}")),
+        ("Street & Burgess D-efficiency", (f"{100 * d['sb_efficiency']:.2f}%" if d["sb_efficiency"] is not None
+                                           else d["sb_note"])),
+        ("S-estimate (respondents)", _f(d["s_estimate"], "{:,}")),
+        ("max |correlation| of coded attributes", _f(d["max_abs_correlation"])),
+        ("tasks with a dominated alternative", str(d["dominance"]["tasks_with_dominated_alternative"])),
+        ("repeated alternatives", str(d["repeated_alternatives"])),
+        ("constraint violations", str(d["constraint_violations"])),
+        ("block balance: max deviation", _f(d["block_balance_max_deviation"], "{:.2f}")),
+    ]
+    if "alternatives_dominating_status_quo" in d["dominance"]:
+        rows.insert(10, ("alternatives dominating / dominated by the status quo",
+                         f"{d['dominance']['alternatives_dominating_status_quo']} / "
+                         f"{d['dominance']['alternatives_dominated_by_status_quo']}"))
+    if d.get("seed") is not None:
+        rows.append(("seed", str(d["seed"])))
+    s = d.get("search") or {}
+    if s.get("starts"):
+        rows.append(("search", f"coordinate exchange, {s['starts']} starts, {s.get('backend', '')}, "
+                               f"{s.get('seconds', 0):.2f} s"))
+    out.append(("Design diagnostics", ["measure", "value"], rows))
+    out.append(("S-efficiency at the prior mean (t = 1.96)", ["parameter", "prior", "s.e. (one design)",
+                                                              "respondents"],
+                [(r["parameter"], f"{r['prior']:.4g}", _f(r["se"]), _f(r["respondents"], "{:,}"))
+                 for r in d["s_efficiency"]]))
+    rows = []
+    for a, counts in d["level_balance"].items():
+        ov = d["overlap"][a]
+        rows.append((a, ", ".join(f"{k}: {v}" for k, v in counts.items()),
+                     f"{100 * ov['full_overlap_share']:.0f}%", f"{ov['mean_distinct_levels']:.2f}"))
+    out.append(("Level balance and overlap", ["attribute", "level counts", "tasks with full overlap",
+                                              "distinct levels per task"], rows))
+    if d["blocks"] > 1:
+        rows = []
+        for a, per in d["block_balance"].items():
+            for b, counts in per.items():
+                rows.append((f"{a} (block {b})", ", ".join(f"{k}: {v}" for k, v in counts.items())))
+        out.append(("Level counts per block", ["attribute", "level counts"], rows))
+    names = d["correlations"]["names"]
+    if len(names) > 1:
+        rows = [[nm] + [_f(x, "{:.2f}") for x in row] for nm, row in zip(names, d["correlations"]["matrix"])]
+        out.append(("Correlations of coded attributes", ["column"] + [f"{i + 1}" for i in range(len(names))], rows))
+    return out

@@ -1,0 +1,426 @@
+"""Design generation: coordinate exchange (Kessels, Jones, Goos & Vandebroek 2009) from random starts.
+
+The objective is the (Bayesian) D-error of the MNL information matrix: the mean over prior draws of
+``det(I(beta_r))^(-1/P)``, with the status quo and opt-out (and their constants) in every task.  One
+coordinate is one attribute of one designed alternative of one task; every feasible level of it is tried
+and the best kept, pass after pass, until a pass improves nothing.  Only the changed task's information
+is recomputed (for every candidate level and every draw at once), so a step costs one batched
+``(levels x draws)`` evaluation of ``P x P`` determinants.
+
+Candidates that would break a constraint, repeat another alternative of the task (the status quo
+included) or make one designed alternative dominate another under the prior are never taken.  After the
+search, tasks are assigned to blocks so that every level appears about equally often in every block.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from dce.design.core import Design
+from dce.design.info import prior_draws
+from dce.errors import DCEError
+
+
+def new_seed() -> int:
+    """A fresh seed (reported, so the run can be repeated)."""
+    return int(np.random.SeedSequence().entropy % (2**31 - 1))
+
+
+def _info_batch(Xc, B):
+    """Task information of candidate tasks ``Xc`` (``n x J x P``) under draws ``B`` -> ``n x R x P x P``.
+
+    ``X' (diag p - p p') X = Y' Y`` with ``Y = diag(sqrt p) (X - 1 p'X)``: one batched product.
+    """
+    V = Xc @ B.T                                            # n J R
+    V -= V.max(axis=1, keepdims=True)
+    np.exp(V, out=V)
+    V /= V.sum(axis=1, keepdims=True)
+    mean = V.transpose(0, 2, 1) @ Xc                        # n R P
+    Y = (Xc[:, :, None, :] - mean[:, None, :, :]) * np.sqrt(V)[..., None]   # n J R P
+    Y = Y.transpose(0, 2, 1, 3)                             # n R J P
+    return np.swapaxes(Y, -1, -2) @ Y
+
+
+BACKENDS = ("auto", "numba", "numpy")
+
+
+def _kernel(backend):
+    """The compiled candidate kernel (numba) or None for the numpy path."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}")
+    if backend in ("auto", "numba"):
+        try:
+            from dce.design._kernels import candidate_errors
+        except ImportError:
+            if backend == "numba":
+                raise DCEError("the numba backend was asked for but numba is not installed") from None
+        else:
+            return candidate_errors, "numba"
+    return None, "numpy"
+
+
+class _Search:
+    """State shared by the starts of one search: spec, draws, coding tables and feasibility."""
+
+    def __init__(self, spec, B, dominance=True, backend="auto"):
+        self.spec = spec
+        self.kernel, self.backend = _kernel(backend)
+        self.B = np.ascontiguousarray(B, float)
+        self.S, self.m, self.A = spec.tasks, spec.alternatives, len(spec.attributes)
+        self.P = spec.n_params
+        self.tables = [a.table for a in spec.attributes]
+        self.off = np.cumsum([0] + [t.shape[1] for t in self.tables])
+        self.nlev = spec.n_levels
+        self.strides = spec.strides
+        self.table = spec.feasible_table()
+        self.fixed = spec.fixed_rows()
+        self.sq_pid = (int(np.array(spec.status_quo.levels) @ self.strides) if spec.status_quo is not None
+                       else None)
+        self.util = None
+        if dominance and spec.dominance:
+            u = [a.partial_utility() for a in spec.attributes]
+            if any(np.ptp(x) > 0 for x in u):
+                self.util = u
+        if self.table is not None:
+            self.feasible_ids = np.flatnonzero(self.table)
+        self._dominance_table()
+        import itertools
+
+        m = self.m
+        if m <= 4:
+            self.perms = [np.array(p) for p in itertools.permutations(range(m)) if list(p) != list(range(m))]
+        else:
+            self.perms = []
+            for a in range(m):
+                for b in range(a + 1, m):
+                    p = np.arange(m)
+                    p[a], p[b] = b, a
+                    self.perms.append(p)
+
+    # ---------------------------------------------------------------- feasibility of candidates
+    def feasible(self, prof):
+        if self.table is not None:
+            return self.table[prof @ self.strides]
+        return ~self.spec.violates(prof)
+
+    def _dominance_table(self):
+        """dom[p, q]: profile p dominates q or q dominates p (tabulated for up to 2048 profiles)."""
+        self.dom = None
+        if self.util is None or self.spec.n_profiles > 2048:
+            return
+        prof = self.spec.all_profiles()
+        n = prof.shape[0]
+        a_ok = np.ones((n, n), bool)     # a >= b on every attribute where they differ, strictly
+        b_ok = np.ones((n, n), bool)
+        a_gt = np.zeros((n, n), bool)
+        b_gt = np.zeros((n, n), bool)
+        for k in range(self.A):
+            u = self.util[k][prof[:, k]]
+            same = prof[:, k][:, None] == prof[:, k][None, :]
+            gt = u[:, None] > u[None, :]
+            lt = u[:, None] < u[None, :]
+            a_ok &= same | gt
+            b_ok &= same | lt
+            a_gt |= gt
+            b_gt |= lt
+        self.dom = (a_ok & a_gt) | (b_ok & b_gt)
+
+    def dominated_pair(self, a, b):
+        """Whether profile a dominates b or b dominates a (rows of level indices, broadcast)."""
+        if self.util is None:
+            return np.zeros(np.broadcast_shapes(a.shape, b.shape)[:-1], bool)
+        if self.dom is not None:
+            return self.dom[a @ self.strides, b @ self.strides]
+        return self._dominated_pair(a, b)
+
+    def _dominated_pair(self, a, b):
+        ua = np.stack([self.util[k][a[..., k]] for k in range(self.A)], axis=-1)
+        ub = np.stack([self.util[k][b[..., k]] for k in range(self.A)], axis=-1)
+        same = a == b
+        gt, lt = ua > ub, ua < ub
+        a_dom = np.all(same | gt, axis=-1) & np.any(gt, axis=-1)
+        b_dom = np.all(same | lt, axis=-1) & np.any(lt, axis=-1)
+        return a_dom | b_dom
+
+    def allowed(self, task, j, k):
+        """Which levels of attribute k may alternative j of ``task`` (``m x A``) take."""
+        L = self.nlev[k]
+        prof = np.repeat(task[j][None, :], L, axis=0)
+        prof[:, k] = np.arange(L)
+        ok = self.feasible(prof)
+        pid = prof @ self.strides
+        for jj in range(self.m):
+            if jj == j:
+                continue
+            ok &= pid != task[jj] @ self.strides
+            ok &= ~self.dominated_pair(prof, task[jj][None, :])
+        if self.sq_pid is not None:
+            ok &= pid != self.sq_pid
+        return ok
+
+    def random_task(self, rng):
+        """Random feasible task; the first tries spread each attribute's levels over the alternatives."""
+        for attempt in range(2000):
+            if attempt < 200:
+                # minimal overlap: each attribute's levels drawn without replacement as far as they go
+                cols = []
+                for n in self.nlev:
+                    reps = -(-self.m // n)
+                    cols.append(np.concatenate([rng.permutation(n) for _ in range(reps)])[: self.m])
+                task = np.stack(cols, axis=1)
+            elif self.table is not None:
+                ids = rng.choice(self.feasible_ids, size=self.m, replace=len(self.feasible_ids) < self.m)
+                task = np.stack(np.unravel_index(ids, self.nlev), axis=1)
+            else:
+                task = np.stack([rng.integers(0, n, size=self.m) for n in self.nlev], axis=1)
+            if self.task_ok(task):
+                return task
+        raise DCEError(f"{self.spec.source}: could not find {self.m} distinct feasible alternatives for a task "
+                       f"in which none dominates another; relax the constraints or set 'dominance: false'")
+
+    # ---------------------------------------------------------------- objective
+    def code(self, idx):
+        S, m = idx.shape[:2]
+        X = np.zeros((S, m + self.fixed.shape[0], self.P))
+        X[:, :m, : self.spec.n_coded] = self.spec.code_indices(idx)
+        if self.fixed.shape[0]:
+            X[:, m:, :] = self.fixed[None]
+        return X
+
+    def objective(self, I):
+        """Mean over draws of det(I + ridge)^(-1/P) for ``I`` (``n x R x P x P``) -> ``n``."""
+        A = I + self.ridge
+        try:
+            L = np.linalg.cholesky(A)
+            logdet = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(axis=-1)
+        except np.linalg.LinAlgError:
+            sign, logdet = np.linalg.slogdet(A)
+            logdet = np.where(sign > 0, logdet, -np.inf)
+        return np.exp(-logdet / self.P).mean(axis=-1)
+
+    def candidates(self, Xc, Itot, Ms):
+        """Errors of the design with task ``Ms`` replaced by each candidate task in ``Xc``, and their info."""
+        if self.kernel is not None:
+            Mc = np.empty((Xc.shape[0],) + Itot.shape)
+            e = self.kernel(np.ascontiguousarray(Xc), self.B, Itot, Ms, float(self.ridge[0, 0]), Mc)
+            return e, Mc
+        Mc = _info_batch(Xc, self.B)
+        return self.objective(Itot[None] - Ms[None] + Mc), Mc
+
+    def _swaps(self, s, idx, X, M, Itot, err):
+        """Permute one attribute's levels among the alternatives of task s (keeps the task's level counts).
+
+        All permutations for up to 4 alternatives, pairwise swaps beyond; the best improving one is kept.
+        """
+        m, moved = self.m, False
+        perms = self.perms
+        for k in range(self.A):
+            col = idx[s, :, k]
+            cands, tasks, seen = [], [], {tuple(col.tolist())}
+            for perm in perms:
+                new = col[perm]
+                key = tuple(new.tolist())
+                if key in seen:
+                    continue
+                seen.add(key)
+                t = idx[s].copy()
+                t[:, k] = new
+                if not self.task_ok(t):
+                    continue
+                cands.append(perm)
+                tasks.append(t)
+            if not cands:
+                continue
+            sl = slice(self.off[k], self.off[k + 1])
+            Xc = np.repeat(X[s][None], len(cands), axis=0)
+            for i, perm in enumerate(cands):
+                Xc[i, :m, sl] = X[s, perm, sl]
+            e, Mc = self.candidates(Xc, Itot, M[s])
+            i = int(np.argmin(e))
+            if e[i] < err * (1 - 1e-10):
+                err = float(e[i])
+                idx[s] = tasks[i]
+                X[s] = Xc[i]
+                Itot = Itot - M[s] + Mc[i]
+                M[s] = Mc[i]
+                moved = True
+        return moved, err, Itot
+
+    def task_ok(self, task):
+        """A whole task (``m x A``): feasible, no repeats (status quo included), no dominance."""
+        if not self.feasible(task).all():
+            return False
+        pid = task @ self.strides
+        if len(set(pid.tolist())) < self.m or (self.sq_pid is not None and self.sq_pid in pid):
+            return False
+        if self.util is not None:
+            for a in range(self.m):
+                for b in range(a + 1, self.m):
+                    if self.dominated_pair(task[a], task[b]):
+                        return False
+        return True
+
+    def run(self, rng, max_passes=50):
+        """One start: random design, then coordinate exchange until a pass improves nothing."""
+        S, m, A, P = self.S, self.m, self.A, self.P
+        idx = np.stack([self.random_task(rng) for _ in range(S)])
+        X = self.code(idx)
+        M = _info_batch(X, self.B)                          # S R P P
+        Itot = M.sum(axis=0)
+        scale = max(float(np.trace(Itot.mean(axis=0))) / P, 1e-12)
+        self.ridge = 1e-9 * scale * np.eye(P)
+        err = float(self.objective(Itot[None])[0])
+        passes = 0
+        for passes in range(1, max_passes + 1):
+            improved = False
+            err_pass = err
+            for s in range(S):
+                for j in range(m):
+                    for k in range(A):
+                        ok = self.allowed(idx[s], j, k)
+                        ok[idx[s, j, k]] = False
+                        levels = np.flatnonzero(ok)
+                        if levels.size == 0:
+                            continue
+                        Xc = np.repeat(X[s][None], levels.size, axis=0)
+                        Xc[:, j, self.off[k]:self.off[k + 1]] = self.tables[k][levels]
+                        e, Mc = self.candidates(Xc, Itot, M[s])
+                        b = int(np.argmin(e))
+                        if e[b] < err * (1 - 1e-10):
+                            err = float(e[b])
+                            idx[s, j, k] = levels[b]
+                            X[s] = Xc[b]
+                            Itot = Itot - M[s] + Mc[b]
+                            M[s] = Mc[b]
+                            improved = True
+                if m > 1:
+                    moved, err, Itot = self._swaps(s, idx, X, M, Itot, err)
+                    improved |= moved
+            # refresh the running sum against round-off; stop when a pass gains less than 1e-6
+            Itot = M.sum(axis=0)
+            before, err = err_pass, float(self.objective(Itot[None])[0])
+            if not improved or err > before * (1 - 1e-6):
+                break
+        return idx, err, passes
+
+
+def full_factorial_design(spec):
+    """One task per feasible profile; alternative j shifts every attribute's level by j (Street & Burgess)."""
+    if spec.n_profiles > 4096:
+        raise DCEError(f"{spec.source}: key 'method': a full factorial of {spec.n_profiles} profiles is too "
+                       f"large; use coordinate_exchange")
+    prof = spec.all_profiles()
+    prof = prof[~spec.violates(prof)]
+    L = spec.n_levels
+    levels = np.stack([(prof + j) % L for j in range(spec.alternatives)], axis=1)
+    bad = spec.violates(levels)
+    if bad.any():
+        s, j = map(int, np.argwhere(bad)[0])
+        raise DCEError(f"{spec.source}: key 'method': the shifted profile {spec.labels_of(levels[s, j])} of the "
+                       f"full factorial breaks a constraint; use coordinate_exchange")
+    pid = levels @ spec.strides
+    for s in range(len(pid)):
+        if len(set(pid[s].tolist())) < spec.alternatives:
+            raise DCEError(f"{spec.source}: key 'method': the full factorial repeats an alternative within a "
+                           f"task (more alternatives than levels); use coordinate_exchange")
+    return levels
+
+
+def block_features(levels, n_levels):
+    """Per task, how often each level of each attribute appears among its designed alternatives."""
+    S = levels.shape[0]
+    feats = []
+    for k, L in enumerate(n_levels):
+        f = np.zeros((S, L))
+        for l in range(L):
+            f[:, l] = (levels[:, :, k] == l).sum(axis=1)
+        feats.append(f)
+    return np.concatenate(feats, axis=1)
+
+
+def assign_blocks(levels, n_levels, n_blocks, rng, restarts=20):
+    """Blocks 1..B of equal size whose level counts are as close as possible to the design's average.
+
+    Minimises the sum over blocks, attributes and levels of the squared deviation of the count from
+    its share, by best pairwise swaps from several random equal splits.
+    """
+    S = levels.shape[0]
+    if n_blocks <= 1:
+        return np.ones(S, dtype=np.int64)
+    F = block_features(levels, n_levels)
+    target = F.sum(axis=0) / n_blocks
+    size = S // n_blocks
+    best, best_obj = None, np.inf
+    for _ in range(restarts):
+        block = np.repeat(np.arange(n_blocks), size)
+        rng.shuffle(block)
+        C = np.stack([F[block == b].sum(axis=0) for b in range(n_blocks)]) - target
+        for _ in range(10 * S):
+            D = F[None, :, :] - F[:, None, :]               # D[s, t] = F[t] - F[s]: s leaves, t joins
+            Cs, Ct = C[block], C[block]
+            # moving t into s's block and s into t's block
+            delta = (2 * np.einsum("stf,sf->st", D, Cs) - 2 * np.einsum("stf,tf->st", D, Ct)
+                     + 2 * np.einsum("stf,stf->st", D, D))
+            delta[block[:, None] == block[None, :]] = np.inf
+            s, t = np.unravel_index(int(np.argmin(delta)), delta.shape)
+            if delta[s, t] >= -1e-12:
+                break
+            bs, bt = block[s], block[t]
+            C[bs] += F[t] - F[s]
+            C[bt] += F[s] - F[t]
+            block[s], block[t] = bt, bs
+        obj = float((C**2).sum())
+        if obj < best_obj - 1e-12:
+            best, best_obj = block.copy(), obj
+    return best + 1
+
+
+def make_design(spec, seed=None, starts=10, draws=None, max_passes=50, block_restarts=20, progress=None,
+                backend="auto"):
+    """Make a D-efficient design for ``spec``; returns a :class:`Design` (tasks in block order).
+
+    ``seed``: int (None: a fresh one, recorded in ``design.seed``); ``starts``: random starts of the
+    coordinate exchange (the lowest D-error wins); ``draws``: prior draws for a Bayesian prior (default
+    ``spec.draws``).  ``spec.method == 'full_factorial'`` gives the shifted full factorial instead.
+    ``progress(i, starts, best_error)`` is called after each start.  ``backend``: ``auto`` (numba when
+    installed), ``numba`` or ``numpy``; both give the same errors to round-off, but round-off can steer
+    the search, so the same seed gives the same design for the same backend.  ``design.search`` records the
+    method, draws, starts, the error of every start, passes and seconds.
+    """
+    t0 = time.perf_counter()
+    if seed is None:
+        seed = new_seed()
+    seed = int(seed)
+    if starts < 1:
+        raise DCEError("--starts must be at least 1")
+    ss = np.random.SeedSequence(seed)
+    draw_ss, block_ss, *start_ss = ss.spawn(2 + starts)
+    R = int(draws if draws is not None else spec.draws)
+    B = prior_draws(spec.prior_mean, spec.prior_sd, R, spec.draw_type, seed=draw_ss) if spec.bayesian \
+        else spec.prior_mean[None, :]
+    search = {"method": spec.method, "seed": seed, "draws": int(B.shape[0]), "draw_type": spec.draw_type
+              if spec.bayesian else None}
+    if spec.method == "full_factorial":
+        levels = full_factorial_design(spec)
+        search.update(starts=0, errors=[], passes=[])
+    else:
+        ctx = _Search(spec, B, backend=backend)
+        best, best_err, errors, passes = None, np.inf, [], []
+        for i, child in enumerate(start_ss):
+            idx, err, npass = ctx.run(np.random.default_rng(child), max_passes=max_passes)
+            errors.append(err)
+            passes.append(npass)
+            if err < best_err:
+                best, best_err = idx.copy(), err
+            if progress is not None:
+                progress(i + 1, starts, best_err)
+        levels = best
+        search.update(starts=starts, errors=errors, passes=passes, objective=best_err, backend=ctx.backend)
+    block = assign_blocks(levels, spec.n_levels, spec.blocks, np.random.default_rng(block_ss),
+                          restarts=block_restarts)
+    order = np.argsort(block, kind="stable")
+    levels, block = levels[order], block[order]
+    search["seconds"] = time.perf_counter() - t0
+    return Design(spec=spec, levels=levels, block=block, task_ids=np.arange(1, len(block) + 1), seed=seed,
+                  search=search)

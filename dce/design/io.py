@@ -1,0 +1,123 @@
+"""Design CSV: columns ``block, task, alt, <attribute>...`` with one row per alternative shown.
+
+``alt`` is 1..m for the designed alternatives and ``status_quo`` / ``opt_out`` for those rows; attribute
+cells hold the level as written in the design YAML (empty for opt-out rows).  Rows are in the order a
+respondent sees them.  The same layout is read back (for example a design made by Ngene and rewritten in
+it) for ``dce design --evaluate``.
+"""
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+
+from dce.design.core import Design
+from dce.errors import DCEError
+
+
+def write_design_csv(path, design):
+    """Write ``design`` atomically in the CSV layout above."""
+    from dce.util.io import atomic_open
+
+    cols = ["block", "task", "alt"] + design.spec.attribute_names
+    with atomic_open(path, newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        for row in design.rows():
+            w.writerow(row)
+
+
+def read_design_csv(path, spec) -> Design:
+    """Read a design in the CSV layout above and check it against ``spec``.
+
+    The number of tasks and blocks is taken from the file (it may differ from the spec's); the number of
+    designed alternatives, the attributes, their levels and the status quo / opt-out rows must match the
+    spec.  Errors name the file, row and column.
+    """
+    path = os.fspath(path)
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig")
+    except OSError as e:
+        raise DCEError(f"{path}: cannot read the design ({e.strerror or e})") from None
+    with fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise DCEError(f"{path}: the design file is empty")
+    header = [h.strip() for h in rows[0]]
+    need = ["block", "task", "alt"] + spec.attribute_names
+    for c in need:
+        if c not in header:
+            raise DCEError(f"{path}: column '{c}' is missing (expected columns: {', '.join(need)})")
+    extra = [h for h in header if h not in need]
+    if extra:
+        raise DCEError(f"{path}: column '{extra[0]}' is not an attribute of {spec.source}")
+    pos = {h: i for i, h in enumerate(header)}
+    m = spec.alternatives
+    tasks = {}            # task id -> dict(block, alts{j: idx}, sq, oo, first row)
+    order = []
+    for r, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise DCEError(f"{path}: row {r}: {len(row)} cells but the header has {len(header)}")
+        cell = {h: row[pos[h]].strip() for h in header}
+        try:
+            task = int(cell["task"])
+            block = int(cell["block"])
+        except ValueError:
+            raise DCEError(f"{path}: row {r}: 'block' and 'task' must be whole numbers") from None
+        if task not in tasks:
+            tasks[task] = {"block": block, "alts": {}, "sq": None, "oo": False, "row": r}
+            order.append(task)
+        t = tasks[task]
+        if t["block"] != block:
+            raise DCEError(f"{path}: row {r}, column 'block': task {task} is in block {t['block']} on an earlier row")
+        alt = cell["alt"]
+        if alt == "opt_out":
+            if spec.opt_out is None:
+                raise DCEError(f"{path}: row {r}, column 'alt': an opt-out row but {spec.source} has no opt_out")
+            if any(cell[a] for a in spec.attribute_names):
+                raise DCEError(f"{path}: row {r}: an opt-out row must leave the attribute cells empty")
+            t["oo"] = True
+            continue
+        idx = []
+        for a in spec.attributes:
+            i = a.index(cell[a.name])
+            if i is None:
+                raise DCEError(f"{path}: row {r}, column '{a.name}': '{cell[a.name]}' is not a level "
+                               f"(levels: {', '.join(a.labels)})")
+            idx.append(i)
+        if alt == "status_quo":
+            if spec.status_quo is None:
+                raise DCEError(f"{path}: row {r}, column 'alt': a status quo row but {spec.source} has no status_quo")
+            if tuple(idx) != tuple(spec.status_quo.levels):
+                raise DCEError(f"{path}: row {r}: the status quo levels differ from those in {spec.source}")
+            t["sq"] = idx
+            continue
+        try:
+            j = int(alt)
+        except ValueError:
+            raise DCEError(f"{path}: row {r}, column 'alt': '{alt}' is not 1..{m}, status_quo or opt_out") from None
+        if not 1 <= j <= m:
+            raise DCEError(f"{path}: row {r}, column 'alt': {j} is outside 1..{m} "
+                           f"({spec.source} has {m} designed alternatives)")
+        if j in t["alts"]:
+            raise DCEError(f"{path}: row {r}, column 'alt': task {task} has alternative {j} twice")
+        t["alts"][j] = idx
+    if not order:
+        raise DCEError(f"{path}: the design has no rows")
+    levels, blocks = [], []
+    for task in order:
+        t = tasks[task]
+        if len(t["alts"]) != m:
+            raise DCEError(f"{path}: row {t['row']}: task {task} has {len(t['alts'])} designed alternatives, "
+                           f"expected {m}")
+        if spec.status_quo is not None and t["sq"] is None:
+            raise DCEError(f"{path}: row {t['row']}: task {task} has no status_quo row")
+        if spec.opt_out is not None and not t["oo"]:
+            raise DCEError(f"{path}: row {t['row']}: task {task} has no opt_out row")
+        levels.append([t["alts"][j] for j in range(1, m + 1)])
+        blocks.append(t["block"])
+    return Design(spec=spec, levels=np.array(levels, dtype=np.int64), block=np.array(blocks),
+                  task_ids=np.array(order))
