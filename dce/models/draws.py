@@ -1,0 +1,134 @@
+"""Simulation draws for the mixed logit: Halton, Sobol, modified Latin hypercube and pseudo-random.
+
+:func:`uniform_draws` returns an array ``respondents x dimensions x draws`` of points in (0, 1); each
+respondent gets its own block of ``draws`` consecutive points of the sequence, shared by all of that
+respondent's tasks (panel).  :func:`transform` maps them onto the standard form of a distribution
+(normal, triangular or uniform on [-1, 1]).
+
+* ``halton``: one prime per dimension (2, 3, 5, ...), the first ``drop`` points of the sequence dropped
+  (100 by default, the usual practice); ``scramble=True`` applies a random digit permutation per
+  dimension and digit (Owen-type permutation scrambling from :mod:`scipy.stats.qmc`).
+* ``sobol``: scrambled Sobol' points (:class:`scipy.stats.qmc.Sobol`).
+* ``mlhs``: modified Latin hypercube sampling (Hess, Train and Polak, 2006): per respondent and
+  dimension, ``(i + u) / N`` for ``i = 0..N-1`` with one shared uniform shift ``u``, shuffled.
+* ``random``: pseudo-random uniforms.
+
+Every kind takes a ``seed``; deterministic Halton ignores it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dce.errors import DCEError
+
+DRAW_TYPES = ("halton", "sobol", "mlhs", "random")
+HALTON_DROP = 100
+
+
+def primes(n: int) -> np.ndarray:
+    """The first ``n`` primes."""
+    out = []
+    c = 2
+    while len(out) < n:
+        if all(c % p for p in out if p * p <= c):
+            out.append(c)
+        c += 1
+    return np.array(out, dtype=np.int64)
+
+
+def radical_inverse(index: np.ndarray, base: int) -> np.ndarray:
+    """Van der Corput radical inverse of non-negative integers in ``base``."""
+    i = np.asarray(index, dtype=np.int64).copy()
+    out = np.zeros(i.shape, dtype=np.float64)
+    f = 1.0 / base
+    while np.any(i > 0):
+        out += f * (i % base)
+        i //= base
+        f /= base
+    return out
+
+
+def _van_der_corput_prefix(length: int, base: int) -> np.ndarray:
+    """Points 0..length-1 of the radical-inverse sequence in ``base``, built digit by digit in O(length)."""
+    seq = np.empty(length)
+    seq[0] = 0.0
+    filled, t = 1, 1
+    while filled < length:
+        step = float(base) ** -t
+        size = filled
+        for i in range(1, base):
+            m = min(length - filled, size)
+            if m <= 0:
+                break
+            seq[filled:filled + m] = seq[:m] + step * i
+            filled += m
+        t += 1
+    return seq
+
+
+def halton(n: int, dims: int, drop: int = HALTON_DROP) -> np.ndarray:
+    """``n`` points (``n x dims``) of the Halton sequence after dropping the first ``drop`` points.
+
+    Points are numbered from 0 (all zeros), so ``drop=100`` starts at point 100 (the convention of
+    xlogit and mlogit); the all-zero point is skipped even when ``drop=0``.
+    """
+    first = max(int(drop), 1)
+    if dims == 0:
+        return np.zeros((n, 0))
+    return np.stack([_van_der_corput_prefix(first + n, int(p))[first:] for p in primes(dims)], axis=1)
+
+
+def uniform_draws(n_resp: int, dims: int, n_draws: int, kind: str = "halton", seed=None,
+                  scramble: bool = False, drop: int = HALTON_DROP) -> np.ndarray:
+    """Uniform draws in (0, 1), shaped ``n_resp x dims x n_draws`` (one block per respondent)."""
+    if kind not in DRAW_TYPES:
+        raise DCEError(f"--draw-type: unknown kind of draws '{kind}' (use {', '.join(DRAW_TYPES)})")
+    if n_draws < 2:
+        raise DCEError(f"--draws: {n_draws} draws are too few for a simulated likelihood (at least 2)")
+    n = n_resp * n_draws
+    rng = np.random.default_rng(seed)
+    if dims == 0:
+        return np.zeros((n_resp, 0, n_draws))
+    if kind == "halton":
+        if scramble:
+            from scipy.stats import qmc
+
+            eng = qmc.Halton(d=dims, scramble=True, seed=rng)
+            if drop:
+                eng.fast_forward(max(int(drop), 1))
+            U = eng.random(n)
+        else:
+            U = halton(n, dims, drop)
+    elif kind == "sobol":
+        import warnings
+
+        from scipy.stats import qmc
+
+        eng = qmc.Sobol(d=dims, scramble=True, seed=rng)
+        with warnings.catch_warnings():  # balance properties need powers of 2; we accept any n
+            warnings.simplefilter("ignore")
+            U = eng.random(n)
+    elif kind == "mlhs":
+        base = (np.arange(n_draws)[None, None, :] + rng.random((n_resp, dims, 1))) / n_draws
+        return np.ascontiguousarray(rng.permuted(base, axis=2))
+    else:
+        return rng.random((n_resp, dims, n_draws))
+    U = np.clip(U, 1e-12, 1 - 1e-12)
+    return np.ascontiguousarray(U.reshape(n_resp, n_draws, dims).transpose(0, 2, 1))
+
+
+def transform(U: np.ndarray, dist: str) -> np.ndarray:
+    """Map uniform draws onto the standard form of a distribution.
+
+    ``n``, ``ln``, ``-ln``: standard normal; ``t``: symmetric triangular on [-1, 1]; ``u``: uniform on
+    [-1, 1].  A coefficient is then ``mean + spread * draw`` (exponentiated for ``ln``).
+    """
+    if dist in ("n", "ln", "-ln"):
+        from scipy.special import ndtri
+
+        return ndtri(U)
+    if dist == "t":
+        return np.where(U < 0.5, np.sqrt(2.0 * U) - 1.0, 1.0 - np.sqrt(2.0 * (1.0 - U)))
+    if dist == "u":
+        return 2.0 * U - 1.0
+    raise DCEError(f"--random: unknown distribution '{dist}' (use n, ln, -ln, t or u)")

@@ -1,0 +1,605 @@
+"""Mixed logit (random parameters logit) by maximum simulated likelihood.
+
+The utility of alternative ``j`` in task ``t`` of respondent ``n`` is ``X[t, j] @ beta_n (+ offset)``;
+each random coefficient is a transform of ``eta_k = mean_k + sum_q L[k, q] z_q`` with standard draws
+``z``:
+
+* ``n``: ``beta = eta`` (normal; ``sd.x`` is the standard deviation);
+* ``ln`` / ``-ln``: ``beta = exp(eta)`` / ``-exp(eta)`` (``x`` and ``sd.x`` describe the underlying
+  normal);
+* ``t``: triangular on ``mean +- sd.x`` (``sd.x`` is the spread); ``u``: uniform on ``mean +- sd.x``.
+
+Correlated coefficients (normal or lognormal) share a lower-triangular Cholesky factor whose
+elements are the parameters ``chol.a.b`` (row ``a``, column ``b``); independent ones have one loading,
+``sd.x``.  With respondent ids the likelihood is the panel one (the product of a respondent's task
+probabilities inside the integral, one set of draws per respondent); without, each task is its own
+respondent.
+
+Estimation: conditional-logit start values, the analytic gradient, BFGS from
+:func:`dce.models.engine.maximize` in coordinates whitened by the outer product of the per-respondent
+scores at the start (so that the first step is a BHHH step and BFGS starts well scaled), then a
+central-difference Hessian of the analytic gradient for classical, robust and clustered standard
+errors.  The likelihood kernel is compiled with numba when it is installed (see
+:mod:`dce.models._mixed_kernels`) and otherwise runs in chunked numpy
+(:mod:`dce.models._mixed_kernels_np`), with the same results.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+
+from dce.data.choice_data import ChoiceData
+from dce.errors import DCEError
+from dce.models import engine
+from dce.models.draws import DRAW_TYPES, transform, uniform_draws
+from dce.models.results import SE_TYPES, FitResult
+
+DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal", "t": "triangular",
+                 "u": "uniform"}
+_ZTYPE = {"n": 0, "t": 0, "u": 0, "ln": 1, "-ln": 2}
+BACKENDS = ("auto", "numba", "numpy")
+
+
+def _kernel(backend):
+    """The likelihood kernel: numba when available (or asked for), numpy otherwise."""
+    backend = os.environ.get("DCE_MIXED_BACKEND", backend) if backend == "auto" else backend
+    if backend in ("auto", "numba"):
+        try:
+            from dce.models._mixed_kernels import panel_kernel
+
+            return panel_kernel, "numba"
+        except ImportError:
+            if backend == "numba":
+                raise DCEError("the numba backend was asked for but numba is not installed")
+    from dce.models._mixed_kernels_np import panel_kernel_np
+
+    return panel_kernel_np, "numpy"
+
+
+class _Problem:
+    """Prepared arrays of one data set for the kernel, and the mapping parameters -> (mu, L)."""
+
+    def __init__(self, model: "MixedLogit", data: ChoiceData, seed: int):
+        T, J, K = data.X.shape
+        if J < 2:
+            raise DCEError("a mixed logit needs at least two alternatives per task")
+        if not np.all(data.avail[np.arange(T), data.chosen]):
+            bad = int(np.flatnonzero(~data.avail[np.arange(T), data.chosen])[0])
+            raise DCEError(f"task {data.task_ids[bad]}: the chosen alternative is not available")
+        self.panel = data.resp is not None
+        codes, R = data.panel()
+        self.codes, self.R = codes, R
+        order = np.argsort(codes, kind="stable")
+        self.order = order
+        counts = np.bincount(codes, minlength=R)
+        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        X = data.X[order]
+        ch = data.chosen[order]
+        av = data.avail[order]
+        off = None if data.offset is None else data.offset[order]
+        others = np.ones((T, J), bool)
+        others[np.arange(T), ch] = False
+        idx = np.nonzero(others)[1].reshape(T, J - 1)
+        Xc = X[np.arange(T), ch]
+        rows = np.arange(T)[:, None]
+        dX = X[rows, idx] - Xc[:, None, :]
+        av_o = av[rows, idx]
+        doff = np.zeros((T, J - 1)) if off is None else off[rows, idx] - off[np.arange(T), ch][:, None]
+        dX[~av_o] = 0.0
+        doff[~av_o] = -1e300
+        self.dX = np.ascontiguousarray(dX)
+        self.doff = np.ascontiguousarray(doff)
+        self.K = K
+        # random dimensions, in the order of the coefficients
+        self.rand_idx = model._rand_idx
+        self.Q = len(self.rand_idx)
+        self.ztype = np.array([_ZTYPE.get(model.random.get(n, "n"), 0) if n in model.random else 0
+                               for n in data.names], dtype=np.int64)
+        U = uniform_draws(R, self.Q, model.draws, model.draw_type, seed=seed, scramble=model.scramble)
+        Z = np.empty_like(U)
+        for q, k in enumerate(self.rand_idx):
+            Z[:, q, :] = transform(U[:, q, :], model.random[data.names[k]])
+        del U
+        self.Z = np.ascontiguousarray(Z)
+        self.lk = np.array([p[0] for p in model._lparams], dtype=np.int64)
+        self.lq = np.array([p[1] for p in model._lparams], dtype=np.int64)
+        self.active = np.zeros((K, self.Q), dtype=np.bool_)
+        self.active[self.lk, self.lq] = True
+        self.kernel, self.backend = _kernel(model.backend)
+        self.n_params = K + len(self.lk)
+        self.evaluations = 0
+
+    def pilot(self, n_draws):
+        """The same problem on the first ``n_draws`` draws of every respondent."""
+        import copy
+
+        p = copy.copy(self)
+        p.Z = np.ascontiguousarray(self.Z[:, :, :n_draws])
+        return p
+
+    def unpack(self, theta):
+        mu = np.ascontiguousarray(theta[: self.K], dtype=np.float64)
+        L = np.zeros((self.K, self.Q))
+        L[self.lk, self.lq] = theta[self.K:]
+        return mu, L
+
+    def evaluate(self, theta):
+        """Per-respondent log-likelihoods, scores (respondents x parameters) and conditional means."""
+        mu, L = self.unpack(np.asarray(theta, float))
+        R, K, Q = self.R, self.K, self.Q
+        ll = np.empty(R)
+        A = np.empty((R, K))
+        B = np.empty((R, K, Q))
+        E = np.empty((R, K))
+        self.kernel(self.dX, self.doff, self.starts, mu, L, self.active, self.ztype, self.Z, ll, A, B, E)
+        self.evaluations += 1
+        S = np.concatenate([A, B[:, self.lk, self.lq]], axis=1)
+        return ll, S, E
+
+    def loglik_grad(self, theta):
+        ll, S, _ = self.evaluate(theta)
+        total = float(ll.sum())
+        if not np.isfinite(total):
+            return -math.inf, np.zeros(self.n_params)
+        return total, S.sum(axis=0)
+
+
+class MixedLogit:
+    """Mixed logit, ``fit(data) -> FitResult``, ``individual_means(data) -> DataFrame``.
+
+    ``random``: {coefficient name: distribution} with distributions n, ln, -ln, t, u;
+    ``correlated``: None, ``"all"`` or a list of random coefficient names (normal or lognormal);
+    ``draws``, ``draw_type`` (halton, sobol, mlhs, random), ``seed`` (chosen and reported when None),
+    ``starts`` (number of starting points; the best log-likelihood is kept), ``se`` (classical, robust,
+    cluster), ``callback(iteration, loglik, grad_norm, elapsed, label=...)`` for progress,
+    ``backend`` (auto, numba, numpy), ``scramble`` (scrambled Halton).
+    """
+
+    model_name = "mixed"
+
+    def __init__(self, random, correlated=None, draws=1000, draw_type="halton", seed=None, starts=1,
+                 se="classical", callback=None, backend="auto", scramble=False, maxiter=1000,
+                 start=None, pilot_draws=0, tol=1e-6, hessian="forward"):
+        if not random:
+            raise DCEError("--model mixed needs at least one random coefficient: --random NAME=DIST")
+        for name, dist in random.items():
+            if dist not in DISTRIBUTIONS:
+                raise DCEError(f"--random: unknown distribution '{dist}' for '{name}' "
+                               "(use n, ln, -ln, t or u)")
+        if se not in SE_TYPES:
+            raise DCEError(f"--se: unknown standard error type '{se}' (use classical, robust or cluster)")
+        if int(draws) < 2:
+            raise DCEError(f"--draws: {draws} draws are too few for a simulated likelihood (at least 2)")
+        if draw_type not in DRAW_TYPES:
+            raise DCEError(f"--draw-type: unknown kind of draws '{draw_type}' (use {', '.join(DRAW_TYPES)})")
+        if int(starts) < 1:
+            raise DCEError("--starts must be at least 1")
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}")
+        self.random = dict(random)
+        self.correlated = correlated
+        self.draws = int(draws)
+        self.draw_type = draw_type
+        self.seed = seed
+        self.starts = int(starts)
+        self.se = se
+        self.callback = callback
+        self.backend = backend
+        self.scramble = bool(scramble)
+        self.maxiter = maxiter
+        self.start = start
+        self.pilot_draws = int(pilot_draws)
+        self.tol = float(tol)
+        if hessian not in ("forward", "central"):
+            raise ValueError("hessian must be 'forward' or 'central'")
+        self.hessian = hessian
+
+    # ------------------------------------------------------------------ specification
+    def _setup(self, data: ChoiceData):
+        names = list(data.names)
+        for name in self.random:
+            if name not in names:
+                raise DCEError(f"--random: '{name}' is not a coefficient of the model "
+                               f"(coefficients: {', '.join(names)})")
+        corr = self.correlated
+        if corr is None or corr == [] or corr == ():
+            corr = []
+        elif corr == "all":
+            corr = [n for n in names if n in self.random]
+        else:
+            corr = list(corr)
+            for n in corr:
+                if n not in names:
+                    raise DCEError(f"--correlated: '{n}' is not a coefficient of the model")
+                if n not in self.random:
+                    raise DCEError(f"--correlated: '{n}' is a fixed coefficient; name it in --random too")
+            corr = [n for n in names if n in corr]
+        for n in corr:
+            if self.random[n] not in ("n", "ln", "-ln"):
+                raise DCEError(f"--correlated: '{n}' has a {DISTRIBUTIONS[self.random[n]]} distribution; "
+                               "only normal and lognormal coefficients can be correlated")
+        if len(corr) == 1:
+            corr = []  # one coefficient correlated with nothing is an independent one
+        self._corr = corr
+        self._rand_idx = [k for k, n in enumerate(names) if n in self.random]
+        qof = {k: q for q, k in enumerate(self._rand_idx)}
+        lparams, pnames = [], []
+        for k in self._rand_idx:
+            if names[k] not in corr:
+                lparams.append((k, qof[k]))
+                pnames.append(f"sd.{names[k]}")
+        ck = [names.index(n) for n in corr]
+        for i, ki in enumerate(ck):
+            for j in range(i + 1):
+                kj = ck[j]
+                lparams.append((ki, qof[kj]))
+                pnames.append(f"chol.{names[ki]}.{names[kj]}")
+        self._lparams = lparams
+        self._names = names + pnames
+        self._corr_idx = ck
+
+    # ------------------------------------------------------------------ estimation
+    def _start_values(self, data):
+        from dce.models.mnl import ConditionalLogit
+
+        if self.start is not None:
+            theta = np.asarray(self.start, float)
+            if theta.size != len(self._names):
+                raise DCEError(f"start values: {theta.size} given, the model has {len(self._names)} parameters")
+            return theta, None
+        mnl = ConditionalLogit().fit(data)
+        b = mnl.estimates.copy()
+        K = data.n_vars
+        mu = b.copy()
+        for k in self._rand_idx:
+            d = self.random[data.names[k]]
+            if d == "ln":
+                mu[k] = math.log(max(b[k], 1e-3 * max(1.0, abs(b[k]))))
+            elif d == "-ln":
+                mu[k] = math.log(max(-b[k], 1e-3 * max(1.0, abs(b[k]))))
+        lv = np.zeros(len(self._lparams))
+        for i, (k, q) in enumerate(self._lparams):
+            if self._rand_idx[q] == k:
+                lv[i] = 0.1
+        return np.concatenate([mu[:K], lv]), mnl
+
+    def _perturbed(self, theta0, rng):
+        K = len(self._names) - len(self._lparams)
+        th = theta0.copy()
+        scale = np.maximum(0.1, 0.5 * np.abs(theta0[:K]))
+        th[:K] = theta0[:K] + rng.normal(size=K) * scale
+        for i, (k, q) in enumerate(self._lparams):
+            if self._rand_idx[q] == k:
+                th[K + i] = rng.uniform(0.05, 1.0) * max(0.2, abs(theta0[k]))
+            else:
+                th[K + i] = rng.normal() * 0.1 * max(0.2, abs(theta0[k]))
+        return th
+
+    def _bfgs(self, prob, theta0, C, label):
+        """BFGS (the engine's) in the coordinates theta = theta0 + C u."""
+        state = {"crit": math.inf}
+
+        def fg(u):
+            ll, g = prob.loglik_grad(theta0 + C @ u)
+            gu = C.T @ g
+            state["crit"] = float(gu @ gu)
+            return ll, gu
+
+        user = self.callback
+        tol = self.tol
+
+        def cb(it, ll, gn, el):
+            if user is not None:
+                if label:
+                    user(it, ll, gn, el, label=label)
+                else:
+                    user(it, ll, gn, el)
+            # stop on the scaled gradient g' C C' g (C C' approximates -H^-1), as Newton decrement
+            if state["crit"] < tol:
+                raise StopIteration
+
+        opt = engine.maximize(fg, np.zeros(len(theta0)), method="bfgs", tol=tol, maxiter=self.maxiter,
+                              callback=cb)
+        if state["crit"] < tol:
+            opt.converged = True
+            opt.message = f"converged: scaled gradient {state['crit']:.2e} below {tol:g}"
+        return theta0 + C @ opt.x, opt
+
+    @staticmethod
+    def _whitening(M):
+        """C with C C' = M^-1 for a positive definite M (scaled first); None when M is not."""
+        d = np.sqrt(np.abs(np.diag(M)))
+        if not np.all(np.isfinite(M)) or np.any(d <= 0):
+            return None
+        Ms = M / np.outer(d, d)
+        try:
+            U = np.linalg.cholesky(Ms + 1e-10 * np.eye(len(d)))
+        except np.linalg.LinAlgError:
+            return None
+        return np.linalg.inv(U).T / d[:, None]
+
+    def _optimize(self, prob, theta0, label):
+        ll0, S0, _ = prob.evaluate(theta0)
+        if not np.isfinite(ll0.sum()):
+            return None
+        D = prob.Z.shape[2]
+        # off by default: on electricity the pilot's optimum led BFGS to a worse local optimum
+        if D >= 2 * self.pilot_draws and self.pilot_draws >= 2:
+            # pilot: the same model on the first draws of every respondent gets close to the optimum at
+            # a fraction of the cost; its Hessian then scales the final run, which needs few iterations
+            pilot = prob.pilot(self.pilot_draws)
+            _, Sp, _ = pilot.evaluate(theta0)
+            C = self._whitening(Sp.T @ Sp)
+            if C is None:
+                C = np.eye(len(theta0))
+            th1, _ = self._bfgs(pilot, theta0, C, label + "pilot: ")
+            H1 = engine.numerical_hessian(lambda th: pilot.loglik_grad(th)[1], th1)
+            ll1, S1, _ = prob.evaluate(th1)
+            C = self._whitening(-H1)
+            if C is None or not np.isfinite(ll1.sum()):
+                th1, C = theta0, None
+            if C is None:
+                _, S1, _ = prob.evaluate(th1)
+                C = self._whitening(S1.T @ S1)
+            if C is None:
+                C = np.eye(len(theta0))
+            return self._bfgs(prob, th1, C, label)
+        # whiten by the outer product of the scores: the first BFGS step is a BHHH step
+        C = self._whitening(S0.T @ S0)
+        if C is None:
+            C = np.eye(len(theta0))
+        return self._bfgs(prob, theta0, C, label)
+
+    def _hessian(self, prob, theta, grad):
+        """Hessian of the simulated log-likelihood by differences of the analytic gradient."""
+        gradf = lambda th: prob.loglik_grad(th)[1]  # noqa: E731
+        if self.hessian == "central":
+            return engine.numerical_hessian(gradf, theta)
+        k = theta.size
+        H = np.empty((k, k))
+        for i in range(k):
+            h = 1e-6 * max(1.0, abs(theta[i]))
+            e = np.zeros(k)
+            e[i] = h
+            H[:, i] = (gradf(theta + e) - grad) / h
+        return 0.5 * (H + H.T)
+
+    def _normalise_signs(self, theta):
+        """Spreads are identified up to sign: make sd.x and the Cholesky diagonal positive."""
+        K = len(self._names) - len(self._lparams)
+        th = theta.copy()
+        corr_q = {self._rand_idx.index(k) for k in self._corr_idx}
+        for i, (k, q) in enumerate(self._lparams):
+            if q not in corr_q and th[K + i] < 0:
+                th[K + i] = -th[K + i]
+        for q in corr_q:
+            kq = self._rand_idx[q]
+            diag = [i for i, (k, qq) in enumerate(self._lparams) if qq == q and k == kq][0]
+            if th[K + diag] < 0:
+                for i, (k, qq) in enumerate(self._lparams):
+                    if qq == q:
+                        th[K + i] = -th[K + i]
+        return th
+
+    def fit(self, data: ChoiceData) -> FitResult:
+        t0 = time.perf_counter()
+        if self.se == "cluster" and data.resp is None:
+            raise DCEError("--se cluster needs respondent ids: give --id COL")
+        self._setup(data)
+        seed = self.seed
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**31 - 1))
+        self.seed_ = seed
+        from dce.models.mnl import check_identified
+
+        check_identified(data)
+        prob = _Problem(self, data, seed)
+        theta0, mnl = self._start_values(data)
+        rng = np.random.default_rng([seed, 7])
+        runs = []
+        for s in range(self.starts):
+            th0 = theta0 if s == 0 else self._perturbed(theta0, rng)
+            label = f"start {s + 1}/{self.starts}: " if self.starts > 1 else ""
+            out = self._optimize(prob, th0, label)
+            if out is None:
+                runs.append((s, -math.inf, None, None))
+                continue
+            th, opt = out
+            runs.append((s, float(opt.loglik), th, opt))
+        good = [r for r in runs if r[2] is not None and np.isfinite(r[1])]
+        if not good:
+            raise DCEError("the simulated log-likelihood is not finite at any starting point")
+        best = max(good, key=lambda r: r[1])
+        theta = self._normalise_signs(best[2])
+        opt = best[3]
+        ll_r, S, E = prob.evaluate(theta)
+        loglik = float(ll_r.sum())
+        grad = S.sum(axis=0)
+        H = self._hessian(prob, theta, grad)
+        # one Newton step with this Hessian polishes the optimum (kept only if it improves)
+        try:
+            step = np.linalg.solve(-H, grad)
+            if np.all(np.isfinite(step)) and float(grad @ step) > 0:
+                ll_n, S_n, E_n = prob.evaluate(theta + step)
+                if float(ll_n.sum()) >= loglik:
+                    theta = self._normalise_signs(theta + step)
+                    ll_r, S, E = (ll_n, S_n, E_n) if np.array_equal(theta, theta + 0) else prob.evaluate(theta)
+                    loglik = float(ll_r.sum())
+                    grad = S.sum(axis=0)
+        except np.linalg.LinAlgError:
+            pass
+        G = prob.R
+        cov = engine.covariances(H, S, np.arange(G) if prob.panel else None, G if prob.panel else None)
+        warnings = []
+        if cov.pop("singular"):
+            warnings.append("the Hessian is singular at the estimates: the simulated likelihood is flat in "
+                            "some direction (a parameter is not identified; try fewer random coefficients)")
+        if not opt.converged:
+            warnings.append(f"did not converge ({opt.message}); gradient norm {np.linalg.norm(grad):.3g}")
+        self.theta_ = theta
+        self.names_ = list(self._names)
+        self.problem_ = prob
+        self.data_names_ = list(data.names)
+        result = FitResult(
+            model=self.model_name, names=list(self._names), estimates=theta, vcovs=cov, se_type=self.se,
+            loglik=loglik, loglik_null=data.null_loglik(), n_tasks=data.n_tasks,
+            n_respondents=data.n_respondents, iterations=int(opt.iterations), converged=bool(opt.converged),
+            message=str(opt.message), grad_norm=float(np.linalg.norm(grad)),
+            spec=dict(data.spec), warnings=warnings,
+        )
+        self._describe(result, data, prob, runs, best, mnl)
+        result.seconds = time.perf_counter() - t0
+        self.result_ = result
+        return result
+
+    # ------------------------------------------------------------------ reporting
+    def _derived(self, theta, data):
+        """Derived quantities as a flat vector (for the delta method) and a labelled structure."""
+        names = list(data.names)
+        K = len(names)
+        mu = theta[:K]
+        L = np.zeros((K, len(self._rand_idx)))
+        for i, (k, q) in enumerate(self._lparams):
+            L[k, q] = theta[K + i]
+        vals, labels = [], []
+        for q, k in enumerate(self._rand_idx):
+            n, dist = names[k], self.random[names[k]]
+            s2 = float(L[k] @ L[k])
+            s = math.sqrt(s2)
+            m = mu[k]
+            if dist in ("ln", "-ln"):
+                sign = 1.0 if dist == "ln" else -1.0
+                mean = sign * math.exp(m + s2 / 2)
+                median = sign * math.exp(m)
+                sd = math.exp(m + s2 / 2) * math.sqrt(max(math.expm1(s2), 0.0))
+            elif dist == "t":
+                mean, median, sd = m, m, s / math.sqrt(6)
+            elif dist == "u":
+                mean, median, sd = m, m, s / math.sqrt(3)
+            else:
+                mean, median, sd = m, m, s
+            vals += [s, mean, median, sd]
+            labels += [(n, "sd"), (n, "mean"), (n, "median"), (n, "coef_sd")]
+        ck = self._corr_idx
+        if ck:
+            Lc = L[ck]
+            Sig = Lc @ Lc.T
+            sd = np.sqrt(np.diag(Sig))
+            Cor = Sig / np.outer(sd, sd)
+            for i in range(len(ck)):
+                for j in range(len(ck)):
+                    vals += [Sig[i, j], Cor[i, j]]
+                    labels += [("cov", i, j), ("cor", i, j)]
+        return np.array(vals), labels
+
+    def _describe(self, result, data, prob, runs, best, mnl):
+        names = list(data.names)
+        theta = result.estimates
+        V = result.vcov
+        f0, labels = self._derived(theta, data)
+        J = np.zeros((f0.size, theta.size))
+        for i in range(theta.size):
+            h = 1e-6 * max(1.0, abs(theta[i]))
+            e = np.zeros(theta.size)
+            e[i] = h
+            J[:, i] = (self._derived(theta + e, data)[0] - self._derived(theta - e, data)[0]) / (2 * h)
+        fse = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", J, V, J), 0, None))
+        val = {lab: (float(f0[i]), float(fse[i])) for i, lab in enumerate(labels)}
+        se = result.se()
+        random, implied, rows, irows = {}, {}, [], []
+        for k in self._rand_idx:
+            n, dist = names[k], self.random[names[k]]
+            sd, sd_se = val[(n, "sd")]
+            random[n] = {"distribution": dist, "mean": _f(theta[k]), "sd": _f(sd), "mean_se": _f(se[k]),
+                         "sd_se": _f(sd_se)}
+            rows.append([n, DISTRIBUTIONS[dist], f"{theta[k]:.4f} ({se[k]:.4f})", f"{sd:.4f} ({sd_se:.4f})"])
+            if dist in ("ln", "-ln", "t", "u"):
+                im = {key: _f(val[(n, lab)][0]) for key, lab in
+                      (("mean", "mean"), ("median", "median"), ("sd", "coef_sd"))}
+                im.update({key + "_se": _f(val[(n, lab)][1]) for key, lab in
+                           (("mean", "mean"), ("median", "median"), ("sd", "coef_sd"))})
+                implied[n] = im
+                irows.append([n, DISTRIBUTIONS[dist]] + [f"{val[(n, lab)][0]:.4f} ({val[(n, lab)][1]:.4f})"
+                                                         for lab in ("mean", "median", "coef_sd")])
+            if sd < 1e-3 * max(1.0, abs(theta[k])) or (np.isfinite(sd_se) and sd < 0.01 * sd_se):
+                result.warnings.append(f"the standard deviation of '{n}' converged to about zero ({sd:.2e}): "
+                                       "its coefficient hardly varies; consider keeping it fixed")
+        extra = {"draws": self.draws, "draw_type": self.draw_type, "seed": int(self.seed_),
+                 "scrambled": bool(self.scramble), "panel": bool(prob.panel), "backend": prob.backend,
+                 "random": random}
+        if implied:
+            extra["implied"] = implied
+        result.details.append(("Random coefficients (mean and sd of the underlying distribution; s.e. in "
+                               "brackets)", ["coefficient", "distribution", "mean", "sd"], rows))
+        if irows:
+            result.details.append(("Implied distribution of the coefficients (delta-method s.e.)",
+                                   ["coefficient", "distribution", "mean", "median", "sd"], irows))
+        ck = self._corr_idx
+        if ck:
+            cn = [names[k] for k in ck]
+            m = len(ck)
+            cov = [[val[("cov", i, j)][0] for j in range(m)] for i in range(m)]
+            cor = [[val[("cor", i, j)][0] for j in range(m)] for i in range(m)]
+            extra["correlation"] = {"names": cn, "matrix": [[_f(v) for v in row] for row in cor],
+                                    "covariance": [[_f(v) for v in row] for row in cov],
+                                    "matrix_se": [[_f(val[("cor", i, j)][1]) for j in range(m)]
+                                                  for i in range(m)]}
+            result.details.append(("Implied covariance of the correlated coefficients (underlying normals)",
+                                   [""] + cn, [[cn[i]] + [f"{v:.4f}" for v in cov[i]] for i in range(m)]))
+            result.details.append(("Implied correlation", [""] + cn,
+                                   [[cn[i]] + [f"{cor[i][j]:.3f} ({val[('cor', i, j)][1]:.3f})"
+                                               for j in range(m)] for i in range(m)]))
+        lls = [r[1] for r in runs]
+        if self.starts > 1:
+            fin = [v for v in lls if np.isfinite(v)]
+            extra["starts"] = {"n": self.starts, "logliks": [_f(v) for v in lls], "best": int(best[0]) + 1,
+                               "spread": _f(max(fin) - min(fin))}
+            result.details.append(("Starting points", ["start", "log-likelihood", "iterations", "converged"],
+                                   [[str(r[0] + 1), f"{r[1]:.4f}",
+                                     str(r[3].iterations) if r[3] is not None else "-",
+                                     ("yes" if r[3].converged else "no") if r[3] is not None else "-"]
+                                    for r in runs]))
+            result.summary_rows.append(("starts", f"{self.starts} (best {best[0] + 1}; log-likelihoods "
+                                        f"{min(fin):.3f} to {max(fin):.3f})"))
+            if max(fin) - min(fin) > 0.5:
+                result.warnings.append(f"starting points reached log-likelihoods {max(fin) - min(fin):.2f} "
+                                       "apart: the simulated likelihood has several optima (best kept)")
+        result.summary_rows.append(("draws", f"{self.draws:,} {self.draw_type}"
+                                    f"{' (scrambled)' if self.scramble else ''}, seed {self.seed_}"))
+        result.summary_rows.append(("likelihood", ("panel (one draw set per respondent)" if prob.panel
+                                                   else "cross-sectional (no respondent ids)")
+                                    + f", {prob.backend} kernel"))
+        if mnl is not None:
+            result.summary_rows.append(("conditional logit log-likelihood", f"{mnl.loglik:.3f}"))
+        result.extra.update(extra)
+
+    # ------------------------------------------------------------------ posterior means
+    def individual_means(self, data: ChoiceData):
+        """Revelt-Train conditional means of the random coefficients, one row per respondent."""
+        import pandas as pd
+
+        if not hasattr(self, "theta_"):
+            raise RuntimeError("fit the model first")
+        if list(data.names) != self.data_names_:
+            raise DCEError("individual means: the data do not have the coefficients of the fitted model")
+        prob = _Problem(self, data, self.seed_)
+        _, _, E = prob.evaluate(self.theta_)
+        codes, R = data.panel()
+        if data.resp is not None:
+            ids = pd.unique(np.asarray(data.resp))
+            col = "id"
+        else:
+            ids = np.asarray(data.task_ids)
+            col = "task"
+        out = pd.DataFrame({col: ids, "n_tasks": np.bincount(codes, minlength=R)})
+        for k in self._rand_idx:
+            out[data.names[k]] = E[:, k]
+        return out
+
+
+def _f(x):
+    x = float(x)
+    return x if math.isfinite(x) else None

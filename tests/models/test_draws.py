@@ -1,0 +1,73 @@
+"""Simulation draws: Halton structure, coverage, reproducibility and transforms."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dce.errors import DCEError
+from dce.models.draws import halton, primes, radical_inverse, transform, uniform_draws
+
+
+def test_primes_and_radical_inverse():
+    assert list(primes(6)) == [2, 3, 5, 7, 11, 13]
+    np.testing.assert_allclose(radical_inverse(np.arange(1, 8), 2), [0.5, 0.25, 0.75, 0.125, 0.625, 0.375, 0.875])
+    np.testing.assert_allclose(radical_inverse(np.arange(1, 4), 3), [1 / 3, 2 / 3, 1 / 9])
+
+
+def test_halton_drops_leading_points():
+    full = halton(20, 2, drop=0)       # starts at point 1: the all-zero point 0 is never used
+    assert full[0, 0] == 0.5 and full[0, 1] == pytest.approx(1 / 3)
+    np.testing.assert_allclose(halton(10, 2, drop=11), full[10:])
+
+
+@pytest.mark.parametrize("kind", ["halton", "sobol", "mlhs", "random"])
+def test_draws_shape_range_and_reproducibility(kind):
+    U = uniform_draws(7, 3, 64, kind, seed=11)
+    assert U.shape == (7, 3, 64)
+    assert np.all((U > 0) & (U < 1))
+    np.testing.assert_array_equal(U, uniform_draws(7, 3, 64, kind, seed=11))
+    # each dimension covers (0, 1) evenly over all points
+    for q in range(3):
+        hist = np.histogram(U[:, q].ravel(), bins=8, range=(0, 1))[0]
+        assert hist.min() > 0.6 * U[:, q].size / 8
+    if kind != "halton":
+        assert not np.array_equal(U, uniform_draws(7, 3, 64, kind, seed=12))
+
+
+def test_mlhs_is_stratified_per_respondent():
+    U = uniform_draws(5, 2, 10, "mlhs", seed=1)
+    for r in range(5):
+        for q in range(2):
+            assert sorted(np.floor(U[r, q] * 10).astype(int)) == list(range(10))
+
+
+def test_scrambled_halton_depends_on_seed():
+    a = uniform_draws(4, 2, 16, "halton", seed=1, scramble=True)
+    b = uniform_draws(4, 2, 16, "halton", seed=2, scramble=True)
+    assert not np.array_equal(a, b) and np.all((a > 0) & (a < 1))
+
+
+def test_transforms():
+    U = uniform_draws(50, 1, 200, "halton")[:, 0]
+    z = transform(U, "n")
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.02
+    t = transform(U, "t")
+    assert t.min() >= -1 and t.max() <= 1 and abs(t.std() - 1 / np.sqrt(6)) < 0.01
+    u = transform(U, "u")
+    assert abs(u.std() - 1 / np.sqrt(3)) < 0.01
+    with pytest.raises(DCEError, match="unknown distribution"):
+        transform(U, "beta")
+
+
+def test_bad_draws():
+    with pytest.raises(DCEError, match="too few"):
+        uniform_draws(3, 1, 1)
+    with pytest.raises(DCEError, match="unknown kind"):
+        uniform_draws(3, 1, 10, "lattice")
+
+
+def test_fast_halton_equals_the_radical_inverse():
+    idx = np.arange(100, 100 + 5000)
+    H = halton(5000, 4, drop=100)
+    for q, p in enumerate(primes(4)):
+        np.testing.assert_allclose(H[:, q], radical_inverse(idx, int(p)), rtol=0, atol=1e-14)

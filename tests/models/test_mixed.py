@@ -1,0 +1,266 @@
+"""Mixed logit: gradients, numba vs numpy, simulated-truth recovery, the electricity reference, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dce.data.choice_data import ChoiceData
+from dce.errors import DCEError
+from dce.models.mixed import MixedLogit, _Problem
+
+VARS = ["pf", "cl", "loc", "wk", "tod", "seas"]
+
+
+def electricity(path):
+    df = pd.read_csv(path)
+    X = df[VARS].to_numpy(float).reshape(-1, 4, 6)
+    chosen = df["choice"].astype(str).str.upper().eq("TRUE").to_numpy().reshape(-1, 4).argmax(axis=1)
+    return ChoiceData(X=X, avail=np.ones((X.shape[0], 4), bool), chosen=chosen, names=list(VARS),
+                      alt_labels=[1, 2, 3, 4], resp=df["id"].to_numpy()[::4], source=str(path))
+
+
+def simulated_panel(n_resp, n_tasks, n_alts, beta_fn, names, seed, avail_drop=False, offset=False):
+    """SIMULATED data: respondents with coefficients drawn by beta_fn(rng, n) answer random tasks."""
+    rng = np.random.default_rng(seed)
+    K = len(names)
+    B = beta_fn(rng, n_resp)                                   # n_resp x K
+    T = n_resp * n_tasks
+    X = rng.normal(size=(T, n_alts, K))
+    resp = np.repeat(np.arange(n_resp), n_tasks)
+    V = np.einsum("tjk,tk->tj", X, B[resp])
+    off = None
+    if offset:
+        off = rng.normal(scale=0.5, size=(T, n_alts))
+        V = V + off
+    avail = np.ones((T, n_alts), bool)
+    if avail_drop:
+        avail[rng.random(T) < 0.3, n_alts - 1] = False
+    U = V + rng.gumbel(size=V.shape)
+    U[~avail] = -np.inf
+    X[~avail] = 0.0
+    chosen = U.argmax(axis=1)
+    return ChoiceData(X=X, avail=avail, chosen=chosen, names=list(names),
+                      alt_labels=list(range(1, n_alts + 1)), resp=resp + 1000, offset=off,
+                      source="simulated")
+
+
+def _problem(model, data, seed=3):
+    model._setup(data)
+    return _Problem(model, data, seed)
+
+
+def _theta_for(model, rng):
+    K = len(model._names) - len(model._lparams)
+    th = np.concatenate([rng.normal(scale=0.5, size=K), rng.uniform(0.2, 0.8, size=len(model._lparams))])
+    return th
+
+
+@pytest.mark.parametrize("random,corr", [
+    ({"a": "n", "b": "n"}, None),
+    ({"a": "ln", "b": "n"}, None),
+    ({"a": "-ln", "c": "t"}, None),
+    ({"a": "t", "b": "u", "c": "n"}, None),
+    ({"a": "n", "b": "ln", "c": "n"}, "all"),
+    ({"a": "n", "b": "n", "c": "u"}, ["a", "b"]),
+])
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_gradient_matches_finite_differences(random, corr, backend):
+    pytest.importorskip("numba") if backend == "numba" else None
+    data = simulated_panel(30, 4, 3, lambda r, n: r.normal(size=(n, 3)), ["a", "b", "c"], seed=1,
+                           avail_drop=True, offset=True)
+    model = MixedLogit(random, correlated=corr, draws=20, seed=5, backend=backend)
+    prob = _problem(model, data)
+    th = _theta_for(model, np.random.default_rng(2))
+    ll, g = prob.loglik_grad(th)
+    fd = np.empty_like(th)
+    for i in range(th.size):
+        e = np.zeros_like(th)
+        e[i] = 1e-6
+        fd[i] = (prob.loglik_grad(th + e)[0] - prob.loglik_grad(th - e)[0]) / 2e-6
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6)
+
+
+def test_numba_and_numpy_kernels_agree():
+    pytest.importorskip("numba")
+    data = simulated_panel(40, 5, 4, lambda r, n: r.normal(size=(n, 3)), ["a", "b", "c"], seed=2,
+                           avail_drop=True, offset=True)
+    out = {}
+    for backend in ("numba", "numpy"):
+        model = MixedLogit({"a": "n", "b": "ln", "c": "t"}, draws=50, seed=4, backend=backend)
+        prob = _problem(model, data)
+        th = _theta_for(model, np.random.default_rng(0))
+        out[backend] = prob.evaluate(th)
+    for x, y in zip(out["numba"], out["numpy"]):
+        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-12)
+
+
+def test_numpy_chunks_give_the_same_result():
+    """The fallback processes draws in chunks; the merge across chunks is exact."""
+    from dce.models._mixed_kernels_np import panel_kernel_np
+
+    data = simulated_panel(20, 3, 3, lambda r, n: r.normal(size=(n, 2)), ["a", "b"], seed=3)
+    model = MixedLogit({"a": "n", "b": "n"}, draws=37, seed=1, backend="numpy")
+    prob = _problem(model, data)
+    mu, L = prob.unpack(np.array([0.3, -0.2, 0.5, 0.7]))
+    res = []
+    for chunk in (10**9, 2000):   # one chunk / several chunks of a few draws
+        R, K, Q = prob.R, prob.K, prob.Q
+        outs = [np.empty(R), np.empty((R, K)), np.empty((R, K, Q)), np.empty((R, K))]
+        panel_kernel_np(prob.dX, prob.doff, prob.starts, mu, L, prob.active, prob.ztype, prob.Z, *outs,
+                        chunk_bytes=chunk)
+        res.append(outs)
+    for x, y in zip(*res):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-13)
+
+
+def test_fast_exponential_is_accurate():
+    pytest.importorskip("numba")
+    from dce.models._mixed_kernels import vexp_array
+
+    x = np.concatenate([np.linspace(-700, 700, 200001), np.random.default_rng(0).normal(size=10000)])
+    np.testing.assert_allclose(vexp_array(x), np.exp(x), rtol=4e-16, atol=0)
+
+
+def test_recovers_simulated_truth_with_correlation_and_lognormal():
+    """SIMULATED panel, known truth: a (normal) and b (normal) correlated, c negative lognormal."""
+    mu = np.array([1.0, -0.5])
+    Lt = np.array([[0.8, 0.0], [0.5, 0.6]])
+    mc, sc = np.log(0.8), 0.4
+
+    def beta(rng, n):
+        z = rng.normal(size=(n, 3))
+        ab = mu + z[:, :2] @ Lt.T
+        c = -np.exp(mc + sc * z[:, 2])
+        return np.column_stack([ab, c])
+
+    data = simulated_panel(500, 8, 3, beta, ["a", "b", "c"], seed=11)
+    model = MixedLogit({"a": "n", "b": "n", "c": "-ln"}, correlated=["a", "b"], draws=100, seed=2)
+    res = model.fit(data)
+    assert res.converged
+    truth = {"a": 1.0, "b": -0.5, "c": mc, "sd.c": sc, "chol.a.a": 0.8, "chol.b.a": 0.5, "chol.b.b": 0.6}
+    se = res.se()
+    for name, value in truth.items():
+        i = res.names.index(name)
+        assert abs(res.estimates[i] - value) < 3 * se[i], (name, res.estimates[i], value, se[i])
+    corr = res.extra["correlation"]
+    assert corr["names"] == ["a", "b"]
+    true_corr = 0.5 / np.hypot(0.5, 0.6)
+    assert abs(corr["matrix"][0][1] - true_corr) < 3 * corr["matrix_se"][0][1]
+    imp = res.extra["implied"]["c"]
+    assert imp["median"] == pytest.approx(-np.exp(res.param("c")))
+    assert abs(imp["mean"] - (-np.exp(mc + sc**2 / 2))) < 3 * imp["mean_se"]
+
+
+def test_recovers_simulated_truth_triangular_uniform_cross_section():
+    """SIMULATED cross-section (no ids): triangular and uniform coefficients."""
+    def beta(rng, n):
+        u1, u2 = rng.random(n), rng.random(n)
+        tri = np.where(u1 < 0.5, np.sqrt(2 * u1) - 1, 1 - np.sqrt(2 * (1 - u1)))
+        return np.column_stack([1.0 + 1.5 * tri, -1.0 + 1.0 * (2 * u2 - 1)])
+
+    data = simulated_panel(300, 10, 3, beta, ["a", "b"], seed=5)
+    panel_model = MixedLogit({"a": "t", "b": "u"}, draws=100, seed=1)
+    res = panel_model.fit(data)
+    for name, value in {"a": 1.0, "b": -1.0, "sd.a": 1.5, "sd.b": 1.0}.items():
+        i = res.names.index(name)
+        assert abs(res.estimates[i] - value) < 3 * res.se()[i], name
+    assert res.extra["panel"] is True and res.n_respondents == 300
+    data.resp = None
+    data._panel = None
+    cs = MixedLogit({"a": "t", "b": "u"}, draws=50, seed=1).fit(data)
+    assert cs.extra["panel"] is False and cs.n_respondents == data.n_tasks
+    assert cs.loglik < res.loglik + 200  # a finite, sensible cross-sectional fit
+    assert "cluster" not in cs.vcovs
+
+
+def test_electricity_100_halton_draws_matches_reference(electricity_path):
+    ref = {"pf": (-0.973384, 0.034324), "cl": (-0.205557, 0.013323), "loc": (2.075733, 0.080430),
+           "wk": (1.475650, 0.065168), "tod": (-9.052542, 0.287219), "seas": (-9.103772, 0.289043),
+           "sd.pf": (0.219945, 0.010840), "sd.cl": (0.378304, 0.018489), "sd.loc": (1.482980, 0.081305),
+           "sd.wk": (1.000061, 0.074182), "sd.tod": (2.289489, 0.110731), "sd.seas": (1.180883, 0.109007)}
+    data = electricity(electricity_path)
+    model = MixedLogit({v: "n" for v in VARS}, draws=100, draw_type="halton", seed=1, se="robust")
+    res = model.fit(data)
+    assert res.converged
+    # the same Halton scheme as the reference (primes per dimension, points 100.. per respondent block)
+    assert res.loglik == pytest.approx(-3952.488, abs=0.05)
+    for name, (est, se) in ref.items():
+        assert abs(res.param(name) - est) < se, name
+    assert res.extra["draws"] == 100 and res.extra["seed"] == 1 and res.extra["draw_type"] == "halton"
+    assert set(res.extra["random"]) == set(VARS)
+    assert res.extra["random"]["pf"]["distribution"] == "n"
+    assert "cluster" in res.vcovs
+    # conditional means: one row per respondent, centred near the population means
+    ind = model.individual_means(data)
+    assert list(ind.columns) == ["id", "n_tasks"] + VARS and len(ind) == 361
+    assert abs(ind["pf"].mean() - res.param("pf")) < 0.1
+
+
+def test_starts_keep_the_best_and_report_the_spread():
+    data = simulated_panel(100, 6, 3, lambda r, n: 0.5 + r.normal(size=(n, 2)), ["a", "b"], seed=8)
+    res = MixedLogit({"a": "n"}, draws=30, seed=3, starts=3).fit(data)
+    st = res.extra["starts"]
+    assert st["n"] == 3 and len(st["logliks"]) == 3
+    assert res.loglik == pytest.approx(max(st["logliks"]), abs=1e-6)
+    assert st["spread"] == pytest.approx(max(st["logliks"]) - min(st["logliks"]))
+
+
+def test_zero_sd_is_a_warning_and_seed_is_chosen_and_reported():
+    # SIMULATED: 'b' is fixed in truth, so its sd should go to about zero
+    data = simulated_panel(150, 6, 3, lambda r, n: np.column_stack([r.normal(1, 1, n), np.full(n, -1.0)]),
+                           ["a", "b"], seed=4)
+    model = MixedLogit({"a": "n", "b": "n"}, draws=50)
+    res = model.fit(data)
+    assert isinstance(res.extra["seed"], int) and res.extra["seed"] == model.seed_
+    again = MixedLogit({"a": "n", "b": "n"}, draws=50, seed=res.extra["seed"]).fit(data)
+    np.testing.assert_allclose(again.estimates, res.estimates, rtol=1e-10)
+    if res.extra["random"]["b"]["sd"] < 1e-3:
+        assert any("'b'" in w and "zero" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(random={"nope": "n"}), "'nope' is not a coefficient"),
+    (dict(random={"a": "gamma"}), "unknown distribution 'gamma'"),
+    (dict(random={"a": "n"}, correlated=["a", "b"]), "'b' is a fixed coefficient"),
+    (dict(random={"a": "n"}, draws=1), "too few"),
+    (dict(random={}), "at least one random coefficient"),
+    (dict(random={"a": "t", "b": "n"}, correlated="all"), "only normal and lognormal"),
+    (dict(random={"a": "n"}, se="cluster", _cross=True), "--se cluster needs respondent ids"),
+])
+def test_bad_input_is_a_clear_error(kwargs, match):
+    data = simulated_panel(10, 2, 3, lambda r, n: r.normal(size=(n, 2)), ["a", "b"], seed=1)
+    if kwargs.pop("_cross", False):
+        data.resp = None
+        data._panel = None
+    with pytest.raises(DCEError, match=match):
+        MixedLogit(**kwargs).fit(data)
+
+
+def test_electricity_1000_halton_draws_matches_reference(electricity_path):
+    ref = {"pf": (-1.003841, 0.036746), "cl": (-0.248130, 0.015107), "loc": (2.349380, 0.090355),
+           "wk": (1.640601, 0.071705), "tod": (-9.513376, 0.313293), "seas": (-9.739302, 0.317243),
+           "sd.pf": (0.215875, 0.013046), "sd.cl": (0.408774, 0.020177), "sd.loc": (1.884571, 0.104617),
+           "sd.wk": (1.235815, 0.084987), "sd.tod": (2.442797, 0.137063), "sd.seas": (1.581369, 0.142852)}
+    res = MixedLogit({v: "n" for v in VARS}, draws=1000, seed=1).fit(electricity(electricity_path))
+    assert res.loglik == pytest.approx(-3886.897, abs=1.0)
+    for name, (est, se) in ref.items():
+        assert abs(res.param(name) - est) < se, name
+
+
+def test_train_500_halton_draws_matches_reference(train_path):
+    df = pd.read_csv(train_path)
+    cols = {"price_eur": ("price", 2.20371 / 100), "time_h": ("time", 1 / 60), "change": ("change", 1.0),
+            "comfort": ("comfort", 1.0)}
+    X = np.stack([np.stack([df[f"{c}{j}"].to_numpy(float) * f for (c, f) in cols.values()], axis=1)
+                  for j in (1, 2)], axis=1)
+    chosen = (df["choice"].astype(str) == "choice2").to_numpy().astype(int)
+    data = ChoiceData(X=X, avail=np.ones((len(df), 2), bool), chosen=chosen, names=list(cols),
+                      alt_labels=[1, 2], resp=df["id"].to_numpy())
+    ref = {"price_eur": (-0.149428, 0.006890), "time_h": (-4.841640, 0.321042), "change": (-0.970054, 0.101479),
+           "comfort": (-2.528245, 0.151955), "sd.time_h": (5.946397, 0.430099),
+           "sd.change": (1.845233, 0.152120), "sd.comfort": (2.660590, 0.180930)}
+    res = MixedLogit({"time_h": "n", "change": "n", "comfort": "n"}, draws=500, seed=1).fit(data)
+    assert res.loglik == pytest.approx(-1542.859, abs=1.0)
+    for name, (est, se) in ref.items():
+        assert abs(res.param(name) - est) < se, name
