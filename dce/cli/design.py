@@ -63,11 +63,8 @@ def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_
         write_design_csv(output, d)
         source = output
     diag = evaluate(d, s, draws=draws)
-    from rich.markup import escape
-
     for title, header, rows in tables(diag):
-        con.print(simple_table(escape(title), [escape(str(h)) for h in header],
-                               [[escape(str(c)) for c in r] for r in rows]))
+        con.print(simple_table(title, header, rows))
     if questionnaire:
         from dce.design.questionnaire import render_questionnaire
 

@@ -219,10 +219,11 @@ def _factor_columns(expr, info, coder, full_rank):
     values = coder.raw(info["column"])
     levels = info["levels"]
     keep = levels if full_rank else [lv for lv in levels if lv != info["reference"]]
-    svals = values.astype(str) if values.dtype == object else values
+    text = values.dtype.kind in "OUS"
+    svals = values.astype(str) if text else values
     out = []
     for lv in keep:
-        target = str(lv) if values.dtype == object else lv
+        target = str(lv) if text else lv
         out.append((f"{expr}[T.{lv}]" if not full_rank else f"{expr}[{lv}]", (svals == target).astype(float)))
     return out
 

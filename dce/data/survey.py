@@ -69,7 +69,7 @@ def strip_qualtrics(df):
         return df
     out = df.iloc[2:].reset_index(drop=True)
     for c in out.columns:
-        if out[c].dtype == object:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
             conv = pd.to_numeric(out[c], errors="coerce")
             if conv.notna().sum() == out[c].notna().sum():
                 out[c] = conv

@@ -11,6 +11,21 @@ import numpy as np
 CHUNK_BYTES = 64 * 2**20
 
 
+def coefficients_np(mu, L, ztype, Z):
+    """Coefficients of every draw: ``beta = g(mu + L z)`` for standard draws ``Z`` (R x Q x D).
+
+    ``g`` is the identity (ztype 0), ``exp`` (1) or ``-exp`` (2).  Returns R x K x D.  This is the map
+    parameters -> coefficients of the likelihood (the numba kernel computes the same in its loop).
+    """
+    beta = mu[None, :, None] + np.einsum("kq,rqc->rkc", L, Z)
+    for k in range(beta.shape[1]):
+        if ztype[k] == 1:
+            beta[:, k] = np.exp(beta[:, k])
+        elif ztype[k] == 2:
+            beta[:, k] = -np.exp(beta[:, k])
+    return beta
+
+
 def panel_kernel_np(dX, doff, starts, mu, L, active, ztype, Z, out_ll, out_A, out_B, out_E,
                     chunk_bytes=CHUNK_BYTES):
     T, J1, K = dX.shape
@@ -28,13 +43,7 @@ def panel_kernel_np(dX, doff, starts, mu, L, active, ztype, Z, out_ll, out_A, ou
     for c0 in range(0, D, C):
         c1 = min(D, c0 + C)
         Zc = Z[:, :, c0:c1]                                           # R x Q x C
-        eta = mu[None, :, None] + np.einsum("kq,rqc->rkc", L, Zc)      # R x K x C
-        beta = eta.copy()
-        for k in range(K):
-            if ztype[k] == 1:
-                beta[:, k] = np.exp(eta[:, k])
-            elif ztype[k] == 2:
-                beta[:, k] = -np.exp(eta[:, k])
+        beta = coefficients_np(mu, L, ztype, Zc)                       # R x K x C
         bt = beta[resp_of_task]                                        # T x K x C
         dv = np.einsum("tjk,tkc->tjc", dX, bt) + doff[:, :, None]      # T x J1 x C
         mx = np.maximum(dv.max(axis=1), 0.0)                           # T x C

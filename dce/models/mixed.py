@@ -59,6 +59,15 @@ def _kernel(backend):
     return panel_kernel_np, "numpy"
 
 
+def _unpack(theta, K, Q, lk, lq):
+    """Parameters -> (mu: K means, L: K x Q loadings with eta = mu + L z)."""
+    theta = np.asarray(theta, dtype=np.float64)
+    mu = np.ascontiguousarray(theta[:K])
+    L = np.zeros((K, Q))
+    L[lk, lq] = theta[K:]
+    return mu, L
+
+
 class _Problem:
     """Prepared arrays of one data set for the kernel, and the mapping parameters -> (mu, L)."""
 
@@ -96,16 +105,9 @@ class _Problem:
         # random dimensions, in the order of the coefficients
         self.rand_idx = model._rand_idx
         self.Q = len(self.rand_idx)
-        self.ztype = np.array([_ZTYPE.get(model.random.get(n, "n"), 0) if n in model.random else 0
-                               for n in data.names], dtype=np.int64)
-        U = uniform_draws(R, self.Q, model.draws, model.draw_type, seed=seed, scramble=model.scramble)
-        Z = np.empty_like(U)
-        for q, k in enumerate(self.rand_idx):
-            Z[:, q, :] = transform(U[:, q, :], model.random[data.names[k]])
-        del U
-        self.Z = np.ascontiguousarray(Z)
-        self.lk = np.array([p[0] for p in model._lparams], dtype=np.int64)
-        self.lq = np.array([p[1] for p in model._lparams], dtype=np.int64)
+        self.ztype = model._ztype()
+        self.Z = model._standard_draws(R, model.draws, model.draw_type, seed, model.scramble)
+        self.lk, self.lq = model._lk_lq()
         self.active = np.zeros((K, self.Q), dtype=np.bool_)
         self.active[self.lk, self.lq] = True
         self.kernel, self.backend = _kernel(model.backend)
@@ -121,10 +123,7 @@ class _Problem:
         return p
 
     def unpack(self, theta):
-        mu = np.ascontiguousarray(theta[: self.K], dtype=np.float64)
-        L = np.zeros((self.K, self.Q))
-        L[self.lk, self.lq] = theta[self.K:]
-        return mu, L
+        return _unpack(theta, self.K, self.Q, self.lk, self.lq)
 
     def evaluate(self, theta):
         """Per-respondent log-likelihoods, scores (respondents x parameters) and conditional means."""
@@ -198,8 +197,9 @@ class MixedLogit:
         self.hessian = hessian
 
     # ------------------------------------------------------------------ specification
-    def _setup(self, data: ChoiceData):
-        names = list(data.names)
+    def _setup(self, data):
+        """Parameters of the model for the coefficients of ``data`` (a ChoiceData or a list of names)."""
+        names = list(data.names) if hasattr(data, "names") else list(data)
         for name in self.random:
             if name not in names:
                 raise DCEError(f"--random: '{name}' is not a coefficient of the model "
@@ -240,6 +240,24 @@ class MixedLogit:
         self._lparams = lparams
         self._names = names + pnames
         self._corr_idx = ck
+        self._coef_names = names
+
+    def _ztype(self):
+        """Per coefficient: 0 beta = eta, 1 beta = exp(eta), 2 beta = -exp(eta)."""
+        return np.array([_ZTYPE[self.random[n]] if n in self.random else 0 for n in self._coef_names],
+                        dtype=np.int64)
+
+    def _lk_lq(self):
+        return (np.array([p[0] for p in self._lparams], dtype=np.int64),
+                np.array([p[1] for p in self._lparams], dtype=np.int64))
+
+    def _standard_draws(self, n_resp, n_draws, draw_type, seed, scramble):
+        """Standard draws (respondents x random dimensions x draws) of each random coefficient's form."""
+        Q = len(self._rand_idx)
+        U = uniform_draws(n_resp, Q, n_draws, draw_type, seed=seed, scramble=scramble)
+        for q, k in enumerate(self._rand_idx):
+            U[:, q, :] = transform(U[:, q, :], self.random[self._coef_names[k]])
+        return np.ascontiguousarray(U)
 
     # ------------------------------------------------------------------ estimation
     def _start_values(self, data):
@@ -603,3 +621,49 @@ class MixedLogit:
 def _f(x):
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+# ---------------------------------------------------------------------- coefficient draws
+_DRAWS_CACHE: dict = {}
+
+
+def coefficient_draws(result_json: dict, theta, coef_names, n_draws: int, seed: int,
+                      draw_type: str = "halton") -> np.ndarray:
+    """Individual coefficient vectors drawn from the mixing distribution implied by ``theta``.
+
+    ``result_json``: the JSON of a mixed-logit fit (``params``, ``random``, ``correlation``);
+    ``theta``: the full parameter vector in the order of ``result_json["params"]`` (the estimates or one
+    Krinsky-Robb draw of them); ``coef_names``: the coefficient (mean) names, in order.  Returns
+    ``n_draws x len(coef_names)``: fixed coefficients are constant, random ones follow the model's own map
+    from parameters to coefficients (normal, +-lognormal, triangular, uniform, correlated through the
+    Cholesky factor).  The standard draws are scrambled Halton points seeded by ``seed`` (``draw_type``
+    may also be sobol, mlhs or random); they are computed once per (model, n_draws, seed) and reused, so
+    that repeated calls (one per Krinsky-Robb draw) cost a small matrix product.
+    """
+    from dce.models._mixed_kernels_np import coefficients_np
+
+    if result_json.get("model") != "mixed":
+        raise DCEError("coefficient draws need the JSON of a mixed logit (model: mixed)")
+    random = {n: (v or {}).get("distribution") for n, v in (result_json.get("random") or {}).items()}
+    corr = (result_json.get("correlation") or {}).get("names") or None
+    names = list(coef_names)
+    model = MixedLogit(random, correlated=corr)
+    model._setup(names)
+    pnames = [p["name"] for p in result_json.get("params", [])]
+    if pnames != model._names:
+        raise DCEError("coefficient draws: the model JSON's parameters (" + ", ".join(pnames) + ") are not "
+                       "those of its random coefficients (" + ", ".join(model._names) + ")")
+    theta = np.asarray(theta, dtype=np.float64).ravel()
+    if theta.size != len(model._names):
+        raise DCEError(f"coefficient draws: {theta.size} parameter values for {len(model._names)} parameters")
+    n_draws = int(n_draws)
+    key = (tuple(names), tuple(sorted(random.items())), n_draws, int(seed), draw_type)
+    Z = _DRAWS_CACHE.get(key)
+    if Z is None:
+        Z = model._standard_draws(1, n_draws, draw_type, int(seed), scramble=True)
+        if len(_DRAWS_CACHE) > 16:
+            _DRAWS_CACHE.clear()
+        _DRAWS_CACHE[key] = Z
+    lk, lq = model._lk_lq()
+    mu, L = _unpack(theta, len(names), len(model._rand_idx), lk, lq)
+    return np.ascontiguousarray(coefficients_np(mu, L, model._ztype(), Z)[0].T)

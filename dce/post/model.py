@@ -175,6 +175,12 @@ class DesignCoder:
         self.spec = spec
         self.source = source
         self.names = list(spec.get("names") or self.design.param_names)
+        known = set(self.design.param_names)
+        for n in self.names:
+            if n not in known and n.split(":", 1)[0] not in known:
+                raise DCEError(f"{source}: coefficient '{n}' is not a column of the design "
+                               f"{self.design.name!r} ({', '.join(self.design.param_names)}); was the model fitted "
+                               "on another design?")
         self.attributes = self.design.attribute_names
         self.has_status_quo = self.design.status_quo is not None
 
@@ -199,7 +205,7 @@ class DesignCoder:
         groups = {}
         for values, w in profs:
             groups.setdefault(values[by], []).append((values, w))
-        return groups
+        return dict(sorted(groups.items(), key=lambda kv: str(kv[0])))
 
     def code_rows(self, levels, profiles, where="scenario", kind="designed"):
         """Coded rows of one alternative for each covariate profile (profiles x coefficients)."""

@@ -1,8 +1,10 @@
 """Willingness to pay (marginal rates of substitution) and relative attribute importance.
 
-WTP for coefficient ``k`` against a numeric cost (or income) attribute ``c`` is ``-beta_k / beta_c``:
-the change in cost that leaves utility unchanged.  (For an income attribute, whose coefficient is
-positive, this is the income a respondent would give up for a unit of ``k``.)  Intervals come from
+WTP for coefficient ``k`` against a numeric money attribute ``c`` is ``beta_k / |beta_c|``: the amount
+of money a unit of ``k`` is worth.  For a price (``beta_c < 0``) this is the usual ``-beta_k / beta_c``,
+the price increase that leaves utility unchanged; for an income attribute (``beta_c > 0``) it is
+``beta_k / beta_c``, the income a respondent would give up for a unit of ``k``.  Positive values are
+things respondents would pay for, negative ones need compensation.  Intervals come from
 the delta method and from Krinsky-Robb draws of the estimates.  For a mixed logit the distribution
 of the individual ratio is simulated over the random coefficients (mean, median, quantiles).
 """
@@ -31,7 +33,7 @@ def willingness_to_pay(model, cost, n_sim=5000, n_draws=5000, seed=0, level=0.95
     def ratios(theta):
         b = model.coefficient_draws(theta, n_draws=1, seed=seed)[0] if model.model != "mixed" else \
             _mean_coefs(model, theta)
-        return -b / b[c]
+        return b / abs(b[c])
 
     est = ratios(model.estimates)
     # delta method on the mean coefficients

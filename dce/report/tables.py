@@ -82,18 +82,38 @@ def print_fit(result, source="", console=None):
         warn(con, "warning", w)
 
 
+_NUMERIC_CELL = None
+
+
+def _numeric_column(cells):
+    """Whether a column holds numbers (figures, percentages, intervals): right-aligned, never wrapped."""
+    import re
+
+    global _NUMERIC_CELL
+    if _NUMERIC_CELL is None:
+        _NUMERIC_CELL = re.compile(r"^[\s\-+0-9.,%eE\[\]()<>/x]*$|^(nan|inf|-|—|yes|no)$")
+    return all(_NUMERIC_CELL.match(str(c).strip()) for c in cells)
+
+
 def simple_table(title, header, rows):
-    """A rich table from a title, column names and rows of already formatted cells."""
+    """A rich table from a title, column names and rows of already formatted cells.
+
+    Text columns are left-aligned and folded when long; numeric columns are right-aligned, unwrapped.
+    Everything is printed as it is (no markup), so names such as ``delegation[nurse]`` stay intact.
+    """
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
-    from rich import box
-
+    rows = [list(r) for r in rows]
     t = Table(title=escape(str(title)), title_justify="left", box=box.SIMPLE_HEAD)
     for i, h in enumerate(header):
-        t.add_column(escape(str(h)), justify="left" if i == 0 else "right", style="bold" if i == 0 else None,
-                     no_wrap=i > 0, overflow="fold")
+        cells = [r[i] for r in rows if i < len(r)]
+        numeric = i > 0 and _numeric_column(cells)
+        width = max([len(str(c)) for c in cells] + [len(str(h))])
+        t.add_column(escape(str(h)), justify="right" if numeric else "left", style="bold" if i == 0 else None,
+                     no_wrap=numeric, overflow="fold", min_width=None if numeric else min(width, 26))
     for r in rows:
         t.add_row(*[c if isinstance(c, Text) else Text(str(c)) for c in r])
     return t

@@ -264,3 +264,44 @@ def test_train_500_halton_draws_matches_reference(train_path):
     assert res.loglik == pytest.approx(-1542.859, abs=1.0)
     for name, (est, se) in ref.items():
         assert abs(res.param(name) - est) < se, name
+
+
+def test_coefficient_draws_follow_the_mixing_distribution():
+    """coefficient_draws maps parameters to coefficients as the likelihood does (moments of the draws)."""
+    from dce.models.mixed import coefficient_draws
+
+    names = ["a", "b", "c", "d", "e"]
+    data = simulated_panel(40, 3, 3, lambda r, n: r.normal(size=(n, 5)), names, seed=6)
+    model = MixedLogit({"a": "n", "b": "n", "c": "-ln", "d": "t"}, correlated=["a", "b"], draws=10, seed=1,
+                       maxiter=3)
+    js = model.fit(data).to_dict()
+    pn = [p["name"] for p in js["params"]]
+    assert pn == names + ["sd.c", "sd.d", "chol.a.a", "chol.b.a", "chol.b.b"]
+    theta = np.array([1.0, -0.5, np.log(0.8), 2.0, 0.7, 0.4, 1.5, 0.8, 0.5, 0.6])
+    B = coefficient_draws(js, theta, names, 4000, seed=3)
+    assert B.shape == (4000, 5)
+    np.testing.assert_array_equal(B[:, 4], 0.7)                          # fixed
+    np.testing.assert_allclose(B[:, :2].mean(axis=0), [1.0, -0.5], atol=0.03)
+    Lt = np.array([[0.8, 0.0], [0.5, 0.6]])
+    np.testing.assert_allclose(np.cov(B[:, :2].T), Lt @ Lt.T, atol=0.03)
+    assert np.all(B[:, 2] < 0)
+    assert np.median(B[:, 2]) == pytest.approx(-0.8, rel=0.02)           # -ln: median -exp(mu)
+    assert np.std(np.log(-B[:, 2])) == pytest.approx(0.4, rel=0.03)
+    assert B[:, 3].min() >= 2.0 - 1.5 and B[:, 3].max() <= 2.0 + 1.5     # triangular on mean +- spread
+    assert B[:, 3].std() == pytest.approx(1.5 / np.sqrt(6), rel=0.03)
+    # the same seed gives the same draws, another seed others; cheap repeated calls (Krinsky-Robb)
+    np.testing.assert_array_equal(B, coefficient_draws(js, theta, names, 4000, seed=3))
+    assert not np.array_equal(B, coefficient_draws(js, theta, names, 4000, seed=4))
+    with pytest.raises(DCEError, match="parameters"):
+        coefficient_draws(js, theta, names[:4], 100, seed=1)
+
+
+def test_coefficient_draws_normal_mean_and_sd():
+    from dce.models.mixed import coefficient_draws
+
+    data = simulated_panel(30, 3, 3, lambda r, n: r.normal(size=(n, 2)), ["a", "b"], seed=7)
+    js = MixedLogit({"a": "n", "b": "ln"}, draws=10, seed=1, maxiter=2).fit(data).to_dict()
+    B = coefficient_draws(js, np.array([-1.2, 0.1, 0.5, 0.3]), ["a", "b"], 1000, seed=0)
+    assert B[:, 0].mean() == pytest.approx(-1.2, abs=0.02)
+    assert B[:, 0].std() == pytest.approx(0.5, rel=0.03)
+    assert np.median(B[:, 1]) == pytest.approx(np.exp(0.1), rel=0.02)

@@ -1,0 +1,158 @@
+"""Survey exports + design -> choice data; the validation report; simulated responses."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from dce.cli import cli
+from dce.data.simulate import load_truth, simulate_responses
+from dce.data.survey import choice_data_from_survey, parse_codes, strip_qualtrics
+from dce.design.io import read_design_csv
+from dce.design.spec import load_design_spec
+from dce.errors import DCEError
+from dce.models.mnl import ConditionalLogit
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "designs" / "newdeal.yaml"
+DESIGN = ROOT / "examples" / "newdeal" / "design.csv"
+TRUTH = ROOT / "examples" / "newdeal" / "truth.yaml"
+
+
+@pytest.fixture(scope="module")
+def design():
+    spec = load_design_spec(SPEC)
+    return read_design_csv(DESIGN, spec)
+
+
+def answers_frame(n=6):
+    """Six respondents, alternating blocks, hand-written answers (positions 1..3, 3 = status quo)."""
+    rows = []
+    for r in range(1, n + 1):
+        rows.append({"id": r, "block": 1 + (r - 1) % 2, **{f"q{k}": 1 + (r + k) % 3 for k in range(1, 13)}})
+    return pd.DataFrame(rows)
+
+
+def test_answers_become_choices_in_design_order(design):
+    df = answers_frame()
+    data, report = choice_data_from_survey(df, design)
+    assert data.n_tasks == 72 and data.n_alts == 3 and data.n_respondents == 6
+    assert data.names == design.spec.param_names
+    # respondent 1 answers q1 = 1 + (1+1)%3 = 3: the status quo (last position) of block 1's first task
+    assert data.chosen[0] == 2
+    first_block1 = [s for s in range(design.n_tasks) if design.block[s] == 1][0]
+    assert np.allclose(data.X[0], design.matrix()[first_block1])
+    assert report.respondents_read == 6 and report.tasks_used == 72 and report.missing_answers == 0
+
+
+def test_labels_and_codes(design):
+    df = answers_frame(2)
+    df["q1"] = ["status_quo", "A"]
+    df["q2"] = ["current situation", "b"]
+    data, _ = choice_data_from_survey(df, design)
+    assert data.chosen[0] == 2 and data.chosen[12] == 0 and data.chosen[1] == 2 and data.chosen[13] == 1
+    df = answers_frame(2).replace({1: 11, 2: 12, 3: 13})
+    df["id"], df["block"] = [1, 2], [1, 2]
+    with pytest.raises(DCEError, match="--codes"):
+        choice_data_from_survey(df, design)
+    data, _ = choice_data_from_survey(df, design, codes=parse_codes("11=A,12=B,13=status_quo"))
+    assert set(data.chosen.tolist()) <= {0, 1, 2}
+
+
+def test_missing_answers_drop_or_error(design):
+    df = answers_frame()
+    df = df.astype({"q5": float})
+    df.loc[2, "q5"] = np.nan
+    data, report = choice_data_from_survey(df, design, missing="drop")
+    assert data.n_tasks == 71 and report.missing_answers == 1
+    assert report.problems[0].respondent == 3 and report.problems[0].column == "q5"
+    with pytest.raises(DCEError, match=r"column 'q5', row 3: respondent 3 has no answer"):
+        choice_data_from_survey(df, design, missing="error")
+
+
+@pytest.mark.parametrize("mutate, needle", [
+    (lambda d: d.__setitem__("block", [1, 2, 3, 1, 2, 1]), "block '3', which has no tasks"),
+    (lambda d: d.__setitem__("id", [1, 1, 2, 3, 4, 5]), "respondent 1 appears twice"),
+    (lambda d: d.__setitem__("q4", [1, 2, 3, 4, 1, 2]), "answered '4'"),
+    (lambda d: d.pop("q12"), "answer column 'q12'"),
+])
+def test_bad_exports_name_respondent_and_column(design, mutate, needle):
+    df = answers_frame()
+    mutate(df)
+    with pytest.raises(DCEError, match=needle):
+        choice_data_from_survey(df, design, source="resp.csv")
+
+
+def test_quality_checks_flag_always_status_quo_and_same_position(design):
+    df = answers_frame()
+    for k in range(1, 13):
+        df.loc[0, f"q{k}"] = 3
+        df.loc[1, f"q{k}"] = 1
+    _, report = choice_data_from_survey(df, design)
+    assert report.always_status_quo == [1] and report.always_same_position == [2]
+
+
+def test_qualtrics_export_is_recognised(design):
+    df = answers_frame().astype(str)
+    meta1 = {c: f"Question text {c}" for c in df.columns}
+    meta2 = {c: '{"ImportId":"QID%s"}' % i for i, c in enumerate(df.columns)}
+    q = pd.concat([pd.DataFrame([meta1, meta2]), df], ignore_index=True)
+    out = strip_qualtrics(q)
+    assert len(out) == 6 and out["q1"].dtype.kind in "if"
+    data, _ = choice_data_from_survey(out, design)
+    assert data.n_tasks == 72
+
+
+def test_spss_value_labels_are_used(design, tmp_path):
+    import pyreadstat
+
+    df = answers_frame()
+    labels = {f"q{k}": {1.0: "Scenario A", 2.0: "Scenario B", 3.0: "Current situation"} for k in range(1, 13)}
+    path = tmp_path / "resp.sav"
+    pyreadstat.write_sav(df, str(path), variable_value_labels=labels)
+    r = CliRunner().invoke(cli, ["fit", str(path), "--design", str(DESIGN), "--spec", str(SPEC), "-o",
+                                 str(tmp_path / "m.json")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "m.json").read_text())["n_tasks"] == 72
+
+
+# ------------------------------------------------------------------------------------------ simulation
+def test_simulation_is_reproducible_and_recovers_its_truth(design):
+    truth = load_truth(TRUTH, design.spec)
+    a = simulate_responses(design, truth, 600, seed=4)
+    b = simulate_responses(design, truth, 600, seed=4)
+    assert a.equals(b)
+    assert (a["language"] == "fr").sum() == round(0.451 * 600)
+    assert a["block"].value_counts().tolist() == [300, 300]
+    data, _ = choice_data_from_survey(a, design, interactions=[("asc_status_quo", "language")])
+    res = ConditionalLogit().fit(data)
+    true = dict(zip(truth["names"], truth["beta"]))
+    true["asc_status_quo:language[nl]"] = truth["covariates"]["language"][1]["nl"]["asc_status_quo"]
+    z = (res.estimates - np.array([true[n] for n in res.names])) / res.se()
+    assert np.all(np.abs(z) < 3.5), dict(zip(res.names, z))
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("coefficients: {nosuch: 1}", "coefficients.nosuch"),
+    ("model: probit\ncoefficients: {}", "probit"),
+    ("coefficients: {workweek: x}", "no value for|not a number"),
+    ("colour: 1", "unknown key 'colour'"),
+])
+def test_bad_truth_files(design, tmp_path, text, needle):
+    p = tmp_path / "t.yaml"
+    p.write_text(text)
+    with pytest.raises(DCEError, match=needle):
+        load_truth(p, design.spec)
+
+
+def test_simulate_command_writes_a_survey_export(tmp_path):
+    out = tmp_path / "r.csv"
+    r = CliRunner().invoke(cli, ["simulate", "--design", str(DESIGN), "--spec", str(SPEC), "--truth", str(TRUTH),
+                                 "--respondents", "20", "--seed", "3", "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "SIMULATED" in r.output and "seed 3" in r.output
+    df = pd.read_csv(out)
+    assert list(df.columns[:3]) == ["id", "block", "language"] and len(df) == 20
+    assert df.filter(like="q").isin([1, 2, 3]).all().all()
