@@ -31,8 +31,9 @@ def willingness_to_pay(model, cost, n_sim=5000, n_draws=5000, seed=0, level=0.95
     q = NormalDist().inv_cdf(1 - alpha)
 
     def ratios(theta):
-        b = model.coefficient_draws(theta, n_draws=1, seed=seed)[0] if model.model != "mixed" else \
-            _mean_coefs(model, theta)
+        # a mixed logit: the ratio of the mean coefficients (means of the mixing distribution, so a
+        # lognormal's mean and not its underlying normal's), with fixed quasi-random draws
+        b = model.coefficient_draws(theta, n_draws=1000, seed=seed).mean(axis=0)
         return b / abs(b[c])
 
     est = ratios(model.estimates)
@@ -44,28 +45,22 @@ def willingness_to_pay(model, cost, n_sim=5000, n_draws=5000, seed=0, level=0.95
     rng = np.random.default_rng(seed)
     sims = np.array([ratios(t) for t in _mvn_draws(rng, model.estimates, model.vcov, n_sim)])
     kr_lo, kr_hi = np.quantile(sims, [alpha, 1 - alpha], axis=0)
+    B = model.coefficient_draws(n_draws=n_draws, seed=seed) if model.model == "mixed" else None
     rows = []
     for k, n in enumerate(names):
         if k == c:
             continue
         row = {"name": n, "wtp": float(est[k]), "se": float(se[k]), "delta_low": float(est[k] - q * se[k]),
                "delta_high": float(est[k] + q * se[k]), "kr_low": float(kr_lo[k]), "kr_high": float(kr_hi[k])}
-        if model.model == "mixed":
-            B = model.coefficient_draws(n_draws=n_draws, seed=seed)
+        if B is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
-                w = -B[:, k] / B[:, c]
+                w = B[:, k] / np.abs(B[:, c])
             w = w[np.isfinite(w)]
             row["distribution"] = {"mean": float(w.mean()), "median": float(np.median(w)),
                                    "q05": float(np.quantile(w, 0.05)), "q25": float(np.quantile(w, 0.25)),
                                    "q75": float(np.quantile(w, 0.75)), "q95": float(np.quantile(w, 0.95))}
         rows.append(row)
     return rows
-
-
-def _mean_coefs(model, theta):
-    """Mean coefficients of a mixed logit at parameters theta (the median for lognormals is not used)."""
-    names = model.coef_names
-    return np.array([theta[model.names.index(n)] for n in names])
 
 
 def importance(model):

@@ -128,3 +128,32 @@ def test_shares_and_wtp_commands(fitted, tmp_path):
     bad.write_text("{not json")
     r = CliRunner().invoke(cli, ["shares", str(bad), "--scenarios", str(sc)])
     assert r.exit_code == 2 and "bad.json" in r.output
+
+
+def _mixed_model_json(sd=0.8):
+    """A mixed-logit results JSON (x random normal, z fixed) on a formula spec, written by hand."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2], "alt": [1, 2, 1, 2], "y": [1, 0, 0, 1],
+                       "x": [1.0, 0.0, 0.5, 2.0], "z": [0.0, 1.0, 1.0, 3.0]})
+    spec = choice_data_from_formula(df, "y ~ x + z", alt="alt", task="task").spec
+    params = [{"name": "x", "estimate": 1.0}, {"name": "z", "estimate": -0.5}, {"name": "sd.x", "estimate": sd}]
+    return {"model": "mixed", "params": params, "vcov": (np.eye(3) * 1e-4).tolist(), "spec": spec,
+            "random": {"x": {"distribution": "n"}}}
+
+
+def test_mixed_logit_shares_integrate_over_the_random_coefficient():
+    """Share = E[logistic(beta_x)], beta_x ~ N(1, 0.8^2): checked against Gauss-Hermite quadrature."""
+    m = FittedModel(_mixed_model_json(), source="mixed.json")
+    from dce.post.shares import Scenario
+
+    out = preference_shares(m, [Scenario("x up", {"x": 1.0, "z": 0.0})], ({"x": 0.0, "z": 0.0}, "designed"),
+                            n_sim=200, n_draws=2000, seed=1)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(80)
+    expected = (weights * (1 / (1 + np.exp(-(1.0 + 0.8 * nodes))))).sum() / weights.sum()
+    assert out[0]["share"] == pytest.approx(expected, abs=2e-3)
+    # heterogeneity pulls the share towards one half compared with the conditional logit at the mean
+    assert 0.5 < out[0]["share"] < 1 / (1 + np.exp(-1.0))
+    # WTP distribution of x against z (z fixed): mean 1.0 / 0.5 = 2, spread 0.8 / 0.5 = 1.6
+    rows = willingness_to_pay(m, "z", n_sim=200, n_draws=4000, seed=2)
+    d = rows[0]["distribution"]
+    assert d["mean"] == pytest.approx(2.0, abs=0.05) and d["median"] == pytest.approx(2.0, abs=0.05)
+    assert (d["q95"] - d["q05"]) / (2 * 1.6449) == pytest.approx(1.6, rel=0.05)
