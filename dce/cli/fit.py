@@ -8,20 +8,11 @@ from dce.cli.common import user_errors
 
 def _parse_random(values):
     """`--random pf=n --random cl=ln` or `--random pf=n,cl=n` -> {"pf": "n", "cl": "ln"}."""
-    from dce.errors import DCEError
+    from dce.util.io import parse_pairs
 
     out = {}
     for value in values:
-        for item in value.split(","):
-            item = item.strip()
-            if not item:
-                continue
-            if "=" not in item:
-                raise DCEError(f"--random: '{item}' is not NAME=DIST (for example pf=n)")
-            name, dist = (s.strip() for s in item.split("=", 1))
-            if not name or not dist:
-                raise DCEError(f"--random: '{item}' is not NAME=DIST (for example pf=n)")
-            out[name] = dist
+        out.update(parse_pairs(value, "--random", "NAME=DIST (for example pf=n)"))
     return out
 
 

@@ -29,17 +29,11 @@ DISTS = {"n", "ln", "-ln"}
 
 
 def load_truth(path, spec):
-    import yaml
+    """Read and check a truth file against the design spec's coefficients."""
+    from dce.util.io import read_yaml
 
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise DCEError(f"{path}: no such file") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise DCEError(f"{path}: not valid YAML{f' (line {mark.line + 1})' if mark else ''}") from None
+    doc = read_yaml(path)
     if not isinstance(doc, dict):
         raise DCEError(f"{path}: expected a mapping with key 'coefficients'")
     bad = [k for k in doc if k not in TRUTH_KEYS]

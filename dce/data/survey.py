@@ -79,18 +79,9 @@ def strip_qualtrics(df):
 
 def parse_codes(text, source="--codes"):
     """``"1=A,2=B,3=status_quo"`` -> {"1": "A", "2": "B", "3": "status_quo"}."""
-    out = {}
-    if not text:
-        return out
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        if "=" not in item:
-            raise DCEError(f"{source}: '{item}' is not CODE=ALTERNATIVE (for example 3=status_quo)")
-        k, v = (s.strip() for s in item.split("=", 1))
-        out[k] = v
-    return out
+    from dce.util.io import parse_pairs
+
+    return parse_pairs(text, source, "CODE=ALTERNATIVE (for example 3=status_quo)")
 
 
 def answer_columns(df, pattern, n_max, source):

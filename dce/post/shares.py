@@ -115,19 +115,9 @@ def load_scenarios(path, model):
     Returns ``(reference_label, (levels, kind) or None, [Scenario...])``; every alternative is coded once
     here so that unknown attributes and levels are reported before any computation.
     """
-    import yaml
+    from dce.util.io import read_yaml
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise DCEError(f"{path}: no such file") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise DCEError(f"{path}: not valid YAML{line}: {getattr(e, 'problem', e)}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DCEError(f"{path}: cannot read ({e})") from None
+    doc = read_yaml(path)
     if not isinstance(doc, dict):
         raise DCEError(f"{path}: expected keys 'reference' and 'scenarios'")
     unknown = [k for k in doc if k not in ("reference", "scenarios", "name", "description")]
