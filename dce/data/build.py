@@ -22,13 +22,31 @@ ALT_VIRTUAL = "alt"       # wide data: the alternative number is available to fo
 
 
 # ---------------------------------------------------------------------------------------------- formula
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _plain_formula(text):
+    """``y ~ a + b + c`` (names only, optional 0/1/-1): response and terms without formulaic (fast path)."""
+    lhs, sep, rhs = text.partition("~")
+    lhs, rhs = lhs.strip(), rhs.strip()
+    if not sep or "~" in rhs or not _NAME.fullmatch(lhs):
+        return None
+    rhs = re.sub(r"\s*-\s*1$", "", rhs)
+    parts = [p.strip() for p in rhs.split("+")]
+    if any(not (_NAME.fullmatch(p) or p in ("0", "1")) for p in parts):
+        return None
+    names = [p for p in parts if p not in ("0", "1")]
+    if not names or len(set(names)) != len(names):
+        return None
+    return lhs, [(n,) for n in names]
+
+
 def parse_formula(formula: str, choice_col=None):
     """Split a formula into its response column and terms (each a tuple of factor expressions).
 
-    An intercept is meaningless in a conditional logit and is dropped silently.
+    An intercept is meaningless in a conditional logit and is dropped silently.  Formulas of plain
+    names (``y ~ a + b``) are read directly; everything else by formulaic's Wilkinson parser.
     """
-    from formulaic import Formula
-
     if not isinstance(formula, str) or not formula.strip():
         raise DCEError("--formula is empty")
     text = formula.strip()
@@ -36,6 +54,11 @@ def parse_formula(formula: str, choice_col=None):
         if choice_col is None:
             raise DCEError(f"--formula '{formula}': no response; write it as 'choice ~ x1 + x2' or give --choice")
         text = f"{choice_col} ~ {text}"
+    plain = _plain_formula(text)
+    if plain is not None:
+        return plain
+    from formulaic import Formula
+
     try:
         f = Formula(text)
     except Exception as e:  # formulaic's syntax errors carry a coloured multi-line pointer

@@ -165,3 +165,20 @@ def test_long_data_needs_task():
 def test_formula_code_is_never_executed():
     msg = err(long_frame(), "choice ~ I(__import__('os').getcwd())")
     assert "f.csv" in msg or "formula" in msg
+
+
+@pytest.mark.parametrize("formula", ["y ~ a + b + c", "y~a+b", "y ~ 0 + a", "y ~ a - 1", "y ~ 1 + a + b",
+                                     "y ~ a + 0", " choice ~ pf + cl + loc "])
+def test_plain_formulas_read_without_formulaic_match_formulaic(formula, monkeypatch):
+    from dce.data import build
+
+    fast = build.parse_formula(formula)
+    monkeypatch.setattr(build, "_plain_formula", lambda text: None)
+    assert fast == build.parse_formula(formula)
+
+
+@pytest.mark.parametrize("formula", ["y ~ a + a", "y ~ a:b + c", "y ~ C(a) + b", "y ~ a 1", "y ~ a - b", "y ~ 1"])
+def test_other_formulas_go_to_formulaic(formula):
+    from dce.data import build
+
+    assert build._plain_formula(formula) is None
