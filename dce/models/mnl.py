@@ -112,13 +112,24 @@ class ConditionalLogit:
         warnings = []
         if cov.pop("singular"):
             warnings.append("the Hessian is singular at the estimates: some parameters are not identified")
-        if not opt.converged:
-            warnings.append(f"did not converge ({opt.message}); gradient norm {opt.grad_norm:.3g}")
+        converged, message = opt.converged, opt.message
+        if opt.loglik > -1e-6 * data.n_tasks:
+            converged = False
+            message = "no finite maximum: every choice is predicted with certainty (perfect separation)"
+            warnings.append(message + "; the estimates diverge and are not meaningful")
+        else:
+            se = np.sqrt(np.clip(np.diag(cov["classical"]), 0, None))
+            wild = [n for n, b, s in zip(data.names, opt.x, se) if s > 1e4 * max(1.0, abs(b))]
+            if wild:
+                warnings.append(f"{', '.join(wild)}: standard errors are enormous; the data may separate the "
+                                "choices (quasi-separation) or the variable barely varies")
+        if not converged and opt.loglik <= -1e-6 * data.n_tasks:
+            warnings.append(f"did not converge ({message}); gradient norm {opt.grad_norm:.3g}")
         self.result_ = FitResult(
             model=self.model_name, names=list(data.names), estimates=opt.x, vcovs=cov, se_type=self.se,
             loglik=opt.loglik, loglik_null=data.null_loglik(), n_tasks=data.n_tasks,
-            n_respondents=data.n_respondents, iterations=opt.iterations, converged=opt.converged,
-            message=opt.message, grad_norm=opt.grad_norm, seconds=time.perf_counter() - t0,
+            n_respondents=data.n_respondents, iterations=opt.iterations, converged=converged,
+            message=message, grad_norm=opt.grad_norm, seconds=time.perf_counter() - t0,
             spec=dict(data.spec), warnings=warnings,
         )
         return self.result_

@@ -179,3 +179,13 @@ def test_cluster_needs_ids():
     data.resp = None
     with pytest.raises(DCEError, match="--id"):
         ConditionalLogit(se="cluster").fit(data)
+
+
+def test_perfect_separation_is_reported_not_called_converged():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3, 2))
+    data = ChoiceData(X=X, avail=np.ones((200, 3), bool), chosen=X[:, :, 0].argmax(1), names=["a", "b"],
+                      alt_labels=[1, 2, 3])
+    res = ConditionalLogit().fit(data)
+    assert not res.converged and "separation" in res.message
+    assert any("separation" in w for w in res.warnings)
