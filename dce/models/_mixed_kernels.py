@@ -1,18 +1,21 @@
-"""Compiled (numba) kernel of the simulated mixed-logit log-likelihood and its gradient.
+"""Compiled (numba) kernel of the simulated mixed-logit log-likelihood, its gradient and Hessian.
 
 Imported only when a mixed logit is estimated, so `dce --help` never loads numba.  Compilation is
 cached on disk (``cache=True``: the package's ``__pycache__`` or, where that is read-only, numba's
-per-user cache directory), so only the first run on a machine pays for it.
+per-user cache directory, or ``NUMBA_CACHE_DIR``), so only the first run on a machine pays for it
+(a few seconds).  The kernel is a serial ``nogil`` function over a range of chunks of respondents;
+the caller runs chunks in parallel Python threads (no numba threading layer, whose parallel
+compilation took three times as long).
 
-The kernel works respondent by respondent (in parallel) and never materialises a
-draws x tasks x alternatives array: for one respondent it keeps the coefficients of every draw
-(variables x draws) and, task by task, runs vectorisable loops over the draws that accumulate the
-product of the chosen alternatives' probabilities and the gradient of its logarithm with respect to
-the coefficients.  Utilities are taken relative to the chosen alternative (``dX = X_j - X_chosen``),
-and shifted by their maximum so that nothing overflows; the running product is rescaled by powers of
-two so that long panels do not underflow.  The exponential is a polynomial one written with plain
-arithmetic and bit operations, so that LLVM vectorises it over the draws (no SVML is needed); its
-error is within a few units in the last place of ``numpy.exp``.
+For one respondent the kernel keeps the coefficients of every draw (variables x draws) and, task by
+task, runs vectorisable loops over blocks of draws that accumulate the product of the chosen
+alternatives' probabilities, the gradient of its logarithm with respect to the coefficients and, when
+asked, its Hessian (minus the covariance of the attributes under the logit probabilities); it never
+materialises a draws x tasks x alternatives array.  Utilities are taken relative to the chosen
+alternative (``dX = X_j - X_chosen``), and shifted by their maximum so that nothing overflows; the
+running product is rescaled by powers of two so that long panels do not underflow.  The exponential is
+a polynomial one written with plain arithmetic and bit operations, so that LLVM vectorises it over the
+draws (no SVML is needed); its error is within a few units in the last place of ``numpy.exp``.
 """
 from __future__ import annotations
 
@@ -85,145 +88,277 @@ def vexp_array(x):
     return out
 
 
-@nb.njit(parallel=True, cache=True, fastmath={"contract"})
-def panel_kernel(dX, doff, starts, mu, L, active, ztype, Z, out_ll, out_A, out_B, out_E):
-    """Per-respondent simulated log-likelihood and its gradient pieces.
+# Sums over the draws.  Their own fastmath flags allow reassociation (so that LLVM vectorises the
+# reduction with several partial sums instead of one long chain of dependent additions); the kernel
+# itself is compiled without it, which keeps the exponential's range reduction exact.
+_REDUCE = {"reassoc", "nsz", "contract"}
+
+
+@nb.njit(nogil=True, cache=True, fastmath=_REDUCE)
+def _sum1(a):
+    acc = 0.0
+    for d in range(a.shape[0]):
+        acc += a[d]
+    return acc
+
+
+@nb.njit(nogil=True, cache=True, fastmath=_REDUCE)
+def _dot2(a, b):
+    acc = 0.0
+    for d in range(a.shape[0]):
+        acc += a[d] * b[d]
+    return acc
+
+
+@nb.njit(nogil=True, cache=True, fastmath=_REDUCE)
+def _dot3(a, b, c):
+    acc = 0.0
+    for d in range(a.shape[0]):
+        acc += a[d] * b[d] * c[d]
+    return acc
+
+
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, want_hess, bounds, c_lo, c_hi,
+                 out_ll, out_S, out_E, out_H):
+    """Per-respondent simulated log-likelihood, scores and conditional means; optionally the Hessian.
 
     dX: tasks x (alts-1) x K, the non-chosen alternatives minus the chosen one (tasks sorted by
     respondent; unavailable slots zero); doff: tasks x (alts-1) offset differences (-1e300 for an
     unavailable slot); starts: respondent r owns tasks starts[r]:starts[r+1]; mu: K; L: K x Q loadings
-    (eta = mu + L z); active: K x Q, the loadings that are parameters (out_B is computed there);
-    ztype: K (0 beta = eta, 1 beta = exp(eta), 2 beta = -exp(eta)); Z: R x Q x D (standard draws).
+    (eta = mu + L z); ztype: K (0 beta = eta, 1 beta = exp(eta), 2 beta = -exp(eta)); Z: R x Q x D
+    (standard draws).  Parameter p is mu[pk[p]] when pq[p] < 0 and L[pk[p], pq[p]] otherwise.
 
-    Writes out_ll[r] = log mean_d prod_t P; out_A[r, k] = E_w[c_k g_k] and out_B[r, k, q] =
-    E_w[c_k g_k z_q] (w the posterior weights of the draws, g the gradient of the log of the product
-    with respect to beta, c = d beta / d eta); out_E[r, k] = E_w[beta_k] (conditional means).
+    Respondents come in chunks: chunk c holds respondents bounds[c]:bounds[c+1]; this call does chunks
+    c_lo:c_hi (callers run disjoint ranges of chunks in parallel threads: the kernel releases the GIL).
+
+    Writes out_ll[r] = log mean_d prod_t P; out_S[r, p] = E_w[s_p] (w the posterior weights of the
+    draws, s the gradient of the log of draw d's product of probabilities: the score of respondent r);
+    out_E[r, k] = E_w[beta_k] (conditional means).  With want_hess, out_H[c] (one slot per chunk of
+    respondents; the Hessian is their sum) receives sum_r (E_w[H_d + s s'] - E_w[s] E_w[s]'), H_d the
+    Hessian of the log of draw d's product: the exact Hessian of the simulated log-likelihood.
     """
-    R = starts.shape[0] - 1
     J1 = dX.shape[1]
     K = dX.shape[2]
     Q = Z.shape[1]
     D = Z.shape[2]
-    for r in nb.prange(R):
+    P = pk.shape[0]
+    NKK = K * (K + 1) // 2
+    # index of the pair (k, l), k <= l, among the NKK pairs, and its members
+    pidx = np.empty((K, K), dtype=np.int64)
+    pa = np.empty(NKK, dtype=np.int64)
+    pb = np.empty(NKK, dtype=np.int64)
+    n0 = 0
+    for k in range(K):
+        for l in range(k, K):
+            pidx[k, l] = n0
+            pidx[l, k] = n0
+            pa[n0] = k
+            pb[n0] = l
+            n0 += 1
+    NH = NKK if want_hess else 1
+    for c in range(c_lo, c_hi):
+        r0 = bounds[c]
+        r1 = bounds[c + 1]
+        Hc = out_H[c]
+        if want_hess:
+            for p in range(P):
+                for p2 in range(P):
+                    Hc[p, p2] = 0.0
         beta = np.empty((K, D))
-        for k in range(K):
-            m0 = mu[k]
-            for d in range(D):
-                beta[k, d] = m0
-            for q in range(Q):
-                a = L[k, q]
-                if a != 0.0:
-                    for d in range(D):
-                        beta[k, d] += a * Z[r, q, d]
-            if ztype[k] == 1:
-                for d in range(D):
-                    beta[k, d] = vexp(beta[k, d])
-            elif ztype[k] == 2:
-                for d in range(D):
-                    beta[k, d] = -vexp(beta[k, d])
-        # draws in blocks of BLOCK, so that the working arrays stay in the L1 cache
         G = np.empty((K, D))
+        HK = np.empty((NH, D))
         logL = np.empty(D)
+        w = np.empty(D)
         g = np.empty((K, BLOCK))
+        hb = np.empty((NH, BLOCK))
+        xb = np.empty((K, BLOCK))
+        nz = np.empty(K, dtype=np.bool_)
         prod = np.empty(BLOCK)
         lsum = np.empty(BLOCK)
         mx = np.empty(BLOCK)
         s = np.empty(BLOCK)
         dv = np.empty((J1, BLOCK))
-        for b0 in range(0, D, BLOCK):
-            n = min(BLOCK, D - b0)
-            for d in range(n):
-                prod[d] = 1.0
-                lsum[d] = 0.0
+        Sr = np.empty(P)
+        for r in range(r0, r1):
             for k in range(K):
-                for d in range(n):
-                    g[k, d] = 0.0
-            for t in range(starts[r], starts[r + 1]):
-                for j in range(J1):
-                    o = doff[t, j]
-                    for d in range(n):
-                        dv[j, d] = o
-                    for k in range(K):
-                        x = dX[t, j, k]
-                        if x != 0.0:
-                            for d in range(n):
-                                dv[j, d] += x * beta[k, b0 + d]
-                for d in range(n):
-                    mx[d] = max(0.0, dv[0, d])
-                for j in range(1, J1):
-                    for d in range(n):
-                        mx[d] = max(mx[d], dv[j, d])
-                bm = 0.0
-                for d in range(n):
-                    bm = max(bm, mx[d])
-                if bm <= 300.0:
-                    # no overflow possible: P_chosen = 1 / (1 + sum_j exp(dv_j)), no shift needed
-                    for d in range(n):
-                        s[d] = 1.0
-                        mx[d] = 0.0
-                    for j in range(J1):
-                        for d in range(n):
-                            e = vexp(dv[j, d])
-                            dv[j, d] = e
-                            s[d] += e
-                else:
-                    for d in range(n):
-                        s[d] = vexp(-mx[d])
-                    for j in range(J1):
-                        for d in range(n):
-                            e = vexp(dv[j, d] - mx[d])
-                            dv[j, d] = e
-                            s[d] += e
-                for d in range(n):
-                    inv = 1.0 / s[d]
-                    s[d] = inv
-                    p = prod[d] * inv
-                    small = p < _TINY
-                    prod[d] = p * _RESCALE if small else p
-                    lsum[d] += mx[d] + (_LOG_RESCALE if small else 0.0)
-                for j in range(J1):
-                    for d in range(n):
-                        dv[j, d] *= s[d]
-                    for k in range(K):
-                        x = dX[t, j, k]
-                        if x != 0.0:
-                            for d in range(n):
-                                g[k, d] -= x * dv[j, d]
-            for d in range(n):
-                logL[b0 + d] = np.log(prod[d]) - lsum[d]
-            for k in range(K):
-                for d in range(n):
-                    G[k, b0 + d] = g[k, d]
-        # posterior weights of the draws
-        M = -np.inf
-        for d in range(D):
-            if logL[d] > M:
-                M = logL[d]
-        w = np.empty(D)
-        sw = 0.0
-        for d in range(D):
-            wd = vexp(logL[d] - M)
-            w[d] = wd
-            sw += wd
-        out_ll[r] = M + np.log(sw / D)
-        for k in range(K):
-            tz = ztype[k]
-            acc = 0.0
-            acce = 0.0
-            for d in range(D):
-                wg = w[d] * G[k, d]
-                if tz != 0:
-                    wg *= beta[k, d]
-                G[k, d] = wg
-                acc += wg
-                acce += w[d] * beta[k, d]
-            out_A[r, k] = acc / sw
-            out_E[r, k] = acce / sw
-            for q in range(Q):
-                if active[k, q]:
-                    accq = 0.0
+                m0 = mu[k]
+                for d in range(D):
+                    beta[k, d] = m0
+                for q in range(Q):
+                    a = L[k, q]
+                    if a != 0.0:
+                        for d in range(D):
+                            beta[k, d] += a * Z[r, q, d]
+                if ztype[k] == 1:
                     for d in range(D):
-                        accq += G[k, d] * Z[r, q, d]
-                    out_B[r, k, q] = accq / sw
-                else:
-                    out_B[r, k, q] = 0.0
+                        beta[k, d] = vexp(beta[k, d])
+                elif ztype[k] == 2:
+                    for d in range(D):
+                        beta[k, d] = -vexp(beta[k, d])
+            # draws in blocks of BLOCK, so that the working arrays stay in the L1 cache
+            for b0 in range(0, D, BLOCK):
+                n = min(BLOCK, D - b0)
+                for d in range(n):
+                    prod[d] = 1.0
+                    lsum[d] = 0.0
+                for k in range(K):
+                    for d in range(n):
+                        g[k, d] = 0.0
+                if want_hess:
+                    for i in range(NKK):
+                        for d in range(n):
+                            hb[i, d] = 0.0
+                for t in range(starts[r], starts[r + 1]):
+                    for j in range(J1):
+                        o = doff[t, j]
+                        for d in range(n):
+                            dv[j, d] = o
+                        for k in range(K):
+                            x = dX[t, j, k]
+                            if x != 0.0:
+                                for d in range(n):
+                                    dv[j, d] += x * beta[k, b0 + d]
+                    for d in range(n):
+                        mx[d] = max(0.0, dv[0, d])
+                    for j in range(1, J1):
+                        for d in range(n):
+                            mx[d] = max(mx[d], dv[j, d])
+                    over = 0
+                    for d in range(n):
+                        over += mx[d] > 300.0
+                    if over == 0:
+                        # no overflow possible: P_chosen = 1 / (1 + sum_j exp(dv_j)), no shift needed
+                        for d in range(n):
+                            s[d] = 1.0
+                            mx[d] = 0.0
+                        for j in range(J1):
+                            for d in range(n):
+                                e = vexp(dv[j, d])
+                                dv[j, d] = e
+                                s[d] += e
+                    else:
+                        for d in range(n):
+                            s[d] = vexp(-mx[d])
+                        for j in range(J1):
+                            for d in range(n):
+                                e = vexp(dv[j, d] - mx[d])
+                                dv[j, d] = e
+                                s[d] += e
+                    for d in range(n):
+                        inv = 1.0 / s[d]
+                        s[d] = inv
+                        pr = prod[d] * inv
+                        small = pr < _TINY
+                        prod[d] = pr * _RESCALE if small else pr
+                        lsum[d] += mx[d] + (_LOG_RESCALE if small else 0.0)
+                    for j in range(J1):
+                        for d in range(n):
+                            dv[j, d] *= s[d]       # the probabilities of the non-chosen alternatives
+                    if not want_hess:
+                        for j in range(J1):
+                            for k in range(K):
+                                x = dX[t, j, k]
+                                if x != 0.0:
+                                    for d in range(n):
+                                        g[k, d] -= x * dv[j, d]
+                    else:
+                        # xb = E_p[x] (x relative to the chosen alternative); the Hessian of log P in
+                        # beta is -(E_p[x x'] - xb xb')
+                        for k in range(K):
+                            nz[k] = False
+                            for d in range(n):
+                                xb[k, d] = 0.0
+                            for j in range(J1):
+                                x = dX[t, j, k]
+                                if x != 0.0:
+                                    nz[k] = True
+                                    for d in range(n):
+                                        xb[k, d] += x * dv[j, d]
+                            if nz[k]:
+                                for d in range(n):
+                                    g[k, d] -= xb[k, d]
+                        for i in range(NKK):
+                            k = pa[i]
+                            l = pb[i]
+                            if nz[k] and nz[l]:
+                                for j in range(J1):
+                                    x = dX[t, j, k] * dX[t, j, l]
+                                    if x != 0.0:
+                                        for d in range(n):
+                                            hb[i, d] -= x * dv[j, d]
+                                for d in range(n):
+                                    hb[i, d] += xb[k, d] * xb[l, d]
+                for d in range(n):
+                    logL[b0 + d] = np.log(prod[d]) - lsum[d]
+                for k in range(K):
+                    for d in range(n):
+                        G[k, b0 + d] = g[k, d]
+                if want_hess:
+                    for i in range(NKK):
+                        for d in range(n):
+                            HK[i, b0 + d] = hb[i, d]
+            # posterior weights of the draws
+            M = -np.inf
+            for d in range(D):
+                if logL[d] > M:
+                    M = logL[d]
+            for d in range(D):
+                w[d] = vexp(logL[d] - M)
+            sw = _sum1(w)
+            out_ll[r] = M + np.log(sw / D)
+            isw = 1.0 / sw
+            for d in range(D):
+                w[d] *= isw
+            if want_hess:
+                # Hessian in eta = mu + L z: H_beta c'_k c'_l, plus g_beta c''_k on the diagonal
+                # (c = exp or -exp: c' = c'' = beta; so that g_beta c'' = g_eta)
+                for i in range(NKK):
+                    k = pa[i]
+                    l = pb[i]
+                    if ztype[k] != 0:
+                        for d in range(D):
+                            HK[i, d] *= beta[k, d]
+                    if ztype[l] != 0:
+                        for d in range(D):
+                            HK[i, d] *= beta[l, d]
+            for k in range(K):
+                if ztype[k] != 0:
+                    for d in range(D):
+                        G[k, d] *= beta[k, d]     # score in eta
+                out_E[r, k] = _dot2(w, beta[k])
+            for p in range(P):
+                k = pk[p]
+                q = pq[p]
+                acc = _dot2(w, G[k]) if q < 0 else _dot3(w, G[k], Z[r, q])
+                out_S[r, p] = acc
+                Sr[p] = acc
+            if want_hess:
+                for i in range(NKK):
+                    k = pa[i]
+                    l = pb[i]
+                    if k == l and ztype[k] != 0:
+                        for d in range(D):
+                            HK[i, d] += G[k, d]
+                    for d in range(D):
+                        HK[i, d] = w[d] * (HK[i, d] + G[k, d] * G[l, d])
+                for p in range(P):
+                    k = pk[p]
+                    q = pq[p]
+                    for p2 in range(p, P):
+                        l = pk[p2]
+                        q2 = pq[p2]
+                        i = pidx[k, l]
+                        if q < 0 and q2 < 0:
+                            acc = _sum1(HK[i])
+                        elif q < 0:
+                            acc = _dot2(HK[i], Z[r, q2])
+                        elif q2 < 0:
+                            acc = _dot2(HK[i], Z[r, q])
+                        else:
+                            acc = _dot3(HK[i], Z[r, q], Z[r, q2])
+                        Hc[p, p2] += acc - Sr[p] * Sr[p2]
+        if want_hess:
+            for p in range(P):
+                for p2 in range(p):
+                    Hc[p, p2] = Hc[p2, p]

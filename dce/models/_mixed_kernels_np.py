@@ -26,47 +26,72 @@ def coefficients_np(mu, L, ztype, Z):
     return beta
 
 
-def panel_kernel_np(dX, doff, starts, mu, L, active, ztype, Z, out_ll, out_A, out_B, out_E,
-                    chunk_bytes=CHUNK_BYTES):
+def panel_kernel_np(dX, doff, starts, mu, L, ztype, Z, pk, pq, want_hess, bounds, c_lo, c_hi,
+                    out_ll, out_S, out_E, out_H, chunk_bytes=CHUNK_BYTES):
+    """See :func:`dce.models._mixed_kernels.panel_kernel`.  All respondents at once (``bounds``,
+    ``c_lo`` and ``c_hi`` are ignored); the Hessian goes to ``out_H[0]``."""
     T, J1, K = dX.shape
     R, Q, D = Z.shape
+    P = pk.size
     counts = np.diff(starts)
     resp_of_task = np.repeat(np.arange(R), counts)
     first = starts[:-1]
-    per_draw = T * (2 * J1 + 2 * K + 4) * 8
+    per_draw = T * (2 * J1 + 2 * K + 4) * 8 + R * (3 * K + 3 * P) * 8
+    if want_hess:
+        per_draw += (2 * T * K * K + 2 * R * K * K + 3 * R * P * P) * 8
     C = int(max(1, min(D, chunk_bytes // max(per_draw, 1))))
+    expo = (ztype != 0)
     M = np.full(R, -np.inf)
     SW = np.zeros(R)
-    SA = np.zeros((R, K))
-    SB = np.zeros((R, K, Q))
+    SA = np.zeros((R, P))
     SE = np.zeros((R, K))
+    SH = np.zeros((R, P, P)) if want_hess else None
     for c0 in range(0, D, C):
         c1 = min(D, c0 + C)
         Zc = Z[:, :, c0:c1]                                           # R x Q x C
         beta = coefficients_np(mu, L, ztype, Zc)                       # R x K x C
         bt = beta[resp_of_task]                                        # T x K x C
         dv = np.einsum("tjk,tkc->tjc", dX, bt) + doff[:, :, None]      # T x J1 x C
+        del bt
         mx = np.maximum(dv.max(axis=1), 0.0)                           # T x C
         e = np.exp(np.maximum(dv - mx[:, None, :], -708.0))
         s = np.exp(np.maximum(-mx, -708.0)) + e.sum(axis=1)
         logp = -mx - np.log(s)
-        e /= s[:, None, :]
-        gt = -np.einsum("tjk,tjc->tkc", dX, e)                         # T x K x C
-        del dv, e, bt
+        e /= s[:, None, :]                                             # probabilities, non-chosen
+        del dv
+        xb = np.einsum("tjk,tjc->tkc", dX, e)                          # T x K x C
         logL = np.add.reduceat(logp, first, axis=0)                    # R x C
-        g = np.add.reduceat(gt, first, axis=0)                         # R x K x C
-        del gt
-        cfac = np.where((ztype != 0)[None, :, None], beta, 1.0)
+        g = -np.add.reduceat(xb, first, axis=0)                        # R x K x C (score in beta)
+        cp = np.where(expo[None, :, None], beta, 1.0)                  # d beta / d eta (= d2 beta)
+        geta = g * cp
         Mn = np.maximum(M, logL.max(axis=1))
         scale = np.exp(M - Mn)
         w = np.exp(logL - Mn[:, None])                                 # R x C
+        A = np.ones((R, P, c1 - c0))
+        for p in range(P):
+            if pq[p] >= 0:
+                A[:, p] = Zc[:, pq[p]]
+        gp = geta[:, pk, :] * A                                        # R x P x C: scores per draw
         SW = SW * scale + w.sum(axis=1)
-        wcg = w[:, None, :] * cfac * g                                 # R x K x C
-        SA = SA * scale[:, None] + wcg.sum(axis=2)
-        SB = SB * scale[:, None, None] + np.einsum("rkc,rqc->rkq", wcg, Zc)
+        SA = SA * scale[:, None] + np.einsum("rc,rpc->rp", w, gp)
         SE = SE * scale[:, None] + np.einsum("rc,rkc->rk", w, beta)
+        if want_hess:
+            Ht = np.einsum("tjk,tjl,tjc->tklc", dX, dX, e) - xb[:, :, None, :] * xb[:, None, :, :]
+            Hb = -np.add.reduceat(Ht, first, axis=0)                    # R x K x K x C
+            del Ht
+            Heta = Hb * cp[:, :, None, :] * cp[:, None, :, :]
+            idx = np.flatnonzero(expo)
+            Heta[:, idx, idx, :] += geta[:, idx, :]
+            Hp = Heta[:, pk][:, :, pk] * A[:, :, None, :] * A[:, None, :, :]
+            SH = SH * scale[:, None, None] + np.einsum("rc,rpqc->rpq", w, Hp) \
+                + np.einsum("rc,rpc,rqc->rpq", w, gp, gp)
+        del e, xb
         M = Mn
     out_ll[:] = M + np.log(SW / D)
-    out_A[:] = SA / SW[:, None]
-    out_B[:] = np.where(active[None, :, :], SB / SW[:, None, None], 0.0)
+    out_S[:] = SA / SW[:, None]
     out_E[:] = SE / SW[:, None]
+    if want_hess:
+        S = out_S
+        H = (SH / SW[:, None, None]).sum(axis=0) - S.T @ S
+        out_H[0] = 0.5 * (H + H.T)
+        out_H[1:] = 0.0

@@ -98,7 +98,13 @@ def uniform_draws(n_resp: int, dims: int, n_draws: int, kind: str = "halton", se
                 eng.fast_forward(max(int(drop), 1))
             U = eng.random(n)
         else:
-            U = halton(n, dims, drop)
+            # one contiguous respondents x draws block per dimension; radical inverses of indices >= 1
+            # lie strictly inside (0, 1), so no clipping is needed
+            first = max(int(drop), 1)
+            out = np.empty((n_resp, dims, n_draws))
+            for q, p in enumerate(primes(dims)):
+                out[:, q, :] = _van_der_corput_prefix(first + n, int(p))[first:].reshape(n_resp, n_draws)
+            return out
     elif kind == "sobol":
         import warnings
 
@@ -117,8 +123,8 @@ def uniform_draws(n_resp: int, dims: int, n_draws: int, kind: str = "halton", se
     return np.ascontiguousarray(U.reshape(n_resp, n_draws, dims).transpose(0, 2, 1))
 
 
-def transform(U: np.ndarray, dist: str) -> np.ndarray:
-    """Map uniform draws onto the standard form of a distribution.
+def transform(U: np.ndarray, dist: str, out=None) -> np.ndarray:
+    """Map uniform draws onto the standard form of a distribution (into ``out`` when given).
 
     ``n``, ``ln``, ``-ln``: standard normal; ``t``: symmetric triangular on [-1, 1]; ``u``: uniform on
     [-1, 1].  A coefficient is then ``mean + spread * draw`` (exponentiated for ``ln``).
@@ -126,9 +132,14 @@ def transform(U: np.ndarray, dist: str) -> np.ndarray:
     if dist in ("n", "ln", "-ln"):
         from scipy.special import ndtri
 
-        return ndtri(U)
+        return ndtri(U, out=out)
     if dist == "t":
-        return np.where(U < 0.5, np.sqrt(2.0 * U) - 1.0, 1.0 - np.sqrt(2.0 * (1.0 - U)))
-    if dist == "u":
-        return 2.0 * U - 1.0
-    raise DCEError(f"--random: unknown distribution '{dist}' (use n, ln, -ln, t or u)")
+        res = np.where(U < 0.5, np.sqrt(2.0 * U) - 1.0, 1.0 - np.sqrt(2.0 * (1.0 - U)))
+    elif dist == "u":
+        res = 2.0 * U - 1.0
+    else:
+        raise DCEError(f"--random: unknown distribution '{dist}' (use n, ln, -ln, t or u)")
+    if out is None:
+        return res
+    out[...] = res
+    return out

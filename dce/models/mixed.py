@@ -15,13 +15,19 @@ elements are the parameters ``chol.a.b`` (row ``a``, column ``b``); independent 
 probabilities inside the integral, one set of draws per respondent); without, each task is its own
 respondent.
 
-Estimation: conditional-logit start values, the analytic gradient, BFGS from
-:func:`dce.models.engine.maximize` in coordinates whitened by the outer product of the per-respondent
-scores at the start (so that the first step is a BHHH step and BFGS starts well scaled), then a
-central-difference Hessian of the analytic gradient for classical, robust and clustered standard
-errors.  The likelihood kernel is compiled with numba when it is installed (see
-:mod:`dce.models._mixed_kernels`) and otherwise runs in chunked numpy
-(:mod:`dce.models._mixed_kernels_np`), with the same results.
+Estimation: conditional-logit start values, then BHHH steps (the outer product of the respondents'
+scores, free with the analytic gradient) while far from the optimum and Newton-Raphson steps with the
+exact Hessian of the simulated log-likelihood once close (``sum_r E_w[H_d + s_d s_d'] - E_w[s_d]
+E_w[s_d]'``, with ``w`` the posterior weights of the draws and ``s_d``, ``H_d`` the score and Hessian of
+draw ``d``'s product of logit probabilities, computed by the kernel in the same pass as the
+likelihood).  Convergence is declared on the Newton decrement, so the Hessian of the last evaluation is
+the exact Hessian at the estimates: it gives the classical, robust and clustered standard errors with
+no further evaluations.  The likelihood kernel is compiled with numba when it is installed (see
+:mod:`dce.models._mixed_kernels`; it runs in threads over chunks of respondents) and otherwise runs in
+chunked numpy (:mod:`dce.models._mixed_kernels_np`), with the same results.
+
+:func:`coefficient_draws` draws individual coefficient vectors from a fitted model's mixing
+distribution (preference shares, WTP distributions).
 """
 from __future__ import annotations
 
@@ -57,6 +63,18 @@ def _kernel(backend):
     from dce.models._mixed_kernels_np import panel_kernel_np
 
     return panel_kernel_np, "numpy"
+
+
+def _threads():
+    """Threads for the kernel: DCE_THREADS, else NUMBA_NUM_THREADS, else the usable CPUs."""
+    for var in ("DCE_THREADS", "NUMBA_NUM_THREADS"):
+        v = os.environ.get(var, "")
+        if v.strip().isdigit() and int(v) > 0:
+            return int(v)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _unpack(theta, K, Q, lk, lq):
@@ -108,38 +126,59 @@ class _Problem:
         self.ztype = model._ztype()
         self.Z = model._standard_draws(R, model.draws, model.draw_type, seed, model.scramble)
         self.lk, self.lq = model._lk_lq()
-        self.active = np.zeros((K, self.Q), dtype=np.bool_)
-        self.active[self.lk, self.lq] = True
+        self.pk = np.concatenate([np.arange(K), self.lk]).astype(np.int64)
+        self.pq = np.concatenate([np.full(K, -1), self.lq]).astype(np.int64)
         self.kernel, self.backend = _kernel(model.backend)
         self.n_params = K + len(self.lk)
+        # the numba kernel works through chunks of respondents of about equal numbers of tasks, summing
+        # each chunk's Hessian in its own slot; threads take chunks in turn.  The chunks do not depend
+        # on the number of threads, so neither do the results.
+        if self.backend == "numba":
+            nc = int(min(R, 32))
+            cut = np.searchsorted(self.starts, np.arange(1, nc) * (T / nc))
+            self.bounds = np.unique(np.concatenate([[0], cut, [R]])).astype(np.int64)
+            self.threads = max(1, min(_threads(), len(self.bounds) - 1))
+        else:
+            self.bounds = np.array([0, R], dtype=np.int64)
+            self.threads = 1
+        self.n_chunks = len(self.bounds) - 1
         self.evaluations = 0
-
-    def pilot(self, n_draws):
-        """The same problem on the first ``n_draws`` draws of every respondent."""
-        import copy
-
-        p = copy.copy(self)
-        p.Z = np.ascontiguousarray(self.Z[:, :, :n_draws])
-        return p
 
     def unpack(self, theta):
         return _unpack(theta, self.K, self.Q, self.lk, self.lq)
 
-    def evaluate(self, theta):
-        """Per-respondent log-likelihoods, scores (respondents x parameters) and conditional means."""
+    def evaluate(self, theta, hess=False):
+        """Per-respondent log-likelihoods, scores (respondents x parameters), conditional means and,
+        with ``hess``, the exact Hessian of the simulated log-likelihood (else None)."""
         mu, L = self.unpack(np.asarray(theta, float))
-        R, K, Q = self.R, self.K, self.Q
+        R, K, P = self.R, self.K, self.n_params
         ll = np.empty(R)
-        A = np.empty((R, K))
-        B = np.empty((R, K, Q))
+        S = np.empty((R, P))
         E = np.empty((R, K))
-        self.kernel(self.dX, self.doff, self.starts, mu, L, self.active, self.ztype, self.Z, ll, A, B, E)
+        Hc = np.zeros((self.n_chunks, P, P) if hess else (self.n_chunks, 1, 1))
+        args = (self.dX, self.doff, self.starts, mu, L, self.ztype, self.Z, self.pk, self.pq, bool(hess),
+                self.bounds)
+        nc = self.n_chunks
+        if self.threads <= 1:
+            self.kernel(*args, 0, nc, ll, S, E, Hc)
+        else:
+            # the kernel releases the GIL: threads take the chunks in turn (balanced when tasks differ);
+            # the first chunk runs here first, so that loading or compiling the kernel happens once
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.kernel(*args, 0, 1, ll, S, E, Hc)
+            step = max(1, (nc - 1) // (4 * self.threads))
+            with ThreadPoolExecutor(self.threads) as pool:
+                list(pool.map(lambda c: self.kernel(*args, c, min(c + step, nc), ll, S, E, Hc),
+                              range(1, nc, step)))
         self.evaluations += 1
-        S = np.concatenate([A, B[:, self.lk, self.lq]], axis=1)
-        return ll, S, E
+        if not hess:
+            return ll, S, E, None
+        with np.errstate(invalid="ignore", over="ignore"):   # far from the optimum it may overflow
+            return ll, S, E, Hc.sum(axis=0)
 
     def loglik_grad(self, theta):
-        ll, S, _ = self.evaluate(theta)
+        ll, S, _, _ = self.evaluate(theta)
         total = float(ll.sum())
         if not np.isfinite(total):
             return -math.inf, np.zeros(self.n_params)
@@ -160,8 +199,8 @@ class MixedLogit:
     model_name = "mixed"
 
     def __init__(self, random, correlated=None, draws=1000, draw_type="halton", seed=None, starts=1,
-                 se="classical", callback=None, backend="auto", scramble=False, maxiter=1000,
-                 start=None, pilot_draws=0, tol=1e-6, hessian="forward"):
+                 se="classical", callback=None, backend="auto", scramble=False, maxiter=200,
+                 start=None, tol=1e-6, hessian="analytic"):
         if not random:
             raise DCEError("--model mixed needs at least one random coefficient: --random NAME=DIST")
         for name, dist in random.items():
@@ -190,10 +229,9 @@ class MixedLogit:
         self.scramble = bool(scramble)
         self.maxiter = maxiter
         self.start = start
-        self.pilot_draws = int(pilot_draws)
         self.tol = float(tol)
-        if hessian not in ("forward", "central"):
-            raise ValueError("hessian must be 'forward' or 'central'")
+        if hessian not in ("analytic", "forward", "central"):
+            raise ValueError("hessian must be 'analytic', 'forward' or 'central'")
         self.hessian = hessian
 
     # ------------------------------------------------------------------ specification
@@ -256,7 +294,7 @@ class MixedLogit:
         Q = len(self._rand_idx)
         U = uniform_draws(n_resp, Q, n_draws, draw_type, seed=seed, scramble=scramble)
         for q, k in enumerate(self._rand_idx):
-            U[:, q, :] = transform(U[:, q, :], self.random[self._coef_names[k]])
+            transform(U[:, q, :], self.random[self._coef_names[k]], out=U[:, q, :])
         return np.ascontiguousarray(U)
 
     # ------------------------------------------------------------------ estimation
@@ -296,83 +334,136 @@ class MixedLogit:
                 th[K + i] = rng.normal() * 0.1 * max(0.2, abs(theta0[k]))
         return th
 
-    def _bfgs(self, prob, theta0, C, label):
-        """BFGS (the engine's) in the coordinates theta = theta0 + C u."""
-        state = {"crit": math.inf}
-
-        def fg(u):
-            ll, g = prob.loglik_grad(theta0 + C @ u)
-            gu = C.T @ g
-            state["crit"] = float(gu @ gu)
-            return ll, gu
-
-        user = self.callback
-        tol = self.tol
-
-        def cb(it, ll, gn, el):
-            if user is not None:
-                if label:
-                    user(it, ll, gn, el, label=label)
-                else:
-                    user(it, ll, gn, el)
-            # stop on the scaled gradient g' C C' g (C C' approximates -H^-1), as Newton decrement
-            if state["crit"] < tol:
-                raise StopIteration
-
-        opt = engine.maximize(fg, np.zeros(len(theta0)), method="bfgs", tol=tol, maxiter=self.maxiter,
-                              callback=cb)
-        if state["crit"] < tol:
-            opt.converged = True
-            opt.message = f"converged: scaled gradient {state['crit']:.2e} below {tol:g}"
-        return theta0 + C @ opt.x, opt
-
     @staticmethod
-    def _whitening(M):
-        """C with C C' = M^-1 for a positive definite M (scaled first); None when M is not."""
+    def _solve_pd(M, g, cap=None, logscale=None):
+        """``(step, decrement)`` with ``step = M^-1 g`` for a positive definite ``M``; None if it is not.
+
+        With ``cap``: where the step would move a log-scale parameter (``logscale`` mask) by more than
+        ``cap``, it is damped Levenberg-Marquardt style, ``(M + lam diag(M))^-1 g`` with the smallest
+        ``lam`` (in powers of 10) that keeps it within ``cap``: flat directions (a lognormal
+        coefficient running to zero, say) then no longer swamp the others.  The decrement is that of
+        the undamped step (the convergence criterion)."""
         d = np.sqrt(np.abs(np.diag(M)))
-        if not np.all(np.isfinite(M)) or np.any(d <= 0):
+        if not np.all(np.isfinite(M)) or not np.all(np.isfinite(g)) or np.any(d <= 0):
             return None
         Ms = M / np.outer(d, d)
         try:
-            U = np.linalg.cholesky(Ms + 1e-10 * np.eye(len(d)))
+            c = np.linalg.cholesky(Ms)
         except np.linalg.LinAlgError:
             return None
-        return np.linalg.inv(U).T / d[:, None]
+        y = np.linalg.solve(c, g / d)
+        step, dec = np.linalg.solve(c.T, y) / d, float(y @ y)
+        if cap is not None and np.any(logscale):
+            lam = 1e-3
+            while np.max(np.abs(step[logscale])) > cap and lam < 1e12:
+                step = np.linalg.solve(Ms + lam * np.eye(len(d)), g / d) / d
+                lam *= 10.0
+        return step, dec
+
+    # Newton steps are taken once the BHHH decrement is below SWITCH (close enough for the quadratic
+    # model to hold); until then the iterations are BHHH steps, which need no Hessian (a likelihood
+    # evaluation without the Hessian costs about half as much).  A Newton step whose decrement exceeds
+    # RATIO times the BHHH one is not trusted (the Hessian is nearly singular in some direction there).
+    # A step moves a parameter on a log scale (lognormal) by at most LOG_STEP.
+    SWITCH = 60.0
+    RATIO = 3.0
+    LOG_STEP = 2.0
+
+    def _direction(self, g, H, S, logscale=None):
+        """The Newton step ``(-H)^-1 g`` where ``-H`` is positive definite and the step is trusted, else
+        the BHHH step ``(S'S)^-1 g`` (the outer product of the respondents' scores, positive definite
+        whenever the model is identified).  Returns ``(step, decrement, newton)``."""
+        cap = self.LOG_STEP if logscale is not None else None
+        bhhh = self._solve_pd(S.T @ S, g, cap, logscale)
+        if H is not None:
+            nt = self._solve_pd(-H, g, cap, logscale)
+            if nt is not None and (bhhh is None or nt[1] <= self.RATIO * bhhh[1] or bhhh[1] < self.SWITCH / 4):
+                return nt[0], nt[1], True
+        if bhhh is not None:
+            return bhhh[0], bhhh[1], False
+        with np.errstate(invalid="ignore", over="ignore"):
+            d = np.maximum(np.abs(np.diag(S.T @ S)), 1e-8)
+            step = g / d
+        return (step if np.all(np.isfinite(step)) else np.zeros_like(g)), math.inf, False
+
+    def _newton(self, prob, theta0, label):
+        """BHHH steps far from the optimum, then Newton-Raphson with the exact Hessian of the simulated
+        log-likelihood, with a backtracking line search.  Converged when the Newton decrement
+        ``g'(-H)^-1 g`` is below ``tol`` at a point where ``-H`` is positive definite; the Hessian of the
+        last evaluation is then the exact Hessian at the estimates.
+
+        Returns ``(theta, (ll_r, S, E, H), iterations, converged, message)`` or None when the
+        log-likelihood is not finite at the start."""
+        t0 = time.perf_counter()
+        x = np.asarray(theta0, float)
+        ev = prob.evaluate(x, hess=False)
+        ll = float(ev[0].sum())
+        if not (np.isfinite(ll) and np.all(np.isfinite(ev[1]))):
+            return None
+        user = self.callback
+        logscale = prob.ztype[prob.pk] != 0
+        converged, message, it = False, "maximum number of iterations reached", 0
+        for it in range(1, self.maxiter + 1):
+            g = ev[1].sum(axis=0)
+            step, dec, newton = self._direction(g, ev[3], ev[1], logscale)
+            if ev[3] is None and dec < self.SWITCH / 4:
+                # close, but this point was evaluated without the Hessian: evaluate it
+                ev = prob.evaluate(x, hess=True)
+                step, dec, newton = self._direction(g, ev[3], ev[1], logscale)
+            if newton and dec < self.tol:
+                converged, message = True, f"converged: Newton decrement {dec:.2e} below {self.tol:g}"
+                it -= 1
+                break
+            if not newton and dec < self.tol and ev[3] is not None:
+                # a flat direction (a spread at zero, say): the Hessian is singular there; reported
+                converged, message = True, (f"converged: BHHH decrement {dec:.2e} below {self.tol:g} (the "
+                                            "Hessian is not negative definite at the estimates)")
+                it -= 1
+                break
+            want_h = dec < self.SWITCH
+            t, slope = 1.0, float(g @ step)
+            while True:
+                evn = prob.evaluate(x + t * step, hess=want_h)
+                lln = float(evn[0].sum())
+                finite = np.isfinite(lln) and np.all(np.isfinite(evn[1])) and \
+                    (evn[3] is None or np.all(np.isfinite(evn[3])))
+                if finite and (lln >= ll + 1e-4 * t * slope or (dec < 1e-6 and lln >= ll - 1e-12 * abs(ll))):
+                    break
+                t *= 0.25
+                if t < 1e-10:
+                    evn = None
+                    break
+            if evn is None:
+                message = "line search failed: no step improves the log-likelihood"
+                if newton and dec < 1e-4:   # at the optimum up to rounding
+                    converged, message = True, f"converged: no further improvement (Newton decrement {dec:.1e})"
+                break
+            x, ev, ll = x + t * step, evn, lln
+            if user is not None:
+                gn = float(np.linalg.norm(ev[1].sum(axis=0)))
+                if label:
+                    user(it, ll, gn, time.perf_counter() - t0, label=label)
+                else:
+                    user(it, ll, gn, time.perf_counter() - t0)
+        if ev[3] is None:
+            ev = prob.evaluate(x, hess=True)
+        return x, ev, it, converged, message
 
     def _optimize(self, prob, theta0, label):
-        ll0, S0, _ = prob.evaluate(theta0)
-        if not np.isfinite(ll0.sum()):
+        out = self._newton(prob, theta0, label)
+        if out is None:
             return None
-        D = prob.Z.shape[2]
-        # off by default: on electricity the pilot's optimum led BFGS to a worse local optimum
-        if D >= 2 * self.pilot_draws and self.pilot_draws >= 2:
-            # pilot: the same model on the first draws of every respondent gets close to the optimum at
-            # a fraction of the cost; its Hessian then scales the final run, which needs few iterations
-            pilot = prob.pilot(self.pilot_draws)
-            _, Sp, _ = pilot.evaluate(theta0)
-            C = self._whitening(Sp.T @ Sp)
-            if C is None:
-                C = np.eye(len(theta0))
-            th1, _ = self._bfgs(pilot, theta0, C, label + "pilot: ")
-            H1 = engine.numerical_hessian(lambda th: pilot.loglik_grad(th)[1], th1)
-            ll1, S1, _ = prob.evaluate(th1)
-            C = self._whitening(-H1)
-            if C is None or not np.isfinite(ll1.sum()):
-                th1, C = theta0, None
-            if C is None:
-                _, S1, _ = prob.evaluate(th1)
-                C = self._whitening(S1.T @ S1)
-            if C is None:
-                C = np.eye(len(theta0))
-            return self._bfgs(prob, th1, C, label)
-        # whiten by the outer product of the scores: the first BFGS step is a BHHH step
-        C = self._whitening(S0.T @ S0)
-        if C is None:
-            C = np.eye(len(theta0))
-        return self._bfgs(prob, theta0, C, label)
+        theta = self._normalise_signs(out[0])
+        if not np.array_equal(theta, out[0]):
+            # a spread converged negative: continue from its positive twin (Halton draws are not
+            # symmetric, so the log-likelihood differs slightly there); a step or two of Newton
+            again = self._newton(prob, theta, label)
+            if again is not None and again[3]:
+                out = (again[0], again[1], out[2] + again[2], again[3], again[4])
+        return out
 
-    def _hessian(self, prob, theta, grad):
-        """Hessian of the simulated log-likelihood by differences of the analytic gradient."""
+    def _numerical_hessian(self, prob, theta, grad):
+        """Hessian by differences of the analytic gradient (a check of the analytic one)."""
         gradf = lambda th: prob.loglik_grad(th)[1]  # noqa: E731
         if self.hessian == "central":
             return engine.numerical_hessian(gradf, theta)
@@ -423,49 +514,36 @@ class MixedLogit:
             label = f"start {s + 1}/{self.starts}: " if self.starts > 1 else ""
             out = self._optimize(prob, th0, label)
             if out is None:
-                runs.append((s, -math.inf, None, None))
+                runs.append((s, -math.inf, None))
                 continue
-            th, opt = out
-            runs.append((s, float(opt.loglik), th, opt))
+            runs.append((s, float(out[1][0].sum()), out))
         good = [r for r in runs if r[2] is not None and np.isfinite(r[1])]
         if not good:
             raise DCEError("the simulated log-likelihood is not finite at any starting point")
         best = max(good, key=lambda r: r[1])
-        theta = self._normalise_signs(best[2])
-        opt = best[3]
-        ll_r, S, E = prob.evaluate(theta)
+        theta, (ll_r, S, E, H), iterations, converged, message = best[2]
         loglik = float(ll_r.sum())
         grad = S.sum(axis=0)
-        H = self._hessian(prob, theta, grad)
-        # one Newton step with this Hessian polishes the optimum (kept only if it improves)
-        try:
-            step = np.linalg.solve(-H, grad)
-            if np.all(np.isfinite(step)) and float(grad @ step) > 0:
-                ll_n, S_n, E_n = prob.evaluate(theta + step)
-                if float(ll_n.sum()) >= loglik:
-                    theta = self._normalise_signs(theta + step)
-                    ll_r, S, E = (ll_n, S_n, E_n) if np.array_equal(theta, theta + 0) else prob.evaluate(theta)
-                    loglik = float(ll_r.sum())
-                    grad = S.sum(axis=0)
-        except np.linalg.LinAlgError:
-            pass
+        if self.hessian != "analytic":
+            H = self._numerical_hessian(prob, theta, grad)
         G = prob.R
         cov = engine.covariances(H, S, np.arange(G) if prob.panel else None, G if prob.panel else None)
         warnings = []
         if cov.pop("singular"):
             warnings.append("the Hessian is singular at the estimates: the simulated likelihood is flat in "
                             "some direction (a parameter is not identified; try fewer random coefficients)")
-        if not opt.converged:
-            warnings.append(f"did not converge ({opt.message}); gradient norm {np.linalg.norm(grad):.3g}")
+        if not converged:
+            warnings.append(f"did not converge ({message}); gradient norm {np.linalg.norm(grad):.3g}")
         self.theta_ = theta
         self.names_ = list(self._names)
         self.problem_ = prob
         self.data_names_ = list(data.names)
+        self.hessian_ = H
         result = FitResult(
             model=self.model_name, names=list(self._names), estimates=theta, vcovs=cov, se_type=self.se,
             loglik=loglik, loglik_null=data.null_loglik(), n_tasks=data.n_tasks,
-            n_respondents=data.n_respondents, iterations=int(opt.iterations), converged=bool(opt.converged),
-            message=str(opt.message), grad_norm=float(np.linalg.norm(grad)),
+            n_respondents=data.n_respondents, iterations=int(iterations), converged=bool(converged),
+            message=str(message), grad_norm=float(np.linalg.norm(grad)),
             spec=dict(data.spec), warnings=warnings,
         )
         self._describe(result, data, prob, runs, best, mnl)
@@ -490,9 +568,9 @@ class MixedLogit:
             m = mu[k]
             if dist in ("ln", "-ln"):
                 sign = 1.0 if dist == "ln" else -1.0
-                mean = sign * math.exp(m + s2 / 2)
-                median = sign * math.exp(m)
-                sd = math.exp(m + s2 / 2) * math.sqrt(max(math.expm1(s2), 0.0))
+                mean = sign * _exp(m + s2 / 2)
+                median = sign * _exp(m)
+                sd = _exp(m + s2 / 2) * math.sqrt(max(_exp(s2) - 1.0, 0.0))
             elif dist == "t":
                 mean, median, sd = m, m, s / math.sqrt(6)
             elif dist == "u":
@@ -523,8 +601,10 @@ class MixedLogit:
             h = 1e-6 * max(1.0, abs(theta[i]))
             e = np.zeros(theta.size)
             e[i] = h
-            J[:, i] = (self._derived(theta + e, data)[0] - self._derived(theta - e, data)[0]) / (2 * h)
-        fse = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", J, V, J), 0, None))
+            with np.errstate(invalid="ignore", over="ignore"):   # inf for a runaway lognormal
+                J[:, i] = (self._derived(theta + e, data)[0] - self._derived(theta - e, data)[0]) / (2 * h)
+        with np.errstate(invalid="ignore", over="ignore"):
+            fse = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", J, V, J), 0, None))
         val = {lab: (float(f0[i]), float(fse[i])) for i, lab in enumerate(labels)}
         se = result.se()
         random, implied, rows, irows = {}, {}, [], []
@@ -577,8 +657,8 @@ class MixedLogit:
                                "spread": _f(max(fin) - min(fin))}
             result.details.append(("Starting points", ["start", "log-likelihood", "iterations", "converged"],
                                    [[str(r[0] + 1), f"{r[1]:.4f}",
-                                     str(r[3].iterations) if r[3] is not None else "-",
-                                     ("yes" if r[3].converged else "no") if r[3] is not None else "-"]
+                                     str(r[2][2]) if r[2] is not None else "-",
+                                     ("yes" if r[2][3] else "no") if r[2] is not None else "-"]
                                     for r in runs]))
             result.summary_rows.append(("starts", f"{self.starts} (best {best[0] + 1}; log-likelihoods "
                                         f"{min(fin):.3f} to {max(fin):.3f})"))
@@ -604,7 +684,7 @@ class MixedLogit:
         if list(data.names) != self.data_names_:
             raise DCEError("individual means: the data do not have the coefficients of the fitted model")
         prob = _Problem(self, data, self.seed_)
-        _, _, E = prob.evaluate(self.theta_)
+        E = prob.evaluate(self.theta_)[2]
         codes, R = data.panel()
         if data.resp is not None:
             ids = pd.unique(np.asarray(data.resp))
@@ -616,6 +696,11 @@ class MixedLogit:
         for k in self._rand_idx:
             out[data.names[k]] = E[:, k]
         return out
+
+
+def _exp(x):
+    """exp without OverflowError (an estimate that ran away gives inf, reported as null)."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def _f(x):

@@ -79,6 +79,15 @@ def test_gradient_matches_finite_differences(random, corr, backend):
         e[i] = 1e-6
         fd[i] = (prob.loglik_grad(th + e)[0] - prob.loglik_grad(th - e)[0]) / 2e-6
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6)
+    # the exact Hessian of the simulated log-likelihood against differences of the analytic gradient
+    H = prob.evaluate(th, hess=True)[3]
+    fdH = np.empty_like(H)
+    for i in range(th.size):
+        e = np.zeros_like(th)
+        e[i] = 1e-6
+        fdH[:, i] = (prob.loglik_grad(th + e)[1] - prob.loglik_grad(th - e)[1]) / 2e-6
+    np.testing.assert_allclose(H, fdH, rtol=1e-6, atol=1e-6 * np.abs(H).max())
+    np.testing.assert_array_equal(H, H.T)
 
 
 def test_numba_and_numpy_kernels_agree():
@@ -90,9 +99,12 @@ def test_numba_and_numpy_kernels_agree():
         model = MixedLogit({"a": "n", "b": "ln", "c": "t"}, draws=50, seed=4, backend=backend)
         prob = _problem(model, data)
         th = _theta_for(model, np.random.default_rng(0))
-        out[backend] = prob.evaluate(th)
+        out[backend] = prob.evaluate(th, hess=True)
+        # the same log-likelihood, scores and means with and without the Hessian
+        for x, y in zip(prob.evaluate(th)[:3], out[backend][:3]):
+            np.testing.assert_allclose(x, y, rtol=1e-13, atol=1e-13)
     for x, y in zip(out["numba"], out["numpy"]):
-        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-11)
 
 
 def test_numpy_chunks_give_the_same_result():
@@ -105,13 +117,13 @@ def test_numpy_chunks_give_the_same_result():
     mu, L = prob.unpack(np.array([0.3, -0.2, 0.5, 0.7]))
     res = []
     for chunk in (10**9, 2000):   # one chunk / several chunks of a few draws
-        R, K, Q = prob.R, prob.K, prob.Q
-        outs = [np.empty(R), np.empty((R, K)), np.empty((R, K, Q)), np.empty((R, K))]
-        panel_kernel_np(prob.dX, prob.doff, prob.starts, mu, L, prob.active, prob.ztype, prob.Z, *outs,
-                        chunk_bytes=chunk)
+        R, K, P = prob.R, prob.K, prob.n_params
+        outs = [np.empty(R), np.empty((R, P)), np.empty((R, K)), np.empty((1, P, P))]
+        panel_kernel_np(prob.dX, prob.doff, prob.starts, mu, L, prob.ztype, prob.Z, prob.pk, prob.pq, True,
+                        prob.bounds, 0, 1, *outs, chunk_bytes=chunk)
         res.append(outs)
     for x, y in zip(*res):
-        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
 
 
 def test_fast_exponential_is_accurate():
@@ -305,3 +317,31 @@ def test_coefficient_draws_normal_mean_and_sd():
     assert B[:, 0].mean() == pytest.approx(-1.2, abs=0.02)
     assert B[:, 0].std() == pytest.approx(0.5, rel=0.03)
     assert np.median(B[:, 1]) == pytest.approx(np.exp(0.1), rel=0.02)
+
+
+def test_threads_do_not_change_the_results():
+    """The numba kernel runs chunks of respondents in threads; the chunks do not depend on the threads."""
+    pytest.importorskip("numba")
+    data = simulated_panel(70, 3, 3, lambda r, n: r.normal(size=(n, 2)), ["a", "b"], seed=9)
+    model = MixedLogit({"a": "n", "b": "ln"}, correlated="all", draws=30, seed=2, backend="numba")
+    prob = _problem(model, data)
+    assert prob.bounds[0] == 0 and prob.bounds[-1] == prob.R and np.all(np.diff(prob.bounds) > 0)
+    th = _theta_for(model, np.random.default_rng(1))
+    out = {}
+    for threads in (1, 3):
+        prob.threads = threads
+        out[threads] = prob.evaluate(th, hess=True)
+    for x, y in zip(out[1], out[3]):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_standard_errors_come_from_the_exact_hessian_at_the_estimates():
+    """SIMULATED panel: the Hessian kept at convergence equals central differences of the gradient there."""
+    data = simulated_panel(150, 5, 3, lambda r, n: np.column_stack([r.normal(1, 0.8, n), r.normal(-1, 0.5, n)]),
+                           ["a", "b"], seed=12)
+    res = MixedLogit({"a": "n", "b": "n"}, draws=40, seed=1).fit(data)
+    assert res.converged and "Newton decrement" in res.message
+    num = MixedLogit({"a": "n", "b": "n"}, draws=40, seed=1, hessian="central").fit(data)
+    np.testing.assert_allclose(res.estimates, num.estimates, rtol=1e-12)
+    np.testing.assert_allclose(res.vcovs["classical"], num.vcovs["classical"], rtol=1e-5)
+    np.testing.assert_allclose(res.vcovs["robust"], num.vcovs["robust"], rtol=1e-5)
