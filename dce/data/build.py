@@ -277,6 +277,19 @@ def design_matrix(terms, factor_info, coder: _Coder):
     return names, M
 
 
+def _code_terms(terms, coder, mask):
+    """Resolve every factor on the estimation data and code the terms (rows where ``mask`` is an
+    available alternative give the observed ranges of numeric variables)."""
+    factor_info = {}
+    for term in terms:
+        for f in term:
+            if f not in factor_info:
+                factor_info[f] = resolve_factor(f, coder)
+    names, M = design_matrix(terms, factor_info, coder)
+    _record_ranges(factor_info, names, M, mask)
+    return factor_info, names, M
+
+
 # ---------------------------------------------------------------------------------------------- long data
 def _choice_flags(df, col, source):
     from dce.data.readers import parse_choice_flags
@@ -349,14 +362,7 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     if np.any(chosen_flag & ~present):
         row = int(np.flatnonzero(chosen_flag & ~present)[0]) + 1
         raise DCEError(f"{source}: row {row}: the chosen alternative is marked unavailable in column '{avail}'")
-    coder = _Coder(df, source)
-    factor_info = {}
-    for term in terms:
-        for f in term:
-            if f not in factor_info:
-                factor_info[f] = resolve_factor(f, coder)
-    names, M = design_matrix(terms, factor_info, coder)
-    _record_ranges(factor_info, names, M, present)
+    factor_info, names, M = _code_terms(terms, _Coder(df, source), present)
     X = np.zeros((T, J, len(names)))
     X[t_idx[present], a_idx[present]] = M[present]
     av = np.zeros((T, J), bool)
@@ -508,13 +514,7 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
         long[ALT_VIRTUAL] = np.tile(np.asarray(suffixes), T)
     ldf = pd.DataFrame(long)
     coder = _Coder(ldf, source, text_cols=text_cols, row_of=lambda i: i // J + 1)
-    factor_info = {}
-    for term in terms:
-        for f in term:
-            if f not in factor_info:
-                factor_info[f] = resolve_factor(f, coder)
-    pnames, M = design_matrix(terms, factor_info, coder)
-    _record_ranges(factor_info, pnames, M, av.reshape(-1))
+    factor_info, pnames, M = _code_terms(terms, coder, av.reshape(-1))
     X = M.reshape(T, J, len(pnames)) * av[:, :, None]
     resp = df[id_col].to_numpy() if id_col is not None else None
     if resp is not None and pd.isna(resp).any():
