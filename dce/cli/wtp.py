@@ -38,18 +38,20 @@ def wtp(model, cost, level, sims, seed, output):
     body = [[r["name"], f"{r['wtp']:.4g}", f"{r['se']:.4g}", f"[{r['delta_low']:.4g}, {r['delta_high']:.4g}]",
              f"[{r['kr_low']:.4g}, {r['kr_high']:.4g}]"] for r in rows]
     con.print(simple_table(f"Willingness to pay, in units of '{cost}' ({model})",
-                           ["coefficient", "WTP", "s.e. (delta)", f"{pct}% CI delta", f"{pct}% CI Krinsky-Robb"],
+                           ["coefficient", "WTP", "s.e.", f"{pct}% CI (delta)", f"{pct}% CI (K-R)"],
                            body))
     if any("distribution" in r for r in rows):
         con.print(simple_table("Distribution over respondents (mixed logit)",
-                               ["coefficient", "mean", "median", "5%", "25%", "75%", "95%"],
+                               ["coefficient", "mean", "median", "5%", "95%"],
                                [[r["name"]] + [f"{r['distribution'][k]:.4g}" for k in
-                                               ("mean", "median", "q05", "q25", "q75", "q95")]
+                                               ("mean", "median", "q05", "q95")]
                                 for r in rows if "distribution" in r]))
     con.print(simple_table("Relative attribute importance (utility range over the levels)",
                            ["attribute", "range", "importance"],
                            [[i["attribute"], f"{i['range']:.4g}", f"{100 * i['importance']:.1f}%"] for i in imp]))
-    con.print(f"Krinsky-Robb: {sims} parameter draws; seed {seed}", style="dim")
+    con.print(f"WTP = coefficient / |coefficient of {cost}|: positive values are worth paying (or giving up "
+              f"{cost}) for. s.e. by the delta method; K-R: Krinsky-Robb, {sims} parameter draws; seed {seed}",
+              style="dim")
     if output:
         from dce.util.io import write_json
 

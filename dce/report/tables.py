@@ -113,7 +113,7 @@ def simple_table(title, header, rows):
         numeric = i > 0 and _numeric_column(cells)
         width = max([len(str(c)) for c in cells] + [len(str(h))])
         t.add_column(escape(str(h)), justify="right" if numeric else "left", style="bold" if i == 0 else None,
-                     no_wrap=numeric, overflow="fold", min_width=None if numeric else min(width, 26))
+                     no_wrap=numeric, overflow="fold", min_width=None if numeric else min(width, 18))
     for r in rows:
         t.add_row(*[c if isinstance(c, Text) else Text(str(c)) for c in r])
     return t
