@@ -1,10 +1,14 @@
 """The one estimation engine: maximisation and covariance matrices, shared by every model.
 
-A model supplies a function ``fg(beta) -> (loglik, gradient)`` and, where it has one, an analytic
-Hessian ``h(beta)``.  :func:`maximize` runs Newton-Raphson with step halving when a Hessian is given
-(conditional logit: quadratic convergence in a handful of iterations) and BFGS otherwise (simulated
-likelihoods).  :func:`covariances` turns the Hessian and the per-observation scores into classical,
-robust (sandwich) and respondent-clustered covariance matrices.
+A model supplies ``evaluate(x, hess) -> Evaluation``: the log-likelihood, its gradient, optionally the
+per-observation scores (observations x parameters) and, when ``hess`` is asked for or cheap, the
+Hessian.  :func:`maximize` takes BHHH steps (from the outer product of the scores, which needs no
+Hessian) while far from the optimum and Newton-Raphson steps with the Hessian once close, with a
+backtracking (Armijo) line search; it converges when the Newton decrement ``g'(-H)^-1 g`` is below
+``tol``, so the Hessian of the last evaluation is the Hessian at the estimates.  A conditional logit,
+whose Hessian is cheap, goes straight to Newton steps; a mixed logit starts with BHHH.
+:func:`covariances` turns the Hessian and the scores into classical, robust (sandwich) and
+respondent-clustered covariance matrices.
 """
 from __future__ import annotations
 
@@ -13,6 +17,20 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+@dataclass
+class Evaluation:
+    loglik: float
+    grad: np.ndarray
+    scores: np.ndarray | None = None     # observations x parameters (BHHH, sandwich)
+    hess: np.ndarray | None = None
+    payload: object = None               # whatever else the model computed in the same pass
+
+    @property
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.loglik) and np.all(np.isfinite(self.grad))
+                    and (self.hess is None or np.all(np.isfinite(self.hess))))
 
 
 @dataclass
@@ -25,6 +43,7 @@ class OptResult:
     message: str
     evaluations: int = 0
     hess: np.ndarray | None = None
+    last: Evaluation | None = None
     history: list = field(default_factory=list)
 
     @property
@@ -32,116 +51,111 @@ class OptResult:
         return float(np.linalg.norm(self.grad))
 
 
-def _scaled_gradient(g, H):
-    """g' (-H)^-1 g, the Newton decrement; a scale-free convergence criterion."""
-    try:
-        step = np.linalg.solve(-H, g)
-        return float(g @ step), step
-    except np.linalg.LinAlgError:
-        return math.inf, None
+def solve_pd(M, g, cap=None, capped=None):
+    """``(step, decrement)`` with ``step = M^-1 g`` for a positive definite ``M``; None if it is not.
 
-
-def maximize(fg, x0, *, hess=None, method=None, tol=1e-10, maxiter=None, callback=None,
-             time_limit=None) -> OptResult:
-    """Maximise a log-likelihood.
-
-    ``fg(x)`` returns ``(loglik, gradient)``; ``hess(x)`` the Hessian of the log-likelihood.  ``tol``
-    bounds the Newton decrement ``g'(-H)^-1 g`` (Newton) or the scaled gradient (BFGS).  ``callback``
-    receives ``(iteration, loglik, grad_norm, elapsed)`` after every iteration.
+    With ``cap``: where the step would move a ``capped`` parameter (a boolean mask, e.g. log-scale
+    parameters) by more than ``cap``, it is damped Levenberg-Marquardt style, ``(M + lam diag(M))^-1 g``
+    with the smallest ``lam`` (in powers of 10) that keeps it within ``cap``.  The decrement is that of
+    the undamped step (the convergence criterion).
     """
-    method = method or ("newton" if hess is not None else "bfgs")
-    if method == "newton":
-        return _newton(fg, hess, np.asarray(x0, float), tol=tol, maxiter=maxiter or 100, callback=callback)
-    if method == "bfgs":
-        return _bfgs(fg, np.asarray(x0, float), tol=tol, maxiter=maxiter or 2000, callback=callback,
-                     time_limit=time_limit)
-    raise ValueError(f"unknown optimisation method {method!r}")
+    d = np.sqrt(np.abs(np.diag(M)))
+    if not np.all(np.isfinite(M)) or not np.all(np.isfinite(g)) or np.any(d <= 0):
+        return None
+    Ms = M / np.outer(d, d)
+    try:
+        c = np.linalg.cholesky(Ms)
+    except np.linalg.LinAlgError:
+        return None
+    y = np.linalg.solve(c, g / d)
+    step, dec = np.linalg.solve(c.T, y) / d, float(y @ y)
+    if cap is not None and capped is not None and np.any(capped):
+        lam = 1e-3
+        while np.max(np.abs(step[capped])) > cap and lam < 1e12:
+            step = np.linalg.solve(Ms + lam * np.eye(len(d)), g / d) / d
+            lam *= 10.0
+    return step, dec
 
 
-def _newton(fg, hess, x, *, tol, maxiter, callback):
+def direction(ev: Evaluation, switch, ratio, cap=None, capped=None):
+    """The Newton step where ``-H`` is positive definite and the step is trusted, else the BHHH step
+    ``(S'S)^-1 g``, else a gradient step scaled by a diagonal.  Returns ``(step, decrement, newton)``.
+
+    A Newton step whose decrement exceeds ``ratio`` times the BHHH one is not trusted (the Hessian is
+    nearly singular in some direction there) unless the BHHH decrement is already below ``switch/4``.
+    """
+    g = ev.grad
+    bhhh = solve_pd(ev.scores.T @ ev.scores, g, cap, capped) if ev.scores is not None else None
+    if ev.hess is not None:
+        nt = solve_pd(-ev.hess, g, cap, capped)
+        if nt is not None and (bhhh is None or nt[1] <= ratio * bhhh[1] or bhhh[1] < switch / 4):
+            return nt[0], nt[1], True
+    if bhhh is not None:
+        return bhhh[0], bhhh[1], False
+    M = ev.scores.T @ ev.scores if ev.scores is not None else -ev.hess
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        step = g / np.maximum(np.abs(np.diag(M)), 1e-8)
+    return (step if np.all(np.isfinite(step)) else np.zeros_like(g)), math.inf, False
+
+
+def maximize(evaluate, x0, *, tol=1e-10, maxiter=100, callback=None, switch=math.inf, ratio=3.0, cap=None,
+             capped=None) -> OptResult:
+    """Maximise a log-likelihood by BHHH then Newton-Raphson steps with a backtracking line search.
+
+    ``evaluate(x, hess)`` returns an :class:`Evaluation`; the Hessian is asked for once the BHHH
+    decrement is below ``switch`` (``inf``: always).  ``tol`` bounds the Newton decrement.
+    ``callback(iteration, loglik, grad_norm, elapsed)`` follows the iterations.  ``cap``/``capped``
+    limit the step of some parameters (see :func:`solve_pd`).  Returns an :class:`OptResult` whose
+    ``last`` is the evaluation at the estimates, with its Hessian.
+    """
     t0 = time.perf_counter()
-    ll, g = fg(x)
+    x = np.asarray(x0, float)
+    ev = evaluate(x, math.isinf(switch))
     evals = 1
-    if not np.isfinite(ll):
-        return OptResult(x, ll, g, 0, False, "log-likelihood is not finite at the start values", evals)
-    message = "maximum number of iterations reached"
-    converged = False
-    H = hess(x)
-    it = 0
+    if not ev.finite:
+        return OptResult(x, ev.loglik, ev.grad, 0, False, "log-likelihood is not finite at the start values",
+                         evals, ev.hess, ev)
+    converged, message, it = False, "maximum number of iterations reached", 0
     for it in range(1, maxiter + 1):
-        dec, step = _scaled_gradient(g, H)
-        if step is None or not np.isfinite(dec):
-            # singular Hessian: fall back to a gradient step scaled by the diagonal
-            d = np.maximum(np.abs(np.diag(H)), 1e-8)
-            step = g / d
-        elif dec < tol:
-            converged = True
-            message = "converged: Newton decrement below tolerance"
+        step, dec, newton = direction(ev, switch, ratio, cap, capped)
+        if ev.hess is None and dec < switch / 4:
+            # close, but this point was evaluated without the Hessian: evaluate it
+            ev = evaluate(x, True)
+            evals += 1
+            step, dec, newton = direction(ev, switch, ratio, cap, capped)
+        if newton and dec < tol:
+            converged, message = True, f"converged: Newton decrement {dec:.2e} below {tol:g}"
             it -= 1
             break
-        t = 1.0
-        while True:
-            xn = x + t * step
-            lln, gn = fg(xn)
-            evals += 1
-            if np.isfinite(lln) and lln >= ll - 1e-12 * abs(ll):
-                break
-            t *= 0.5
-            if t < 1e-12:
-                lln = None
-                break
-        if lln is None:
-            message = "line search failed: no step improves the log-likelihood"
-            # at a flat optimum the decrement may be tiny but not below tol: call that converged
-            converged = bool(dec < max(tol, 1e-8))
-            if converged:
-                message = "converged: no further improvement possible"
+        if not newton and dec < tol and ev.hess is not None:
+            converged, message = True, (f"converged: BHHH decrement {dec:.2e} below {tol:g} (the Hessian is "
+                                        "not negative definite at the estimates)")
+            it -= 1
             break
-        x, ll, g = xn, lln, gn
-        H = hess(x)
+        want_h = dec < switch
+        t, slope = 1.0, float(ev.grad @ step)
+        while True:
+            evn = evaluate(x + t * step, want_h)
+            evals += 1
+            if evn.finite and (evn.loglik >= ev.loglik + 1e-4 * t * slope
+                               or (dec < 1e-6 and evn.loglik >= ev.loglik - 1e-12 * abs(ev.loglik))):
+                break
+            t *= 0.25
+            if t < 1e-10:
+                evn = None
+                break
+        if evn is None:
+            message = "line search failed: no step improves the log-likelihood"
+            if newton and dec < 1e-4:   # at the optimum up to rounding
+                converged, message = True, f"converged: no further improvement (Newton decrement {dec:.1e})"
+            break
+        x, ev = x + t * step, evn
         if callback is not None:
-            callback(it, ll, float(np.linalg.norm(g)), time.perf_counter() - t0)
-    return OptResult(x, ll, g, it, converged, message, evals, hess=H)
-
-
-def _bfgs(fg, x0, *, tol, maxiter, callback, time_limit):
-    from scipy.optimize import minimize
-
-    t0 = time.perf_counter()
-    state = {"it": 0, "evals": 0, "last": None}
-
-    def negfg(x):
-        ll, g = fg(x)
-        state["evals"] += 1
-        state["last"] = (x.copy(), ll, g)
-        if not np.isfinite(ll):
-            return 1e300, np.zeros_like(x)
-        return -ll, -g
-
-    def cb(xk, *args):
-        state["it"] += 1
-        if callback is not None and state["last"] is not None:
-            _, ll, g = state["last"]
-            callback(state["it"], ll, float(np.linalg.norm(g)), time.perf_counter() - t0)
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            raise StopIteration
-
-    res = minimize(negfg, x0, jac=True, method="BFGS", callback=cb,
-                   options={"gtol": 1e-6, "maxiter": maxiter})
-    x = res.x
-    ll, g = fg(x)
-    # scipy's gtol is an absolute sup-norm; we accept the scaled gradient criterion used by Biogeme
-    Hinv = getattr(res, "hess_inv", None)
-    scaled = None
-    if Hinv is not None:
-        scaled = float(abs(g @ (np.asarray(Hinv) @ g)))
-    converged = bool(res.success) or (scaled is not None and scaled < max(tol, 1e-6))
-    message = res.message if isinstance(res.message, str) else str(res.message)
-    if converged and not res.success:
-        message = f"converged: scaled gradient {scaled:.2e} (optimizer said: {message})"
-    elif converged:
-        message = f"converged: {message}"
-    return OptResult(x, ll, g, int(res.nit), converged, message, state["evals"] + 1)
+            callback(it, ev.loglik, float(np.linalg.norm(ev.grad)), time.perf_counter() - t0)
+    if ev.hess is None:
+        ev = evaluate(x, True)
+        evals += 1
+    return OptResult(x, ev.loglik, ev.grad, it, converged, message, evals, ev.hess, ev)
 
 
 def numerical_hessian(grad, x, rel_step=1e-5):

@@ -334,32 +334,6 @@ class MixedLogit:
                 th[K + i] = rng.normal() * 0.1 * max(0.2, abs(theta0[k]))
         return th
 
-    @staticmethod
-    def _solve_pd(M, g, cap=None, logscale=None):
-        """``(step, decrement)`` with ``step = M^-1 g`` for a positive definite ``M``; None if it is not.
-
-        With ``cap``: where the step would move a log-scale parameter (``logscale`` mask) by more than
-        ``cap``, it is damped Levenberg-Marquardt style, ``(M + lam diag(M))^-1 g`` with the smallest
-        ``lam`` (in powers of 10) that keeps it within ``cap``: flat directions (a lognormal
-        coefficient running to zero, say) then no longer swamp the others.  The decrement is that of
-        the undamped step (the convergence criterion)."""
-        d = np.sqrt(np.abs(np.diag(M)))
-        if not np.all(np.isfinite(M)) or not np.all(np.isfinite(g)) or np.any(d <= 0):
-            return None
-        Ms = M / np.outer(d, d)
-        try:
-            c = np.linalg.cholesky(Ms)
-        except np.linalg.LinAlgError:
-            return None
-        y = np.linalg.solve(c, g / d)
-        step, dec = np.linalg.solve(c.T, y) / d, float(y @ y)
-        if cap is not None and np.any(logscale):
-            lam = 1e-3
-            while np.max(np.abs(step[logscale])) > cap and lam < 1e12:
-                step = np.linalg.solve(Ms + lam * np.eye(len(d)), g / d) / d
-                lam *= 10.0
-        return step, dec
-
     # Newton steps are taken once the BHHH decrement is below SWITCH (close enough for the quadratic
     # model to hold); until then the iterations are BHHH steps, which need no Hessian (a likelihood
     # evaluation without the Hessian costs about half as much).  A Newton step whose decrement exceeds
@@ -369,85 +343,29 @@ class MixedLogit:
     RATIO = 3.0
     LOG_STEP = 2.0
 
-    def _direction(self, g, H, S, logscale=None):
-        """The Newton step ``(-H)^-1 g`` where ``-H`` is positive definite and the step is trusted, else
-        the BHHH step ``(S'S)^-1 g`` (the outer product of the respondents' scores, positive definite
-        whenever the model is identified).  Returns ``(step, decrement, newton)``."""
-        cap = self.LOG_STEP if logscale is not None else None
-        bhhh = self._solve_pd(S.T @ S, g, cap, logscale)
-        if H is not None:
-            nt = self._solve_pd(-H, g, cap, logscale)
-            if nt is not None and (bhhh is None or nt[1] <= self.RATIO * bhhh[1] or bhhh[1] < self.SWITCH / 4):
-                return nt[0], nt[1], True
-        if bhhh is not None:
-            return bhhh[0], bhhh[1], False
-        with np.errstate(invalid="ignore", over="ignore"):
-            d = np.maximum(np.abs(np.diag(S.T @ S)), 1e-8)
-            step = g / d
-        return (step if np.all(np.isfinite(step)) else np.zeros_like(g)), math.inf, False
-
     def _newton(self, prob, theta0, label):
-        """BHHH steps far from the optimum, then Newton-Raphson with the exact Hessian of the simulated
-        log-likelihood, with a backtracking line search.  Converged when the Newton decrement
-        ``g'(-H)^-1 g`` is below ``tol`` at a point where ``-H`` is positive definite; the Hessian of the
-        last evaluation is then the exact Hessian at the estimates.
+        """The engine's BHHH-then-Newton maximisation of the simulated log-likelihood.
 
         Returns ``(theta, (ll_r, S, E, H), iterations, converged, message)`` or None when the
         log-likelihood is not finite at the start."""
-        t0 = time.perf_counter()
-        x = np.asarray(theta0, float)
-        ev = prob.evaluate(x, hess=False)
-        ll = float(ev[0].sum())
-        if not (np.isfinite(ll) and np.all(np.isfinite(ev[1]))):
-            return None
         user = self.callback
-        logscale = prob.ztype[prob.pk] != 0
-        converged, message, it = False, "maximum number of iterations reached", 0
-        for it in range(1, self.maxiter + 1):
-            g = ev[1].sum(axis=0)
-            step, dec, newton = self._direction(g, ev[3], ev[1], logscale)
-            if ev[3] is None and dec < self.SWITCH / 4:
-                # close, but this point was evaluated without the Hessian: evaluate it
-                ev = prob.evaluate(x, hess=True)
-                step, dec, newton = self._direction(g, ev[3], ev[1], logscale)
-            if newton and dec < self.tol:
-                converged, message = True, f"converged: Newton decrement {dec:.2e} below {self.tol:g}"
-                it -= 1
-                break
-            if not newton and dec < self.tol and ev[3] is not None:
-                # a flat direction (a spread at zero, say): the Hessian is singular there; reported
-                converged, message = True, (f"converged: BHHH decrement {dec:.2e} below {self.tol:g} (the "
-                                            "Hessian is not negative definite at the estimates)")
-                it -= 1
-                break
-            want_h = dec < self.SWITCH
-            t, slope = 1.0, float(g @ step)
-            while True:
-                evn = prob.evaluate(x + t * step, hess=want_h)
-                lln = float(evn[0].sum())
-                finite = np.isfinite(lln) and np.all(np.isfinite(evn[1])) and \
-                    (evn[3] is None or np.all(np.isfinite(evn[3])))
-                if finite and (lln >= ll + 1e-4 * t * slope or (dec < 1e-6 and lln >= ll - 1e-12 * abs(ll))):
-                    break
-                t *= 0.25
-                if t < 1e-10:
-                    evn = None
-                    break
-            if evn is None:
-                message = "line search failed: no step improves the log-likelihood"
-                if newton and dec < 1e-4:   # at the optimum up to rounding
-                    converged, message = True, f"converged: no further improvement (Newton decrement {dec:.1e})"
-                break
-            x, ev, ll = x + t * step, evn, lln
-            if user is not None:
-                gn = float(np.linalg.norm(ev[1].sum(axis=0)))
-                if label:
-                    user(it, ll, gn, time.perf_counter() - t0, label=label)
-                else:
-                    user(it, ll, gn, time.perf_counter() - t0)
-        if ev[3] is None:
-            ev = prob.evaluate(x, hess=True)
-        return x, ev, it, converged, message
+
+        def evaluate(x, hess):
+            ev = prob.evaluate(x, hess=hess)
+            return engine.Evaluation(float(ev[0].sum()), ev[1].sum(axis=0), scores=ev[1], hess=ev[3], payload=ev)
+
+        def callback(it, ll, gn, elapsed):
+            if label:
+                user(it, ll, gn, elapsed, label=label)
+            else:
+                user(it, ll, gn, elapsed)
+
+        opt = engine.maximize(evaluate, theta0, tol=self.tol, maxiter=self.maxiter,
+                              callback=callback if user is not None else None, switch=self.SWITCH,
+                              ratio=self.RATIO, cap=self.LOG_STEP, capped=prob.ztype[prob.pk] != 0)
+        if opt.iterations == 0 and not opt.converged and not opt.last.finite:
+            return None
+        return opt.x, opt.last.payload, opt.iterations, opt.converged, opt.message
 
     def _optimize(self, prob, theta0, label):
         out = self._newton(prob, theta0, label)

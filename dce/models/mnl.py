@@ -69,15 +69,30 @@ def loglik_grad(beta, data: ChoiceData):
     return ll, g
 
 
+def evaluate(beta, data: ChoiceData) -> "engine.Evaluation":
+    """Log-likelihood, gradient and Hessian from one pass over the probabilities (a logit's Hessian is
+    cheap, so the engine takes Newton steps from the start)."""
+    P, logP = probabilities(utilities(beta, data), data.avail)
+    ll = float(logP[np.arange(data.n_tasks), data.chosen].sum())
+    if not np.isfinite(ll):
+        return engine.Evaluation(ll, np.full(data.n_vars, np.nan))
+    xbar = _mean_x(P, data.X)
+    g = _chosen_rows(data.X, data.chosen).sum(axis=0) - xbar.sum(axis=0)
+    return engine.Evaluation(ll, g, hess=_hessian(P, xbar, data.X))
+
+
 def hessian(beta, data: ChoiceData):
     """Analytic Hessian: -sum_t sum_j P_tj (x_tj - xbar_t)(x_tj - xbar_t)'."""
-    T, J, K = data.X.shape
     P, _ = probabilities(utilities(beta, data), data.avail)
-    xbar = _mean_x(P, data.X)
+    return _hessian(P, _mean_x(P, data.X), data.X)
+
+
+def _hessian(P, xbar, X):
+    K = X.shape[2]
     H = np.zeros((K, K))
     # one alternative at a time keeps the temporaries at tasks x variables
-    for j in range(J):
-        W = (data.X[:, j, :] - xbar) * np.sqrt(P[:, j])[:, None]
+    for j in range(X.shape[1]):
+        W = (X[:, j, :] - xbar) * np.sqrt(P[:, j])[:, None]
         H -= W.T @ W
     return H
 
@@ -101,9 +116,8 @@ class ConditionalLogit:
             raise DCEError("--se cluster needs respondent ids: give --id COL")
         check_identified(data)
         beta0 = np.zeros(data.n_vars) if self.start is None else np.asarray(self.start, float)
-        opt = engine.maximize(lambda b: loglik_grad(b, data), beta0, hess=lambda b: hessian(b, data),
-                              tol=self.tol, maxiter=self.maxiter)
-        H = opt.hess if opt.hess is not None else hessian(opt.x, data)
+        opt = engine.maximize(lambda b, hess: evaluate(b, data), beta0, tol=self.tol, maxiter=self.maxiter)
+        H = opt.hess
         groups = None
         G = None
         if data.resp is not None:
