@@ -30,22 +30,20 @@ from dce.errors import DCEError
 MAX_LENGTH = 20000
 
 
-def _min(*args):
-    if len(args) < 2:
-        raise TypeError("min() needs at least two arguments")
-    out = args[0]
-    for a in args[1:]:
-        out = np.minimum(out, a)
-    return out
+def _elementwise(name, op):
+    """min/max of two or more values, elementwise over arrays."""
+    def f(*args):
+        if len(args) < 2:
+            raise TypeError(f"{name}() needs at least two arguments")
+        out = args[0]
+        for a in args[1:]:
+            out = op(out, a)
+        return out
+    return f
 
 
-def _max(*args):
-    if len(args) < 2:
-        raise TypeError("max() needs at least two arguments")
-    out = args[0]
-    for a in args[1:]:
-        out = np.maximum(out, a)
-    return out
+_min = _elementwise("min", np.minimum)
+_max = _elementwise("max", np.maximum)
 
 
 #: the functions an expression may call: name -> (function, number of arguments or None for 2+)
