@@ -527,28 +527,30 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
 
 
 def _wide_choice(series, suffixes, source, col):
-    """Map the wide choice column (2, '2', 'choice2', 'alt2', 2.0) to alternative slots."""
+    """Map the wide choice column (2, '2', 'choice2', 'alt2', 2.0) to alternative slots.
+
+    Each distinct value is mapped once; the rows then take their value's slot (no loop over rows).
+    """
+    import pandas as pd
+
     index = {s: j for j, s in enumerate(suffixes)}
-    vals = series.to_numpy()
-    out = np.empty(len(vals), np.intp)
-    cache = {}
-    for i, v in enumerate(vals):
-        slot = cache.get(v, -2) if not isinstance(v, float) or v == v else -1
-        if slot == -2:
-            slot = -1
-            if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()):
-                slot = index.get(int(v), -1)
-            elif isinstance(v, str):
-                m = re.search(r"(\d+)\s*$", v.strip())
-                if m:
-                    slot = index.get(int(m.group(1)), -1)
-            cache[v] = slot
-        if slot < 0:
-            if v is None or (isinstance(v, float) and v != v):
-                raise DCEError(f"{source}: column '{col}' has a missing value in row {i + 1}")
-            raise DCEError(f"{source}: column '{col}', row {i + 1}: choice value '{v}' matches no alternative "
-                           f"(alternatives: {', '.join(map(str, suffixes))})")
-        out[i] = slot
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    slot_of = np.full(len(uniques) + 1, -1, np.intp)        # the last entry serves missing values (-1)
+    for u, v in enumerate(uniques):
+        if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()):
+            slot_of[u] = index.get(int(v), -1)
+        elif isinstance(v, str):
+            m = re.search(r"(\d+)\s*$", v.strip())
+            if m:
+                slot_of[u] = index.get(int(m.group(1)), -1)
+    out = slot_of[codes]
+    bad = np.flatnonzero(out < 0)
+    if bad.size:
+        i = int(bad[0])
+        if codes[i] < 0:
+            raise DCEError(f"{source}: column '{col}' has a missing value in row {i + 1}")
+        raise DCEError(f"{source}: column '{col}', row {i + 1}: choice value '{series.iloc[i]}' matches no "
+                       f"alternative (alternatives: {', '.join(map(str, suffixes))})")
     return out
 
 

@@ -160,9 +160,11 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
         raise DCEError(f"{source}: column '{id_col}', row {r + 1}: respondent {ids.iloc[r]} appears twice")
     task_rows, resp, chosen, keep_resp = [], [], [], []
     sq_pos = m if spec.status_quo is not None else None
+    id_vals, block_vals = ids.to_numpy(), df[block_col].to_numpy()
+    answer_vals = {c: df[c].to_numpy() for c in acols}      # columns read once, not cell by cell
     for i in range(len(df)):
-        rid = ids.iloc[i]
-        b = df[block_col].iloc[i]
+        rid = id_vals[i]
+        b = block_vals[i]
         try:
             bnum = int(float(b))
         except (TypeError, ValueError):
@@ -174,7 +176,7 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
         picks = []
         for k, s in enumerate(tasks):
             col = acols[k]
-            v = df[col].iloc[i]
+            v = answer_vals[col][i]
             if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
                 report.missing_answers += 1
                 if missing == "error":

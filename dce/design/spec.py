@@ -326,37 +326,41 @@ class DesignSpec:
         return bool(np.any(self.prior_sd > 0))
 
     # ------------------------------------------------------------------ coding
-    def level_index(self, attribute, value) -> int:
-        """Index of ``value`` (label text or value) among the levels of ``attribute``; DCEError if none."""
+    def level_index(self, attribute, value, where=None) -> int:
+        """Index of ``value`` (label text or value) among the levels of ``attribute``; DCEError if none.
+
+        ``where`` prefixes error messages (default: the design file), e.g. a scenario in a scenarios file.
+        """
         a = self.attribute(attribute)
         i = a.index(value)
         if i is None:
-            raise DCEError(f"{self.source}: '{value}' is not a level of '{a.name}' (levels: {', '.join(a.labels)})")
+            raise DCEError(f"{where or self.source}: '{value}' is not a level of '{a.name}' (levels: {', '.join(a.labels)})")
         return i
 
-    def levels_to_indices(self, levels: dict) -> np.ndarray:
+    def levels_to_indices(self, levels: dict, where=None) -> np.ndarray:
         """A levels dict ``{attribute: level}`` (every attribute) as level indices."""
+        where = where or self.source
         if not isinstance(levels, dict):
-            raise DCEError(f"{self.source}: an alternative must be given as {{attribute: level}}")
+            raise DCEError(f"{where}: an alternative must be given as {{attribute: level}}")
         unknown = [k for k in levels if k not in self.attribute_names]
         if unknown:
-            raise DCEError(f"{self.source}: unknown attribute '{unknown[0]}' "
+            raise DCEError(f"{where}: unknown attribute '{unknown[0]}' "
                            f"(attributes: {', '.join(self.attribute_names)})")
         missing = [a for a in self.attribute_names if a not in levels]
         if missing:
-            raise DCEError(f"{self.source}: no level given for attribute '{missing[0]}'")
-        return np.array([self.level_index(a, levels[a]) for a in self.attribute_names])
+            raise DCEError(f"{where}: no level given for attribute '{missing[0]}'")
+        return np.array([self.level_index(a, levels[a], where) for a in self.attribute_names])
 
     def code_indices(self, idx) -> np.ndarray:
         """Coded attribute columns of level indices ``[..., n_attributes]`` -> ``[..., n_coded]``."""
         idx = np.asarray(idx)
         return np.concatenate([t[idx[..., k]] for k, t in enumerate(self._tables)], axis=-1)
 
-    def code_levels(self, levels: dict) -> np.ndarray:
+    def code_levels(self, levels: dict, where=None) -> np.ndarray:
         """Coded attribute columns (``coded_names``) of one alternative given as ``{attribute: level}``."""
-        return self.code_indices(self.levels_to_indices(levels))
+        return self.code_indices(self.levels_to_indices(levels, where))
 
-    def code_alternative(self, levels: dict | None = None, kind: str = "designed") -> np.ndarray:
+    def code_alternative(self, levels: dict | None = None, kind: str = "designed", where=None) -> np.ndarray:
         """The full parameter vector row (``param_names``) of one alternative.
 
         ``kind``: ``designed`` (a scenario; ``levels`` required), ``status_quo`` (``levels`` default to
@@ -371,7 +375,7 @@ class DesignSpec:
         if kind == "status_quo":
             if self.status_quo is None:
                 raise DCEError(f"{self.source}: the design has no status quo alternative")
-            idx = self.levels_to_indices(levels) if levels is not None else np.array(self.status_quo.levels)
+            idx = self.levels_to_indices(levels, where) if levels is not None else np.array(self.status_quo.levels)
             x[: self.n_coded] = self.code_indices(idx)
             x[self.param_names.index(self.status_quo.asc)] = 1.0
             return x
@@ -379,7 +383,7 @@ class DesignSpec:
             raise ValueError(f"kind must be designed, status_quo or opt_out, not {kind!r}")
         if levels is None:
             raise DCEError(f"{self.source}: a designed alternative needs its levels")
-        x[: self.n_coded] = self.code_levels(levels)
+        x[: self.n_coded] = self.code_levels(levels, where)
         return x
 
     def fixed_rows(self) -> np.ndarray:

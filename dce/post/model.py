@@ -231,21 +231,10 @@ class DesignCoder:
             return self._align(self.design.code_alternative(kind="opt_out"))
         if not isinstance(levels, dict):
             raise DCEError(f"{where}: give the alternative as {{attribute: level}}")
-        unknown = [k for k in levels if k not in self.attributes]
-        if unknown:
-            raise DCEError(f"{where}: unknown attribute '{unknown[0]}' "
-                           f"(the design has: {', '.join(self.attributes)})")
+        # attributes a scenario leaves out keep their status-quo level; the design checks the rest
         full = dict(self.status_quo_levels() or {})
         full.update(levels)
-        missing = [a for a in self.attributes if a not in full]
-        if missing:
-            raise DCEError(f"{where}: no level for attribute '{missing[0]}' (and the design has no status quo "
-                           "to take it from)")
-        for a, v in levels.items():
-            if self.design.attribute(a).index(v) is None:
-                labels = self.design.attribute(a).labels
-                raise DCEError(f"{where}: '{v}' is not a level of '{a}' (levels: {', '.join(map(str, labels))})")
-        return self._align(self.design.code_alternative(full, kind=kind))
+        return self._align(self.design.code_alternative(full, kind=kind, where=where))
 
     def _align(self, x):
         names = self.design.param_names

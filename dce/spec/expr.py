@@ -227,9 +227,13 @@ class Expr:
         ``and``/``or``/``not`` and ``in`` give bool arrays; arithmetic gives float64.  Non-finite
         results (log(0), x/0) are returned as inf/nan for the caller to detect.
         """
+        return self._guarded(self._eval, env)
+
+    def _guarded(self, walk, env, *args):
+        """Walk the tree with floating-point warnings off; evaluation failures become one-line DCEErrors."""
         with np.errstate(all="ignore"):
             try:
-                return self._eval(self._node, env)
+                return walk(self._node, env, *args)
             except DCEError:
                 raise
             except RecursionError:
@@ -346,15 +350,7 @@ class Expr:
         linear in parameter B").  Names not in ``params`` are looked up in ``env``.
         """
         params = set(params)
-        with np.errstate(all="ignore"):
-            try:
-                terms = self._lin(self._node, env, params)
-            except DCEError:
-                raise
-            except RecursionError:
-                raise DCEError(f"{self.where}: the expression '{self.text[:60]}...' is too deeply nested") from None
-            except (TypeError, ValueError) as e:
-                raise DCEError(f"{self.where}: cannot evaluate '{self.text}': {e}") from None
+        terms = self._guarded(self._lin, env, params)
         terms.setdefault(None, np.float64(0.0))
         keys = list(terms)
         vals = [np.asarray(terms[k], dtype=np.float64) for k in keys]
