@@ -19,6 +19,37 @@ class DCEError(Exception):
         return self.message
 
 
+class ArgumentError(DCEError):
+    """A bad argument of a library function or command, named as the library calls it (``draws``,
+    ``id_col``); the CLI shows the option (``--draws``, ``--id``) through :func:`option_name`."""
+
+    def __init__(self, argument: str, message: str):
+        self.argument = argument
+        super().__init__(f"{argument}: {message}")
+        self.detail = message
+
+    def for_cli(self, options: dict | None = None) -> str:
+        """The message with the argument shown as its command-line option."""
+        return f"{option_name(self.argument, options)}: {self.detail}"
+
+
+# library argument -> command-line option, where the two differ by more than '_' -> '-'
+OPTION_NAMES = {"id_col": "--id", "alt": "--alt", "task": "--task", "random": "--random",
+                "choice_col": "--choice", "draws": "--draws", "n_sim": "--sims", "n_draws": "--draws",
+                "model_file": "--model-file", "se": "--se"}
+
+
+def option_name(argument: str, options: dict | None = None) -> str:
+    """The command-line option of a library argument (``id_col`` -> ``--id``)."""
+    if options and argument in options:
+        return options[argument]
+    return OPTION_NAMES.get(argument, "--" + argument.replace("_", "-"))
+
+
+class NotFittedError(DCEError):
+    """A model asked to predict or describe before :meth:`fit`."""
+
+
 def where(file=None, column=None, row=None, key=None, task=None) -> str:
     """Compose the location prefix of an error message: ``file: column 'x', row 12:``."""
     parts = []

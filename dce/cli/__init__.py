@@ -67,7 +67,9 @@ def main(argv=None):
     try:
         cli.main(args=argv, prog_name="dce", standalone_mode=False)
     except DCEError as e:
-        click.echo(f"error: {e.message}", err=True)
+        from dce.cli.common import cli_message
+
+        click.echo(f"error: {cli_message(e)}", err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -17,9 +17,16 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except DCEError as e:
-            raise UserError(e.message) from None
+            raise UserError(cli_message(e)) from None
 
     return wrapper
+
+
+def cli_message(e) -> str:
+    """A library error's message as the command line says it: arguments shown as their options."""
+    from dce.errors import ArgumentError
+
+    return e.for_cli() if isinstance(e, ArgumentError) else e.message
 
 
 def _user_error_cls():

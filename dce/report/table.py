@@ -1,0 +1,150 @@
+"""Tables as data: what models, diagnostics and post-estimation return for people to read.
+
+A :class:`Table` holds numbers and names, never formatted strings: a title, columns (each with a
+*format* saying how its cells read) and rows of raw cells.  Renderers in :mod:`dce.report.render`
+turn one table into terminal text (rich) or text/markdown/LaTeX/CSV; the HTML report reads the same
+objects (from the JSON a model writes, via :meth:`Table.to_dict` / :meth:`Table.from_dict`).
+
+Cell values by column format:
+
+========== =============================== =======================================
+format     cell                            reads as
+========== =============================== =======================================
+``text``   any value                       ``str(value)``
+``int``    integer                         ``1,234``
+``f2``..   float                           fixed decimals (``f2``, ``f3``, ``f4``, ``f6``)
+``g4``     float                           4 significant digits
+``pct1``   fraction                        ``80.1%``
+``p``      p-value                         ``0.0123``, ``<0.0001``
+``est_se`` ``[value, se]``                 ``0.1234 (0.0456)`` (``digits`` decimals)
+``ci``     ``[low, high]``                 ``[0.1234, 0.5678]`` (``digits`` decimals)
+``pct_ci`` ``[low, high]`` (fractions)     ``[78.9%, 81.2%]``
+``g4_ci``  ``[low, high]``                 ``[0.1234, 5.679]``
+``yesno``  bool                            ``yes`` / ``no``
+========== =============================== =======================================
+
+``None`` and non-finite numbers read as ``-``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+FORMATS = ("text", "int", "f2", "f3", "f4", "f6", "g4", "pct1", "p", "est_se", "ci", "pct_ci", "g4_ci", "yesno")
+
+
+@dataclass
+class Column:
+    """One column: its heading, the format of its cells and, for ``est_se``/``ci``, the decimals."""
+
+    name: str
+    format: str = "text"
+    digits: int = 4
+
+    def __post_init__(self):
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown column format {self.format!r}")
+
+    @property
+    def numeric(self) -> bool:
+        return self.format not in ("text",)
+
+
+@dataclass
+class Table:
+    """A titled table of raw cells; ``key`` names it for machines (JSON, the report's anchors)."""
+
+    title: str
+    columns: list
+    rows: list = field(default_factory=list)
+    key: str = ""
+    notes: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.columns = [c if isinstance(c, Column) else Column(*c) if isinstance(c, (tuple, list))
+                        else Column(str(c)) for c in self.columns]
+        self.rows = [list(r) for r in self.rows]
+
+    @property
+    def header(self) -> list:
+        return [c.name for c in self.columns]
+
+    def add_row(self, *cells):
+        self.rows.append(list(cells))
+
+    def formatted(self) -> list:
+        """Rows of text cells, each formatted by its column's format."""
+        return [[format_cell(v, c) for v, c in zip(r, self.columns)] for r in self.rows]
+
+    def column(self, name) -> list:
+        i = self.header.index(name)
+        return [r[i] for r in self.rows]
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict:
+        return {"key": self.key, "title": self.title,
+                "columns": [{"name": c.name, "format": c.format, "digits": c.digits} for c in self.columns],
+                "rows": [[_json_cell(v) for v in r] for r in self.rows], "notes": list(self.notes)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Table":
+        return cls(title=d.get("title", ""), key=d.get("key", ""), notes=list(d.get("notes") or []),
+                   columns=[Column(c["name"], c.get("format", "text"), int(c.get("digits", 4)))
+                            for c in d.get("columns", [])],
+                   rows=d.get("rows") or [])
+
+
+def _json_cell(v):
+    if isinstance(v, (list, tuple)):
+        return [_json_cell(x) for x in v]
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(f):
+        return None
+    return int(v) if isinstance(v, int) or (hasattr(v, "dtype") and v.dtype.kind in "iu") else f
+
+
+def _num(v):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def format_cell(value, col: Column) -> str:
+    """The text of one cell under its column's format (``-`` for a missing or non-finite number)."""
+    fmt = col.format
+    if fmt == "text":
+        return "" if value is None else str(value)
+    if fmt == "yesno":
+        return "-" if value is None else ("yes" if value else "no")
+    if fmt in ("est_se", "ci", "pct_ci", "g4_ci"):
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            return "-"
+        a, b = (_num(x) for x in value)
+        if fmt == "est_se":
+            return "-" if a is None else f"{a:.{col.digits}f} ({'-' if b is None else f'{b:.{col.digits}f}'})"
+        if a is None or b is None:
+            return "-"
+        if fmt == "pct_ci":
+            return f"[{100 * a:.1f}%, {100 * b:.1f}%]"
+        if fmt == "g4_ci":
+            return f"[{a:.4g}, {b:.4g}]"
+        return f"[{a:.{col.digits}f}, {b:.{col.digits}f}]"
+    x = _num(value)
+    if x is None:
+        return "-" if not isinstance(value, str) else value
+    if fmt == "int":
+        return f"{int(round(x)):,}"
+    if fmt == "g4":
+        return f"{x:.4g}"
+    if fmt == "pct1":
+        return f"{100 * x:.1f}%"
+    if fmt == "p":
+        return "<0.0001" if x < 1e-4 else f"{x:.4f}"
+    return f"{x:.{int(fmt[1:])}f}"
