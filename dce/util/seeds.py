@@ -1,0 +1,46 @@
+"""Random seeds: the one place a seed is made, checked and split into independent streams.
+
+Every random step of `dce` takes a seed and reports it.  :func:`resolve_seed` makes a fresh one when
+none is given (so the run can be repeated from the report) and checks a given one; :func:`streams`
+splits a seed into independent child seeds with :class:`numpy.random.SeedSequence`, so that starts,
+replications or chains get the same numbers however they are scheduled.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dce.errors import ArgumentError
+
+MAX_SEED = 2**32 - 1
+
+
+def new_seed() -> int:
+    """A fresh seed in ``[0, 2**31 - 1)`` from the operating system's entropy."""
+    return int(np.random.SeedSequence().entropy % (2**31 - 1))
+
+
+def resolve_seed(seed=None, argument: str = "seed") -> int:
+    """``seed`` as a checked non-negative integer, or a fresh one when it is None."""
+    if seed is None:
+        return new_seed()
+    if isinstance(seed, bool):
+        raise ArgumentError(argument, f"expected a whole number, not {seed!r}")
+    try:
+        value = int(seed)
+    except (TypeError, ValueError):
+        raise ArgumentError(argument, f"expected a whole number, not {seed!r}") from None
+    if value != seed and not (isinstance(seed, str) and str(value) == seed.strip()):
+        raise ArgumentError(argument, f"expected a whole number, not {seed!r}")
+    if not 0 <= value <= MAX_SEED:
+        raise ArgumentError(argument, f"must be between 0 and {MAX_SEED}, not {value}")
+    return value
+
+
+def rng(seed, *stream) -> np.random.Generator:
+    """A generator for ``seed`` and an optional stream label (small non-negative integers)."""
+    return np.random.default_rng([int(seed), *[int(s) for s in stream]] if stream else int(seed))
+
+
+def streams(seed, n: int) -> list:
+    """``n`` independent child seed sequences of ``seed`` (replication ``i`` always gets child ``i``)."""
+    return np.random.SeedSequence(int(seed)).spawn(int(n))
