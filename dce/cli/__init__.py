@@ -21,7 +21,18 @@ COMMANDS = {
     "shares": ("dce.cli.shares", "shares", "Predicted shares preferring scenarios over a reference."),
     "wtp": ("dce.cli.wtp", "wtp", "Willingness to pay and attribute importance."),
     "simulate": ("dce.cli.simulate", "simulate", "Simulate survey responses from a known truth."),
+    "report": ("dce.cli.report", "report", "A self-contained HTML report of a study, with figures."),
 }
+
+_ARGV = None      # the arguments of the running command, for the provenance of what it writes
+
+
+def invocation() -> str:
+    """The running command line as a shell would take it (``dce fit data.csv ...``)."""
+    import shlex
+
+    argv = _ARGV if _ARGV is not None else sys.argv[1:]
+    return shlex.join(["dce", *map(str, argv)])
 
 
 class LazyGroup(click.Group):
@@ -64,6 +75,8 @@ def main(argv=None):
     """Entry point of the console script: run the CLI, turning errors into one clear line."""
     from dce.errors import DCEError
 
+    global _ARGV
+    _ARGV = list(argv) if argv is not None else sys.argv[1:]
     try:
         cli.main(args=argv, prog_name="dce", standalone_mode=False)
     except DCEError as e:

@@ -128,6 +128,7 @@ def evaluate(design, spec=None, draws=None, seed=None):
         "d_error_neutral": _num(d_errors(I_zero)),
         "a_error_neutral": _num(a_errors(I_zero)),
     }
+    out["attributes"] = [_attribute(a) for a in spec.attributes]
     if design.seed is not None:
         out["seed"] = int(design.seed)
     if design.search:
@@ -202,6 +203,13 @@ def evaluate(design, spec=None, draws=None, seed=None):
     out["block_balance"] = blocks
     out["block_balance_max_deviation"] = _num(worst, 4)
     return out
+
+
+def _attribute(a):
+    """An attribute's levels and coding: ``coding_table`` row i codes level i into ``columns``."""
+    return {"name": a.name, "label": a.label or "", "unit": a.unit or "", "levels": [str(x) for x in a.labels],
+            "coding": a.coding, "reference": None if a.coding == "linear" else str(a.labels[a.reference]),
+            "columns": a.columns, "coding_table": [[float(v) for v in row] for row in a.table]}
 
 
 def _dominance(spec, levels):

@@ -14,7 +14,10 @@ format     cell                            reads as
 ``int``    integer                         ``1,234``
 ``f2``..   float                           fixed decimals (``f2``, ``f3``, ``f4``, ``f6``)
 ``g4``     float                           4 significant digits
+``pct0``   fraction                        ``80%``
 ``pct1``   fraction                        ``80.1%``
+``pct2``   fraction                        ``80.12%``
+``num``    number, bool or text            ints ``1,234``; floats 6 significant digits; text as is
 ``p``      p-value                         ``0.0123``, ``<0.0001``
 ``est_se`` ``[value, se]``                 ``0.1234 (0.0456)`` (``digits`` decimals)
 ``ci``     ``[low, high]``                 ``[0.1234, 0.5678]`` (``digits`` decimals)
@@ -24,13 +27,18 @@ format     cell                            reads as
 ========== =============================== =======================================
 
 ``None`` and non-finite numbers read as ``-``.
+
+A cell may carry its own format, ``{"value": v, "format": "f3"}`` (optionally ``"digits"``), for
+tables of mixed measures (a fit summary: log-likelihood ``f3``, rho-squared ``f4``, iterations ``int``);
+the column's format applies to every other cell.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 
-FORMATS = ("text", "int", "f2", "f3", "f4", "f6", "g4", "pct1", "p", "est_se", "ci", "pct_ci", "g4_ci", "yesno")
+FORMATS = ("text", "int", "f2", "f3", "f4", "f6", "g4", "pct0", "pct1", "pct2", "p", "est_se", "ci", "pct_ci",
+           "g4_ci", "yesno", "num")
 
 
 @dataclass
@@ -94,7 +102,34 @@ class Table:
                    rows=d.get("rows") or [])
 
 
+def cell(value, fmt: str, digits: int | None = None) -> dict:
+    """A cell with its own format (see the module docstring)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown cell format {fmt!r}")
+    out = {"value": value, "format": fmt}
+    if digits is not None:
+        out["digits"] = int(digits)
+    return out
+
+
+def cell_value(v):
+    """The raw value of a cell (unwrapping a cell that carries its own format)."""
+    return v.get("value") if isinstance(v, dict) and "format" in v else v
+
+
+def cell_column(v, col: "Column") -> "Column":
+    """The column format that applies to one cell: its own, or the column's."""
+    if isinstance(v, dict) and "format" in v:
+        return Column(col.name, v["format"], int(v.get("digits", col.digits)))
+    return col
+
+
 def _json_cell(v):
+    if isinstance(v, dict) and "format" in v:
+        out = {"value": _json_cell(v.get("value")), "format": str(v["format"])}
+        if "digits" in v:
+            out["digits"] = int(v["digits"])
+        return out
     if isinstance(v, (list, tuple)):
         return [_json_cell(x) for x in v]
     if isinstance(v, bool) or v is None or isinstance(v, str):
@@ -118,7 +153,20 @@ def _num(v):
 
 def format_cell(value, col: Column) -> str:
     """The text of one cell under its column's format (``-`` for a missing or non-finite number)."""
+    if isinstance(value, dict) and "format" in value:
+        return format_cell(value.get("value"), cell_column(value, col))
     fmt = col.format
+    if fmt == "num":
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, str):
+            return value
+        x = _num(value)
+        if x is None:
+            return "-"
+        if isinstance(value, int) or (hasattr(value, "dtype") and value.dtype.kind in "iu"):
+            return f"{int(value):,}"
+        return f"{x:.6g}"
     if fmt == "text":
         return "" if value is None else str(value)
     if fmt == "yesno":
@@ -143,8 +191,8 @@ def format_cell(value, col: Column) -> str:
         return f"{int(round(x)):,}"
     if fmt == "g4":
         return f"{x:.4g}"
-    if fmt == "pct1":
-        return f"{100 * x:.1f}%"
+    if fmt.startswith("pct"):
+        return f"{100 * x:.{int(fmt[3:])}f}%"
     if fmt == "p":
         return "<0.0001" if x < 1e-4 else f"{x:.4f}"
     return f"{x:.{int(fmt[1:])}f}"

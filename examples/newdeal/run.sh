@@ -6,7 +6,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 out="${1:-out}"
 mkdir -p "$out"
-if command -v dce >/dev/null 2>&1; then dce=(dce); else dce=(python "$root/cli.py"); fi
+dce=(python "$root/cli.py")   # this checkout's code, not whichever dce is installed
 spec="$root/designs/newdeal.yaml"
 
 echo "== 1. the design: diagnostics of examples/newdeal/design.csv"

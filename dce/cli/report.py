@@ -1,0 +1,41 @@
+"""`dce report`: one self-contained HTML report of a study from the JSON files the other commands write."""
+from __future__ import annotations
+
+import click
+
+from dce.cli.common import user_errors
+
+
+@click.command()
+@click.argument("models", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--design", "design", type=click.Path(dir_okay=False), help="Design diagnostics (dce design --json).")
+@click.option("--shares", "shares", multiple=True, type=click.Path(dir_okay=False),
+              help="Shares JSON (dce shares --output); repeatable, e.g. overall and --by a covariate.")
+@click.option("--wtp", "wtp", multiple=True, type=click.Path(dir_okay=False),
+              help="WTP JSON (dce wtp --output); repeatable.")
+@click.option("--validation", "validation", multiple=True, type=click.Path(dir_okay=False),
+              help="Survey validation JSON (dce fit --validation-output); repeatable.")
+@click.option("--power", "power", multiple=True, type=click.Path(dir_okay=False),
+              help="Power analysis JSON (dce power --output); repeatable.")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
+@click.option("--figures", "figures_dir", type=click.Path(file_okay=False),
+              help="Also write every figure to this folder as SVG and PNG.")
+@click.option("--title", help="Title of the report (default: from the design).")
+@user_errors
+def report(models, design, shares, wtp, validation, power, output, figures_dir, title):
+    """Write a self-contained HTML report of MODEL.json files and the study's other results.
+
+    \b
+    dce report model.json --design design.json --shares shares.json --wtp wtp.json --output report.html
+    """
+    from dce.cli import invocation
+    from dce.report.document import build_report, write_report
+
+    rep = build_report(models=models, design=design, shares=shares, wtp=wtp, validation=validation, power=power,
+                       title=title, command=invocation())
+    write_report(rep, output, figures_dir=figures_dir)
+    from dce.cli.common import console
+
+    con = console(stderr=True)
+    con.print(f"report written to {output} ({len(rep.figures)} figures"
+              + (f", also as SVG and PNG in {figures_dir}" if figures_dir else "") + ")")

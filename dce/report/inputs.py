@@ -1,0 +1,163 @@
+"""The JSON inputs of `dce report`, read and checked before anything is drawn or written.
+
+Each input is one file a `dce` command wrote: a model (``dce fit --output``), a design's diagnostics
+(``dce design --json``), shares (``dce shares --output``), WTP (``dce wtp --output``), a survey
+validation report (``dce fit --validation-output``) or a power analysis (``dce power --output``).  A
+missing, unreadable or malformed file, or a model of another schema version, is one
+:class:`~dce.errors.DCEError` naming the file and the key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+from dce.errors import DCEError
+
+KINDS = ("model", "design", "shares", "wtp", "validation", "power")
+
+# keys each kind must have: (key, the command that writes such a file)
+_REQUIRED = {
+    "model": (("model", "params", "spec"), "dce fit --output"),
+    "design": (("tasks", "parameters", "level_balance"), "dce design --json"),
+    "shares": (("scenarios",), "dce shares --output"),
+    "wtp": (("wtp",), "dce wtp --output"),
+    "validation": (("respondents_read", "respondents_used"), "dce fit --validation-output"),
+    "power": (("sizes", "targets"), "dce power --output"),
+}
+
+
+@dataclass
+class Input:
+    """One input file: its kind, the path as given, its SHA-256 and size, and the parsed JSON."""
+
+    kind: str
+    path: str
+    sha256: str
+    size: int
+    data: dict
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+
+def read_input(path, kind) -> Input:
+    """Read and check one input file of ``kind`` (one of :data:`KINDS`)."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise DCEError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DCEError(f"{path}: is a folder, not a {kind} JSON file") from None
+    except OSError as e:
+        raise DCEError(f"{path}: cannot read ({e.strerror or e})") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DCEError(f"{path}: not a {kind} JSON file (not UTF-8 text)") from None
+    except json.JSONDecodeError as e:
+        raise DCEError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    if not isinstance(data, dict):
+        raise DCEError(f"{path}: not a {kind} JSON file (expected an object at the top level)")
+    check(data, kind, path)
+    return Input(kind, path, hashlib.sha256(raw).hexdigest(), len(raw), data)
+
+
+def check(data: dict, kind: str, source: str) -> None:
+    """Check the keys the report reads; a model of another schema version is an error."""
+    keys, writer = _REQUIRED[kind]
+    if kind == "model":
+        _check_schema(data, source)
+    for k in keys:
+        if k not in data:
+            raise DCEError(f"{source}: key '{k}' is missing (not a file written by `{writer}`)")
+    if kind == "model":
+        _check_params(data, source)
+    elif kind == "shares":
+        _check_rows(data, "scenarios", ("name", "share", "ci_low", "ci_high"), source)
+    elif kind == "wtp":
+        _check_rows(data, "wtp", ("name", "wtp"), source)
+        if "importance" in data:
+            _check_rows(data, "importance", ("attribute", "importance"), source, allow_empty=True)
+    elif kind == "power":
+        if not isinstance(data["sizes"], list) or not data["sizes"]:
+            raise DCEError(f"{source}: key 'sizes' must be a non-empty list of sample sizes")
+        _check_rows(data, "targets", ("name", "power"), source, allow_empty=True)
+        for i, t in enumerate(data["targets"], 1):
+            if not isinstance(t["power"], list) or len(t["power"]) != len(data["sizes"]):
+                raise DCEError(f"{source}: key 'targets[{i}].power' must have one value per sample size")
+    elif kind == "design":
+        if not isinstance(data["level_balance"], dict):
+            raise DCEError(f"{source}: key 'level_balance' must be a mapping of attribute to level counts")
+
+
+def schema_version() -> int:
+    """The model JSON schema version this dce reads."""
+    try:
+        from dce.models.results import SCHEMA_VERSION
+    except ImportError:  # pragma: no cover - before the versioned schema existed
+        return 1
+    return int(SCHEMA_VERSION)
+
+
+def _check_schema(data, source):
+    version = data.get("schema_version", 1)   # files written before the field existed are version 1
+    if isinstance(version, bool) or version != schema_version():
+        raise DCEError(f"{source}: model results schema version {version!r} is not supported "
+                       f"(this dce reads version {schema_version()})")
+
+
+def _check_params(data, source):
+    params = data["params"]
+    if not isinstance(params, list) or not params:
+        raise DCEError(f"{source}: key 'params' must be a non-empty list of parameters")
+    for i, p in enumerate(params, 1):
+        if not isinstance(p, dict) or "name" not in p or "estimate" not in p:
+            raise DCEError(f"{source}: key 'params[{i}]' needs 'name' and 'estimate'")
+        if not _is_number(p["estimate"]):
+            raise DCEError(f"{source}: key 'params[{i}].estimate' is not a number")
+    if not isinstance(data["spec"], dict):
+        raise DCEError(f"{source}: key 'spec' must be a mapping")
+    tables = data.get("tables")
+    if tables is not None:
+        from dce.report.table import Table
+
+        if not isinstance(tables, list):
+            raise DCEError(f"{source}: key 'tables' must be a list of tables")
+        for i, t in enumerate(tables, 1):
+            try:
+                Table.from_dict(t)
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise DCEError(f"{source}: key 'tables[{i}]' is not a table ({e})") from None
+
+
+def _check_rows(data, key, fields, source, allow_empty=False):
+    rows = data[key]
+    if not isinstance(rows, list) or (not rows and not allow_empty):
+        raise DCEError(f"{source}: key '{key}' must be a non-empty list")
+    for i, r in enumerate(rows, 1):
+        if not isinstance(r, dict):
+            raise DCEError(f"{source}: key '{key}[{i}]' must be a mapping")
+        for f in fields:
+            if f not in r:
+                raise DCEError(f"{source}: key '{key}[{i}].{f}' is missing")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def sha256_file(path) -> str | None:
+    """SHA-256 of a file, or None when it cannot be read."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()

@@ -1,0 +1,578 @@
+"""The sections of the study report, built from the checked JSON inputs (:mod:`dce.report.inputs`).
+
+Each builder returns a :class:`Section`: an anchor, a title and blocks (tables as
+:class:`~dce.report.table.Table`, figures as :class:`~dce.report.figures.Figure`, paragraphs, lists).
+Nothing here branches on the kind of model: a model section shows the generic fields of the model JSON,
+every table in its ``tables`` list, every scalar model-specific field, and figures of the coefficient
+distribution that the model's own ``coefficient_draws`` gives (none for a fixed-coefficient model, a
+histogram per varying coefficient for a continuous mixing distribution, a profile plot for a few
+weighted support points such as latent classes).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dce.report import figures as F
+from dce.report.table import Column, Table, cell
+
+SE_LABEL = {"classical": "s.e.", "robust": "robust s.e.", "cluster": "cluster s.e.", "posterior": "posterior sd"}
+# top-level model JSON keys shown by the generic parts of a model section (everything else is model-specific)
+CORE_KEYS = {"schema_version", "model", "label", "loglik", "loglik_null", "n_tasks", "n_respondents", "n_params",
+             "aic", "bic", "rho2", "rho2_adj", "converged", "message", "grad_norm", "iterations", "seconds",
+             "se_type", "params", "vcov", "vcovs", "vcov_robust", "warnings", "spec", "fixed", "coef_names",
+             "tables", "summary", "posterior", "validation", "provenance"}
+MAX_SUPPORT_POINTS = 12     # weighted coefficient vectors up to this many are drawn as profiles (classes)
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    blocks: list = field(default_factory=list)
+
+    def table(self, t: Table):
+        self.blocks.append({"kind": "table", "table": t})
+
+    def figure(self, f):
+        self.blocks.append({"kind": "figure", "figure": f})
+
+    def text(self, s: str, cls: str = ""):
+        self.blocks.append({"kind": "text", "text": s, "cls": cls})
+
+    def items(self, items, cls: str = ""):
+        if items:
+            self.blocks.append({"kind": "list", "items": list(items), "cls": cls})
+
+    def heading(self, s: str, anchor: str = ""):
+        self.blocks.append({"kind": "h3", "text": s, "id": anchor})
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
+
+
+def model_label(d: dict) -> str:
+    """The model family's title: the JSON ``label``, the registry's class label, or the key."""
+    if d.get("label"):
+        return str(d["label"])
+    try:
+        from dce.models import model_class
+
+        return str(getattr(model_class(d["model"]), "label", d["model"]))
+    except Exception:  # noqa: BLE001 - an unknown or unregistered family is shown by its key
+        return str(d["model"])
+
+
+# ------------------------------------------------------------------------------------------------ study
+def study_section(models, design, validations) -> Section | None:
+    """Respondents, tasks, alternatives and blocks, and the validation report of a survey export."""
+    s = Section("study", "Study and data")
+    rows = []
+    if design is not None:
+        d = design.data
+        rows += [["design", d.get("design", "")], ["tasks in the design", cell(d.get("tasks"), "int")],
+                 ["blocks", cell(d.get("blocks"), "int")],
+                 ["tasks per block", ", ".join(map(str, d.get("tasks_per_block") or []))],
+                 ["alternatives per task", _alternatives_text(d)]]
+    for i, m in enumerate(models, 1):
+        d = m.data
+        tag = f" (model {i})" if len(models) > 1 else ""
+        rows += [[f"respondents{tag}", cell(d.get("n_respondents"), "int")],
+                 [f"choice tasks answered{tag}", cell(d.get("n_tasks"), "int")]]
+        excluded = _summary_value(d, "rows excluded")
+        if excluded is not None:
+            rows.append([f"rows excluded{tag}", excluded])
+    if rows:
+        s.table(Table("Study summary", [Column("item"), Column("value")], rows, key="study_summary"))
+    for v, source in validations:
+        _validation_blocks(s, v, source)
+    return s if s.blocks else None
+
+
+def _alternatives_text(d) -> str:
+    extra = [x for x in (d.get("status_quo"), d.get("opt_out")) if x]
+    return f"{d.get('alternatives')}" + "".join(f" + {x}" for x in extra)
+
+
+def _summary_value(d, prefix):
+    for row in d.get("summary") or []:
+        if isinstance(row, (list, tuple)) and len(row) == 2 and str(row[0]).startswith(prefix):
+            return str(row[1])
+    return None
+
+
+def _validation_blocks(s: Section, v: dict, source: str):
+    counts = [["respondents read", v.get("respondents_read")], ["respondents used", v.get("respondents_used")],
+              ["tasks read", v.get("tasks_read")], ["tasks used", v.get("tasks_used")],
+              ["missing answers", v.get("missing_answers")],
+              ["always chose the status quo", len(v.get("always_status_quo") or [])],
+              ["always chose the same position", len(v.get("always_same_position") or [])],
+              ["problems found", len(v.get("problems") or [])]]
+    s.table(Table(f"Survey responses: validation ({source})", [Column("check"), Column("count", "int")], counts,
+                  key=f"validation_{slug(source)}"))
+    problems = v.get("problems") or []
+    if problems:
+        shown = problems[:50]
+        s.table(Table("Problems in the survey responses" + (f" (first 50 of {len(problems)})"
+                                                              if len(problems) > 50 else ""),
+                      [Column("respondent"), Column("column"), Column("kind"), Column("detail")],
+                      [[p.get("respondent"), p.get("column"), p.get("kind"), p.get("detail")] for p in shown],
+                      key=f"validation_problems_{slug(source)}"))
+    for label, key in (("always chose the status quo", "always_status_quo"),
+                       ("always chose the same position", "always_same_position")):
+        ids = v.get(key) or []
+        if ids:
+            head = ", ".join(map(str, ids[:30])) + (" ..." if len(ids) > 30 else "")
+            s.text(f"{len(ids)} respondents {label}: {head}", cls="warning")
+
+
+# ------------------------------------------------------------------------------------------------ design
+def design_section(design) -> Section:
+    from dce.report.design_tables import design_tables
+
+    d = design.data
+    s = Section("design", "Experimental design")
+    s.text(f"Design '{d.get('design', '')}' read from {design.path}"
+           + (f" (design file {d['design_csv']}, spec {d['spec']})" if d.get("design_csv") and d.get("spec") else "")
+           + ".")
+    tables = design_tables(d)
+    keyed = {t.key: t for t in tables}
+    for key in ("design_attributes", "design_coding", "design_diagnostics", "design_s_efficiency"):
+        if key in keyed:
+            s.table(keyed[key])
+    if "design_attributes" not in keyed:
+        s.text("This design JSON lists no attributes (written by an older dce): the attributes and coding "
+               "tables are left out.", cls="note")
+    bal = d.get("level_balance") or {}
+    if bal:
+        names = list(bal)
+        s.figure(F.level_heatmap("design-level-balance",
+                                 "Level balance: how often each level appears over the designed alternatives "
+                                 "(colour: count relative to a perfectly balanced design; 1 = balanced).",
+                                 names, [list(bal[a]) for a in names], [list(bal[a].values()) for a in names]))
+    for key in ("design_balance", "design_blocks"):
+        if key in keyed:
+            s.table(keyed[key])
+    dom = d.get("dominance") or {}
+    if dom:
+        s.table(Table("Dominance", [Column("check"), Column("count", "int")],
+                      [[k.replace("_", " "), v] for k, v in dom.items()], key="design_dominance"))
+    corr = d.get("correlations") or {}
+    if len(corr.get("names", [])) > 1:
+        s.figure(F.correlation_heatmap("design-correlations", "Correlations of the coded attribute columns over "
+                                       "the designed alternatives (columns numbered as the rows).",
+                                       corr["names"], corr["matrix"]))
+    return s
+
+
+# ------------------------------------------------------------------------------------------------ models
+def model_sections(models) -> Section:
+    s = Section("models", "Models")
+    for i, m in enumerate(models, 1):
+        _model_blocks(s, i, m)
+    return s
+
+
+def _model_blocks(s: Section, i: int, m):
+    d = m.data
+    anchor = f"model-{i}"
+    s.heading(f"Model {i}: {model_label(d)} ({m.name})", anchor)
+    s.table(specification_table(d, i))
+    coding = coding_table(d.get("spec") or {}, i)
+    if coding is not None:
+        s.table(coding)
+    s.table(estimates_table(d, i))
+    s.figure(_estimates_figure(d, i))
+    s.table(fit_table(d, i))
+    s.table(settings_table(d, i))
+    for j, t in enumerate(d.get("tables") or [], 1):
+        tt = Table.from_dict(t)
+        tt.key = tt.key or f"model{i}_table{j}"
+        tt.key = f"model{i}_{tt.key}" if not tt.key.startswith(f"model{i}_") else tt.key
+        s.table(tt)
+    fig = distribution_figure(m, i)
+    if isinstance(fig, str):
+        s.text(fig, cls="note")
+    elif fig is not None:
+        s.figure(fig)
+    s.items([f"warning: {w}" for w in d.get("warnings") or []], cls="warning")
+
+
+def specification_table(d, i) -> Table:
+    spec = d.get("spec") or {}
+    rows = [["model", f"{model_label(d)} ({d['model']})"]]
+    for k, v in spec.items():
+        if k in ("names", "factors", "terms", "design_yaml", "covariate_profiles", "references", "covariates"):
+            continue
+        text = _short(v)
+        if text is not None:
+            rows.append([k.replace("_", " "), text])
+    names = d.get("coef_names") or spec.get("names") or [p["name"] for p in d["params"]]
+    rows.append(["utility coefficients", ", ".join(map(str, names))])
+    if spec.get("covariates"):
+        rows.append(["respondent covariates", ", ".join(
+            f"{k} ({', '.join(map(str, c.get('levels', [])))})" if isinstance(c, dict) else str(k)
+            for k, c in spec["covariates"].items())])
+    rows.append(["standard errors", SE_LABEL.get(d.get("se_type"), str(d.get("se_type")))])
+    return Table(f"Model {i}: specification", [Column("item"), Column("value")], rows, key=f"model{i}_spec")
+
+
+def _short(v, limit=160):
+    """A one-line text of a scalar, a list of scalars or a flat mapping; None for anything larger."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (int, float, str)):
+        t = str(v)
+        return t if len(t) <= limit else None
+    if isinstance(v, list) and all(isinstance(x, (int, float, str)) for x in v):
+        t = ", ".join(map(str, v))
+        return t if len(t) <= limit else None
+    if isinstance(v, list) and all(isinstance(x, list) and all(isinstance(y, str) for y in x) for x in v):
+        t = ", ".join(":".join(x) for x in v)
+        return t if len(t) <= limit else None
+    if isinstance(v, dict) and all(isinstance(x, (int, float, str, bool)) for x in v.values()):
+        t = ", ".join(f"{k} = {x}" for k, x in v.items())
+        return t if len(t) <= limit else None
+    return None
+
+
+def coding_table(spec: dict, i: int) -> Table | None:
+    """How the attributes enter utility: a design's attribute coding, or a formula's factors."""
+    rows = []
+    if spec.get("design_yaml"):
+        try:
+            from dce.design.spec import parse_design_spec
+
+            ds = parse_design_spec(spec["design_yaml"], source=str(spec.get("design_source", "design")))
+        except Exception:  # noqa: BLE001 - a spec this dce cannot read: no coding table
+            ds = None
+        for a in getattr(ds, "attributes", []):
+            rows.append([a.name, a.coding, ", ".join(map(str, a.labels)),
+                         "" if a.coding == "linear" else str(a.labels[a.reference]), ", ".join(a.columns)])
+    elif isinstance(spec.get("factors"), dict):
+        refs = spec.get("references") or {}
+        for f, info in spec["factors"].items():
+            if not isinstance(info, dict):
+                continue
+            kind = info.get("kind", "")
+            if kind == "categorical":
+                levels = ", ".join(map(str, info.get("levels", [])))
+                rows.append([f, "dummy (treatment)", levels, str(info.get("reference", refs.get(f, ""))),
+                             ", ".join(n for n in spec.get("names", []) if n.startswith(f + "["))])
+            else:
+                rng = info.get("range")
+                rows.append([f, "linear", f"range {rng[0]:g} to {rng[1]:g}" if isinstance(rng, list) and len(rng) == 2
+                             else "", "", str(info.get("expr", f))])
+    if not rows:
+        return None
+    return Table(f"Model {i}: coding of the attributes", [Column("attribute"), Column("coding"), Column("levels"),
+                                                          Column("reference"), Column("columns")], rows,
+                 key=f"model{i}_coding")
+
+
+def estimates_table(d, i) -> Table:
+    se_label = SE_LABEL.get(d.get("se_type"), "s.e.")
+    rows = [[p["name"], p.get("estimate"), p.get("se"), p.get("z"), p.get("p"), [p.get("ci_low"), p.get("ci_high")]]
+            for p in d["params"]]
+    for name, value in (d.get("fixed") or {}).items():
+        rows.append([name, value, None, None, None, None])
+    notes = [f"{se_label}; 95% confidence intervals from the normal approximation"]
+    if d.get("fixed"):
+        notes.append("parameters without a standard error are fixed at the value shown")
+    return Table(f"Model {i}: estimates", [Column("parameter"), Column("estimate", "f4"), Column(se_label, "f4"),
+                                           Column("z", "f2"), Column("p", "p"), Column("95% CI", "ci")],
+                 rows, key=f"model{i}_estimates", notes=notes)
+
+
+def _estimates_figure(d, i):
+    ps = d["params"]
+    est = [_nan(p.get("estimate")) for p in ps]
+    lo = [_nan(p.get("ci_low")) for p in ps]
+    hi = [_nan(p.get("ci_high")) for p in ps]
+    return F.forest(f"model-{i}-estimates", f"Model {i}: estimates with 95% confidence intervals.",
+                    [p["name"] for p in ps], est, lo, hi, xlabel="estimate", reference=0.0)
+
+
+def fit_table(d, i) -> Table:
+    rows = [["respondents", cell(d.get("n_respondents"), "int")], ["choice tasks", cell(d.get("n_tasks"), "int")],
+            ["parameters", cell(d.get("n_params", len(d["params"])), "int")],
+            ["log-likelihood", cell(d.get("loglik"), "f3")], ["null log-likelihood", cell(d.get("loglik_null"), "f3")],
+            ["rho-squared", cell(d.get("rho2"), "f4")], ["adjusted rho-squared", cell(d.get("rho2_adj"), "f4")],
+            ["AIC", cell(d.get("aic"), "f2")], ["BIC", cell(d.get("bic"), "f2")]]
+    return Table(f"Model {i}: fit", [Column("statistic"), Column("value", "num")], rows, key=f"model{i}_fit")
+
+
+def settings_table(d, i) -> Table:
+    """Convergence and every scalar model-specific field (draws, seed, starts, ...), whatever the model."""
+    rows = [["converged", cell(d.get("converged"), "yesno")], ["message", d.get("message", "")],
+            ["iterations", cell(d.get("iterations"), "int")], ["gradient norm", cell(d.get("grad_norm"), "g4")],
+            ["seconds", cell(d.get("seconds"), "f2")]]
+    for k, v in d.items():
+        if k in CORE_KEYS:
+            continue
+        if isinstance(v, (bool, int, float, str)) or v is None:
+            rows.append([k.replace("_", " "), cell(v, "text") if k == "seed" else v])
+        else:
+            text = _short(v)
+            if text is not None:
+                rows.append([k.replace("_", " "), text])
+    for row in d.get("summary") or []:
+        if isinstance(row, (list, tuple)) and len(row) == 2:
+            rows.append([str(row[0]), str(row[1])])
+    rows = [[k, v if isinstance(v, (dict, str)) else cell(v, "num")] for k, v in rows]
+    return Table(f"Model {i}: convergence and settings", [Column("item"), Column("value")], rows,
+                 key=f"model{i}_settings")
+
+
+def _nan(v):
+    return np.nan if v is None else float(v)
+
+
+# ------------------------------------------------------------------------------------------------ distributions
+def coefficient_draws(d: dict, source: str, n_draws=4000, seed=0):
+    """Weighted coefficient vectors of a model JSON through its model class (None if it has none).
+
+    Returns ``(names, B (R x K), w (R,))``.
+    """
+    from dce.errors import DCEError
+
+    try:
+        from dce.models.results import ModelResult
+
+        if hasattr(ModelResult, "from_dict"):
+            r = ModelResult.from_dict(d, source=source)
+            B, w = r.coefficient_draws(n_draws=n_draws, seed=seed)
+            return list(r.coef_names), np.asarray(B, float), np.asarray(w, float)
+    except ImportError:  # pragma: no cover
+        pass
+    except DCEError:
+        return None
+    from dce.post.model import FittedModel
+
+    try:
+        fm = FittedModel(d, source=source)
+        B = np.atleast_2d(fm.coefficient_draws(n_draws=n_draws, seed=seed))
+    except DCEError:
+        return None
+    return fm.coef_names, B, np.full(B.shape[0], 1.0 / B.shape[0])
+
+
+def distribution_figure(m, i):
+    """Coefficient distribution or class profiles of a model, or None when its coefficients are fixed."""
+    got = coefficient_draws(m.data, m.path)
+    if got is None:
+        return f"Model {i}: no coefficient distribution drawn (the model family is not known to this dce)."
+    names, B, w = got
+    if B.shape[0] < 2:
+        return None
+    mean = w @ B
+    sd = np.sqrt(np.clip(w @ (B - mean) ** 2, 0, None))
+    vary = [k for k in range(B.shape[1]) if sd[k] > 1e-10 * (1 + abs(mean[k]))]
+    if not vary:
+        return None
+    d = m.data
+    if B.shape[0] <= MAX_SUPPORT_POINTS:
+        labels = _point_labels(d.get("classes"), B.shape[0])
+        return F.profiles(f"model-{i}-profiles", f"Model {i}: coefficients of each of the {B.shape[0]} classes "
+                          "(legend: class shares).", names, B, w, labels)
+    random = d.get("random") if isinstance(d.get("random"), dict) else {}
+    titles = [f"{names[k]} ({_dist_name(random.get(names[k]))})" if names[k] in random else names[k] for k in vary]
+    return F.distributions(f"model-{i}-distributions",
+                           f"Model {i}: distribution of the coefficients over respondents ({B.shape[0]:,} draws; "
+                           "line: mean, band: 5% to 95%, dashed: zero).", [names[k] for k in vary], B[:, vary], w,
+                           titles=titles)
+
+
+def _point_labels(classes, R):
+    if isinstance(classes, list) and len(classes) == R:
+        out = []
+        for r, c in enumerate(classes, 1):
+            name = c.get("name") or c.get("label") if isinstance(c, dict) else None
+            out.append(str(name) if name else f"class {r}")
+        return out
+    return None
+
+
+_DIST = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal", "t": "triangular", "u": "uniform"}
+
+
+def _dist_name(spec) -> str:
+    code = spec.get("distribution") if isinstance(spec, dict) else spec
+    return _DIST.get(str(code), str(code))
+
+
+# ------------------------------------------------------------------------------------------------ comparison
+def comparison_section(models) -> Section:
+    s = Section("comparison", "Models side by side")
+    heads = [f"{i}: {model_label(m.data)}" for i, m in enumerate(models, 1)]
+    names = []
+    for m in models:
+        for p in m.data["params"]:
+            if p["name"] not in names:
+                names.append(p["name"])
+    by = [{p["name"]: [p.get("estimate"), p.get("se")] for p in m.data["params"]} for m in models]
+    rows = [[n] + [b.get(n) for b in by] for n in names]
+    s.table(Table("Estimates (standard errors)", [Column("parameter")] + [Column(h, "est_se", 4) for h in heads],
+                  rows, key="comparison_estimates", notes=["-: not in the model"]))
+    stats = [("respondents", "n_respondents", "int"), ("choice tasks", "n_tasks", "int"),
+             ("parameters", "n_params", "int"), ("log-likelihood", "loglik", "f3"), ("AIC", "aic", "f2"),
+             ("BIC", "bic", "f2"), ("rho-squared", "rho2", "f4"), ("adjusted rho-squared", "rho2_adj", "f4"),
+             ("converged", "converged", "yesno")]
+    rows = [[label] + [cell(m.data.get(key), fmt) for m in models] for label, key, fmt in stats]
+    s.table(Table("Fit of the models", [Column("statistic")] + [Column(h, "num") for h in heads], rows,
+                  key="comparison_fit", notes=["AIC and BIC: lower is better; compare only models fitted to the "
+                                               "same choices"]))
+    return s
+
+
+# ------------------------------------------------------------------------------------------------ shares
+def shares_section(inputs) -> Section:
+    s = Section("shares", "Preference shares")
+    for j, inp in enumerate(inputs, 1):
+        d = inp.data
+        rows = d["scenarios"]
+        by = d.get("by")
+        pct = int(round(100 * float(d.get("level") or 0.95)))
+        ref = str(d.get("reference", "status_quo"))
+        title = (f"Share preferring each scenario over the {ref.replace('_', ' ')}" if ref != "none"
+                 else "Market shares among the scenarios")
+        cols = ([Column(str(by))] if by else []) + [Column("scenario"), Column("share", "pct1"),
+                                                    Column(f"{pct}% CI", "pct_ci")]
+        body = [([r.get("group")] if by else []) + [r["name"], r["share"], [r["ci_low"], r["ci_high"]]] for r in rows]
+        s.table(Table(f"{title} ({inp.name})", cols, body, key=f"shares_{j}", notes=[_shares_note(d)]))
+        s.figure(_shares_figure(j, inp, title, pct, ref))
+    return s
+
+
+def _shares_note(d) -> str:
+    ci = d.get("ci_method", "")
+    note = f"confidence intervals: {ci}"
+    if ci == "krinsky-robb" and d.get("sims"):
+        note += f" ({d['sims']} parameter draws)"
+    if d.get("draws"):
+        note += f"; {d['draws']} draws of the random coefficients"
+    if d.get("seed") is not None:
+        note += f"; seed {d['seed']}"
+    if d.get("model"):
+        note += f"; model {d['model']}"
+    return note
+
+
+def _shares_figure(j, inp, title, pct, ref):
+    rows = inp.data["scenarios"]
+    by = inp.data.get("by")
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    groups = list(dict.fromkeys(str(r.get("group")) for r in rows)) if by else [None]
+    est = np.full((len(groups), len(names)), np.nan)
+    lo, hi = est.copy(), est.copy()
+    for r in rows:
+        g = groups.index(str(r.get("group"))) if by else 0
+        k = names.index(r["name"])
+        est[g, k], lo[g, k], hi[g, k] = _nan(r["share"]), _nan(r["ci_low"]), _nan(r["ci_high"])
+    caption = f"{title}, with {pct}% confidence intervals" + (f", by {by}" if by else "") + f" ({inp.name})."
+    return F.forest(f"shares-{j}", caption, names, est, lo, hi, groups=[f"{by} = {g}" for g in groups] if by else None,
+                    xlabel="share", reference=0.5 if ref != "none" else None, percent=True)
+
+
+# ------------------------------------------------------------------------------------------------ WTP
+def wtp_section(inputs) -> Section:
+    s = Section("wtp", "Willingness to pay and attribute importance")
+    for j, inp in enumerate(inputs, 1):
+        d = inp.data
+        cost = d.get("cost", "cost")
+        pct = int(round(100 * float(d.get("level") or 0.95)))
+        rows = d["wtp"]
+        s.table(Table(f"Willingness to pay, in units of '{cost}' ({inp.name})",
+                      [Column("coefficient"), Column("WTP", "g4"), Column("s.e.", "g4"),
+                       Column(f"{pct}% CI (delta)", "g4_ci"), Column(f"{pct}% CI (K-R)", "g4_ci")],
+                      [[r["name"], r["wtp"], r.get("se"), [r.get("delta_low"), r.get("delta_high")],
+                        [r.get("kr_low"), r.get("kr_high")]] for r in rows], key=f"wtp_{j}",
+                      notes=[f"WTP = coefficient / |coefficient of {cost}|; s.e. by the delta method; K-R: "
+                             f"Krinsky-Robb, {d.get('sims', '?')} parameter draws; seed {d.get('seed', '?')}"]))
+        dist = [r for r in rows if isinstance(r.get("distribution"), dict)]
+        if dist:
+            s.table(Table("Distribution of WTP over respondents", [Column("coefficient")] + [
+                Column(h, "g4") for h in ("mean", "median", "5%", "95%")],
+                [[r["name"]] + [r["distribution"].get(k) for k in ("mean", "median", "q05", "q95")] for r in dist],
+                key=f"wtp_{j}_distribution"))
+        spread = None
+        if dist and len(dist) == len(rows):
+            spread = ([r["distribution"].get("q05") for r in rows], [r["distribution"].get("q95") for r in rows])
+            spread = tuple(np.array([_nan(x) for x in a]) for a in spread)
+        s.figure(F.forest(f"wtp-{j}", f"Willingness to pay in units of '{cost}' with {pct}% Krinsky-Robb intervals"
+                          + ("; grey: 5% to 95% over respondents" if spread else "") + f" ({inp.name}).",
+                          [r["name"] for r in rows], [_nan(r["wtp"]) for r in rows],
+                          [_nan(r.get("kr_low")) for r in rows], [_nan(r.get("kr_high")) for r in rows],
+                          xlabel=f"WTP ({cost})", reference=0.0, spread=spread,
+                          spread_label="5% to 95% over respondents" if spread else None))
+        imp = d.get("importance") or []
+        if imp:
+            s.table(Table("Relative attribute importance (utility range over the levels)",
+                          [Column("attribute"), Column("range", "g4"), Column("importance", "pct1")],
+                          [[r["attribute"], r.get("range"), r["importance"]] for r in imp], key=f"importance_{j}"))
+            s.figure(F.bars(f"importance-{j}", f"Relative attribute importance ({inp.name}).",
+                            [r["attribute"] for r in imp], [_nan(r["importance"]) for r in imp],
+                            xlabel="share of the total utility range"))
+    return s
+
+
+# ------------------------------------------------------------------------------------------------ power
+def power_section(inputs) -> Section:
+    s = Section("power", "Sample size and power")
+    for j, inp in enumerate(inputs, 1):
+        d = inp.data
+        sizes = d["sizes"]
+        targets = d["targets"]
+        cols = [Column("target"), Column("kind")] + [Column(f"n = {n}", "pct1") for n in sizes] + [
+            Column("n for 80%", "int"), Column("n for 90%", "int"), Column("S-estimate", "int")]
+        rows = [[t["name"], t.get("kind", "")] + list(t["power"]) + [t.get("n80"), t.get("n90"), t.get("s_estimate")]
+                for t in targets]
+        notes = [f"{d.get('replications', '?')} replications per sample size; seed {d.get('seed', '?')}"]
+        if d.get("failed"):
+            notes.append("failed fits per sample size: " + ", ".join(map(str, d["failed"])))
+        s.table(Table(f"Power by sample size ({inp.name})", cols, rows, key=f"power_{j}", notes=notes))
+        if targets:
+            s.figure(F.curves(f"power-{j}", f"Power against the number of respondents ({inp.name}); dashed: 80% "
+                              "and 90%.", [float(n) for n in sizes], [t["power"] for t in targets],
+                              [t["name"] for t in targets], xlabel="respondents", ylabel="power", hlines=(0.8, 0.9)))
+        for t in d.get("tables") or []:
+            s.table(Table.from_dict(t))
+    return s
+
+
+# ------------------------------------------------------------------------------------------------ reproducibility
+def reproducibility_section(inputs, command, versions) -> Section:
+    s = Section("reproducibility", "Reproducibility")
+    s.table(Table("Software", [Column("component"), Column("version")], [[k, v] for k, v in versions.items()],
+                  key="software"))
+    if command:
+        s.text("This report was made with:")
+        s.blocks.append({"kind": "code", "text": command})
+    s.table(Table("Input files", [Column("kind"), Column("file"), Column("bytes", "int"), Column("SHA-256")],
+                  [[i.kind, i.path, i.size, i.sha256] for i in inputs], key="input_files"))
+    rows = []
+    for i in inputs:
+        prov = i.data.get("provenance") if isinstance(i.data.get("provenance"), dict) else {}
+        seed = i.data.get("seed")
+        if seed is None and isinstance(i.data.get("search"), dict):
+            seed = i.data["search"].get("seed")
+        rows.append([i.name, prov.get("command", "-"), "-" if seed is None else str(seed),
+                     prov.get("dce_version", "-")])
+    s.table(Table("How each input was made", [Column("file"), Column("command"), Column("seed"),
+                                              Column("dce version")], rows, key="input_provenance",
+                  notes=["-: not recorded in the file (written by an older dce or by hand)"]))
+    files = []
+    for i in inputs:
+        prov = i.data.get("provenance") if isinstance(i.data.get("provenance"), dict) else {}
+        for f in prov.get("inputs") or []:
+            if isinstance(f, dict):
+                files.append([i.name, f.get("path", ""), f.get("sha256") or "-"])
+    if files:
+        s.table(Table("Files behind the inputs", [Column("input"), Column("file"), Column("SHA-256")], files,
+                      key="input_sources"))
+    return s
+
+
