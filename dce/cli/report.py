@@ -7,18 +7,18 @@ from dce.cli.common import user_errors
 
 
 @click.command()
-@click.argument("models", nargs=-1, type=click.Path(dir_okay=False))
-@click.option("--design", "design", type=click.Path(dir_okay=False), help="Design diagnostics (dce design --json).")
-@click.option("--shares", "shares", multiple=True, type=click.Path(dir_okay=False),
+@click.argument("models", nargs=-1)
+@click.option("--design", "design", help="Design diagnostics (dce design --json).")
+@click.option("--shares", "shares", multiple=True,
               help="Shares JSON (dce shares --output); repeatable, e.g. overall and --by a covariate.")
-@click.option("--wtp", "wtp", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--wtp", "wtp", multiple=True,
               help="WTP JSON (dce wtp --output); repeatable.")
-@click.option("--validation", "validation", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--validation", "validation", multiple=True,
               help="Survey validation JSON (dce fit --validation-output); repeatable.")
-@click.option("--power", "power", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--power", "power", multiple=True,
               help="Power analysis JSON (dce power --output); repeatable.")
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
-@click.option("--figures", "figures_dir", type=click.Path(file_okay=False),
+@click.option("--output", "-o", required=True, help="The HTML file to write.")
+@click.option("--figures", "figures_dir",
               help="Also write every figure to this folder as SVG and PNG.")
 @click.option("--title", help="Title of the report (default: from the design).")
 @user_errors

@@ -19,7 +19,7 @@ from dce.errors import DCEError
 from dce.report.inputs import read_input
 from dce.report.table import Table, cell_column, cell_value, format_cell
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
 @dataclass
@@ -160,7 +160,7 @@ def render_html(title: str, sections) -> str:
             elif b["kind"] == "figure":
                 f = b["figure"]
                 blocks.append({"kind": "figure", "key": f.key, "caption": f.caption,
-                               "svg": Markup(F.inline_svg(F.svg(f), f.alt or f.caption))})
+                               "svg": Markup(F.inline_svg(F.svg(f), f.alt or f.caption, prefix=f.key + "-"))})
             else:
                 blocks.append(b)
         views.append({"id": s.id, "title": s.title, "blocks": blocks})
@@ -199,6 +199,8 @@ def write_report(report: Report, output, figures_dir=None, png_dpi=150):
 
 
 def _check_writable_folder(folder, target):
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise DCEError(f"{target}: '{folder}' is a file, not a folder")
     if not os.path.isdir(folder):
         raise DCEError(f"{target}: folder '{folder}' does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):

@@ -88,17 +88,25 @@ _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 _NS = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
 
 
-def inline_svg(text: str, title: str = "") -> str:
+def inline_svg(text: str, title: str = "", prefix: str = "") -> str:
     """SVG text made fit to sit inside HTML: no XML prolog, no RDF metadata, no namespace URIs.
 
-    The HTML parser puts an inline ``<svg>`` in the SVG namespace by itself (and knows
-    ``xlink:href``), so the namespace declarations, the only URLs matplotlib writes, are dropped.
+    The HTML parser puts an inline ``<svg>`` in the SVG namespace by itself, so the namespace
+    declarations, the only URLs matplotlib writes, are dropped; ``xlink:href`` becomes SVG 2's plain
+    ``href`` so that the figure is also well-formed XML on its own.  ``prefix`` is put before every id
+    (and every reference to one): matplotlib numbers its groups per figure (``figure_1``, ``axes_1``), so
+    figures sharing a page would otherwise repeat ids.
     """
     text = _XML_HEAD.sub("", text)
     text = _METADATA.sub("", text)
     head, sep, rest = text.partition(">")
     head = _NS.sub("", head)
     head = head.replace("<svg", '<svg role="img"', 1)
+    rest = rest.replace(" xlink:href=", " href=")
+    if prefix:
+        rest = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', rest)
+        rest = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', rest)
+        rest = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", rest)
     if title:
         from html import escape
 
@@ -222,7 +230,7 @@ def level_heatmap(key, caption, attributes, levels, counts):
     ax.grid(False)
     from matplotlib.colors import TwoSlopeNorm
 
-    im = ax.imshow(np.ma.masked_invalid(share), cmap="RdBu", norm=TwoSlopeNorm(1.0, 0.0, 2.0), aspect="auto")
+    im = _grid(ax, share, cmap="RdBu", norm=TwoSlopeNorm(1.0, 0.0, 2.0))
     for i in range(A):
         for j, (lab, n) in enumerate(zip(levels[i], counts[i])):
             dark = abs(share[i, j] - 1) > 0.6
@@ -233,9 +241,27 @@ def level_heatmap(key, caption, attributes, levels, counts):
     ax.tick_params(length=0)
     for s in ax.spines.values():
         s.set_visible(False)
-    cb = fig.colorbar(im, ax=ax, shrink=0.8)
+    cb = _colorbar(fig, im, ax)
     cb.set_label("count / balanced count")
     return Figure(key, caption, fig, alt=caption)
+
+
+def _colorbar(fig, im, ax):
+    """A colour bar drawn as vectors (matplotlib rasterises long ones, which would embed a PNG)."""
+    cb = fig.colorbar(im, ax=ax, shrink=0.8)
+    if cb.solids is not None:
+        cb.solids.set_rasterized(False)
+    return cb
+
+
+def _grid(ax, values, cmap, norm):
+    """A heatmap of vector cells (row 0 on top), not an embedded raster image."""
+    n, m = values.shape
+    im = ax.pcolormesh(np.arange(m + 1) - 0.5, np.arange(n + 1) - 0.5, np.ma.masked_invalid(values), cmap=cmap,
+                       norm=norm, edgecolors="white", linewidth=0.8)
+    ax.set_xlim(-0.5, m - 0.5)
+    ax.set_ylim(n - 0.5, -0.5)
+    return im
 
 
 @_styled
@@ -246,7 +272,9 @@ def correlation_heatmap(key, caption, names, matrix):
     fig, ax = _new(min(9.0, max(2.4, 0.9 + 0.42 * k)))
     ax = ax[0, 0]
     ax.grid(False)
-    im = ax.imshow(np.ma.masked_invalid(R), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    from matplotlib.colors import Normalize
+
+    im = _grid(ax, R, cmap="RdBu_r", norm=Normalize(-1.0, 1.0))
     for i in range(k):
         for j in range(k):
             if np.isfinite(R[i, j]):
@@ -257,7 +285,7 @@ def correlation_heatmap(key, caption, names, matrix):
     ax.tick_params(length=0)
     for s in ax.spines.values():
         s.set_visible(False)
-    fig.colorbar(im, ax=ax, shrink=0.8)
+    _colorbar(fig, im, ax)
     return Figure(key, caption, fig, alt=caption)
 
 

@@ -18,6 +18,8 @@ def atomic_open(path, mode="w", encoding="utf-8", newline=None):
         raise DCEError(f"{path}: folder '{folder}' does not exist")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=folder)
     try:
+        # mkstemp makes the file private (0600); the output gets the mode any new file would get
+        os.chmod(tmp, 0o666 & ~_umask())
         kw = {} if "b" in mode else {"encoding": encoding, "newline": newline}
         with os.fdopen(fd, mode, **kw) as fh:
             yield fh
@@ -28,6 +30,12 @@ def atomic_open(path, mode="w", encoding="utf-8", newline=None):
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path, obj):
