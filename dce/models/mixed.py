@@ -81,10 +81,8 @@ class _Problem:
         self.panel = data.resp is not None
         codes, R = data.panel()
         self.codes, self.R = codes, R
-        order = np.argsort(codes, kind="stable")
+        order, self.starts = data.panel_blocks()
         self.order = order
-        counts = np.bincount(codes, minlength=R)
-        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         X = data.X[order]
         ch = data.chosen[order]
         av = data.avail[order]
