@@ -92,6 +92,12 @@ class Model:
         return np.asarray(theta, float)[idx][None, :], np.ones(1)
 
     @classmethod
+    def segment_draws(cls, result, theta, n_draws, seed):
+        """Segments of respondents with their own coefficients (latent classes): a list of
+        ``(label, share, B, w)``; none by default."""
+        return []
+
+    @classmethod
     def coefficient_sets(cls, result, n_sim, n_draws, seed):
         """Krinsky-Robb: ``theta`` drawn from N(estimates, vcov), each mapped by :meth:`coefficient_draws`."""
         thetas = mvn_draws(np.random.default_rng(seed), result.estimates, result.vcov, n_sim)

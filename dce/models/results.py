@@ -172,6 +172,12 @@ class ModelResult:
         theta = self.estimates if theta is None else np.asarray(theta, float)
         return self.model_class.coefficient_draws(self, theta, int(n_draws), int(seed))
 
+    def segment_draws(self, theta=None, n_draws=1000, seed=0):
+        """Segments of respondents with coefficients of their own (latent classes), as a list of
+        ``(label, share, B, w)`` (``B`` (R, K), ``w`` (R,)); empty for a model without segments."""
+        theta = self.estimates if theta is None else np.asarray(theta, float)
+        return self.model_class.segment_draws(self, theta, int(n_draws), int(seed))
+
     def coefficient_sets(self, n_sim, n_draws=1000, seed=0):
         """``n_sim`` weighted coefficient sets ``(B, w)`` that carry the estimates' uncertainty."""
         return self.model_class.coefficient_sets(self, int(n_sim), int(n_draws), int(seed))

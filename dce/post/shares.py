@@ -49,7 +49,9 @@ def preference_shares(result, scenarios, reference=None, ci="krinsky-robb", n_si
     ``reference``: ``(levels, kind)`` of the reference
     alternative, or None for market shares among the scenarios.  A model with respondent covariates
     averages over the fitted sample's covariate profiles; ``by`` gives one set of shares per level of
-    that covariate.  Returns dicts ``name, share, ci_low, ci_high`` (and ``group`` with ``by``).
+    that covariate.  Returns dicts ``name, share, ci_low, ci_high`` (and ``group`` with ``by``); a
+    model with segments of respondents (latent classes) adds the shares within each segment, rows with
+    ``segment`` (its label) and ``segment_share``.
     """
     from dce.errors import ArgumentError
     from dce.post.coding import coder_for
@@ -70,22 +72,29 @@ def preference_shares(result, scenarios, reference=None, ci="krinsky-robb", n_si
         if reference is not None:
             levels, kind = reference
             x_ref = coder.code_rows(levels, profiles, where="reference", kind=kind)
-        for row in _shares_with_ci(result, scenarios, Xs, x_ref, w, ci, n_sim, n_draws, seed, level):
-            if by is not None:
-                row = {"group": gname, **row}
-            out.append(row)
+        def share_fn(draws):
+            return lambda theta: _shares_given_coefs(*draws(theta), Xs, x_ref, w)
+
+        overall = share_fn(lambda th: result.coefficient_draws(th, n_draws=n_draws, seed=seed))
+        sets = (_shares_given_coefs(B, wd, Xs, x_ref, w)
+                for B, wd in result.coefficient_sets(n_sim, n_draws=n_draws, seed=seed))
+        for row in _with_ci(result, scenarios, overall, sets, ci, n_sim, seed, level):
+            out.append(row if by is None else {"group": gname, **row})
+        for s, (label, share, _, _) in enumerate(result.segment_draws(n_draws=n_draws, seed=seed) if by is None else []):
+            seg = share_fn(lambda th, s=s: result.segment_draws(th, n_draws=n_draws, seed=seed)[s][2:])
+            sims = (seg(t) for t in result.parameter_draws(n_sim, seed))
+            for row in _with_ci(result, scenarios, seg, sims, ci, n_sim, seed, level):
+                out.append({"segment": label, "segment_share": float(share), **row})
     return out
 
 
-def _shares_with_ci(result, scenarios, Xs, x_ref, w, ci, n_sim, n_draws, seed, level):
-    def shares(theta):
-        return _shares_given_coefs(*result.coefficient_draws(theta, n_draws=n_draws, seed=seed), Xs, x_ref, w)
-
+def _with_ci(result, scenarios, shares, sims, ci, n_sim, seed, level):
+    """Rows of point shares (``shares(theta)`` at the estimates) with percentile intervals over the
+    simulated shares ``sims`` (Krinsky-Robb or posterior) or delta-method ones."""
     point = shares(result.estimates)
     alpha = (1 - level) / 2
     if ci == "krinsky-robb":
-        sims = np.array([_shares_given_coefs(B, wd, Xs, x_ref, w)
-                         for B, wd in result.coefficient_sets(n_sim, n_draws=n_draws, seed=seed)])
+        sims = np.array(list(sims))
         lo, hi = np.quantile(sims, [alpha, 1 - alpha], axis=0)
     else:
         from statistics import NormalDist

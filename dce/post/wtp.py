@@ -35,7 +35,8 @@ def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.9
     ``result``: a :class:`dce.models.results.ModelResult`.  The WTP is the ratio of the mean coefficients
     over the result's weighted coefficient draws (a lognormal's mean, not its underlying normal's); where
     the coefficients vary over respondents (several draws), the distribution of the individual ratio is
-    added (mean, median, quantiles).  Returns one dict per coefficient but ``cost``.
+    added (mean, median, quantiles).  Returns one dict per coefficient but ``cost``; a model with segments
+    of respondents (latent classes) adds rows per segment (``segment``, ``segment_share``).
     """
     from dce.errors import ArgumentError
     from dce.post.coding import coder_for
@@ -52,8 +53,6 @@ def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.9
     alpha = (1 - level) / 2
     from statistics import NormalDist
 
-    from dce.util.numdiff import jacobian
-
     q = NormalDist().inv_cdf(1 - alpha)
 
     def ratio(b):
@@ -63,29 +62,50 @@ def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.9
         # with fixed quasi-random draws of the coefficients: a smooth function of theta
         return ratio(_weighted_mean(*result.coefficient_draws(theta, n_draws=1000, seed=seed)))
 
+    sets = (ratio(_weighted_mean(B, w)) for B, w in result.coefficient_sets(n_sim, n_draws=1000, seed=seed))
+    rows = _wtp_rows(result, names, c, ratios, sets, q, alpha)
+    B, wd = result.coefficient_draws(n_draws=n_draws, seed=seed)
+    if B.shape[0] > 1:
+        for row in rows:
+            row["distribution"] = _ratio_distribution(B, wd, names.index(row["name"]), c)
+    for s, (label, share, _, _) in enumerate(result.segment_draws(n_draws=1000, seed=seed)):
+        def seg_ratios(theta, s=s):
+            return ratio(_weighted_mean(*result.segment_draws(theta, n_draws=1000, seed=seed)[s][2:]))
+
+        sims = (seg_ratios(t) for t in result.parameter_draws(n_sim, seed))
+        rows += [{"segment": label, "segment_share": float(share), **r}
+                 for r in _wtp_rows(result, names, c, seg_ratios, sims, q, alpha)]
+    return rows
+
+
+def _ratio_distribution(B, wd, k, c):
+    """Mean, median and quantiles of the individual ratio ``B[:, k] / |B[:, c]|`` over weighted draws."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = B[:, k] / np.abs(B[:, c])
+    ok = np.isfinite(r)
+    r, w = r[ok], wd[ok]
+    qs = _weighted_quantiles(r, w, [0.5, 0.05, 0.25, 0.75, 0.95])
+    return {"mean": float(w @ r / w.sum()), "median": float(qs[0]), "q05": float(qs[1]), "q25": float(qs[2]),
+            "q75": float(qs[3]), "q95": float(qs[4])}
+
+
+def _wtp_rows(result, names, c, ratios, sims, q, alpha):
+    """WTP rows at the estimates with delta-method s.e. and percentile intervals over ``sims``."""
+    from dce.util.numdiff import jacobian
+
     est = ratios(result.estimates)
     if result.has_covariance:
         J = jacobian(ratios, result.estimates)
         se = np.sqrt(np.clip(np.einsum("ik,kl,il->i", J, result.vcov, J), 0, None))
     else:
         se = np.full(len(names), np.nan)
-    sims = np.array([ratio(_weighted_mean(B, w)) for B, w in result.coefficient_sets(n_sim, n_draws=1000, seed=seed)])
-    kr_lo, kr_hi = np.quantile(sims, [alpha, 1 - alpha], axis=0)
-    B, wd = result.coefficient_draws(n_draws=n_draws, seed=seed)
+    kr_lo, kr_hi = np.quantile(np.array(list(sims)), [alpha, 1 - alpha], axis=0)
     rows = []
     for k, n in enumerate(names):
         if k == c:
             continue
         row = {"name": n, "wtp": float(est[k]), "se": float(se[k]), "delta_low": float(est[k] - q * se[k]),
                "delta_high": float(est[k] + q * se[k]), "kr_low": float(kr_lo[k]), "kr_high": float(kr_hi[k])}
-        if B.shape[0] > 1:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r = B[:, k] / np.abs(B[:, c])
-            ok = np.isfinite(r)
-            r, w = r[ok], wd[ok]
-            qs = _weighted_quantiles(r, w, [0.5, 0.05, 0.25, 0.75, 0.95])
-            row["distribution"] = {"mean": float(w @ r / w.sum()), "median": float(qs[0]), "q05": float(qs[1]),
-                                   "q25": float(qs[2]), "q75": float(qs[3]), "q95": float(qs[4])}
         rows.append(row)
     return rows
 

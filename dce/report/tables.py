@@ -73,23 +73,31 @@ def print_fit(result, source="", console=None):
         warn(con, "warning", w)
 
 
+def _segment_cell(r):
+    return f"{r['segment']} ({100 * r['segment_share']:.1f}%)" if "segment" in r else "all"
+
+
 def shares_table(rows, title, level, by=None) -> Table:
-    """Shares preferring each scenario (fractions) with their intervals."""
+    """Shares preferring each scenario (fractions) with their intervals; a ``segment`` column (with the
+    segment's share of respondents) when the model has segments (latent classes)."""
     pct = int(round(level * 100))
-    cols = ([Column(str(by))] if by else []) + [Column("scenario"), Column("share", "pct1"),
-                                                Column(f"{pct}% CI", "pct_ci")]
-    return Table(title, cols, [([r["group"]] if by else []) + [r["name"], r["share"], [r["ci_low"], r["ci_high"]]]
-                               for r in rows], key="shares")
+    seg = any("segment" in r for r in rows)
+    cols = ([Column(str(by))] if by else []) + ([Column("segment")] if seg else []) + [
+        Column("scenario"), Column("share", "pct1"), Column(f"{pct}% CI", "pct_ci")]
+    return Table(title, cols, [([r["group"]] if by else []) + ([_segment_cell(r)] if seg else [])
+                               + [r["name"], r["share"], [r["ci_low"], r["ci_high"]]] for r in rows], key="shares")
 
 
 def wtp_tables(rows, imp, cost, source, level) -> list:
     """WTP with delta and Krinsky-Robb intervals, its distribution where coefficients vary, importance."""
     pct = int(round(level * 100))
+    seg = any("segment" in r for r in rows)
     out = [Table(f"Willingness to pay, in units of '{cost}' ({source})",
-                 [Column("coefficient"), Column("WTP", "g4"), Column("s.e.", "g4"), Column(f"{pct}% CI (delta)", "g4_ci"),
-                  Column(f"{pct}% CI (K-R)", "g4_ci")],
-                 [[r["name"], r["wtp"], r["se"], [r["delta_low"], r["delta_high"]], [r["kr_low"], r["kr_high"]]]
-                  for r in rows], key="wtp")]
+                 ([Column("segment")] if seg else []) + [
+                     Column("coefficient"), Column("WTP", "g4"), Column("s.e.", "g4"),
+                     Column(f"{pct}% CI (delta)", "g4_ci"), Column(f"{pct}% CI (K-R)", "g4_ci")],
+                 [([_segment_cell(r)] if seg else []) + [r["name"], r["wtp"], r["se"], [r["delta_low"], r["delta_high"]],
+                                                        [r["kr_low"], r["kr_high"]]] for r in rows], key="wtp")]
     dist = [r for r in rows if "distribution" in r]
     if dist:
         out.append(Table("Distribution over respondents", [Column("coefficient")] + [
