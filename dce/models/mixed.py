@@ -225,7 +225,7 @@ class MixedLogit(Model):
         names = list(data.names) if hasattr(data, "names") else list(data)
         for name in self.random:
             if name not in names:
-                raise DCEError(f"--random: '{name}' is not a coefficient of the model "
+                raise ArgumentError("random", f"'{name}' is not a coefficient of the model "
                                f"(coefficients: {', '.join(names)})")
         corr = self.correlated
         if corr is None or corr == [] or corr == ():
@@ -236,14 +236,14 @@ class MixedLogit(Model):
             corr = list(corr)
             for n in corr:
                 if n not in names:
-                    raise DCEError(f"--correlated: '{n}' is not a coefficient of the model")
+                    raise ArgumentError("correlated", f"'{n}' is not a coefficient of the model")
                 if n not in self.random:
-                    raise DCEError(f"--correlated: '{n}' is a fixed coefficient; name it in --random too")
+                    raise ArgumentError("correlated", f"'{n}' is a fixed coefficient; make it random too")
             corr = [n for n in names if n in corr]
         for n in corr:
             if self.random[n] not in ("n", "ln", "-ln"):
-                raise DCEError(f"--correlated: '{n}' has a {DISTRIBUTIONS[self.random[n]]} distribution; "
-                               "only normal and lognormal coefficients can be correlated")
+                raise ArgumentError("correlated", f"'{n}' has a {DISTRIBUTIONS[self.random[n]]} distribution; "
+                                                  "only normal and lognormal coefficients can be correlated")
         if len(corr) == 1:
             corr = []  # one coefficient correlated with nothing is an independent one
         self._corr = corr

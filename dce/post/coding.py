@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dce.errors import DCEError
+from dce.errors import ArgumentError, DCEError
 
 
 def coder_for(result):
@@ -47,8 +47,8 @@ class FormulaCoder:
 
     def profiles(self, by=None):
         if by is not None:
-            raise DCEError(f"--by: the model has no interaction with '{by}' (shares by group need a model "
-                           "fitted from a survey export with --interactions)")
+            raise ArgumentError("by", f"the model has no interaction with '{by}' (shares by group need a model "
+                                      "fitted from a survey export with covariate interactions)")
         return [({}, 1.0)]
 
     def code_rows(self, levels, profiles, where="scenario", kind="designed"):
@@ -141,7 +141,7 @@ class DesignCoder:
             return profs
         covs = self.spec.get("covariates") or {}
         if by not in covs:
-            raise DCEError(f"--by: the model has no interaction with '{by}' "
+            raise ArgumentError("by", f"the model has no interaction with '{by}' "
                            f"(covariates: {', '.join(covs) or 'none'})")
         groups = {}
         for values, w in profs:
