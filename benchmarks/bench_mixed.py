@@ -51,17 +51,16 @@ print("LL", m.loglikelihood)
 NUMPY_EVAL = r"""
 import sys, numpy as np, pandas as pd
 from dce.data.choice_data import ChoiceData
-from dce.models.mixed import MixedLogit, _Problem
+from dce.models.mixed import MixedLogit
 df = pd.read_csv(sys.argv[1]); v = ["pf", "cl", "loc", "wk", "tod", "seas"]
 X = df[v].to_numpy(float).reshape(-1, 4, 6)
 ch = df["choice"].astype(str).str.upper().eq("TRUE").to_numpy().reshape(-1, 4).argmax(1)
 d = ChoiceData(X=X, avail=np.ones((X.shape[0], 4), bool), chosen=ch, names=v, alt_labels=[1, 2, 3, 4],
                resp=df["id"].to_numpy()[::4])
 m = MixedLogit({k: "n" for k in v}, draws=int(sys.argv[2]), seed=1, backend="numpy")
-m._setup(d)
-p = _Problem(m, d, 1)
+p = m._prepare(d, 1)
 th = np.array([-1.0, -0.25, 2.3, 1.6, -9.5, -9.7, 0.2, 0.4, 1.9, 1.2, 2.4, 1.6])
-print("LL", p.loglik_grad(th)[0])
+print("LL", p.evaluate(th).loglik)
 """
 
 

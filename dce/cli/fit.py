@@ -75,102 +75,112 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         raise DCEError("with --design/--spec the utility comes from the design: drop --formula/--model-file")
     if not survey and (formula is None) == (model_file is None):
         raise DCEError("give exactly one of --formula and --model-file (or --design and --spec)")
-    if model == "mnl" and random_:
-        raise DCEError("--random needs --model mixed")
-    if model == "mixed":
-        rnd = _parse_random(random_)
-        if not rnd:
-            raise DCEError("--model mixed needs at least one random coefficient: --random NAME=DIST")
-        if draws < 2:
-            raise DCEError(f"--draws: {draws} draws are too few for a simulated likelihood (at least 2)")
-        if starts < 1:
-            raise DCEError("--starts must be at least 1")
+    progress = None if quiet or model == "mnl" else _progress_printer
+    est = _estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
+                     seed=seed, starts=starts, progress=progress)
+    if individual and not hasattr(est, "individual_means"):
+        raise DCEError(f"--individual: the {est.label.lower()} has no individual-level estimates")
+    cdata, report = _choice_data(data, survey, sheet=sheet, formula=formula, model_file=model_file, alt=alt,
+                                 task=task, id_col=id_col, choice_col=choice_col, avail=avail,
+                                 design_path=design_path, spec_path=spec_path, id_col_s=id_col_s,
+                                 block_col=block_col, answer_cols=answer_cols, codes=codes, missing=missing,
+                                 interactions=interactions)
+    try:
+        result = est.fit(cdata)
+    finally:
+        if est.callback is not None:
+            est.callback.close()
+    if individual:
+        from dce.util.io import atomic_open
 
-    from dce.data.readers import read_table
-
-    report = None
-    df = read_table(data, sheet=sheet, value_labels=survey)
-    if survey:
-        from dce.data.survey import choice_data_from_survey, parse_codes, parse_interactions, strip_qualtrics
-
-        df = strip_qualtrics(df)
-        from dce.design.io import read_design_csv
-        from dce.design.spec import load_design_spec
-
-        spec = load_design_spec(spec_path)
-        design = read_design_csv(design_path, spec)
-        with open(spec_path, encoding="utf-8") as fh:
-            spec_text = fh.read()
-        cdata, report = choice_data_from_survey(
-            df, design, source=data, id_col=id_col_s, block_col=block_col, answer_cols=answer_cols,
-            codes=parse_codes(codes), missing=missing, interactions=parse_interactions(interactions),
-            design_source=design_path, spec_text=spec_text)
-    elif model_file is not None:
-        from dce.spec.modelfile import choice_data_from_model_file
-
-        cdata = choice_data_from_model_file(model_file, df, source=data, id_col=id_col)
-    else:
-        from dce.data.build import choice_data_from_formula
-
-        cdata = choice_data_from_formula(df, formula, source=data, alt=alt, task=task, id_col=id_col,
-                                         choice_col=choice_col, avail=avail)
-    from dce.models.mnl import ConditionalLogit
-
-    if model == "mnl":
-        result = ConditionalLogit(se=se).fit(cdata)
-    else:
-        from dce.models.mixed import MixedLogit
-
-        corr = None
-        if correlated:
-            corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
-        progress = None if quiet else _progress_printer()
-        est = MixedLogit(random=rnd, correlated=corr, draws=draws, draw_type=draw_type, seed=seed,
-                         starts=starts, se=se, callback=progress)
-        try:
-            result = est.fit(cdata)
-        finally:
-            if progress is not None:
-                progress.close()
-        if individual:
-            from dce.util.io import atomic_open
-
-            table = est.individual_means(cdata)
-            with atomic_open(individual, newline="") as fh:
-                table.to_csv(fh, index=False)
+        table = est.individual_means(cdata)
+        with atomic_open(individual, newline="") as fh:
+            table.to_csv(fh, index=False)
 
     from dce.report.tables import print_fit
 
     if cdata.spec.get("excluded"):
-        result.summary_rows.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
+        result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
     if report is not None:
         _print_validation(report)
-        result.extra["validation"] = report.to_dict()
+        result.info["validation"] = report.to_dict()
     print_fit(result, source=data)
     if output:
-        from dce.util.io import write_json
+        result.save(output)
 
-        write_json(output, result.to_dict())
+
+def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress):
+    """The estimator of ``--model`` with the command's options; the model checks them (one place)."""
+    import os
+
+    from dce.errors import DCEError
+    from dce.models import model_class
+
+    threads = os.environ.get("DCE_THREADS") or os.environ.get("NUMBA_NUM_THREADS") or None
+    backend = os.environ.get("DCE_MIXED_BACKEND", "auto")
+    common = dict(se=se, seed=seed, callback=progress() if progress else None)
+    if model == "mnl":
+        if random_:
+            raise DCEError("--random needs --model mixed")
+        return model_class("mnl")(**common)
+    corr = None
+    if correlated:
+        corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
+    return model_class("mixed")(random=_parse_random(random_), correlated=corr, draws=draws, draw_type=draw_type,
+                                starts=starts, threads=threads, backend=backend, **common)
+
+
+def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, choice_col, avail, design_path,
+                 spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions):
+    """The ChoiceData of the command's input (and the validation report of a survey export)."""
+    from dce.data.readers import read_table
+
+    df = read_table(data, sheet=sheet, value_labels=survey)
+    if survey:
+        from dce.data.survey import choice_data_from_survey, parse_codes, parse_interactions, strip_qualtrics
+        from dce.design.io import read_design_csv
+        from dce.design.spec import load_design_spec
+
+        df = strip_qualtrics(df)
+        spec = load_design_spec(spec_path)
+        design = read_design_csv(design_path, spec)
+        with open(spec_path, encoding="utf-8") as fh:
+            spec_text = fh.read()
+        return choice_data_from_survey(
+            df, design, source=data, id_col=id_col_s, block_col=block_col, answer_cols=answer_cols,
+            codes=parse_codes(codes), missing=missing, interactions=parse_interactions(interactions),
+            design_source=design_path, spec_text=spec_text)
+    if model_file is not None:
+        from dce.spec.modelfile import choice_data_from_model_file
+
+        return choice_data_from_model_file(model_file, df, source=data, id_col=id_col), None
+    from dce.data.build import choice_data_from_formula
+
+    return choice_data_from_formula(df, formula, source=data, alt=alt, task=task, id_col=id_col,
+                                    choice_col=choice_col, avail=avail), None
 
 
 class _progress_printer:
     """Live progress of a long fit (iteration, log-likelihood, gradient norm, elapsed) on stderr."""
 
     def __init__(self):
-        from rich.live import Live
-
-        from dce.cli.common import console
-
-        self._console = console(stderr=True)
-        self._live = Live("", console=self._console, transient=True, refresh_per_second=8)
-        self._live.start()
+        self._live = None
 
     def __call__(self, iteration, loglik, grad_norm, elapsed, label=""):
+        if self._live is None:   # started at the first iteration: nothing shows while data are read
+            from rich.live import Live
+
+            from dce.cli.common import console
+
+            self._live = Live("", console=console(stderr=True), transient=True, refresh_per_second=8)
+            self._live.start()
         self._live.update(f"{label}iteration {iteration:4d}  log-likelihood {loglik:14.4f}  "
                           f"|gradient| {grad_norm:10.3g}  {elapsed:7.1f} s")
 
     def close(self):
-        self._live.stop()
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
 
 def _print_validation(report):

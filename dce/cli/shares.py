@@ -15,7 +15,7 @@ from dce.cli.common import user_errors
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
 @click.option("--sims", type=int, default=2000, show_default=True, help="Krinsky-Robb parameter draws.")
 @click.option("--draws", type=int, default=1000, show_default=True,
-              help="Mixed logit: draws of the random coefficients per share.")
+              help="Draws of the coefficients per share where they vary over respondents (mixed logit).")
 @click.option("--by", help="Shares per level of this respondent covariate (the model must interact with it).")
 @click.option("--seed", type=int, default=None, help="Seed of the simulation (reported).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the shares as JSON (atomically).")
@@ -28,35 +28,28 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output):
         raise DCEError(f"--level must be between 0 and 1, not {level}")
     if sims < 10 or draws < 1:
         raise DCEError("--sims must be at least 10 and --draws at least 1")
-    from dce.post.model import FittedModel
+    from dce.models.results import ModelResult
     from dce.post.shares import load_scenarios, preference_shares
+    from dce.util.seeds import resolve_seed
 
-    fitted = FittedModel.load(model)
+    fitted = ModelResult.load(model)
     ref_label, ref_row, items = load_scenarios(scenarios, fitted)
-    if seed is None:
-        import secrets
-
-        seed = secrets.randbelow(2**31)
+    seed = resolve_seed(seed)
     rows = preference_shares(fitted, items, ref_row, ci=ci, n_sim=sims, n_draws=draws, seed=seed, level=level, by=by)
     from dce.cli.common import console
-    from dce.report.tables import simple_table
+    from dce.report.render import print_table
+    from dce.report.tables import shares_table
 
     title = (f"Share preferring each scenario over the {ref_label.replace('_', ' ')}" if ref_label != "none"
              else "Market shares among the scenarios")
-    pct = int(round(level * 100))
-    head = ([by] if by else []) + ["scenario", "share", f"{pct}% CI"]
-    table = simple_table(f"{title} ({fitted.model}, {model})", head,
-                         [([str(r["group"])] if by else []) + [r["name"], f"{100 * r['share']:.1f}%",
-                          f"[{100 * r['ci_low']:.1f}%, {100 * r['ci_high']:.1f}%]"] for r in rows])
-    con = console()
-    con.print(table)
-    con.print(f"confidence intervals: {ci}"
-              + (f" ({sims} parameter draws)" if ci == "krinsky-robb" else "")
-              + (f"; {draws} draws of the random coefficients" if fitted.model == "mixed" else "")
-              + f"; seed {seed}", style="dim")
+    varies = fitted.coefficient_draws(n_draws=2, seed=seed)[0].shape[0] > 1
+    table = shares_table(rows, f"{title} ({fitted.model}, {model})", level, by)
+    table.notes.append(f"confidence intervals: {ci}" + (f" ({sims} parameter draws)" if ci == "krinsky-robb" else "")
+                       + (f"; {draws} draws of the random coefficients" if varies else "") + f"; seed {seed}")
+    print_table(console(), table)
     if output:
         from dce.util.io import write_json
 
         write_json(output, {"model": str(model), "reference": ref_label, "ci_method": ci, "level": level,
-                            "seed": seed, "sims": sims, "by": by, "draws": draws if fitted.model == "mixed" else None,
+                            "seed": seed, "sims": sims, "by": by, "draws": draws if varies else None,
                             "scenarios": rows})

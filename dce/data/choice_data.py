@@ -89,6 +89,14 @@ class ChoiceData:
                 self._panel = (codes.astype(np.intp), len(uniques))
         return self._panel
 
+    def panel_blocks(self):
+        """Tasks grouped by respondent: ``order`` (T,), the task indices sorted by respondent (stable), and
+        ``starts`` (R + 1,), so that respondent ``r``'s tasks are ``order[starts[r]:starts[r + 1]]``."""
+        codes, R = self.panel()
+        order = np.argsort(codes, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=R))]).astype(np.int64)
+        return order, starts
+
     def subset(self, mask) -> "ChoiceData":
         """The tasks selected by a boolean mask or index array."""
         return ChoiceData(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from dce.errors import DCEError
 
 DRAW_TYPES = ("halton", "sobol", "mlhs", "random")
 HALTON_DROP = 100
@@ -81,10 +80,8 @@ def halton(n: int, dims: int, drop: int = HALTON_DROP) -> np.ndarray:
 def uniform_draws(n_resp: int, dims: int, n_draws: int, kind: str = "halton", seed=None,
                   scramble: bool = False, drop: int = HALTON_DROP) -> np.ndarray:
     """Uniform draws in (0, 1), shaped ``n_resp x dims x n_draws`` (one block per respondent)."""
-    if kind not in DRAW_TYPES:
-        raise DCEError(f"--draw-type: unknown kind of draws '{kind}' (use {', '.join(DRAW_TYPES)})")
-    if n_draws < 2:
-        raise DCEError(f"--draws: {n_draws} draws are too few for a simulated likelihood (at least 2)")
+    if kind not in DRAW_TYPES:   # the user's arguments are checked by the model; this is a programming error
+        raise ValueError(f"unknown kind of draws {kind!r}")
     n = n_resp * n_draws
     rng = np.random.default_rng(seed)
     if dims == 0:
@@ -138,7 +135,7 @@ def transform(U: np.ndarray, dist: str, out=None) -> np.ndarray:
     elif dist == "u":
         res = 2.0 * U - 1.0
     else:
-        raise DCEError(f"--random: unknown distribution '{dist}' (use n, ln, -ln, t or u)")
+        raise ValueError(f"unknown distribution {dist!r}")   # the model checks the user's distributions
     if out is None:
         return res
     out[...] = res

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,7 +44,6 @@ class OptResult:
     evaluations: int = 0
     hess: np.ndarray | None = None
     last: Evaluation | None = None
-    history: list = field(default_factory=list)
 
     @property
     def grad_norm(self) -> float:
@@ -156,19 +155,6 @@ def maximize(evaluate, x0, *, tol=1e-10, maxiter=100, callback=None, switch=math
         ev = evaluate(x, True)
         evals += 1
     return OptResult(x, ev.loglik, ev.grad, it, converged, message, evals, ev.hess, ev)
-
-
-def numerical_hessian(grad, x, rel_step=1e-5):
-    """Central finite-difference Hessian of an analytic gradient, symmetrised."""
-    x = np.asarray(x, float)
-    k = x.size
-    H = np.empty((k, k))
-    for i in range(k):
-        h = rel_step * max(1.0, abs(x[i]))
-        e = np.zeros(k)
-        e[i] = h
-        H[:, i] = (grad(x + e) - grad(x - e)) / (2 * h)
-    return 0.5 * (H + H.T)
 
 
 def _inverse(A):

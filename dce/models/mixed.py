@@ -32,49 +32,31 @@ distribution (preference shares, WTP distributions).
 from __future__ import annotations
 
 import math
-import os
-import time
 
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import DCEError
+from dce.errors import ArgumentError, DCEError
 from dce.models import engine
+from dce.models.base import Model
 from dce.models.draws import DRAW_TYPES, transform, uniform_draws
-from dce.models.results import SE_TYPES, FitResult
 
 DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal", "t": "triangular",
                  "u": "uniform"}
 _ZTYPE = {"n": 0, "t": 0, "u": 0, "ln": 1, "-ln": 2}
-BACKENDS = ("auto", "numba", "numpy")
 
 
 def _kernel(backend):
-    """The likelihood kernel: numba when available (or asked for), numpy otherwise."""
-    backend = os.environ.get("DCE_MIXED_BACKEND", backend) if backend == "auto" else backend
-    if backend in ("auto", "numba"):
-        try:
-            from dce.models._mixed_kernels import panel_kernel
+    """The likelihood kernel for ``backend`` (auto, numba, numpy) and the name of the one chosen."""
+    from dce.util.backend import choose_backend
 
-            return panel_kernel, "numba"
-        except ImportError:
-            if backend == "numba":
-                raise DCEError("the numba backend was asked for but numba is not installed")
+    if choose_backend(backend) == "numba":
+        from dce.models._mixed_kernels import panel_kernel
+
+        return panel_kernel, "numba"
     from dce.models._mixed_kernels_np import panel_kernel_np
 
     return panel_kernel_np, "numpy"
-
-
-def _threads():
-    """Threads for the kernel: DCE_THREADS, else NUMBA_NUM_THREADS, else the usable CPUs."""
-    for var in ("DCE_THREADS", "NUMBA_NUM_THREADS"):
-        v = os.environ.get(var, "")
-        if v.strip().isdigit() and int(v) > 0:
-            return int(v)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _unpack(theta, K, Q, lk, lq):
@@ -99,10 +81,8 @@ class _Problem:
         self.panel = data.resp is not None
         codes, R = data.panel()
         self.codes, self.R = codes, R
-        order = np.argsort(codes, kind="stable")
+        order, self.starts = data.panel_blocks()
         self.order = order
-        counts = np.bincount(codes, minlength=R)
-        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         X = data.X[order]
         ch = data.chosen[order]
         av = data.avail[order]
@@ -137,19 +117,32 @@ class _Problem:
             nc = int(min(R, 32))
             cut = np.searchsorted(self.starts, np.arange(1, nc) * (T / nc))
             self.bounds = np.unique(np.concatenate([[0], cut, [R]])).astype(np.int64)
-            self.threads = max(1, min(_threads(), len(self.bounds) - 1))
+            from dce.util.backend import resolve_threads
+
+            self.threads = max(1, min(resolve_threads(model.threads), len(self.bounds) - 1))
         else:
             self.bounds = np.array([0, R], dtype=np.int64)
             self.threads = 1
         self.n_chunks = len(self.bounds) - 1
         self.evaluations = 0
+        # the engine's view: parameter names, score rows (respondents) and step control
+        self.names = list(model._names)
+        self.score_groups = (np.arange(R), R) if self.panel else None
+        self.engine_options = {"switch": model.SWITCH, "ratio": model.RATIO, "cap": model.LOG_STEP,
+                               "capped": self.ztype[self.pk] != 0}
 
     def unpack(self, theta):
         return _unpack(theta, self.K, self.Q, self.lk, self.lq)
 
     def evaluate(self, theta, hess=False):
-        """Per-respondent log-likelihoods, scores (respondents x parameters), conditional means and,
-        with ``hess``, the exact Hessian of the simulated log-likelihood (else None)."""
+        """The simulated log-likelihood, its gradient, the respondents' scores and, with ``hess``, its
+        exact Hessian, as the engine maximises them (:class:`dce.models.engine.Evaluation`)."""
+        ll, S, E, H = self.kernel_pass(theta, hess)
+        return engine.Evaluation(float(ll.sum()), S.sum(axis=0), scores=S, hess=H, payload=(ll, S, E, H))
+
+    def kernel_pass(self, theta, hess=False):
+        """Per-respondent log-likelihoods (R,), scores (R, P), conditional means (R, K) and, with
+        ``hess``, the exact Hessian (P, P) of the simulated log-likelihood (else None)."""
         mu, L = self.unpack(np.asarray(theta, float))
         R, K, P = self.R, self.K, self.n_params
         ll = np.empty(R)
@@ -177,16 +170,9 @@ class _Problem:
         with np.errstate(invalid="ignore", over="ignore"):   # far from the optimum it may overflow
             return ll, S, E, Hc.sum(axis=0)
 
-    def loglik_grad(self, theta):
-        ll, S, _, _ = self.evaluate(theta)
-        total = float(ll.sum())
-        if not np.isfinite(total):
-            return -math.inf, np.zeros(self.n_params)
-        return total, S.sum(axis=0)
 
-
-class MixedLogit:
-    """Mixed logit, ``fit(data) -> FitResult``, ``individual_means(data) -> DataFrame``.
+class MixedLogit(Model):
+    """Mixed logit, ``fit(data) -> ModelResult``, ``individual_means(data) -> DataFrame``.
 
     ``random``: {coefficient name: distribution} with distributions n, ln, -ln, t, u;
     ``correlated``: None, ``"all"`` or a list of random coefficient names (normal or lognormal);
@@ -196,42 +182,41 @@ class MixedLogit:
     ``backend`` (auto, numba, numpy), ``scramble`` (scrambled Halton).
     """
 
-    model_name = "mixed"
+    name = "mixed"
+    label = "Mixed logit"
+    default_maxiter = 200
+    default_tol = 1e-6
+    singular_warning = ("the Hessian is singular at the estimates: the simulated likelihood is flat in some "
+                        "direction (a parameter is not identified; try fewer random coefficients)")
 
-    def __init__(self, random, correlated=None, draws=1000, draw_type="halton", seed=None, starts=1,
-                 se="classical", callback=None, backend="auto", scramble=False, maxiter=200,
-                 start=None, tol=1e-6, hessian="analytic"):
+    # Newton steps are taken once the BHHH decrement is below SWITCH (close enough for the quadratic
+    # model to hold); until then the iterations are BHHH steps, which need no Hessian (a likelihood
+    # evaluation without the Hessian costs about half as much).  A Newton step whose decrement exceeds
+    # RATIO times the BHHH one is not trusted (the Hessian is nearly singular in some direction there).
+    # A step moves a parameter on a log scale (lognormal) by at most LOG_STEP.
+    SWITCH = 60.0
+    RATIO = 3.0
+    LOG_STEP = 2.0
+
+    def __init__(self, random, correlated=None, draws=1000, draw_type="halton", scramble=False,
+                 hessian="analytic", **kwargs):
+        super().__init__(**kwargs)
         if not random:
-            raise DCEError("--model mixed needs at least one random coefficient: --random NAME=DIST")
+            raise ArgumentError("random", "a mixed logit needs at least one random coefficient (NAME=DIST)")
         for name, dist in random.items():
             if dist not in DISTRIBUTIONS:
-                raise DCEError(f"--random: unknown distribution '{dist}' for '{name}' "
-                               "(use n, ln, -ln, t or u)")
-        if se not in SE_TYPES:
-            raise DCEError(f"--se: unknown standard error type '{se}' (use classical, robust or cluster)")
-        if int(draws) < 2:
-            raise DCEError(f"--draws: {draws} draws are too few for a simulated likelihood (at least 2)")
+                raise ArgumentError("random", f"unknown distribution '{dist}' for '{name}' (use n, ln, -ln, t or u)")
+        if isinstance(draws, bool) or int(draws) != draws or int(draws) < 2:
+            raise ArgumentError("draws", f"{draws} draws are too few for a simulated likelihood (at least 2)")
         if draw_type not in DRAW_TYPES:
-            raise DCEError(f"--draw-type: unknown kind of draws '{draw_type}' (use {', '.join(DRAW_TYPES)})")
-        if int(starts) < 1:
-            raise DCEError("--starts must be at least 1")
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}")
+            raise ArgumentError("draw_type", f"unknown kind of draws '{draw_type}' (use {', '.join(DRAW_TYPES)})")
+        if hessian not in ("analytic", "forward", "central"):
+            raise ArgumentError("hessian", f"'{hessian}' is not analytic, forward or central")
         self.random = dict(random)
         self.correlated = correlated
         self.draws = int(draws)
         self.draw_type = draw_type
-        self.seed = seed
-        self.starts = int(starts)
-        self.se = se
-        self.callback = callback
-        self.backend = backend
         self.scramble = bool(scramble)
-        self.maxiter = maxiter
-        self.start = start
-        self.tol = float(tol)
-        if hessian not in ("analytic", "forward", "central"):
-            raise ValueError("hessian must be 'analytic', 'forward' or 'central'")
         self.hessian = hessian
 
     # ------------------------------------------------------------------ specification
@@ -240,7 +225,7 @@ class MixedLogit:
         names = list(data.names) if hasattr(data, "names") else list(data)
         for name in self.random:
             if name not in names:
-                raise DCEError(f"--random: '{name}' is not a coefficient of the model "
+                raise ArgumentError("random", f"'{name}' is not a coefficient of the model "
                                f"(coefficients: {', '.join(names)})")
         corr = self.correlated
         if corr is None or corr == [] or corr == ():
@@ -251,14 +236,14 @@ class MixedLogit:
             corr = list(corr)
             for n in corr:
                 if n not in names:
-                    raise DCEError(f"--correlated: '{n}' is not a coefficient of the model")
+                    raise ArgumentError("correlated", f"'{n}' is not a coefficient of the model")
                 if n not in self.random:
-                    raise DCEError(f"--correlated: '{n}' is a fixed coefficient; name it in --random too")
+                    raise ArgumentError("correlated", f"'{n}' is a fixed coefficient; make it random too")
             corr = [n for n in names if n in corr]
         for n in corr:
             if self.random[n] not in ("n", "ln", "-ln"):
-                raise DCEError(f"--correlated: '{n}' has a {DISTRIBUTIONS[self.random[n]]} distribution; "
-                               "only normal and lognormal coefficients can be correlated")
+                raise ArgumentError("correlated", f"'{n}' has a {DISTRIBUTIONS[self.random[n]]} distribution; "
+                                                  "only normal and lognormal coefficients can be correlated")
         if len(corr) == 1:
             corr = []  # one coefficient correlated with nothing is an independent one
         self._corr = corr
@@ -299,12 +284,14 @@ class MixedLogit:
 
     # ------------------------------------------------------------------ estimation
     def _start_values(self, data):
+        """Conditional-logit estimates for the means (log of them for lognormals), 0.1 for the spreads."""
         from dce.models.mnl import ConditionalLogit
 
         if self.start is not None:
             theta = np.asarray(self.start, float)
             if theta.size != len(self._names):
-                raise DCEError(f"start values: {theta.size} given, the model has {len(self._names)} parameters")
+                raise ArgumentError("start", f"{theta.size} values given, the model has {len(self._names)} "
+                                    "parameters")
             return theta, None
         mnl = ConditionalLogit().fit(data)
         b = mnl.estimates.copy()
@@ -334,67 +321,23 @@ class MixedLogit:
                 th[K + i] = rng.normal() * 0.1 * max(0.2, abs(theta0[k]))
         return th
 
-    # Newton steps are taken once the BHHH decrement is below SWITCH (close enough for the quadratic
-    # model to hold); until then the iterations are BHHH steps, which need no Hessian (a likelihood
-    # evaluation without the Hessian costs about half as much).  A Newton step whose decrement exceeds
-    # RATIO times the BHHH one is not trusted (the Hessian is nearly singular in some direction there).
-    # A step moves a parameter on a log scale (lognormal) by at most LOG_STEP.
-    SWITCH = 60.0
-    RATIO = 3.0
-    LOG_STEP = 2.0
+    # ------------------------------------------------------------------ the base's hooks
+    def _prepare(self, data, seed):
+        from dce.models.mnl import check_identified
 
-    def _newton(self, prob, theta0, label):
-        """The engine's BHHH-then-Newton maximisation of the simulated log-likelihood.
+        self._setup(data)
+        check_identified(data)
+        self._mnl = None
+        return _Problem(self, data, seed)
 
-        Returns ``(theta, (ll_r, S, E, H), iterations, converged, message)`` or None when the
-        log-likelihood is not finite at the start."""
-        user = self.callback
+    def _initial(self, problem, data, start, rng):
+        if start == 0:
+            theta0, self._mnl = self._start_values(data)
+            self._theta0 = theta0
+            return theta0
+        return self._perturbed(self._theta0, rng)
 
-        def evaluate(x, hess):
-            ev = prob.evaluate(x, hess=hess)
-            return engine.Evaluation(float(ev[0].sum()), ev[1].sum(axis=0), scores=ev[1], hess=ev[3], payload=ev)
-
-        def callback(it, ll, gn, elapsed):
-            if label:
-                user(it, ll, gn, elapsed, label=label)
-            else:
-                user(it, ll, gn, elapsed)
-
-        opt = engine.maximize(evaluate, theta0, tol=self.tol, maxiter=self.maxiter,
-                              callback=callback if user is not None else None, switch=self.SWITCH,
-                              ratio=self.RATIO, cap=self.LOG_STEP, capped=prob.ztype[prob.pk] != 0)
-        if opt.iterations == 0 and not opt.converged and not opt.last.finite:
-            return None
-        return opt.x, opt.last.payload, opt.iterations, opt.converged, opt.message
-
-    def _optimize(self, prob, theta0, label):
-        out = self._newton(prob, theta0, label)
-        if out is None:
-            return None
-        theta = self._normalise_signs(out[0])
-        if not np.array_equal(theta, out[0]):
-            # a spread converged negative: continue from its positive twin (Halton draws are not
-            # symmetric, so the log-likelihood differs slightly there); a step or two of Newton
-            again = self._newton(prob, theta, label)
-            if again is not None and again[3]:
-                out = (again[0], again[1], out[2] + again[2], again[3], again[4])
-        return out
-
-    def _numerical_hessian(self, prob, theta, grad):
-        """Hessian by differences of the analytic gradient (a check of the analytic one)."""
-        gradf = lambda th: prob.loglik_grad(th)[1]  # noqa: E731
-        if self.hessian == "central":
-            return engine.numerical_hessian(gradf, theta)
-        k = theta.size
-        H = np.empty((k, k))
-        for i in range(k):
-            h = 1e-6 * max(1.0, abs(theta[i]))
-            e = np.zeros(k)
-            e[i] = h
-            H[:, i] = (gradf(theta + e) - grad) / h
-        return 0.5 * (H + H.T)
-
-    def _normalise_signs(self, theta):
+    def _normalise(self, problem, theta):
         """Spreads are identified up to sign: make sd.x and the Cholesky diagonal positive."""
         K = len(self._names) - len(self._lparams)
         th = theta.copy()
@@ -411,91 +354,31 @@ class MixedLogit:
                         th[K + i] = -th[K + i]
         return th
 
-    def fit(self, data: ChoiceData) -> FitResult:
-        t0 = time.perf_counter()
-        if self.se == "cluster" and data.resp is None:
-            raise DCEError("--se cluster needs respondent ids: give --id COL")
-        self._setup(data)
-        seed = self.seed
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**31 - 1))
-        self.seed_ = seed
-        from dce.models.mnl import check_identified
-
-        check_identified(data)
-        prob = _Problem(self, data, seed)
-        theta0, mnl = self._start_values(data)
-        rng = np.random.default_rng([seed, 7])
-        runs = []
-        for s in range(self.starts):
-            th0 = theta0 if s == 0 else self._perturbed(theta0, rng)
-            label = f"start {s + 1}/{self.starts}: " if self.starts > 1 else ""
-            out = self._optimize(prob, th0, label)
-            if out is None:
-                runs.append((s, -math.inf, None))
-                continue
-            runs.append((s, float(out[1][0].sum()), out))
-        good = [r for r in runs if r[2] is not None and np.isfinite(r[1])]
-        if not good:
-            raise DCEError("the simulated log-likelihood is not finite at any starting point")
-        best = max(good, key=lambda r: r[1])
-        theta, (ll_r, S, E, H), iterations, converged, message = best[2]
-        loglik = float(ll_r.sum())
-        grad = S.sum(axis=0)
+    def _result(self, problem, data, opt, iterations):
         if self.hessian != "analytic":
-            H = self._numerical_hessian(prob, theta, grad)
-        G = prob.R
-        cov = engine.covariances(H, S, np.arange(G) if prob.panel else None, G if prob.panel else None)
-        warnings = []
-        if cov.pop("singular"):
-            warnings.append("the Hessian is singular at the estimates: the simulated likelihood is flat in "
-                            "some direction (a parameter is not identified; try fewer random coefficients)")
-        if not converged:
-            warnings.append(f"did not converge ({message}); gradient norm {np.linalg.norm(grad):.3g}")
-        self.theta_ = theta
-        self.names_ = list(self._names)
-        self.problem_ = prob
-        self.data_names_ = list(data.names)
-        self.hessian_ = H
-        result = FitResult(
-            model=self.model_name, names=list(self._names), estimates=theta, vcovs=cov, se_type=self.se,
-            loglik=loglik, loglik_null=data.null_loglik(), n_tasks=data.n_tasks,
-            n_respondents=data.n_respondents, iterations=int(iterations), converged=bool(converged),
-            message=str(message), grad_norm=float(np.linalg.norm(grad)),
-            spec=dict(data.spec), warnings=warnings,
-        )
-        self._describe(result, data, prob, runs, best, mnl)
-        result.seconds = time.perf_counter() - t0
-        self.result_ = result
-        return result
+            # a check of the analytic Hessian: differences of the analytic gradient
+            from dce.util.numdiff import hessian_from_grad
+
+            grad = lambda th: problem.evaluate(th).grad  # noqa: E731
+            central = self.hessian == "central"
+            opt.hess = hessian_from_grad(grad, opt.x, rel=1e-5 if central else 1e-6, central=central,
+                                         g0=None if central else opt.grad)
+        return super()._result(problem, data, opt, iterations)
 
     # ------------------------------------------------------------------ reporting
-    def _derived(self, theta, data):
-        """Derived quantities as a flat vector (for the delta method) and a labelled structure."""
-        names = list(data.names)
+    def _derived(self, theta):
+        """Derived quantities as a flat vector (for the delta method) and their labels."""
+        names = self._coef_names
         K = len(names)
         mu = theta[:K]
         L = np.zeros((K, len(self._rand_idx)))
         for i, (k, q) in enumerate(self._lparams):
             L[k, q] = theta[K + i]
         vals, labels = [], []
-        for q, k in enumerate(self._rand_idx):
+        for k in self._rand_idx:
             n, dist = names[k], self.random[names[k]]
             s2 = float(L[k] @ L[k])
-            s = math.sqrt(s2)
-            m = mu[k]
-            if dist in ("ln", "-ln"):
-                sign = 1.0 if dist == "ln" else -1.0
-                mean = sign * _exp(m + s2 / 2)
-                median = sign * _exp(m)
-                sd = _exp(m + s2 / 2) * math.sqrt(max(_exp(s2) - 1.0, 0.0))
-            elif dist == "t":
-                mean, median, sd = m, m, s / math.sqrt(6)
-            elif dist == "u":
-                mean, median, sd = m, m, s / math.sqrt(3)
-            else:
-                mean, median, sd = m, m, s
-            vals += [s, mean, median, sd]
+            vals += [math.sqrt(s2), *implied_moments(dist, mu[k], s2)]
             labels += [(n, "sd"), (n, "mean"), (n, "median"), (n, "coef_sd")]
         ck = self._corr_idx
         if ck:
@@ -509,100 +392,98 @@ class MixedLogit:
                     labels += [("cov", i, j), ("cor", i, j)]
         return np.array(vals), labels
 
-    def _describe(self, result, data, prob, runs, best, mnl):
-        names = list(data.names)
+    def _delta(self, result):
+        """Derived quantities with delta-method s.e.: {label: (value, se)}."""
+        from dce.util.numdiff import jacobian
+
         theta = result.estimates
-        V = result.vcov
-        f0, labels = self._derived(theta, data)
-        J = np.zeros((f0.size, theta.size))
-        for i in range(theta.size):
-            h = 1e-6 * max(1.0, abs(theta[i]))
-            e = np.zeros(theta.size)
-            e[i] = h
-            with np.errstate(invalid="ignore", over="ignore"):   # inf for a runaway lognormal
-                J[:, i] = (self._derived(theta + e, data)[0] - self._derived(theta - e, data)[0]) / (2 * h)
+        f0, labels = self._derived(theta)
+        J = jacobian(lambda t: self._derived(t)[0], theta)      # inf for a runaway lognormal
         with np.errstate(invalid="ignore", over="ignore"):
-            fse = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", J, V, J), 0, None))
-        val = {lab: (float(f0[i]), float(fse[i])) for i, lab in enumerate(labels)}
-        se = result.se()
-        random, implied, rows, irows = {}, {}, [], []
+            fse = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", J, result.vcov, J), 0, None))
+        return {lab: (float(f0[i]), float(fse[i])) for i, lab in enumerate(labels)}
+
+    def _checks(self, result, problem, data):
+        val = self._delta(result)
+        self._val = val
+        for k in self._rand_idx:
+            n = self._coef_names[k]
+            sd, sd_se = val[(n, "sd")]
+            if sd < 1e-3 * max(1.0, abs(result.estimates[k])) or (np.isfinite(sd_se) and sd < 0.01 * sd_se):
+                result.warnings.append(f"the standard deviation of '{n}' converged to about zero ({sd:.2e}): "
+                                       "its coefficient hardly varies; consider keeping it fixed")
+
+    def _describe(self, result, problem, data):
+        from dce.report.table import Column, Table
+
+        names, theta, val, se = self._coef_names, result.estimates, self._val, result.se()
+        random, implied = {}, {}
+        rt = Table("Random coefficients (mean and sd of the underlying distribution; s.e. in brackets)",
+                   [Column("coefficient"), Column("distribution"), Column("mean", "est_se"), Column("sd", "est_se")],
+                   key="random")
+        it = Table("Implied distribution of the coefficients (delta-method s.e.)",
+                   [Column("coefficient"), Column("distribution"), Column("mean", "est_se"),
+                    Column("median", "est_se"), Column("sd", "est_se")], key="implied")
         for k in self._rand_idx:
             n, dist = names[k], self.random[names[k]]
             sd, sd_se = val[(n, "sd")]
             random[n] = {"distribution": dist, "mean": _f(theta[k]), "sd": _f(sd), "mean_se": _f(se[k]),
                          "sd_se": _f(sd_se)}
-            rows.append([n, DISTRIBUTIONS[dist], f"{theta[k]:.4f} ({se[k]:.4f})", f"{sd:.4f} ({sd_se:.4f})"])
+            rt.add_row(n, DISTRIBUTIONS[dist], [theta[k], se[k]], [sd, sd_se])
             if dist in ("ln", "-ln", "t", "u"):
-                im = {key: _f(val[(n, lab)][0]) for key, lab in
-                      (("mean", "mean"), ("median", "median"), ("sd", "coef_sd"))}
+                im = {key: _f(val[(n, lab)][0]) for key, lab in (("mean", "mean"), ("median", "median"),
+                                                                 ("sd", "coef_sd"))}
                 im.update({key + "_se": _f(val[(n, lab)][1]) for key, lab in
                            (("mean", "mean"), ("median", "median"), ("sd", "coef_sd"))})
                 implied[n] = im
-                irows.append([n, DISTRIBUTIONS[dist]] + [f"{val[(n, lab)][0]:.4f} ({val[(n, lab)][1]:.4f})"
-                                                         for lab in ("mean", "median", "coef_sd")])
-            if sd < 1e-3 * max(1.0, abs(theta[k])) or (np.isfinite(sd_se) and sd < 0.01 * sd_se):
-                result.warnings.append(f"the standard deviation of '{n}' converged to about zero ({sd:.2e}): "
-                                       "its coefficient hardly varies; consider keeping it fixed")
-        extra = {"draws": self.draws, "draw_type": self.draw_type, "seed": int(self.seed_),
-                 "scrambled": bool(self.scramble), "panel": bool(prob.panel), "backend": prob.backend,
-                 "random": random}
+                it.add_row(n, DISTRIBUTIONS[dist], *[list(val[(n, lab)]) for lab in ("mean", "median", "coef_sd")])
+        info = {"draws": self.draws, "draw_type": self.draw_type, "seed": int(self.seed_),
+                "scrambled": bool(self.scramble), "panel": bool(problem.panel), "backend": problem.backend,
+                "random": random}
         if implied:
-            extra["implied"] = implied
-        result.details.append(("Random coefficients (mean and sd of the underlying distribution; s.e. in "
-                               "brackets)", ["coefficient", "distribution", "mean", "sd"], rows))
-        if irows:
-            result.details.append(("Implied distribution of the coefficients (delta-method s.e.)",
-                                   ["coefficient", "distribution", "mean", "median", "sd"], irows))
-        ck = self._corr_idx
-        if ck:
-            cn = [names[k] for k in ck]
-            m = len(ck)
-            cov = [[val[("cov", i, j)][0] for j in range(m)] for i in range(m)]
-            cor = [[val[("cor", i, j)][0] for j in range(m)] for i in range(m)]
-            extra["correlation"] = {"names": cn, "matrix": [[_f(v) for v in row] for row in cor],
-                                    "covariance": [[_f(v) for v in row] for row in cov],
-                                    "matrix_se": [[_f(val[("cor", i, j)][1]) for j in range(m)]
-                                                  for i in range(m)]}
-            result.details.append(("Implied covariance of the correlated coefficients (underlying normals)",
-                                   [""] + cn, [[cn[i]] + [f"{v:.4f}" for v in cov[i]] for i in range(m)]))
-            result.details.append(("Implied correlation", [""] + cn,
-                                   [[cn[i]] + [f"{cor[i][j]:.3f} ({val[('cor', i, j)][1]:.3f})"
-                                               for j in range(m)] for i in range(m)]))
-        lls = [r[1] for r in runs]
-        if self.starts > 1:
-            fin = [v for v in lls if np.isfinite(v)]
-            extra["starts"] = {"n": self.starts, "logliks": [_f(v) for v in lls], "best": int(best[0]) + 1,
-                               "spread": _f(max(fin) - min(fin))}
-            result.details.append(("Starting points", ["start", "log-likelihood", "iterations", "converged"],
-                                   [[str(r[0] + 1), f"{r[1]:.4f}",
-                                     str(r[2][2]) if r[2] is not None else "-",
-                                     ("yes" if r[2][3] else "no") if r[2] is not None else "-"]
-                                    for r in runs]))
-            result.summary_rows.append(("starts", f"{self.starts} (best {best[0] + 1}; log-likelihoods "
-                                        f"{min(fin):.3f} to {max(fin):.3f})"))
-            if max(fin) - min(fin) > 0.5:
-                result.warnings.append(f"starting points reached log-likelihoods {max(fin) - min(fin):.2f} "
-                                       "apart: the simulated likelihood has several optima (best kept)")
-        result.summary_rows.append(("draws", f"{self.draws:,} {self.draw_type}"
-                                    f"{' (scrambled)' if self.scramble else ''}, seed {self.seed_}"))
-        result.summary_rows.append(("likelihood", ("panel (one draw set per respondent)" if prob.panel
-                                                   else "cross-sectional (no respondent ids)")
-                                    + f", {prob.backend} kernel"))
-        if mnl is not None:
-            result.summary_rows.append(("conditional logit log-likelihood", f"{mnl.loglik:.3f}"))
-        result.extra.update(extra)
+            info["implied"] = implied
+        result.tables.append(rt)
+        if it.rows:
+            result.tables.append(it)
+        if self._corr_idx:
+            info["correlation"] = self._correlation(result)
+        result.info.update(info)
+        result.summary.append(("draws", f"{self.draws:,} {self.draw_type}"
+                                        f"{' (scrambled)' if self.scramble else ''}, seed {self.seed_}"))
+        result.summary.append(("likelihood", ("panel (one draw set per respondent)" if problem.panel
+                                              else "cross-sectional (no respondent ids)") + f", {problem.backend} kernel"))
+        if self._mnl is not None:
+            result.summary.append(("conditional logit log-likelihood", f"{self._mnl.loglik:.3f}"))
+
+    def _correlation(self, result):
+        """JSON ``correlation`` and the covariance/correlation tables of the correlated coefficients."""
+        from dce.report.table import Column, Table
+
+        val, ck = self._val, self._corr_idx
+        cn = [self._coef_names[k] for k in ck]
+        m = len(ck)
+        cov = [[val[("cov", i, j)][0] for j in range(m)] for i in range(m)]
+        cor = [[val[("cor", i, j)][0] for j in range(m)] for i in range(m)]
+        result.tables.append(Table("Implied covariance of the correlated coefficients (underlying normals)",
+                                   [Column("")] + [Column(c, "f4") for c in cn],
+                                   [[cn[i]] + cov[i] for i in range(m)], key="covariance"))
+        result.tables.append(Table("Implied correlation", [Column("")] + [Column(c, "est_se", 3) for c in cn],
+                                   [[cn[i]] + [[cor[i][j], val[("cor", i, j)][1]] for j in range(m)]
+                                    for i in range(m)], key="correlation"))
+        return {"names": cn, "matrix": [[_f(v) for v in row] for row in cor],
+                "covariance": [[_f(v) for v in row] for row in cov],
+                "matrix_se": [[_f(val[("cor", i, j)][1]) for j in range(m)] for i in range(m)]}
 
     # ------------------------------------------------------------------ posterior means
     def individual_means(self, data: ChoiceData):
         """Revelt-Train conditional means of the random coefficients, one row per respondent."""
         import pandas as pd
 
-        if not hasattr(self, "theta_"):
-            raise RuntimeError("fit the model first")
-        if list(data.names) != self.data_names_:
+        self._fitted()
+        if list(data.names) != self._coef_names:
             raise DCEError("individual means: the data do not have the coefficients of the fitted model")
         prob = _Problem(self, data, self.seed_)
-        E = prob.evaluate(self.theta_)[2]
+        E = prob.kernel_pass(self.theta_)[2]
         codes, R = data.panel()
         if data.resp is not None:
             ids = pd.unique(np.asarray(data.resp))
@@ -614,6 +495,29 @@ class MixedLogit:
         for k in self._rand_idx:
             out[data.names[k]] = E[:, k]
         return out
+
+    # ------------------------------------------------------------------ post-estimation
+    @classmethod
+    def coefficient_draws(cls, result, theta, n_draws, seed):
+        """``n_draws`` equally weighted coefficient vectors from the mixing distribution implied by ``theta``."""
+        random = {n: (v or {}).get("distribution") for n, v in (result.info.get("random") or {}).items()}
+        corr = (result.info.get("correlation") or {}).get("names") or None
+        B = coefficient_draws(random, corr, result.coef_names, result.names, theta, n_draws, seed)
+        return B, np.full(B.shape[0], 1.0 / B.shape[0])
+
+
+def implied_moments(dist, m, s2):
+    """Mean, median and sd of a coefficient with distribution ``dist`` whose underlying parameters are
+    ``m`` (location) and ``s2`` (squared spread)."""
+    s = math.sqrt(s2)
+    if dist in ("ln", "-ln"):
+        sign = 1.0 if dist == "ln" else -1.0
+        return sign * _exp(m + s2 / 2), sign * _exp(m), _exp(m + s2 / 2) * math.sqrt(max(_exp(s2) - 1.0, 0.0))
+    if dist == "t":
+        return m, m, s / math.sqrt(6)
+    if dist == "u":
+        return m, m, s / math.sqrt(3)
+    return m, m, s
 
 
 def _exp(x):
@@ -630,31 +534,26 @@ def _f(x):
 _DRAWS_CACHE: dict = {}
 
 
-def coefficient_draws(result_json: dict, theta, coef_names, n_draws: int, seed: int,
+def coefficient_draws(random, correlated, coef_names, param_names, theta, n_draws: int, seed: int,
                       draw_type: str = "halton") -> np.ndarray:
-    """Individual coefficient vectors drawn from the mixing distribution implied by ``theta``.
+    """Individual coefficient vectors ``(n_draws, K)`` drawn from the mixing distribution implied by ``theta``.
 
-    ``result_json``: the JSON of a mixed-logit fit (``params``, ``random``, ``correlation``);
-    ``theta``: the full parameter vector in the order of ``result_json["params"]`` (the estimates or one
-    Krinsky-Robb draw of them); ``coef_names``: the coefficient (mean) names, in order.  Returns
-    ``n_draws x len(coef_names)``: fixed coefficients are constant, random ones follow the model's own map
-    from parameters to coefficients (normal, +-lognormal, triangular, uniform, correlated through the
-    Cholesky factor).  The standard draws are scrambled Halton points seeded by ``seed`` (``draw_type``
-    may also be sobol, mlhs or random); they are computed once per (model, n_draws, seed) and reused, so
-    that repeated calls (one per Krinsky-Robb draw) cost a small matrix product.
+    ``random``: {coefficient: distribution}; ``correlated``: the correlated coefficients (or None);
+    ``coef_names``: the K coefficients (means), in order; ``param_names``: the P parameters, in the order
+    of ``theta`` (the estimates or one Krinsky-Robb draw of them).  Fixed coefficients are constant, random
+    ones follow the model's own map from parameters to coefficients (normal, +-lognormal, triangular,
+    uniform, correlated through the Cholesky factor).  The standard draws are scrambled Halton points
+    seeded by ``seed`` (``draw_type`` may also be sobol, mlhs or random); they are computed once per
+    (model, n_draws, seed) and reused, so that repeated calls (one per Krinsky-Robb draw) cost a small
+    matrix product.
     """
     from dce.models._mixed_kernels_np import coefficients_np
 
-    if result_json.get("model") != "mixed":
-        raise DCEError("coefficient draws need the JSON of a mixed logit (model: mixed)")
-    random = {n: (v or {}).get("distribution") for n, v in (result_json.get("random") or {}).items()}
-    corr = (result_json.get("correlation") or {}).get("names") or None
     names = list(coef_names)
-    model = MixedLogit(random, correlated=corr)
+    model = MixedLogit(random, correlated=correlated)
     model._setup(names)
-    pnames = [p["name"] for p in result_json.get("params", [])]
-    if pnames != model._names:
-        raise DCEError("coefficient draws: the model JSON's parameters (" + ", ".join(pnames) + ") are not "
+    if list(param_names) != model._names:
+        raise DCEError("coefficient draws: the model's parameters (" + ", ".join(param_names) + ") are not "
                        "those of its random coefficients (" + ", ".join(model._names) + ")")
     theta = np.asarray(theta, dtype=np.float64).ravel()
     if theta.size != len(model._names):

@@ -11,9 +11,9 @@ import time
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import DCEError
+from dce.errors import ArgumentError, DCEError
 from dce.models import engine
-from dce.models.results import SE_TYPES, FitResult
+from dce.models.base import Model
 
 
 def utilities(beta, data: ChoiceData):
@@ -41,12 +41,6 @@ def _chosen_rows(X, chosen):
     return X[np.arange(X.shape[0]), chosen]
 
 
-def loglik(beta, data: ChoiceData) -> float:
-    V = utilities(beta, data)
-    _, logP = probabilities(V, data.avail)
-    return float(logP[np.arange(data.n_tasks), data.chosen].sum())
-
-
 def _mean_x(P, X):
     """Probability-weighted mean of X over alternatives: tasks x variables."""
     xbar = P[:, 0, None] * X[:, 0, :]
@@ -56,22 +50,15 @@ def _mean_x(P, X):
 
 
 def scores(beta, data: ChoiceData):
-    """Per-task gradient contributions (tasks x parameters)."""
+    """Per-task gradient contributions, shape (tasks, parameters)."""
     P, _ = probabilities(utilities(beta, data), data.avail)
     return _chosen_rows(data.X, data.chosen) - _mean_x(P, data.X)
 
 
-def loglik_grad(beta, data: ChoiceData):
-    V = utilities(beta, data)
-    P, logP = probabilities(V, data.avail)
-    ll = float(logP[np.arange(data.n_tasks), data.chosen].sum())
-    g = _chosen_rows(data.X, data.chosen).sum(axis=0) - _mean_x(P, data.X).sum(axis=0)
-    return ll, g
-
-
 def evaluate(beta, data: ChoiceData) -> "engine.Evaluation":
-    """Log-likelihood, gradient and Hessian from one pass over the probabilities (a logit's Hessian is
-    cheap, so the engine takes Newton steps from the start)."""
+    """Log-likelihood, gradient (K,) and Hessian (K, K) from one pass over the probabilities (a logit's
+    Hessian is cheap, so the engine takes Newton steps from the start).  This is the function the engine
+    maximises; the Hessian is ``-sum_t sum_j P_tj (x_tj - xbar_t)(x_tj - xbar_t)'``."""
     P, logP = probabilities(utilities(beta, data), data.avail)
     ll = float(logP[np.arange(data.n_tasks), data.chosen].sum())
     if not np.isfinite(ll):
@@ -79,12 +66,6 @@ def evaluate(beta, data: ChoiceData) -> "engine.Evaluation":
     xbar = _mean_x(P, data.X)
     g = _chosen_rows(data.X, data.chosen).sum(axis=0) - xbar.sum(axis=0)
     return engine.Evaluation(ll, g, hess=_hessian(P, xbar, data.X))
-
-
-def hessian(beta, data: ChoiceData):
-    """Analytic Hessian: -sum_t sum_j P_tj (x_tj - xbar_t)(x_tj - xbar_t)'."""
-    P, _ = probabilities(utilities(beta, data), data.avail)
-    return _hessian(P, _mean_x(P, data.X), data.X)
 
 
 def _hessian(P, xbar, X):
@@ -97,61 +78,55 @@ def _hessian(P, xbar, X):
     return H
 
 
-class ConditionalLogit:
-    """Conditional logit, ``fit(data) -> FitResult``, in the manner of scikit-learn estimators."""
+class _Problem:
+    """The conditional logit on one data set, as the engine sees it."""
 
-    model_name = "mnl"
+    engine_options: dict = {}
 
-    def __init__(self, se="classical", tol=1e-12, maxiter=100, start=None):
-        if se not in SE_TYPES:
-            raise DCEError(f"--se: unknown standard error type '{se}' (use classical, robust or cluster)")
-        self.se = se
-        self.tol = tol
-        self.maxiter = maxiter
-        self.start = start
+    def __init__(self, data: ChoiceData):
+        self.data = data
+        self.names = list(data.names)
+        self.score_groups = data.panel() if data.resp is not None else None
 
-    def fit(self, data: ChoiceData) -> FitResult:
-        t0 = time.perf_counter()
-        if self.se == "cluster" and data.resp is None:
-            raise DCEError("--se cluster needs respondent ids: give --id COL")
+    def evaluate(self, beta, hess=True):
+        return evaluate(beta, self.data)
+
+    def scores(self, beta):
+        return scores(beta, self.data)
+
+
+class ConditionalLogit(Model):
+    """Conditional logit: ``ConditionalLogit(se="robust").fit(data) -> ModelResult``."""
+
+    name = "mnl"
+    label = "Conditional logit"
+    default_tol = 1e-12
+
+    def _prepare(self, data, seed):
         check_identified(data)
-        beta0 = np.zeros(data.n_vars) if self.start is None else np.asarray(self.start, float)
-        opt = engine.maximize(lambda b, hess: evaluate(b, data), beta0, tol=self.tol, maxiter=self.maxiter)
-        H = opt.hess
-        groups = None
-        G = None
-        if data.resp is not None:
-            groups, G = data.panel()
-        cov = engine.covariances(H, scores(opt.x, data), groups, G)
-        warnings = []
-        if cov.pop("singular"):
-            warnings.append("the Hessian is singular at the estimates: some parameters are not identified")
-        converged, message = opt.converged, opt.message
-        if opt.loglik > -1e-6 * data.n_tasks:
-            converged = False
-            message = "no finite maximum: every choice is predicted with certainty (perfect separation)"
-            warnings.append(message + "; the estimates diverge and are not meaningful")
-        else:
-            se = np.sqrt(np.clip(np.diag(cov["classical"]), 0, None))
-            wild = [n for n, b, s in zip(data.names, opt.x, se) if s > 1e4 * max(1.0, abs(b))]
-            if wild:
-                warnings.append(f"{', '.join(wild)}: standard errors are enormous; the data may separate the "
-                                "choices (quasi-separation) or the variable barely varies")
-        if not converged and opt.loglik <= -1e-6 * data.n_tasks:
-            warnings.append(f"did not converge ({message}); gradient norm {opt.grad_norm:.3g}")
-        self.result_ = FitResult(
-            model=self.model_name, names=list(data.names), estimates=opt.x, vcovs=cov, se_type=self.se,
-            loglik=opt.loglik, loglik_null=data.null_loglik(), n_tasks=data.n_tasks,
-            n_respondents=data.n_respondents, iterations=opt.iterations, converged=converged,
-            message=message, grad_norm=opt.grad_norm, seconds=time.perf_counter() - t0,
-            spec=dict(data.spec), warnings=warnings,
-        )
-        return self.result_
+        return _Problem(data)
 
-    def predict_proba(self, data: ChoiceData, beta=None):
-        beta = self.result_.estimates if beta is None else beta
-        P, _ = probabilities(utilities(beta, data), data.avail)
-        return P
+    def _initial(self, problem, data, start, rng):
+        if start == 0:
+            if self.start is None:
+                return np.zeros(data.n_vars)
+            beta0 = np.asarray(self.start, float)
+            if beta0.shape != (data.n_vars,):
+                raise ArgumentError("start", f"{beta0.size} values given, the model has {data.n_vars} parameters")
+            return beta0
+        return rng.normal(scale=0.5, size=data.n_vars)   # a logit is concave: other starts are a check
+
+    def _checks(self, result, problem, data):
+        if result.loglik > -1e-6 * data.n_tasks:
+            result.converged = False
+            result.message = "no finite maximum: every choice is predicted with certainty (perfect separation)"
+            result.warnings.append(result.message + "; the estimates diverge and are not meaningful")
+            return
+        se = result.se("classical")
+        wild = [n for n, b, s in zip(result.names, result.estimates, se) if s > 1e4 * max(1.0, abs(b))]
+        if wild:
+            result.warnings.append(f"{', '.join(wild)}: standard errors are enormous; the data may separate the "
+                                   "choices (quasi-separation) or the variable barely varies")
 
 
 def check_identified(data: ChoiceData):

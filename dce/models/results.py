@@ -1,36 +1,99 @@
-"""Estimation results: one object for every model, serialised to the JSON that later commands read."""
+"""The one result type of every model, in memory and as the JSON that later commands read.
+
+A :class:`ModelResult` holds what a fit produced, maximum likelihood (estimates and covariance
+matrices) or Bayesian (posterior means, the posterior covariance and kept draws), and speaks the
+interface that post-estimation and the report use:
+
+* :attr:`names` (parameters) and :attr:`coef_names` (utility coefficients, the columns an alternative
+  is coded into);
+* :meth:`coefficient_draws`: weighted coefficient vectors implied by a parameter vector (one row for a
+  conditional logit, the mixing distribution of a mixed logit, the classes of a latent class model,
+  the individual draws of a hierarchical Bayes model);
+* :meth:`coefficient_sets`: the same for the draws that carry the uncertainty (Krinsky-Robb draws of
+  the estimates, or posterior draws);
+* :meth:`to_dict` / :meth:`from_dict`: the JSON, one schema for every model, with ``schema_version``.
+
+The two methods dispatch to the model's class through the registry of :mod:`dce.models`, so that
+shares, WTP, power and the report never branch on the kind of model.
+"""
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from dce.errors import DCEError
+
+SCHEMA_VERSION = 1
 SE_TYPES = ("classical", "robust", "cluster")
+# JSON keys the result reads itself; every other top-level key is model-specific (``info``)
+_CORE_KEYS = {"schema_version", "model", "loglik", "loglik_null", "n_tasks", "n_respondents", "n_params", "aic",
+              "bic", "rho2", "rho2_adj", "converged", "message", "grad_norm", "iterations", "seconds", "se_type",
+              "params", "vcov", "vcovs", "vcov_robust", "warnings", "spec", "fixed", "coef_names", "tables",
+              "summary", "posterior"}
+REQUIRED = ("model", "params", "vcov", "spec")
 
 
 @dataclass
-class FitResult:
+class ModelResult:
+    """Estimates of one fitted model with their covariance matrices, fit statistics and coding.
+
+    Attributes
+    ----------
+    model : str
+        Registry key of the model family (``mnl``, ``mixed``, ...): the JSON ``model``.
+    names : list of str
+        Parameter names, in the order of ``estimates``.
+    estimates : ndarray, shape (P,)
+        Maximum-likelihood estimates or posterior means.
+    vcovs : dict of str -> ndarray, shape (P, P)
+        ``classical``, ``robust`` and (with respondent ids) ``cluster``; ``posterior`` for a sampler.
+    se_type : str
+        Which covariance is :attr:`vcov` (and gives ``se`` in tables and JSON).
+    spec : dict
+        How alternatives are coded (a formula's terms, a design); ``spec["names"]`` are the coefficients.
+    info : dict
+        Model-specific figures (numbers and names only), written at the JSON's top level.
+    tables : list of :class:`dce.report.table.Table`
+        Model-specific tables for people (random coefficients, classes, starts, ...).
+    summary : list of (str, str)
+        Extra rows of the fit summary.
+    posterior : dict of str -> ndarray, optional
+        A sampler's kept draws.
+    """
+
     model: str
     names: list
     estimates: np.ndarray
-    vcovs: dict                    # "classical", "robust", optionally "cluster"
-    se_type: str
-    loglik: float
-    loglik_null: float
-    n_tasks: int
-    n_respondents: int
-    iterations: int
-    converged: bool
-    message: str
-    grad_norm: float
+    vcovs: dict
+    se_type: str = "classical"
+    loglik: float = math.nan
+    loglik_null: float = math.nan
+    n_tasks: int = 0
+    n_respondents: int = 0
+    iterations: int = 0
+    converged: bool = True
+    message: str = ""
+    grad_norm: float = math.nan
     seconds: float = 0.0
     spec: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)       # model-specific JSON fields (mixed logit: draws...)
+    coef_names: list = None
+    info: dict = field(default_factory=dict)
+    tables: list = field(default_factory=list)
+    summary: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
-    fixed: dict = field(default_factory=dict)       # parameters held at a value, not estimated
-    summary_rows: list = field(default_factory=list)  # extra (label, text) rows of the fit summary
-    details: list = field(default_factory=list)       # extra tables: (title, header, rows); not in JSON
+    fixed: dict = field(default_factory=dict)
+    posterior: dict = None
+    source: str = ""
+
+    def __post_init__(self):
+        self.names = list(self.names)
+        self.estimates = np.asarray(self.estimates, dtype=float)
+        if self.coef_names is None:
+            self.coef_names = list((self.spec or {}).get("names") or self.names)
+        self.coef_names = list(self.coef_names)
 
     # ----------------------------------------------------------------- derived figures
     @property
@@ -42,6 +105,7 @@ class FitResult:
         return self.vcovs[self.se_type]
 
     def se(self, kind=None) -> np.ndarray:
+        """Standard errors (P,) from the covariance ``kind`` (default :attr:`se_type`); NaN where absent."""
         V = self.vcovs.get(kind or self.se_type)
         if V is None:
             return np.full(self.n_params, np.nan)
@@ -63,7 +127,7 @@ class FitResult:
 
     @property
     def bic(self) -> float:
-        return self.n_params * math.log(self.n_tasks) - 2 * self.loglik
+        return self.n_params * math.log(max(self.n_tasks, 1)) - 2 * self.loglik
 
     @property
     def rho2(self) -> float:
@@ -74,6 +138,7 @@ class FitResult:
         return 1 - (self.loglik - self.n_params) / self.loglik_null
 
     def conf_int(self, level=0.95):
+        """Normal-approximation interval ``(low, high)``, each (P,)."""
         from statistics import NormalDist
 
         q = NormalDist().inv_cdf(0.5 + level / 2)
@@ -83,29 +148,65 @@ class FitResult:
     def param(self, name) -> float:
         return float(self.estimates[self.names.index(name)])
 
+    # ----------------------------------------------------------------- the interface of post-estimation
+    @property
+    def model_class(self):
+        from dce.models import model_class
+
+        return model_class(self.model, source=self.source or "model")
+
+    @property
+    def label(self) -> str:
+        return getattr(self.model_class, "label", self.model)
+
+    def coefficient_draws(self, theta=None, n_draws=1000, seed=0):
+        """Weighted coefficient vectors implied by the parameters ``theta`` (default: the estimates).
+
+        Returns
+        -------
+        B : ndarray, shape (R, K)
+            Coefficient vectors, columns in the order of :attr:`coef_names`.
+        w : ndarray, shape (R,)
+            Their weights, summing to 1.
+        """
+        theta = self.estimates if theta is None else np.asarray(theta, float)
+        return self.model_class.coefficient_draws(self, theta, int(n_draws), int(seed))
+
+    def segment_draws(self, theta=None, n_draws=1000, seed=0):
+        """Segments of respondents with coefficients of their own (latent classes), as a list of
+        ``(label, share, B, w)`` (``B`` (R, K), ``w`` (R,)); empty for a model without segments."""
+        theta = self.estimates if theta is None else np.asarray(theta, float)
+        return self.model_class.segment_draws(self, theta, int(n_draws), int(seed))
+
+    def coefficient_sets(self, n_sim, n_draws=1000, seed=0):
+        """``n_sim`` weighted coefficient sets ``(B, w)`` that carry the estimates' uncertainty."""
+        return self.model_class.coefficient_sets(self, int(n_sim), int(n_draws), int(seed))
+
+    @property
+    def has_covariance(self) -> bool:
+        """Whether the delta method applies (a covariance of smooth parameters)."""
+        return self.se_type in SE_TYPES and self.se_type in self.vcovs
+
+    def parameter_draws(self, n, seed=0) -> np.ndarray:
+        """Krinsky-Robb draws ``(n, P)`` from the normal distribution of the estimates."""
+        return mvn_draws(np.random.default_rng(seed), self.estimates, self.vcov, int(n))
+
     # ----------------------------------------------------------------- serialisation
     def to_dict(self) -> dict:
+        """The JSON of the result (one schema for every model; ``schema_version`` says which)."""
         lo, hi = self.conf_int()
-        se = self.se()
-        rob = self.se("robust")
-        cl = self.se("cluster")
+        se, z, p = self.se(), self.z, self.p
+        ses = {k: self.se(k) for k in self.vcovs}
         params = []
         for i, name in enumerate(self.names):
-            item = {
-                "name": name,
-                "estimate": _f(self.estimates[i]),
-                "se": _f(se[i]),
-                "classical_se": _f(self.se("classical")[i]),
-                "robust_se": _f(rob[i]),
-                "z": _f(self.z[i]),
-                "p": _f(self.p[i]),
-                "ci_low": _f(lo[i]),
-                "ci_high": _f(hi[i]),
-            }
-            if "cluster" in self.vcovs:
-                item["cluster_se"] = _f(cl[i])
+            item = {"name": name, "estimate": _f(self.estimates[i]), "se": _f(se[i])}
+            for kind in SE_TYPES + ("posterior",):
+                if kind in ses:
+                    item[f"{kind}_se"] = _f(ses[kind][i])
+            item.update({"z": _f(z[i]), "p": _f(p[i]), "ci_low": _f(lo[i]), "ci_high": _f(hi[i])})
             params.append(item)
         out = {
+            "schema_version": SCHEMA_VERSION,
             "model": self.model,
             "loglik": _f(self.loglik),
             "loglik_null": _f(self.loglik_null),
@@ -123,15 +224,122 @@ class FitResult:
             "seconds": _f(self.seconds),
             "se_type": self.se_type,
             "params": params,
-            "vcov": [[_f(v) for v in row] for row in self.vcov],
-            "vcov_robust": [[_f(v) for v in row] for row in self.vcovs["robust"]],
+            "vcov": _matrix(self.vcov),
+            "vcovs": {k: _matrix(v) for k, v in self.vcovs.items()},
             "warnings": list(self.warnings),
+            "coef_names": list(self.coef_names),
             "spec": self.spec,
         }
+        if "robust" in self.vcovs:
+            out["vcov_robust"] = _matrix(self.vcovs["robust"])
         if self.fixed:
             out["fixed"] = {k: _f(v) for k, v in self.fixed.items()}
-        out.update(self.extra)
+        if self.summary:
+            out["summary"] = [[str(k), str(v)] for k, v in self.summary]
+        if self.tables:
+            out["tables"] = [t.to_dict() for t in self.tables]
+        if self.posterior:
+            out["posterior"] = {k: np.asarray(v).tolist() for k, v in self.posterior.items()}
+        for k, v in self.info.items():
+            if k in _CORE_KEYS:
+                raise ValueError(f"model-specific field {k!r} would overwrite a field of the schema")
+            out[k] = v
         return out
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "model") -> "ModelResult":
+        """A result from its JSON; a file of another schema or a malformed one is a one-line error."""
+        if not isinstance(d, dict):
+            raise DCEError(f"{source}: not a dce results file")
+        version = d.get("schema_version", 1)   # files written before the field existed are version 1
+        if version != SCHEMA_VERSION:
+            raise DCEError(f"{source}: results schema version {version!r} is not supported (this dce reads "
+                           f"version {SCHEMA_VERSION})")
+        missing = [k for k in REQUIRED if k not in d]
+        if missing:
+            raise DCEError(f"{source}: not a dce results file (no key '{missing[0]}')")
+        try:
+            names = [str(p["name"]) for p in d["params"]]
+            estimates = np.array([p["estimate"] for p in d["params"]], float)
+            se_type = str(d.get("se_type") or "classical")
+            vcovs = {k: np.array(v, float) for k, v in (d.get("vcovs") or {}).items()}
+            vcovs[se_type] = np.array(d["vcov"], float)
+            if "vcov_robust" in d and "robust" not in vcovs:
+                vcovs["robust"] = np.array(d["vcov_robust"], float)
+        except (KeyError, TypeError, ValueError) as e:
+            raise DCEError(f"{source}: key 'params' or 'vcov' is malformed ({e})") from None
+        k = len(names)
+        for kind, V in vcovs.items():
+            if V.shape != (k, k):
+                raise DCEError(f"{source}: key 'vcov' is not {k} x {k}" if kind == se_type
+                               else f"{source}: key 'vcovs.{kind}' is not {k} x {k}")
+        if not np.all(np.isfinite(estimates)):
+            raise DCEError(f"{source}: some estimates are not finite numbers")
+        from dce.report.table import Table
+
+        try:
+            tables = [Table.from_dict(t) for t in d.get("tables") or []]
+            summary = [(str(a), str(b)) for a, b in d.get("summary") or []]
+        except (KeyError, TypeError, ValueError) as e:
+            raise DCEError(f"{source}: key 'tables' or 'summary' is malformed ({e})") from None
+        spec = d["spec"] or {}
+        if not isinstance(spec, dict):
+            raise DCEError(f"{source}: key 'spec' is not a mapping")
+        return cls(
+            model=str(d["model"]), names=names, estimates=estimates, vcovs=vcovs, se_type=se_type,
+            loglik=_num(d.get("loglik")), loglik_null=_num(d.get("loglik_null")),
+            n_tasks=int(d.get("n_tasks") or 0), n_respondents=int(d.get("n_respondents") or 0),
+            iterations=int(d.get("iterations") or 0), converged=bool(d.get("converged", True)),
+            message=str(d.get("message") or ""), grad_norm=_num(d.get("grad_norm")),
+            seconds=_num(d.get("seconds"), 0.0), spec=spec, coef_names=d.get("coef_names"),
+            info={k: v for k, v in d.items() if k not in _CORE_KEYS}, tables=tables, summary=summary,
+            warnings=list(d.get("warnings") or []), fixed=dict(d.get("fixed") or {}),
+            posterior={k: np.asarray(v, float) for k, v in d["posterior"].items()} if d.get("posterior") else None,
+            source=source)
+
+    def save(self, path):
+        """Write the JSON atomically (nothing half-written)."""
+        from dce.util.io import write_json
+
+        write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path) -> "ModelResult":
+        """Read a results JSON written by `dce fit --output` (or :meth:`save`)."""
+        import json
+
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                d = json.load(fh)
+        except FileNotFoundError:
+            raise DCEError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise DCEError(f"{path}: is a folder, not a results file") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise DCEError(f"{path}: not a results JSON file ({str(e).splitlines()[0]})") from None
+        if not isinstance(d, dict):
+            raise DCEError(f"{path}: not a results JSON file")
+        return cls.from_dict(d, source=path)
+
+
+def mvn_draws(rng, mean, cov, n):
+    """Draws ``(n, P)`` from N(mean, cov), robust to a covariance that is only semidefinite."""
+    cov = np.asarray(cov, float)
+    w, V = np.linalg.eigh(0.5 * (cov + cov.T))
+    L = V * np.sqrt(np.clip(w, 0, None))
+    return mean + rng.standard_normal((n, len(mean))) @ L.T
+
+
+def _matrix(V):
+    return [[_f(v) for v in row] for row in np.asarray(V)]
+
+
+def _num(x, default=math.nan):
+    try:
+        return float(x) if x is not None else default
+    except (TypeError, ValueError):
+        return default
 
 
 def _f(x):

@@ -2,9 +2,11 @@
 
 With a reference (the status quo, say), the share preferring scenario ``s`` is the binary logit
 probability ``1 / (1 + exp(-(V_s - V_ref)))``; with ``reference: none`` the shares are the logit
-shares among all scenarios.  For a mixed logit the probabilities are averaged over the distribution
-of the random coefficients.  Confidence intervals: Krinsky-Robb (parameters drawn from the
-estimated normal distribution of the estimates, percentile interval) or the delta method.
+shares among all scenarios.  Every model speaks through its result's weighted coefficient draws
+(:meth:`dce.models.results.ModelResult.coefficient_draws`): one vector for a conditional logit, the
+mixing distribution of a mixed logit, ...; the probabilities are averaged over them with their weights.
+Intervals: Krinsky-Robb (percentiles over the result's :meth:`coefficient_sets`, draws of the estimates
+from their normal distribution) or the delta method (models with a covariance of the estimates).
 """
 from __future__ import annotations
 
@@ -24,9 +26,10 @@ class Scenario:
     x: np.ndarray = None
 
 
-def _shares_given_coefs(B, Xs, x_ref, w):
-    """Shares (scenarios,) for coefficient draws B (R x K), scenario rows Xs (S x P x K) over covariate
-    profiles P with weights w, and reference rows x_ref (P x K) or None (market shares)."""
+def _shares_given_coefs(B, wd, Xs, x_ref, w):
+    """Shares (scenarios,) for coefficient draws B (R x K) with weights wd (R,), scenario rows Xs
+    (S x P x K) over covariate profiles P with weights w, and reference rows x_ref (P x K) or None (market
+    shares)."""
     if x_ref is not None:
         D = (Xs - x_ref[None]) @ B.T                   # S x P x R
         P = 0.5 * (1 + np.tanh(0.5 * D))               # the logistic function, stable for large |D|
@@ -35,21 +38,30 @@ def _shares_given_coefs(B, Xs, x_ref, w):
         V = V - V.max(axis=0, keepdims=True)
         E = np.exp(V)
         P = E / E.sum(axis=0, keepdims=True)
-    return P.mean(axis=2) @ w
+    return (P @ wd) @ w
 
 
-def preference_shares(model, scenarios, reference=None, ci="krinsky-robb", n_sim=2000, n_draws=1000, seed=0,
+def preference_shares(result, scenarios, reference=None, ci="krinsky-robb", n_sim=2000, n_draws=1000, seed=0,
                       level=0.95, by=None):
     """Shares preferring each scenario (fractions) with confidence intervals.
 
-    ``scenarios``: list of :class:`Scenario`; ``reference``: ``(levels, kind)`` of the reference
+    ``result``: a :class:`dce.models.results.ModelResult`; ``scenarios``: list of :class:`Scenario`;
+    ``reference``: ``(levels, kind)`` of the reference
     alternative, or None for market shares among the scenarios.  A model with respondent covariates
     averages over the fitted sample's covariate profiles; ``by`` gives one set of shares per level of
-    that covariate.  Returns dicts ``name, share, ci_low, ci_high`` (and ``group`` with ``by``).
+    that covariate.  Returns dicts ``name, share, ci_low, ci_high`` (and ``group`` with ``by``); a
+    model with segments of respondents (latent classes) adds the shares within each segment, rows with
+    ``segment`` (its label) and ``segment_share``.
     """
+    from dce.errors import ArgumentError
+    from dce.post.coding import coder_for
+
     if ci not in CI_METHODS:
-        raise DCEError(f"--ci: unknown method '{ci}' (use krinsky-robb or delta)")
-    coder = model.coder
+        raise ArgumentError("ci", f"unknown method '{ci}' (use krinsky-robb or delta)")
+    if ci == "delta" and not result.has_covariance:
+        raise ArgumentError("ci", f"the delta method needs a covariance of the estimates; the {result.label} "
+                                  "has none (use krinsky-robb)")
+    coder = coder_for(result)
     groups = {None: coder.profiles()} if by is None else coder.profiles(by=by)
     out = []
     for gname, profiles in groups.items():
@@ -60,56 +72,45 @@ def preference_shares(model, scenarios, reference=None, ci="krinsky-robb", n_sim
         if reference is not None:
             levels, kind = reference
             x_ref = coder.code_rows(levels, profiles, where="reference", kind=kind)
-        for row in _shares_with_ci(model, scenarios, Xs, x_ref, w, ci, n_sim, n_draws, seed, level):
-            if by is not None:
-                row = {"group": gname, **row}
-            out.append(row)
+        def share_fn(draws):
+            return lambda theta: _shares_given_coefs(*draws(theta), Xs, x_ref, w)
+
+        overall = share_fn(lambda th: result.coefficient_draws(th, n_draws=n_draws, seed=seed))
+        sets = (_shares_given_coefs(B, wd, Xs, x_ref, w)
+                for B, wd in result.coefficient_sets(n_sim, n_draws=n_draws, seed=seed))
+        for row in _with_ci(result, scenarios, overall, sets, ci, n_sim, seed, level):
+            out.append(row if by is None else {"group": gname, **row})
+        for s, (label, share, _, _) in enumerate(result.segment_draws(n_draws=n_draws, seed=seed) if by is None else []):
+            seg = share_fn(lambda th, s=s: result.segment_draws(th, n_draws=n_draws, seed=seed)[s][2:])
+            sims = (seg(t) for t in result.parameter_draws(n_sim, seed))
+            for row in _with_ci(result, scenarios, seg, sims, ci, n_sim, seed, level):
+                out.append({"segment": label, "segment_share": float(share), **row})
     return out
 
 
-def _shares_with_ci(model, scenarios, Xs, x_ref, w, ci, n_sim, n_draws, seed, level):
-    def shares(theta):
-        B = model.coefficient_draws(theta, n_draws=n_draws, seed=seed)
-        return _shares_given_coefs(B, Xs, x_ref, w)
-
-    point = shares(model.estimates)
+def _with_ci(result, scenarios, shares, sims, ci, n_sim, seed, level):
+    """Rows of point shares (``shares(theta)`` at the estimates) with percentile intervals over the
+    simulated shares ``sims`` (Krinsky-Robb or posterior) or delta-method ones."""
+    point = shares(result.estimates)
     alpha = (1 - level) / 2
     if ci == "krinsky-robb":
-        rng = np.random.default_rng(seed)
-        thetas = _mvn_draws(rng, model.estimates, model.vcov, n_sim)
-        sims = np.array([shares(t) for t in thetas])
+        sims = np.array(list(sims))
         lo, hi = np.quantile(sims, [alpha, 1 - alpha], axis=0)
     else:
         from statistics import NormalDist
 
+        from dce.util.numdiff import jacobian
+
         q = NormalDist().inv_cdf(1 - alpha)
-        G = _jacobian(shares, model.estimates)
-        se = np.sqrt(np.clip(np.einsum("sk,kl,sl->s", G, model.vcov, G), 0, None))
+        G = jacobian(shares, result.estimates)
+        se = np.sqrt(np.clip(np.einsum("sk,kl,sl->s", G, result.vcov, G), 0, None))
         lo, hi = np.clip(point - q * se, 0, 1), np.clip(point + q * se, 0, 1)
     return [{"name": s.name, "share": float(p), "ci_low": float(a), "ci_high": float(b)}
             for s, p, a, b in zip(scenarios, point, lo, hi)]
 
 
-def _mvn_draws(rng, mean, cov, n):
-    """Draws from N(mean, cov), robust to a covariance that is only semidefinite."""
-    w, V = np.linalg.eigh(0.5 * (cov + cov.T))
-    L = V * np.sqrt(np.clip(w, 0, None))
-    return mean + rng.standard_normal((n, len(mean))) @ L.T
-
-
-def _jacobian(f, x, rel=1e-6):
-    f0 = np.asarray(f(x))
-    J = np.empty((f0.size, x.size))
-    for k in range(x.size):
-        h = rel * max(1.0, abs(x[k]))
-        e = np.zeros_like(x)
-        e[k] = h
-        J[:, k] = (np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h)
-    return J
-
-
 # --------------------------------------------------------------------------------------------- scenario file
-def load_scenarios(path, model):
+def load_scenarios(path, result):
     """Read a scenarios YAML file and code its alternatives with the model's spec.
 
     Returns ``(reference_label, (levels, kind) or None, [Scenario...])``; every alternative is coded once
@@ -117,13 +118,15 @@ def load_scenarios(path, model):
     """
     from dce.util.io import read_yaml
 
+    from dce.post.coding import coder_for
+
     doc = read_yaml(path)
     if not isinstance(doc, dict):
         raise DCEError(f"{path}: expected keys 'reference' and 'scenarios'")
     unknown = [k for k in doc if k not in ("reference", "scenarios", "name", "description")]
     if unknown:
         raise DCEError(f"{path}: unknown key '{unknown[0]}' (expected reference, scenarios)")
-    coder = model.coder
+    coder = coder_for(result)
     items = doc.get("scenarios")
     if not isinstance(items, list) or not items:
         raise DCEError(f"{path}: key 'scenarios' must be a non-empty list")

@@ -1,46 +1,34 @@
-"""Terminal reports with rich: estimates table and fit summary, in the manner of Biogeme and Apollo."""
+"""Terminal reports: the estimates table and fit summary of a model, shares and WTP tables.
+
+Every table is built as data (:class:`dce.report.table.Table`) from a result's numbers and names and
+rendered by :mod:`dce.report.render`; the layout follows Biogeme's and Apollo's reports.
+"""
 from __future__ import annotations
 
-import math
+from dce.report.table import Column, Table
+
+SE_LABEL = {"classical": "s.e.", "robust": "robust s.e.", "cluster": "cluster s.e.", "posterior": "posterior sd"}
 
 
-def _p(p):
-    if p is None or not math.isfinite(p):
-        return "-"
-    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
-
-
-SE_LABEL = {"classical": "s.e.", "robust": "robust s.e.", "cluster": "cluster s.e."}
-
-
-def fit_tables(result, source=""):
-    """The estimates table and the fit summary table of a FitResult, as rich renderables."""
-    from rich.table import Table
-
-    title = {"mnl": "Conditional logit", "mixed": "Mixed logit"}.get(result.model, result.model)
-    from rich.markup import escape
-
-    from rich import box
-
-    t = Table(title=escape(f"{title}{': ' + str(source) if source else ''}"), title_justify="left",
-              box=box.SIMPLE_HEAD)
-    t.add_column("parameter", style="bold", overflow="fold", min_width=min(24, max(map(len, result.names), default=9)))
-    for col in ("estimate", SE_LABEL[result.se_type], "z", "p", "95% CI"):
-        t.add_column(col, justify="right", no_wrap=True)
-    se = result.se()
-    z = result.z
-    p = result.p
+def estimates_table(result, source="") -> Table:
+    """Estimates with s.e., z, p and the 95% interval, then parameters held fixed."""
+    title = f"{result.label}{': ' + str(source) if source else ''}"
+    t = Table(title, [Column("parameter"), Column("estimate", "f6"), Column(SE_LABEL.get(result.se_type, "s.e."), "f6"),
+                      Column("z", "f2"), Column("p", "p"), Column("95% CI", "ci")], key="estimates")
+    se, z, p = result.se(), result.z, result.p
     lo, hi = result.conf_int()
-    from rich.text import Text
-
     for i, name in enumerate(result.names):
-        t.add_row(Text(name), f"{result.estimates[i]:.6f}", f"{se[i]:.6f}", f"{z[i]:.2f}", _p(p[i]),
-                  f"[{lo[i]:.4f}, {hi[i]:.4f}]")
+        t.add_row(name, result.estimates[i], se[i], z[i], p[i], [lo[i], hi[i]])
     for name, value in result.fixed.items():
-        t.add_row(Text(name), f"{value:.6f}", "fixed", "", "", "")
-    s = Table(show_header=False, box=None, pad_edge=False)
-    s.add_column(style="dim")
-    s.add_column(justify="right")
+        t.add_row(name, value, "fixed", "", "", "")
+    refs = result.spec.get("references") if isinstance(result.spec, dict) else None
+    if refs:
+        t.notes.append("reference levels: " + ", ".join(f"{k} = {v}" for k, v in refs.items()))
+    return t
+
+
+def summary_rows(result) -> list:
+    """The fit summary as (label, text) rows."""
     rows = [
         ("tasks", f"{result.n_tasks:,}"),
         ("respondents", f"{result.n_respondents:,}"),
@@ -56,58 +44,82 @@ def fit_tables(result, source=""):
         ("gradient norm", f"{result.grad_norm:.3g}"),
         ("seconds", f"{result.seconds:.2f}"),
     ]
-    rows.extend(result.summary_rows)
-    for k, v in rows:
-        s.add_row(Text(k), Text(v))
-    refs = result.spec.get("references") if isinstance(result.spec, dict) else None
-    return t, s, refs
+    return rows + [(str(k), str(v)) for k, v in result.summary]
 
 
 def print_fit(result, source="", console=None):
+    """Estimates, the model's own tables, the fit summary and the warnings of a result."""
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
     from dce.report.console import console as make_console
+    from dce.report.console import warn
+    from dce.report.render import print_table, to_rich
 
     con = console or make_console()
-    table, summary, refs = fit_tables(result, source)
-    con.print(table)
-    if refs:
-        from rich.text import Text
-
-        con.print(Text("reference levels: " + ", ".join(f"{k} = {v}" for k, v in refs.items()), style="dim"))
-    for title, header, body in result.details:
-        con.print(simple_table(title, header, body))
-    con.print(summary)
-    from dce.report.console import warn
-
+    est = estimates_table(result, source)
+    con.print(to_rich(est))
+    for note in est.notes:
+        con.print(Text(note, style="dim"))
+    for table in result.tables:
+        print_table(con, table)
+    s = RichTable(show_header=False, box=None, pad_edge=False)
+    s.add_column(style="dim")
+    s.add_column(justify="right")
+    for k, v in summary_rows(result):
+        s.add_row(Text(k), Text(v))
+    con.print(s)
     for w in result.warnings:
         warn(con, "warning", w)
 
 
-_NUMERIC_CELL = None
+def _segment_cell(r):
+    return f"{r['segment']} ({100 * r['segment_share']:.1f}%)" if "segment" in r else "all"
 
 
-def _numeric_column(cells):
-    """Whether a column holds numbers (figures, percentages, intervals): right-aligned, never wrapped."""
-    import re
+def shares_table(rows, title, level, by=None) -> Table:
+    """Shares preferring each scenario (fractions) with their intervals; a ``segment`` column (with the
+    segment's share of respondents) when the model has segments (latent classes)."""
+    pct = int(round(level * 100))
+    seg = any("segment" in r for r in rows)
+    cols = ([Column(str(by))] if by else []) + ([Column("segment")] if seg else []) + [
+        Column("scenario"), Column("share", "pct1"), Column(f"{pct}% CI", "pct_ci")]
+    return Table(title, cols, [([r["group"]] if by else []) + ([_segment_cell(r)] if seg else [])
+                               + [r["name"], r["share"], [r["ci_low"], r["ci_high"]]] for r in rows], key="shares")
 
-    global _NUMERIC_CELL
-    if _NUMERIC_CELL is None:
-        _NUMERIC_CELL = re.compile(r"^[\s\-+0-9.,%eE\[\]()<>/x]*$|^(nan|inf|-|—|yes|no)$")
-    return all(_NUMERIC_CELL.match(str(c).strip()) for c in cells)
+
+def wtp_tables(rows, imp, cost, source, level) -> list:
+    """WTP with delta and Krinsky-Robb intervals, its distribution where coefficients vary, importance."""
+    pct = int(round(level * 100))
+    seg = any("segment" in r for r in rows)
+    out = [Table(f"Willingness to pay, in units of '{cost}' ({source})",
+                 ([Column("segment")] if seg else []) + [
+                     Column("coefficient"), Column("WTP", "g4"), Column("s.e.", "g4"),
+                     Column(f"{pct}% CI (delta)", "g4_ci"), Column(f"{pct}% CI (K-R)", "g4_ci")],
+                 [([_segment_cell(r)] if seg else []) + [r["name"], r["wtp"], r["se"], [r["delta_low"], r["delta_high"]],
+                                                        [r["kr_low"], r["kr_high"]]] for r in rows], key="wtp")]
+    dist = [r for r in rows if "distribution" in r]
+    if dist:
+        out.append(Table("Distribution over respondents", [Column("coefficient")] + [
+            Column(h, "g4") for h in ("mean", "median", "5%", "95%")],
+            [[r["name"]] + [r["distribution"][k] for k in ("mean", "median", "q05", "q95")] for r in dist],
+            key="wtp_distribution"))
+    out.append(Table("Relative attribute importance (utility range over the levels)",
+                     [Column("attribute"), Column("range", "g4"), Column("importance", "pct1")],
+                     [[i["attribute"], i["range"], i["importance"]] for i in imp], key="importance"))
+    return out
 
 
 def simple_table(title, header, rows):
-    """A rich table from a title, column names and rows of already formatted cells.
-
-    Text columns are left-aligned and folded when long; numeric columns are right-aligned, unwrapped.
-    Everything is printed as it is (no markup), so names such as ``delegation[nurse]`` stay intact.
-    """
+    """A rich table from a title, column names and rows of already formatted text cells (for callers
+    not yet on :class:`~dce.report.table.Table`).  Numeric-looking columns are right-aligned, unwrapped."""
     from rich import box
     from rich.markup import escape
-    from rich.table import Table
+    from rich.table import Table as RichTable
     from rich.text import Text
 
     rows = [list(r) for r in rows]
-    t = Table(title=escape(str(title)), title_justify="left", box=box.SIMPLE_HEAD)
+    t = RichTable(title=escape(str(title)), title_justify="left", box=box.SIMPLE_HEAD)
     for i, h in enumerate(header):
         cells = [r[i] for r in rows if i < len(r)]
         numeric = i > 0 and _numeric_column(cells)
@@ -117,3 +129,16 @@ def simple_table(title, header, rows):
     for r in rows:
         t.add_row(*[c if isinstance(c, Text) else Text(str(c)) for c in r])
     return t
+
+
+_NUMERIC_CELL = None
+
+
+def _numeric_column(cells):
+    """Whether a column of text cells holds numbers (figures, percentages, intervals)."""
+    import re
+
+    global _NUMERIC_CELL
+    if _NUMERIC_CELL is None:
+        _NUMERIC_CELL = re.compile(r"^[\s\-+0-9.,%eE\[\]()<>/x]*$|^(nan|inf|-|—|yes|no)$")
+    return all(_NUMERIC_CELL.match(str(c).strip()) for c in cells)

@@ -13,7 +13,7 @@ from dce.design.diagnostics import evaluate, sb_efficiency, sb_optimum_det
 from dce.design.generate import _Search, assign_blocks, make_design
 from dce.design.info import d_error, information, prior_draws
 from dce.design.spec import parse_design_spec
-from dce.models.engine import numerical_hessian
+from dce.util.numdiff import hessian_from_grad
 
 
 def _spec(n_attr, n_lev, m, tasks, coding="effects", extra=""):
@@ -37,7 +37,7 @@ def _independent_info(X, beta):
                     g[p] += (y - e[j] / tot) * X[s, j, p]
         return g
 
-    return -numerical_hessian(score, beta, rel_step=1e-5)
+    return -hessian_from_grad(score, beta, rel=1e-5)
 
 
 def test_d_error_matches_independent_calculation():

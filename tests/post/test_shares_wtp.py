@@ -10,7 +10,7 @@ from dce.cli import cli
 from dce.data.build import choice_data_from_formula
 from dce.errors import DCEError
 from dce.models.mnl import ConditionalLogit
-from dce.post.model import FittedModel
+from dce.models.results import ModelResult
 from dce.post.shares import load_scenarios, preference_shares
 from dce.post.wtp import importance, willingness_to_pay
 
@@ -53,7 +53,7 @@ scenarios:
 
 def test_binary_shares_equal_the_logistic_of_the_utility_difference(fitted, tmp_path):
     path, res = fitted
-    m = FittedModel.load(path)
+    m = ModelResult.load(path)
     ref_label, ref, items = load_scenarios(scen_file(tmp_path, SCEN), m)
     out = preference_shares(m, items, ref, seed=1, n_sim=500)
     b = dict(zip(res.names, res.estimates))
@@ -70,7 +70,7 @@ def test_binary_shares_equal_the_logistic_of_the_utility_difference(fitted, tmp_
 
 
 def test_market_shares_add_to_one(fitted, tmp_path):
-    m = FittedModel.load(fitted[0])
+    m = ModelResult.load(fitted[0])
     _, ref, items = load_scenarios(scen_file(tmp_path, SCEN.replace(
         "reference: {name: cheap basic, levels: {price: 1, quality: basic}}", "reference: none")), m)
     assert ref is None
@@ -80,7 +80,7 @@ def test_market_shares_add_to_one(fitted, tmp_path):
 
 def test_wtp_is_minus_the_ratio_with_delta_standard_errors(fitted):
     path, res = fitted
-    m = FittedModel.load(path)
+    m = ModelResult.load(path)
     rows = {r["name"]: r for r in willingness_to_pay(m, "price", n_sim=2000, seed=3)}
     b = dict(zip(res.names, res.estimates))
     V = res.vcov
@@ -96,13 +96,13 @@ def test_wtp_is_minus_the_ratio_with_delta_standard_errors(fitted):
 
 
 def test_importance_shares_add_to_one(fitted):
-    imp = importance(FittedModel.load(fitted[0]))
+    imp = importance(ModelResult.load(fitted[0]))
     assert {i["attribute"] for i in imp} == {"price", "quality"}
     assert sum(i["importance"] for i in imp) == pytest.approx(1.0)
 
 
 def test_bad_scenarios_and_cost(fitted, tmp_path):
-    m = FittedModel.load(fitted[0])
+    m = ModelResult.load(fitted[0])
     with pytest.raises(DCEError, match="unknown attribute 'colour'"):
         load_scenarios(scen_file(tmp_path, SCEN.replace("quality: best", "colour: red")), m)
     with pytest.raises(DCEError, match="categorical"):
@@ -142,7 +142,7 @@ def _mixed_model_json(sd=0.8):
 
 def test_mixed_logit_shares_integrate_over_the_random_coefficient():
     """Share = E[logistic(beta_x)], beta_x ~ N(1, 0.8^2): checked against Gauss-Hermite quadrature."""
-    m = FittedModel(_mixed_model_json(), source="mixed.json")
+    m = ModelResult.from_dict(_mixed_model_json(), source="mixed.json")
     from dce.post.shares import Scenario
 
     out = preference_shares(m, [Scenario("x up", {"x": 1.0, "z": 0.0})], ({"x": 0.0, "z": 0.0}, "designed"),

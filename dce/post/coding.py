@@ -1,8 +1,8 @@
-"""A fitted model read back from its results JSON, and the coding of new alternatives under it.
+"""The coding of new alternatives (scenarios, a reference) under a fitted model.
 
-Post-estimation (shares, willingness to pay) works from the JSON that `dce fit --output` writes: the
-estimates, their covariance, and the ``spec`` saying how alternatives are coded.  Two kinds of spec
-are understood:
+Post-estimation (shares, willingness to pay) codes alternatives with the ``spec`` that a result
+(:class:`dce.models.results.ModelResult`, read back from the JSON of `dce fit --output` or fitted in
+memory) carries.  Two kinds of spec are understood:
 
 * ``formula``: the formula's terms and factor codings (:func:`dce.data.build.rebuild_design`);
   alternatives are given as column values, e.g. ``{pf: 7, cl: 1, loc: 1}``.
@@ -11,92 +11,33 @@ are understood:
 """
 from __future__ import annotations
 
-import json
-import os
-
 import numpy as np
 
-from dce.errors import DCEError
-
-REQUIRED = ("model", "params", "vcov", "spec")
+from dce.errors import ArgumentError, DCEError
 
 
-class FittedModel:
-    """Estimates, covariance and coding of a model fitted by `dce fit`."""
+def coder_for(result):
+    """The coder of new alternatives under a fitted model (:class:`dce.models.results.ModelResult`).
 
-    def __init__(self, d: dict, source="model"):
-        self.source = source
-        missing = [k for k in REQUIRED if k not in d]
-        if missing:
-            raise DCEError(f"{source}: not a dce results file (no key '{missing[0]}')")
-        self.d = d
-        self.model = d["model"]
-        try:
-            self.names = [p["name"] for p in d["params"]]
-            self.estimates = np.array([p["estimate"] for p in d["params"]], float)
-            self.vcov = np.array(d["vcov"], float)
-        except (KeyError, TypeError, ValueError) as e:
-            raise DCEError(f"{source}: key 'params' or 'vcov' is malformed ({e})") from None
-        k = len(self.names)
-        if self.vcov.shape != (k, k):
-            raise DCEError(f"{source}: key 'vcov' is not {k} x {k}")
-        if not np.all(np.isfinite(self.estimates)):
-            raise DCEError(f"{source}: some estimates are not finite numbers")
-        self.spec = d["spec"] or {}
-        self.random = d.get("random") or {}
-        self.fixed = d.get("fixed") or {}
-        self._coder = None
-
-    @classmethod
-    def load(cls, path) -> "FittedModel":
-        path = os.fspath(path)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                d = json.load(fh)
-        except FileNotFoundError:
-            raise DCEError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise DCEError(f"{path}: not a results JSON file ({str(e).splitlines()[0]})") from None
-        if not isinstance(d, dict):
-            raise DCEError(f"{path}: not a results JSON file")
-        return cls(d, source=path)
-
-    # ------------------------------------------------------------------ coefficients
-    @property
-    def coef_names(self) -> list:
-        """Names of the utility coefficients: the columns an alternative is coded into."""
-        return list(self.spec.get("names") or self.names)
-
-    def coefficient_draws(self, theta=None, n_draws=2000, seed=0):
-        """Coefficient vectors (draws x coefficients) implied by the parameters ``theta``.
-
-        A conditional logit has one vector; a mixed logit integrates over the random coefficients,
-        approximated by ``n_draws`` quasi-random draws (seeded).
-        """
-        theta = self.estimates if theta is None else np.asarray(theta, float)
-        if self.model != "mixed":
-            idx = [self.names.index(n) for n in self.coef_names]
-            return theta[idx][None, :]
-        from dce.models.mixed import coefficient_draws
-
-        return coefficient_draws(self.d, theta, self.coef_names, n_draws=n_draws, seed=seed)
-
-    # ------------------------------------------------------------------ coding alternatives
-    @property
-    def coder(self):
-        if self._coder is None:
-            kind = self.spec.get("type")
-            if kind == "formula":
-                self._coder = FormulaCoder(self.spec, self.source)
-            elif kind == "design":
-                self._coder = DesignCoder(self.spec, self.source)
-            else:
-                raise DCEError(f"{self.source}: the model's spec (type '{kind}') cannot code new alternatives; "
-                               "fit it with a formula or from a design")
-            if list(self._coder.names) != list(self.coef_names):
-                raise DCEError(f"{self.source}: the model's coefficients ({', '.join(self.coef_names)}) do not "
-                               f"match its spec ({', '.join(self._coder.names)}); was it fitted on another design?")
-        return self._coder
+    The coder is kept on the result, so scenarios coded for shares and WTP share one design parse.
+    """
+    coder = getattr(result, "_coder", None)
+    if coder is not None:
+        return coder
+    source = result.source or "model"
+    kind = result.spec.get("type")
+    if kind == "formula":
+        coder = FormulaCoder(result.spec, source)
+    elif kind == "design":
+        coder = DesignCoder(result.spec, source)
+    else:
+        raise DCEError(f"{source}: the model's spec (type '{kind}') cannot code new alternatives; "
+                       "fit it with a formula or from a design")
+    if list(coder.names) != list(result.coef_names):
+        raise DCEError(f"{source}: the model's coefficients ({', '.join(result.coef_names)}) do not "
+                       f"match its spec ({', '.join(coder.names)}); was it fitted on another design?")
+    result._coder = coder
+    return coder
 
 
 class FormulaCoder:
@@ -106,8 +47,8 @@ class FormulaCoder:
 
     def profiles(self, by=None):
         if by is not None:
-            raise DCEError(f"--by: the model has no interaction with '{by}' (shares by group need a model "
-                           "fitted from a survey export with --interactions)")
+            raise ArgumentError("by", f"the model has no interaction with '{by}' (shares by group need a model "
+                                      "fitted from a survey export with covariate interactions)")
         return [({}, 1.0)]
 
     def code_rows(self, levels, profiles, where="scenario", kind="designed"):
@@ -200,7 +141,7 @@ class DesignCoder:
             return profs
         covs = self.spec.get("covariates") or {}
         if by not in covs:
-            raise DCEError(f"--by: the model has no interaction with '{by}' "
+            raise ArgumentError("by", f"the model has no interaction with '{by}' "
                            f"(covariates: {', '.join(covs) or 'none'})")
         groups = {}
         for values, w in profs:

@@ -1,0 +1,215 @@
+"""The one model base: fitting through the engine, start values, multistart, seeds, covariances, warnings.
+
+A model family subclasses :class:`Model` and supplies
+
+* :meth:`Model._prepare` ``(data, seed) -> problem``: checks the data and the arguments and builds the
+  arrays; the problem has ``names`` (parameters), ``evaluate(theta, hess) -> engine.Evaluation`` (the
+  exact function the engine maximises), optionally ``scores(theta)`` (when ``evaluate`` gives none),
+  ``score_groups`` (``(codes, G)`` clustering the rows of the scores by respondent, or None) and
+  ``engine_options`` (keyword arguments of :func:`dce.models.engine.maximize`);
+* :meth:`Model._initial` ``(problem, data, start, rng) -> theta0``: start values of start ``start``
+  (0: the default ones);
+* optionally :meth:`Model._normalise` (a parameter identified up to sign), :meth:`Model._describe`
+  (model-specific figures and tables of the result) and the class methods
+  :meth:`Model.coefficient_draws` / :meth:`Model.coefficient_sets` that post-estimation calls through
+  :class:`dce.models.results.ModelResult`.
+
+:meth:`Model.fit` does the rest the same way for every family: it resolves and reports the seed, runs
+the starts (keeping the best log-likelihood, reporting the spread), takes the covariance matrices from
+the Hessian and scores of the engine's last evaluation, and says when the fit is not reliable.  A
+sampler overrides :meth:`Model.fit` and returns the same result type.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from dce.errors import ArgumentError, DCEError, NotFittedError
+from dce.models import engine
+from dce.models.results import SE_TYPES, ModelResult, mvn_draws
+
+
+class Model:
+    """Base of every model family; estimator objects in the manner of scikit-learn."""
+
+    name = ""
+    label = ""
+    default_starts = 1
+    default_maxiter = 100
+    default_tol = 1e-10
+    singular_warning = "the Hessian is singular at the estimates: some parameters are not identified"
+
+    def __init__(self, *, se="classical", starts=None, seed=None, maxiter=None, tol=None, start=None,
+                 callback=None, threads=None, backend="auto"):
+        from dce.util.backend import BACKENDS, resolve_threads
+        from dce.util.seeds import resolve_seed
+
+        if se not in SE_TYPES:
+            raise ArgumentError("se", f"unknown standard error type '{se}' (use classical, robust or cluster)")
+        starts = self.default_starts if starts is None else starts
+        if isinstance(starts, bool) or int(starts) != starts or int(starts) < 1:
+            raise ArgumentError("starts", f"must be a whole number of at least 1, not {starts}")
+        maxiter = self.default_maxiter if maxiter is None else maxiter
+        if int(maxiter) < 1:
+            raise ArgumentError("maxiter", f"must be at least 1, not {maxiter}")
+        tol = self.default_tol if tol is None else float(tol)
+        if not tol > 0:
+            raise ArgumentError("tol", f"must be positive, not {tol}")
+        if backend not in BACKENDS:
+            raise ArgumentError("backend", f"unknown backend '{backend}' (use {', '.join(BACKENDS)})")
+        self.se = se
+        self.starts = int(starts)
+        self.seed = None if seed is None else resolve_seed(seed)
+        self.maxiter = int(maxiter)
+        self.tol = tol
+        self.start = start
+        self.callback = callback
+        self.threads = None if threads is None else resolve_threads(threads)
+        self.backend = backend
+
+    # ------------------------------------------------------------------ what a family supplies
+    def _prepare(self, data, seed):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _initial(self, problem, data, start, rng):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _normalise(self, problem, theta):
+        return theta
+
+    def _describe(self, result, problem, data):
+        """Add the family's own figures (``info``), tables and summary rows to ``result``."""
+
+    def _checks(self, result, problem, data):
+        """Family-specific warnings about the reliability of the estimates."""
+
+    @classmethod
+    def coefficient_draws(cls, result, theta, n_draws, seed):
+        """The coefficient vector implied by ``theta``: one row, weight 1 (fixed coefficients)."""
+        idx = [result.names.index(n) for n in result.coef_names]
+        return np.asarray(theta, float)[idx][None, :], np.ones(1)
+
+    @classmethod
+    def segment_draws(cls, result, theta, n_draws, seed):
+        """Segments of respondents with their own coefficients (latent classes): a list of
+        ``(label, share, B, w)``; none by default."""
+        return []
+
+    @classmethod
+    def coefficient_sets(cls, result, n_sim, n_draws, seed):
+        """Krinsky-Robb: ``theta`` drawn from N(estimates, vcov), each mapped by :meth:`coefficient_draws`."""
+        thetas = mvn_draws(np.random.default_rng(seed), result.estimates, result.vcov, n_sim)
+        return (cls.coefficient_draws(result, t, n_draws, seed) for t in thetas)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data) -> ModelResult:
+        """Estimate the model on ``data`` (:class:`dce.data.choice_data.ChoiceData`)."""
+        from dce.util.seeds import resolve_seed
+
+        t0 = time.perf_counter()
+        if self.se == "cluster" and data.resp is None:
+            raise ArgumentError("id_col", "needed for cluster standard errors (respondent ids)")
+        seed = resolve_seed(self.seed)
+        self.seed_ = seed
+        problem = self._prepare(data, seed)
+        runs = self._multistart(problem, data, seed)
+        good = [r for r in runs if r["opt"] is not None and np.isfinite(r["loglik"])]
+        if not good:
+            raise DCEError("the log-likelihood is not finite at any starting point")
+        best = max(good, key=lambda r: r["loglik"])
+        result = self._result(problem, data, best["opt"], best["iterations"])
+        self._checks(result, problem, data)
+        if not result.converged and not any(result.message in w for w in result.warnings):
+            result.warnings.append(f"did not converge ({result.message}); gradient norm {result.grad_norm:.3g}")
+        self._describe(result, problem, data)
+        if self.starts > 1:
+            _describe_starts(result, runs, best)
+        result.seconds = time.perf_counter() - t0
+        self.result_ = result
+        self.problem_ = problem
+        self.theta_ = result.estimates
+        return result
+
+    def _multistart(self, problem, data, seed):
+        rng = np.random.default_rng([seed, 7])
+        runs = []
+        for s in range(self.starts):
+            theta0 = self._initial(problem, data, s, rng)
+            label = f"start {s + 1}/{self.starts}: " if self.starts > 1 else ""
+            opt, iterations = self._optimize(problem, theta0, label)
+            runs.append({"start": s, "opt": opt, "iterations": iterations,
+                         "loglik": opt.loglik if opt is not None else -math.inf})
+        return runs
+
+    def _maximize(self, problem, theta0, label):
+        user = self.callback
+        callback = None
+        if user is not None:
+            def callback(it, ll, gn, elapsed):
+                return user(it, ll, gn, elapsed, label=label) if label else user(it, ll, gn, elapsed)
+        opt = engine.maximize(problem.evaluate, theta0, tol=self.tol, maxiter=self.maxiter, callback=callback,
+                              **getattr(problem, "engine_options", {}))
+        if opt.iterations == 0 and not opt.converged and not opt.last.finite:
+            return None
+        return opt
+
+    def _optimize(self, problem, theta0, label):
+        """The engine's maximisation from ``theta0``; continued from the normalised twin of the optimum
+        when :meth:`_normalise` moves it.  Returns ``(OptResult or None, iterations)``."""
+        opt = self._maximize(problem, np.asarray(theta0, float), label)
+        if opt is None:
+            return None, 0
+        iterations = opt.iterations
+        theta = self._normalise(problem, opt.x)
+        if not np.array_equal(theta, opt.x):
+            again = self._maximize(problem, theta, label)
+            if again is not None and again.converged:
+                iterations += again.iterations
+                opt = again
+        return opt, iterations
+
+    def _result(self, problem, data, opt, iterations) -> ModelResult:
+        H = opt.hess
+        scores = opt.last.scores if opt.last.scores is not None else problem.scores(opt.x)
+        groups = getattr(problem, "score_groups", None)
+        cov = engine.covariances(H, scores, *(groups or (None, None)))
+        warnings = []
+        if cov.pop("singular"):
+            warnings.append(self.singular_warning)
+        return ModelResult(
+            model=self.name, names=list(problem.names), estimates=opt.x, vcovs=cov, se_type=self.se,
+            loglik=opt.loglik, loglik_null=data.null_loglik(), n_tasks=data.n_tasks,
+            n_respondents=data.n_respondents, iterations=int(iterations), converged=bool(opt.converged),
+            message=str(opt.message), grad_norm=opt.grad_norm, spec=dict(data.spec),
+            coef_names=list(data.names), warnings=warnings)
+
+    def _fitted(self):
+        if not hasattr(self, "result_"):
+            raise NotFittedError(f"the {self.label or self.name} has not been fitted: call fit(data) first")
+        return self.result_
+
+
+def _describe_starts(result, runs, best):
+    """The spread of the starts: JSON ``starts``, a table and a summary row; a warning when they differ."""
+    from dce.report.table import Column, Table
+
+    lls = [r["loglik"] for r in runs]
+    fin = [v for v in lls if np.isfinite(v)]
+    n = len(runs)
+    spread = max(fin) - min(fin)
+    result.info["starts"] = {"n": n, "logliks": [v if np.isfinite(v) else None for v in lls],
+                             "best": int(best["start"]) + 1, "spread": spread,
+                             "reached_best": int(sum(abs(v - max(fin)) < 1e-3 for v in fin))}
+    result.tables.append(Table(
+        "Starting points", [Column("start"), Column("log-likelihood", "f4"), Column("iterations", "int"),
+                            Column("converged", "yesno")],
+        [[r["start"] + 1, r["loglik"] if r["opt"] is not None else None,
+          r["iterations"] if r["opt"] is not None else None,
+          r["opt"].converged if r["opt"] is not None else None] for r in runs], key="starts"))
+    result.summary.append(("starts", f"{n} (best {best['start'] + 1}; log-likelihoods "
+                                     f"{min(fin):.3f} to {max(fin):.3f})"))
+    if spread > 0.5:
+        result.warnings.append(f"starting points reached log-likelihoods {spread:.2f} apart: the likelihood "
+                               "has several optima (best kept)")
