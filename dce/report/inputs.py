@@ -19,7 +19,6 @@ KINDS = ("model", "design", "shares", "wtp", "validation", "power")
 
 # keys each kind must have: (key, the command that writes such a file)
 _REQUIRED = {
-    "model": (("model", "params", "spec"), "dce fit --output"),
     "design": (("tasks", "parameters", "level_balance"), "dce design --json"),
     "shares": (("scenarios",), "dce shares --output"),
     "wtp": (("wtp",), "dce wtp --output"),
@@ -37,6 +36,7 @@ class Input:
     sha256: str
     size: int
     data: dict
+    result: object = None     # a model's dce.models.results.ModelResult
 
     @property
     def name(self) -> str:
@@ -63,21 +63,25 @@ def read_input(path, kind) -> Input:
         raise DCEError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
     if not isinstance(data, dict):
         raise DCEError(f"{path}: not a {kind} JSON file (expected an object at the top level)")
-    check(data, kind, path)
-    return Input(kind, path, hashlib.sha256(raw).hexdigest(), len(raw), data)
+    result = check(data, kind, path)
+    return Input(kind, path, hashlib.sha256(raw).hexdigest(), len(raw), data, result)
 
 
-def check(data: dict, kind: str, source: str) -> None:
-    """Check the keys the report reads; a model of another schema version is an error."""
-    keys, writer = _REQUIRED[kind]
+def check(data: dict, kind: str, source: str):
+    """Check the keys the report reads; return a model's result object (None for other kinds).
+
+    A model is read as every command reads it (:meth:`ModelResult.from_dict`): a file of another schema
+    version, or with a malformed key, is an error naming the file and the key.
+    """
     if kind == "model":
-        _check_schema(data, source)
+        from dce.models.results import ModelResult
+
+        return ModelResult.from_dict(data, source=source)
+    keys, writer = _REQUIRED[kind]
     for k in keys:
         if k not in data:
             raise DCEError(f"{source}: key '{k}' is missing (not a file written by `{writer}`)")
-    if kind == "model":
-        _check_params(data, source)
-    elif kind == "shares":
+    if kind == "shares":
         _check_rows(data, "scenarios", ("name", "share", "ci_low", "ci_high"), source)
     elif kind == "wtp":
         _check_rows(data, "wtp", ("name", "wtp"), source)
@@ -93,46 +97,7 @@ def check(data: dict, kind: str, source: str) -> None:
     elif kind == "design":
         if not isinstance(data["level_balance"], dict):
             raise DCEError(f"{source}: key 'level_balance' must be a mapping of attribute to level counts")
-
-
-def schema_version() -> int:
-    """The model JSON schema version this dce reads."""
-    try:
-        from dce.models.results import SCHEMA_VERSION
-    except ImportError:  # pragma: no cover - before the versioned schema existed
-        return 1
-    return int(SCHEMA_VERSION)
-
-
-def _check_schema(data, source):
-    version = data.get("schema_version", 1)   # files written before the field existed are version 1
-    if isinstance(version, bool) or version != schema_version():
-        raise DCEError(f"{source}: model results schema version {version!r} is not supported "
-                       f"(this dce reads version {schema_version()})")
-
-
-def _check_params(data, source):
-    params = data["params"]
-    if not isinstance(params, list) or not params:
-        raise DCEError(f"{source}: key 'params' must be a non-empty list of parameters")
-    for i, p in enumerate(params, 1):
-        if not isinstance(p, dict) or "name" not in p or "estimate" not in p:
-            raise DCEError(f"{source}: key 'params[{i}]' needs 'name' and 'estimate'")
-        if not _is_number(p["estimate"]):
-            raise DCEError(f"{source}: key 'params[{i}].estimate' is not a number")
-    if not isinstance(data["spec"], dict):
-        raise DCEError(f"{source}: key 'spec' must be a mapping")
-    tables = data.get("tables")
-    if tables is not None:
-        from dce.report.table import Table
-
-        if not isinstance(tables, list):
-            raise DCEError(f"{source}: key 'tables' must be a list of tables")
-        for i, t in enumerate(tables, 1):
-            try:
-                Table.from_dict(t)
-            except (KeyError, TypeError, ValueError, AttributeError) as e:
-                raise DCEError(f"{source}: key 'tables[{i}]' is not a table ({e})") from None
+    return None
 
 
 def _check_rows(data, key, fields, source, allow_empty=False):
@@ -145,10 +110,6 @@ def _check_rows(data, key, fields, source, allow_empty=False):
         for f in fields:
             if f not in r:
                 raise DCEError(f"{source}: key '{key}[{i}].{f}' is missing")
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def sha256_file(path) -> str | None:

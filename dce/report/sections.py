@@ -2,11 +2,12 @@
 
 Each builder returns a :class:`Section`: an anchor, a title and blocks (tables as
 :class:`~dce.report.table.Table`, figures as :class:`~dce.report.figures.Figure`, paragraphs, lists).
-Nothing here branches on the kind of model: a model section shows the generic fields of the model JSON,
-every table in its ``tables`` list, every scalar model-specific field, and figures of the coefficient
-distribution that the model's own ``coefficient_draws`` gives (none for a fixed-coefficient model, a
-histogram per varying coefficient for a continuous mixing distribution, a profile plot for a few
-weighted support points such as latent classes).
+Nothing here branches on the kind of model: a model section shows the generic fields of the model JSON
+(the estimates table `dce fit` prints, fit, convergence), every table in its ``tables`` list, every
+scalar model-specific field (draws, seed, starts, ...), and figures of what the model's own class says
+about its coefficients (:meth:`~dce.models.results.ModelResult.segment_draws` as segment profiles, else
+:meth:`~dce.models.results.ModelResult.coefficient_draws` as a histogram per coefficient that varies;
+nothing for fixed coefficients).  Shares and WTP tables are those `dce shares` and `dce wtp` print.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ CORE_KEYS = {"schema_version", "model", "label", "loglik", "loglik_null", "n_tas
              "aic", "bic", "rho2", "rho2_adj", "converged", "message", "grad_norm", "iterations", "seconds",
              "se_type", "params", "vcov", "vcovs", "vcov_robust", "warnings", "spec", "fixed", "coef_names",
              "tables", "summary", "posterior", "validation", "provenance"}
-MAX_SUPPORT_POINTS = 12     # weighted coefficient vectors up to this many are drawn as profiles (classes)
 
 
 @dataclass
@@ -54,16 +54,14 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
 
 
-def model_label(d: dict) -> str:
-    """The model family's title: the JSON ``label``, the registry's class label, or the key."""
-    if d.get("label"):
-        return str(d["label"])
-    try:
-        from dce.models import model_class
+def model_label(m) -> str:
+    """The model family's title: the registry's class label, else the JSON ``label``, else the key."""
+    from dce.errors import DCEError
 
-        return str(getattr(model_class(d["model"]), "label", d["model"]))
-    except Exception:  # noqa: BLE001 - an unknown or unregistered family is shown by its key
-        return str(d["model"])
+    try:
+        return str(m.result.label)
+    except DCEError:    # a family this dce does not know: shown by its key
+        return str(m.data.get("label") or m.data["model"])
 
 
 # ------------------------------------------------------------------------------------------------ study
@@ -179,13 +177,13 @@ def model_sections(models) -> Section:
 def _model_blocks(s: Section, i: int, m):
     d = m.data
     anchor = f"model-{i}"
-    s.heading(f"Model {i}: {model_label(d)} ({m.name})", anchor)
-    s.table(specification_table(d, i))
+    s.heading(f"Model {i}: {model_label(m)} ({m.name})", anchor)
+    s.table(specification_table(m, i))
     coding = coding_table(d.get("spec") or {}, i)
     if coding is not None:
         s.table(coding)
-    s.table(estimates_table(d, i))
-    s.figure(_estimates_figure(d, i))
+    s.table(estimates_table(m, i))
+    s.figure(_estimates_figure(m, i))
     s.table(fit_table(d, i))
     s.table(settings_table(d, i))
     for j, t in enumerate(d.get("tables") or [], 1):
@@ -201,9 +199,10 @@ def _model_blocks(s: Section, i: int, m):
     s.items([f"warning: {w}" for w in d.get("warnings") or []], cls="warning")
 
 
-def specification_table(d, i) -> Table:
+def specification_table(m, i) -> Table:
+    d = m.data
     spec = d.get("spec") or {}
-    rows = [["model", f"{model_label(d)} ({d['model']})"]]
+    rows = [["model", f"{model_label(m)} ({d['model']})"]]
     for k, v in spec.items():
         if k in ("names", "factors", "terms", "design_yaml", "covariate_profiles", "references", "covariates"):
             continue
@@ -273,27 +272,23 @@ def coding_table(spec: dict, i: int) -> Table | None:
                  key=f"model{i}_coding")
 
 
-def estimates_table(d, i) -> Table:
-    se_label = SE_LABEL.get(d.get("se_type"), "s.e.")
-    rows = [[p["name"], p.get("estimate"), p.get("se"), p.get("z"), p.get("p"), [p.get("ci_low"), p.get("ci_high")]]
-            for p in d["params"]]
-    for name, value in (d.get("fixed") or {}).items():
-        rows.append([name, value, None, None, None, None])
-    notes = [f"{se_label}; 95% confidence intervals from the normal approximation"]
-    if d.get("fixed"):
-        notes.append("parameters without a standard error are fixed at the value shown")
-    return Table(f"Model {i}: estimates", [Column("parameter"), Column("estimate", "f4"), Column(se_label, "f4"),
-                                           Column("z", "f2"), Column("p", "p"), Column("95% CI", "ci")],
-                 rows, key=f"model{i}_estimates", notes=notes)
+def estimates_table(m, i) -> Table:
+    """The estimates table `dce fit` prints, from the result read back."""
+    from dce.report.tables import SE_LABEL as LABELS
+    from dce.report.tables import estimates_table as terminal_table
+
+    t = terminal_table(m.result)
+    t.title, t.key = f"Model {i}: estimates", f"model{i}_estimates"
+    t.notes.append(f"{LABELS.get(m.result.se_type, 's.e.')}; 95% confidence intervals from the normal approximation"
+                   + ("; parameters marked fixed are held at the value shown" if m.result.fixed else ""))
+    return t
 
 
-def _estimates_figure(d, i):
-    ps = d["params"]
-    est = [_nan(p.get("estimate")) for p in ps]
-    lo = [_nan(p.get("ci_low")) for p in ps]
-    hi = [_nan(p.get("ci_high")) for p in ps]
+def _estimates_figure(m, i):
+    r = m.result
+    lo, hi = r.conf_int()
     return F.forest(f"model-{i}-estimates", f"Model {i}: estimates with 95% confidence intervals.",
-                    [p["name"] for p in ps], est, lo, hi, xlabel="estimate", reference=0.0)
+                    list(r.names), r.estimates, lo, hi, xlabel="estimate", reference=0.0)
 
 
 def fit_table(d, i) -> Table:
@@ -319,8 +314,9 @@ def settings_table(d, i) -> Table:
             text = _short(v)
             if text is not None:
                 rows.append([k.replace("_", " "), text])
-    for row in d.get("summary") or []:
-        if isinstance(row, (list, tuple)) and len(row) == 2:
+    seen = {r[0] for r in rows}
+    for row in d.get("summary") or []:      # the fit summary's extra lines, unless a field above says it
+        if isinstance(row, (list, tuple)) and len(row) == 2 and str(row[0]) not in seen:
             rows.append([str(row[0]), str(row[1])])
     rows = [[k, v if isinstance(v, (dict, str)) else cell(v, "num")] for k, v in rows]
     return Table(f"Model {i}: convergence and settings", [Column("item"), Column("value")], rows,
@@ -332,40 +328,30 @@ def _nan(v):
 
 
 # ------------------------------------------------------------------------------------------------ distributions
-def coefficient_draws(d: dict, source: str, n_draws=4000, seed=0):
-    """Weighted coefficient vectors of a model JSON through its model class (None if it has none).
+def distribution_figure(m, i, n_draws=4000, seed=0):
+    """Coefficient distribution or segment profiles of a model, through the model's own draws.
 
-    Returns ``(names, B (R x K), w (R,))``.
+    Segments (latent classes, :meth:`ModelResult.segment_draws`) are drawn as profiles of their mean
+    coefficients; otherwise the weighted coefficient draws (:meth:`ModelResult.coefficient_draws`) as a
+    histogram per coefficient that varies.  Nothing (None) for fixed coefficients; a note (str) for a
+    family this dce does not know.
     """
     from dce.errors import DCEError
 
+    r = m.result
     try:
-        from dce.models.results import ModelResult
-
-        if hasattr(ModelResult, "from_dict"):
-            r = ModelResult.from_dict(d, source=source)
-            B, w = r.coefficient_draws(n_draws=n_draws, seed=seed)
-            return list(r.coef_names), np.asarray(B, float), np.asarray(w, float)
-    except ImportError:  # pragma: no cover
-        pass
-    except DCEError:
-        return None
-    from dce.post.model import FittedModel
-
-    try:
-        fm = FittedModel(d, source=source)
-        B = np.atleast_2d(fm.coefficient_draws(n_draws=n_draws, seed=seed))
-    except DCEError:
-        return None
-    return fm.coef_names, B, np.full(B.shape[0], 1.0 / B.shape[0])
-
-
-def distribution_figure(m, i):
-    """Coefficient distribution or class profiles of a model, or None when its coefficients are fixed."""
-    got = coefficient_draws(m.data, m.path)
-    if got is None:
-        return f"Model {i}: no coefficient distribution drawn (the model family is not known to this dce)."
-    names, B, w = got
+        segments = r.segment_draws(n_draws=n_draws, seed=seed)
+        B, w = r.coefficient_draws(n_draws=n_draws, seed=seed)
+    except DCEError as e:
+        return f"Model {i}: no coefficient distribution drawn ({e.message})."
+    names = list(r.coef_names)
+    if segments:
+        labels = [str(lab) for lab, _, _, _ in segments]
+        shares = np.array([float(sh) for _, sh, _, _ in segments])
+        means = np.vstack([np.asarray(wb, float) @ np.asarray(Bb, float) / np.sum(wb) for _, _, Bb, wb in segments])
+        return F.profiles(f"model-{i}-segments", f"Model {i}: mean coefficients of each of the {len(segments)} "
+                          "segments of respondents (legend: their shares).", names, means, shares, labels)
+    B, w = np.asarray(B, float), np.asarray(w, float)
     if B.shape[0] < 2:
         return None
     mean = w @ B
@@ -373,27 +359,12 @@ def distribution_figure(m, i):
     vary = [k for k in range(B.shape[1]) if sd[k] > 1e-10 * (1 + abs(mean[k]))]
     if not vary:
         return None
-    d = m.data
-    if B.shape[0] <= MAX_SUPPORT_POINTS:
-        labels = _point_labels(d.get("classes"), B.shape[0])
-        return F.profiles(f"model-{i}-profiles", f"Model {i}: coefficients of each of the {B.shape[0]} classes "
-                          "(legend: class shares).", names, B, w, labels)
-    random = d.get("random") if isinstance(d.get("random"), dict) else {}
-    titles = [f"{names[k]} ({_dist_name(random.get(names[k]))})" if names[k] in random else names[k] for k in vary]
+    random = m.data.get("random") if isinstance(m.data.get("random"), dict) else {}
+    titles = [f"{names[k]} ({_dist_name(random[names[k]])})" if names[k] in random else names[k] for k in vary]
     return F.distributions(f"model-{i}-distributions",
                            f"Model {i}: distribution of the coefficients over respondents ({B.shape[0]:,} draws; "
                            "line: mean, band: 5% to 95%, dashed: zero).", [names[k] for k in vary], B[:, vary], w,
                            titles=titles)
-
-
-def _point_labels(classes, R):
-    if isinstance(classes, list) and len(classes) == R:
-        out = []
-        for r, c in enumerate(classes, 1):
-            name = c.get("name") or c.get("label") if isinstance(c, dict) else None
-            out.append(str(name) if name else f"class {r}")
-        return out
-    return None
 
 
 _DIST = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal", "t": "triangular", "u": "uniform"}
@@ -407,7 +378,7 @@ def _dist_name(spec) -> str:
 # ------------------------------------------------------------------------------------------------ comparison
 def comparison_section(models) -> Section:
     s = Section("comparison", "Models side by side")
-    heads = [f"{i}: {model_label(m.data)}" for i, m in enumerate(models, 1)]
+    heads = [f"{i}: {model_label(m)}" for i, m in enumerate(models, 1)]
     names = []
     for m in models:
         for p in m.data["params"]:
@@ -430,20 +401,20 @@ def comparison_section(models) -> Section:
 
 # ------------------------------------------------------------------------------------------------ shares
 def shares_section(inputs) -> Section:
+    from dce.report.tables import shares_table
+
     s = Section("shares", "Preference shares")
     for j, inp in enumerate(inputs, 1):
         d = inp.data
-        rows = d["scenarios"]
-        by = d.get("by")
-        pct = int(round(100 * float(d.get("level") or 0.95)))
+        level = float(d.get("level") or 0.95)
         ref = str(d.get("reference", "status_quo"))
         title = (f"Share preferring each scenario over the {ref.replace('_', ' ')}" if ref != "none"
                  else "Market shares among the scenarios")
-        cols = ([Column(str(by))] if by else []) + [Column("scenario"), Column("share", "pct1"),
-                                                    Column(f"{pct}% CI", "pct_ci")]
-        body = [([r.get("group")] if by else []) + [r["name"], r["share"], [r["ci_low"], r["ci_high"]]] for r in rows]
-        s.table(Table(f"{title} ({inp.name})", cols, body, key=f"shares_{j}", notes=[_shares_note(d)]))
-        s.figure(_shares_figure(j, inp, title, pct, ref))
+        t = shares_table(d["scenarios"], f"{title} ({inp.name})", level, d.get("by"))
+        t.key = f"shares_{j}"
+        t.notes.append(_shares_note(d))
+        s.table(t)
+        s.figure(_shares_figure(j, inp, title, int(round(100 * level)), ref))
     return s
 
 
@@ -461,62 +432,70 @@ def _shares_note(d) -> str:
     return note
 
 
+def _group_of(r, by) -> str | None:
+    """The series a row belongs to in a figure: its ``by`` group and/or its segment."""
+    parts = ([f"{by} = {r.get('group')}"] if by else []) + ([str(r["segment"])] if "segment" in r else [])
+    return ", ".join(parts) or None
+
+
 def _shares_figure(j, inp, title, pct, ref):
     rows = inp.data["scenarios"]
     by = inp.data.get("by")
     names = list(dict.fromkeys(r["name"] for r in rows))
-    groups = list(dict.fromkeys(str(r.get("group")) for r in rows)) if by else [None]
+    groups = list(dict.fromkeys(_group_of(r, by) for r in rows))
     est = np.full((len(groups), len(names)), np.nan)
     lo, hi = est.copy(), est.copy()
     for r in rows:
-        g = groups.index(str(r.get("group"))) if by else 0
-        k = names.index(r["name"])
+        g, k = groups.index(_group_of(r, by)), names.index(r["name"])
         est[g, k], lo[g, k], hi[g, k] = _nan(r["share"]), _nan(r["ci_low"]), _nan(r["ci_high"])
     caption = f"{title}, with {pct}% confidence intervals" + (f", by {by}" if by else "") + f" ({inp.name})."
-    return F.forest(f"shares-{j}", caption, names, est, lo, hi, groups=[f"{by} = {g}" for g in groups] if by else None,
+    return F.forest(f"shares-{j}", caption, names, est, lo, hi, groups=groups if groups != [None] else None,
                     xlabel="share", reference=0.5 if ref != "none" else None, percent=True)
 
 
 # ------------------------------------------------------------------------------------------------ WTP
 def wtp_section(inputs) -> Section:
+    from dce.report.tables import wtp_tables
+
     s = Section("wtp", "Willingness to pay and attribute importance")
     for j, inp in enumerate(inputs, 1):
         d = inp.data
         cost = d.get("cost", "cost")
-        pct = int(round(100 * float(d.get("level") or 0.95)))
-        rows = d["wtp"]
-        s.table(Table(f"Willingness to pay, in units of '{cost}' ({inp.name})",
-                      [Column("coefficient"), Column("WTP", "g4"), Column("s.e.", "g4"),
-                       Column(f"{pct}% CI (delta)", "g4_ci"), Column(f"{pct}% CI (K-R)", "g4_ci")],
-                      [[r["name"], r["wtp"], r.get("se"), [r.get("delta_low"), r.get("delta_high")],
-                        [r.get("kr_low"), r.get("kr_high")]] for r in rows], key=f"wtp_{j}",
-                      notes=[f"WTP = coefficient / |coefficient of {cost}|; s.e. by the delta method; K-R: "
-                             f"Krinsky-Robb, {d.get('sims', '?')} parameter draws; seed {d.get('seed', '?')}"]))
-        dist = [r for r in rows if isinstance(r.get("distribution"), dict)]
-        if dist:
-            s.table(Table("Distribution of WTP over respondents", [Column("coefficient")] + [
-                Column(h, "g4") for h in ("mean", "median", "5%", "95%")],
-                [[r["name"]] + [r["distribution"].get(k) for k in ("mean", "median", "q05", "q95")] for r in dist],
-                key=f"wtp_{j}_distribution"))
-        spread = None
-        if dist and len(dist) == len(rows):
-            spread = ([r["distribution"].get("q05") for r in rows], [r["distribution"].get("q95") for r in rows])
-            spread = tuple(np.array([_nan(x) for x in a]) for a in spread)
-        s.figure(F.forest(f"wtp-{j}", f"Willingness to pay in units of '{cost}' with {pct}% Krinsky-Robb intervals"
-                          + ("; grey: 5% to 95% over respondents" if spread else "") + f" ({inp.name}).",
-                          [r["name"] for r in rows], [_nan(r["wtp"]) for r in rows],
-                          [_nan(r.get("kr_low")) for r in rows], [_nan(r.get("kr_high")) for r in rows],
-                          xlabel=f"WTP ({cost})", reference=0.0, spread=spread,
-                          spread_label="5% to 95% over respondents" if spread else None))
-        imp = d.get("importance") or []
+        level = float(d.get("level") or 0.95)
+        rows, imp = d["wtp"], d.get("importance") or []
+        tables = wtp_tables(rows, imp, cost, inp.name, level)
+        tables[0].notes.append(f"WTP = coefficient / |coefficient of {cost}|; s.e. by the delta method; K-R: "
+                               f"Krinsky-Robb, {d.get('sims', '?')} parameter draws; seed {d.get('seed', '?')}")
+        for t in tables:
+            t.key = f"{t.key}_{j}"
+        s.table(tables[0])
+        for t in tables[1:-1]:
+            s.table(t)
+        s.figure(_wtp_figure(j, inp, cost, int(round(100 * level))))
         if imp:
-            s.table(Table("Relative attribute importance (utility range over the levels)",
-                          [Column("attribute"), Column("range", "g4"), Column("importance", "pct1")],
-                          [[r["attribute"], r.get("range"), r["importance"]] for r in imp], key=f"importance_{j}"))
+            s.table(tables[-1])
             s.figure(F.bars(f"importance-{j}", f"Relative attribute importance ({inp.name}).",
                             [r["attribute"] for r in imp], [_nan(r["importance"]) for r in imp],
                             xlabel="share of the total utility range"))
     return s
+
+
+def _wtp_figure(j, inp, cost, pct):
+    rows = inp.data["wtp"]
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    groups = list(dict.fromkeys(_group_of(r, None) for r in rows))
+    est = np.full((len(groups), len(names)), np.nan)
+    lo, hi = est.copy(), est.copy()
+    for r in rows:
+        g, k = groups.index(_group_of(r, None)), names.index(r["name"])
+        est[g, k], lo[g, k], hi[g, k] = _nan(r["wtp"]), _nan(r.get("kr_low")), _nan(r.get("kr_high"))
+    spread = None
+    if groups == [None] and all(isinstance(r.get("distribution"), dict) for r in rows):
+        spread = tuple(np.array([_nan(r["distribution"].get(q)) for r in rows]) for q in ("q05", "q95"))
+    return F.forest(f"wtp-{j}", f"Willingness to pay in units of '{cost}' with {pct}% Krinsky-Robb intervals"
+                    + ("; grey: 5% to 95% over respondents" if spread else "") + f" ({inp.name}).", names, est, lo, hi,
+                    groups=groups if groups != [None] else None, xlabel=f"WTP ({cost})", reference=0.0,
+                    spread=spread, spread_label="5% to 95% over respondents" if spread else None)
 
 
 # ------------------------------------------------------------------------------------------------ power

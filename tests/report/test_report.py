@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from dce.cli import cli
+from dce.models.base import Model
 from dce.report.table import Column, Table
 
 EXTERNAL = re.compile(r"^\s*(https?:|//|ftp:|file:)", re.I)
@@ -150,30 +151,43 @@ def test_figures_folder_and_byte_reproducible(newdeal, mixed_model, tmp_path):
         assert q.read_bytes() == (tmp_path / "figs2" / q.name).read_bytes()
 
 
-def test_a_new_model_family_needs_no_report_code(newdeal, tmp_path, page, monkeypatch):
-    """Model-specific fields and tables of the JSON appear as they are; distributions come from the model's
-    own coefficient draws: a few weighted points are drawn as class profiles, labelled by `classes`."""
-    m = json.loads(Path(newdeal["model"]).read_text())
-    extra = Table("Class membership", [Column("class"), Column("share", "pct1")], [["1", 0.6], ["2", 0.4]],
-                  key="membership", notes=["from the new family"])
-    m.update({"tables": [extra.to_dict()], "starts": 5, "em_iterations": 17, "classes": [{"name": "keen"},
-                                                                                          {"name": "wary"}]})
-    path = tmp_path / "lc.json"
-    path.write_text(json.dumps(m))
-    from dce.report import sections
+class ToySegments(Model):
+    """A family the report has never heard of: two segments, the second with every coefficient doubled."""
 
-    K = len(m["params"]) - 1
-    B = np.vstack([np.linspace(-1, 1, K), np.linspace(1, -1, K)])
-    monkeypatch.setattr(sections, "coefficient_draws", lambda d, source, **kw: ([x["name"] for x in
-                                                                                 m["params"]][:K], B,
-                                                                                np.array([0.6, 0.4])))
-    html = report(tmp_path, path)
+    name = "toy-segments"
+    label = "Two-segment toy logit"
+
+    @classmethod
+    def segment_draws(cls, result, theta, n_draws, seed):
+        b = np.asarray(theta, float)[[result.names.index(n) for n in result.coef_names]]
+        return [("keen", 0.6, b[None, :], np.ones(1)), ("wary", 0.4, 2 * b[None, :], np.ones(1))]
+
+    @classmethod
+    def coefficient_draws(cls, result, theta, n_draws, seed):
+        segs = cls.segment_draws(result, theta, n_draws, seed)
+        return np.vstack([B for _, _, B, _ in segs]), np.array([sh for _, sh, _, _ in segs])
+
+
+def test_a_new_model_family_needs_no_report_code(newdeal, tmp_path, page, monkeypatch):
+    """A family registered outside the package: its model-specific fields and tables appear as they are,
+    and its segments are drawn as profiles through the result interface alone."""
+    from dce.models import MODELS
+    from dce.models.results import ModelResult
+
+    monkeypatch.setitem(MODELS, "toy-segments", f"{__name__}:ToySegments")
+    r = ModelResult.load(newdeal["model"])
+    r.model = "toy-segments"
+    r.info.update({"starts": 5, "em_iterations": 17})
+    r.tables = [Table("Class membership", [Column("class"), Column("share", "pct1")], [["keen", 0.6], ["wary", 0.4]],
+                      key="membership", notes=["from the new family"])]
+    r.save(tmp_path / "toy.json")
+    html = report(tmp_path, tmp_path / "toy.json")
     p = page(html)
     assert p.column("model1_membership", "share") == [0.6, 0.4]
     settings = {r[0]["text"]: r[1] for r in p.tables["model1_settings"]["rows"]}
     assert settings["starts"]["v"] == 5 and settings["em iterations"]["v"] == 17
-    assert "f-model-1-profiles" in p.figures
-    assert "keen (60.0%)" in html and "wary (40.0%)" in html
+    assert "Two-segment toy logit" in html
+    assert "f-model-1-segments" in p.figures and "keen (60.0%)" in html and "wary (40.0%)" in html
 
 
 def test_schema_version(newdeal, tmp_path):
@@ -194,8 +208,9 @@ def test_schema_version(newdeal, tmp_path):
     (None, "no such file"),
     ("{not json", "not valid JSON (line 1, column 2"),
     ("[1, 2]", "expected an object"),
-    ('{"model": "mnl", "spec": {}}', "key 'params' is missing"),
-    ('{"model": "mnl", "spec": {}, "params": [{"name": "a", "estimate": "x"}]}', "params[1].estimate"),
+    ('{"model": "mnl", "spec": {}}', "no key 'params'"),
+    ('{"model": "mnl", "spec": {}, "vcov": [[1]], "params": [{"name": "a", "estimate": "x"}]}',
+     "key 'params' or 'vcov' is malformed"),
 ])
 def test_bad_model_file(tmp_path, content, needle):
     path = tmp_path / "m.json"
