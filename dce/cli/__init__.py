@@ -27,15 +27,24 @@ COMMANDS = {
 _ARGV = None      # the arguments of the running command, for the provenance of what it writes
 
 
-def invocation() -> str:
-    """The running command line as a shell would take it (``dce fit data.csv ...``)."""
+def invocation() -> str | None:
+    """The running command line as a shell would take it (``dce fit data.csv ...``); None when the
+    command was not started through the `dce` group (a subcommand called on its own)."""
     import shlex
 
-    argv = _ARGV if _ARGV is not None else sys.argv[1:]
-    return shlex.join(["dce", *map(str, argv)])
+    return None if _ARGV is None else shlex.join(["dce", *map(str, _ARGV)])
 
 
 class LazyGroup(click.Group):
+    def main(self, args=None, *rest, **kwargs):
+        """Run a command, remembering its arguments for the provenance of what it writes."""
+        global _ARGV
+        _ARGV = list(args) if args is not None else sys.argv[1:]
+        try:
+            return super().main(args, *rest, **kwargs)
+        finally:
+            _ARGV = None
+
     def list_commands(self, ctx):
         return [name for name, (mod, _, _) in COMMANDS.items() if _available(mod)]
 
@@ -75,8 +84,6 @@ def main(argv=None):
     """Entry point of the console script: run the CLI, turning errors into one clear line."""
     from dce.errors import DCEError
 
-    global _ARGV
-    _ARGV = list(argv) if argv is not None else sys.argv[1:]
     try:
         cli.main(args=argv, prog_name="dce", standalone_mode=False)
     except DCEError as e:

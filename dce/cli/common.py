@@ -45,3 +45,62 @@ def _user_error_cls():
 
 
 UserError = _user_error_cls()
+
+
+# ---------------------------------------------------------------------------------------------- tables
+TABLE_FORMATS = ("text", "markdown", "latex", "csv", "json", "xlsx")
+
+
+def format_option(fn):
+    """``--format``: how the command's tables are written on standard output (text: the terminal tables)."""
+    import click
+
+    return click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="text", show_default=True,
+                        help="Tables on standard output as text (the terminal tables), markdown, latex "
+                             "(booktabs), csv, json or xlsx (a workbook, one sheet per table: redirect to a "
+                             "file).")(fn)
+
+
+def check_format(fmt):
+    """Refuse a binary workbook on a terminal before any work is done."""
+    import sys
+
+    if fmt == "xlsx" and sys.stdout.isatty():
+        raise UserError("--format xlsx writes a workbook: redirect the output to a file (> tables.xlsx)")
+
+
+def info_console(fmt):
+    """The console for everything but the tables: standard output for text, standard error otherwise
+    (so that ``--format latex > tables.tex`` holds only the tables)."""
+    return console(stderr=fmt != "text")
+
+
+def emit_tables(tables, fmt, con=None):
+    """Print tables on the console (text) or write them in ``fmt`` on standard output."""
+    import click
+
+    if fmt == "text":
+        from dce.report.render import print_table
+
+        con = con or console()
+        for t in tables:
+            print_table(con, t)
+        return
+    from dce.report.formats import render
+
+    out = render(tables, fmt)
+    if isinstance(out, bytes):
+        click.get_binary_stream("stdout").write(out)
+    else:
+        click.echo(out, nl=False)
+
+
+# ---------------------------------------------------------------------------------------------- provenance
+def provenance(*paths) -> dict:
+    """How an output was made: dce version, the command line, and the SHA-256 of each input file."""
+    from dce import __version__
+    from dce.cli import invocation
+    from dce.report.inputs import sha256_file
+
+    return {"dce_version": __version__, "command": invocation(),
+            "inputs": [{"path": str(p), "sha256": sha256_file(p)} for p in paths if p]}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import user_errors
+from dce.cli.common import format_option, user_errors
 
 
 @click.command()
@@ -17,19 +17,20 @@ from dce.cli.common import user_errors
 @click.option("--questionnaire", type=click.Path(dir_okay=False), help="Write the tasks per block as Markdown.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the diagnostics as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the diagnostics.")
+@format_option
 @user_errors
-def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_path, quiet):
+def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_path, quiet, fmt):
     """Make a D-efficient choice design from SPEC (YAML), or --evaluate a design CSV against SPEC.
 
     \b
     dce design designs/newdeal.yaml --output design.csv --seed 1 --starts 20
     dce design --evaluate design.csv designs/newdeal.yaml
     """
-    from dce.cli.common import console
-    from dce.design.diagnostics import evaluate, tables
+    from dce.cli.common import check_format, emit_tables, info_console, provenance
+    from dce.design.diagnostics import evaluate
     from dce.design.spec import load_design_spec
     from dce.errors import DCEError
-    from dce.report.tables import simple_table
+    from dce.report.design_tables import design_tables
     from dce.util.io import write_json, write_text
 
     if evaluate_csv and output:
@@ -40,7 +41,8 @@ def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_
         raise DCEError("--starts must be at least 1")
     if draws is not None and draws < 1:
         raise DCEError("--draws must be at least 1")
-    con = console()
+    check_format(fmt)
+    con = info_console(fmt)
     s = load_design_spec(spec)
     if evaluate_csv:
         from dce.design.io import read_design_csv
@@ -63,14 +65,15 @@ def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_
         write_design_csv(output, d)
         source = output
     diag = evaluate(d, s, draws=draws)
-    for title, header, rows in tables(diag):
-        con.print(simple_table(title, header, rows))
+    # text: the tables `dce design` has always printed; files also get the attributes and their coding
+    emit_tables(design_tables(diag, terminal=fmt == "text"), fmt, con)
     if questionnaire:
         from dce.design.questionnaire import render_questionnaire
 
         write_text(questionnaire, render_questionnaire(d))
     if json_path:
-        write_json(json_path, {"spec": s.source, "design_csv": source, **diag})
+        write_json(json_path, {"spec": s.source, "design_csv": source, **diag,
+                               "provenance": provenance(spec, evaluate_csv)})
     if not quiet:
         if output:
             con.print(f"design written to {output} (seed {d.seed})")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import user_errors
+from dce.cli.common import format_option, user_errors
 
 
 def _parse_random(values):
@@ -55,11 +55,14 @@ def _parse_random(values):
 @click.option("--individual", type=click.Path(dir_okay=False),
               help="Mixed logit: write individual-level conditional means to this CSV.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
+@click.option("--validation-output", type=click.Path(dir_okay=False),
+              help="Survey export: write the validation report of the responses as JSON (for dce report).")
+@format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the results.")
 @user_errors
 def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
         model_file, alt, task, id_col, choice_col, avail, sheet, se, model, random_,
-        correlated, draws, draw_type, seed, starts, individual, output, quiet):
+        correlated, draws, draw_type, seed, starts, individual, output, validation_output, fmt, quiet):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
@@ -75,6 +78,11 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         raise DCEError("with --design/--spec the utility comes from the design: drop --formula/--model-file")
     if not survey and (formula is None) == (model_file is None):
         raise DCEError("give exactly one of --formula and --model-file (or --design and --spec)")
+    if validation_output and not survey:
+        raise DCEError("--validation-output: only a survey export (--design and --spec) has a validation report")
+    from dce.cli.common import check_format
+
+    check_format(fmt)
     progress = None if quiet or model == "mnl" else _progress_printer
     est = _estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
                      seed=seed, starts=starts, progress=progress)
@@ -97,16 +105,31 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         with atomic_open(individual, newline="") as fh:
             table.to_csv(fh, index=False)
 
-    from dce.report.tables import print_fit
+    from dce.cli.common import emit_tables, info_console, provenance
+    from dce.report.tables import fit_tables, print_fit
 
     if cdata.spec.get("excluded"):
         result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
+    inputs = (data, design_path, spec_path, model_file)
+    result.info["provenance"] = provenance(*inputs)
+    con = info_console(fmt)
     if report is not None:
-        _print_validation(report)
+        _print_validation(report, con)
         result.info["validation"] = report.to_dict()
-    print_fit(result, source=data)
+    if fmt == "text":
+        print_fit(result, source=data, console=con)
+    else:
+        from dce.cli.common import warn
+
+        emit_tables(fit_tables(result, source=data), fmt)
+        for w in result.warnings:
+            warn(con, "warning", w)
     if output:
         result.save(output)
+    if validation_output:
+        from dce.util.io import write_json
+
+        write_json(validation_output, {**report.to_dict(), "provenance": provenance(*inputs)})
 
 
 def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress):
@@ -183,12 +206,12 @@ class _progress_printer:
             self._live = None
 
 
-def _print_validation(report):
-    from dce.cli.common import console, warn
-    from dce.report.tables import simple_table
+def _print_validation(report, con):
+    from dce.cli.common import warn
+    from dce.report.render import print_table
+    from dce.report.tables import validation_table
 
-    con = console()
-    con.print(simple_table("Survey responses: validation", ["check", "count"], report.rows()))
+    print_table(con, validation_table(report.to_dict()))
     shown = 0
     for p in report.problems:
         if shown < 10:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import user_errors
+from dce.cli.common import format_option, user_errors
 
 
 @click.command()
@@ -19,8 +19,9 @@ from dce.cli.common import user_errors
 @click.option("--by", help="Shares per level of this respondent covariate (the model must interact with it).")
 @click.option("--seed", type=int, default=None, help="Seed of the simulation (reported).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the shares as JSON (atomically).")
+@format_option
 @user_errors
-def shares(model, scenarios, ci, level, sims, draws, by, seed, output):
+def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
     """Shares of respondents preferring each scenario of SCENARIOS over the reference, from MODEL.json."""
     from dce.errors import DCEError
 
@@ -28,6 +29,9 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output):
         raise DCEError(f"--level must be between 0 and 1, not {level}")
     if sims < 10 or draws < 1:
         raise DCEError("--sims must be at least 10 and --draws at least 1")
+    from dce.cli.common import check_format
+
+    check_format(fmt)
     from dce.models.results import ModelResult
     from dce.post.shares import load_scenarios, preference_shares
     from dce.util.seeds import resolve_seed
@@ -36,8 +40,6 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output):
     ref_label, ref_row, items = load_scenarios(scenarios, fitted)
     seed = resolve_seed(seed)
     rows = preference_shares(fitted, items, ref_row, ci=ci, n_sim=sims, n_draws=draws, seed=seed, level=level, by=by)
-    from dce.cli.common import console
-    from dce.report.render import print_table
     from dce.report.tables import shares_table
 
     title = (f"Share preferring each scenario over the {ref_label.replace('_', ' ')}" if ref_label != "none"
@@ -46,10 +48,12 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output):
     table = shares_table(rows, f"{title} ({fitted.model}, {model})", level, by)
     table.notes.append(f"confidence intervals: {ci}" + (f" ({sims} parameter draws)" if ci == "krinsky-robb" else "")
                        + (f"; {draws} draws of the random coefficients" if varies else "") + f"; seed {seed}")
-    print_table(console(), table)
+    from dce.cli.common import emit_tables, provenance
+
+    emit_tables([table], fmt)
     if output:
         from dce.util.io import write_json
 
         write_json(output, {"model": str(model), "reference": ref_label, "ci_method": ci, "level": level,
                             "seed": seed, "sims": sims, "by": by, "draws": draws if varies else None,
-                            "scenarios": rows})
+                            "scenarios": rows, "provenance": provenance(model, scenarios)})

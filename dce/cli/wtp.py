@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import user_errors
+from dce.cli.common import format_option, user_errors
 
 
 @click.command()
@@ -13,13 +13,17 @@ from dce.cli.common import user_errors
 @click.option("--sims", type=int, default=5000, show_default=True, help="Krinsky-Robb parameter draws.")
 @click.option("--seed", type=int, default=None, help="Seed of the simulation (reported).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
+@format_option
 @user_errors
-def wtp(model, cost, level, sims, seed, output):
+def wtp(model, cost, level, sims, seed, output, fmt):
     """Marginal rates of substitution of every coefficient against COST, and attribute importance."""
     from dce.errors import DCEError
 
     if not 0 < level < 1:
         raise DCEError(f"--level must be between 0 and 1, not {level}")
+    from dce.cli.common import check_format
+
+    check_format(fmt)
     from dce.models.results import ModelResult
     from dce.post.wtp import importance, willingness_to_pay
     from dce.util.seeds import resolve_seed
@@ -28,19 +32,17 @@ def wtp(model, cost, level, sims, seed, output):
     seed = resolve_seed(seed)
     rows = willingness_to_pay(fitted, cost, n_sim=sims, seed=seed, level=level)
     imp = importance(fitted)
-    from dce.cli.common import console
-    from dce.report.render import print_table
     from dce.report.tables import wtp_tables
 
-    con = console()
     tables = wtp_tables(rows, imp, cost, model, level)
     tables[-1].notes.append(f"WTP = coefficient / |coefficient of {cost}|: positive values are worth paying (or "
                             f"giving up {cost}) for. s.e. by the delta method; K-R: Krinsky-Robb, {sims} parameter "
                             f"draws; seed {seed}")
-    for t in tables:
-        print_table(con, t)
+    from dce.cli.common import emit_tables, provenance
+
+    emit_tables(tables, fmt)
     if output:
         from dce.util.io import write_json
 
         write_json(output, {"model": str(model), "cost": cost, "level": level, "seed": seed, "sims": sims,
-                            "wtp": rows, "importance": imp})
+                            "wtp": rows, "importance": imp, "provenance": provenance(model)})

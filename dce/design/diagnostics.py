@@ -1,7 +1,7 @@
 """Diagnostics of a choice design: errors, Street & Burgess efficiency, S-efficiency, balance, overlap.
 
 :func:`evaluate` returns a JSON-ready dict (no NaN or infinity: ``None`` stands for "not defined");
-:func:`tables` turns it into (title, header, rows) triples for printing.
+:mod:`dce.report.design_tables` turns it into tables for people.
 """
 from __future__ import annotations
 
@@ -236,65 +236,4 @@ def _dominance(spec, levels):
         sq = np.array(spec.status_quo.levels)
         out["alternatives_dominating_status_quo"] = int(dominates(levels, sq[None, None, :]).sum())
         out["alternatives_dominated_by_status_quo"] = int(dominates(sq[None, None, :], levels).sum())
-    return out
-
-
-# ------------------------------------------------------------------------- tables
-def _f(x, fmt="{:.4f}"):
-    return "-" if x is None else fmt.format(x)
-
-
-def tables(d):
-    """(title, header, rows) triples of the diagnostics dict, for rich or any other renderer."""
-    out = []
-    prior_kind = f"Bayesian, {d['draws']} draws" if d["bayesian"] else "fixed prior"
-    rows = [
-        ("tasks / blocks / alternatives", f"{d['tasks']} / {d['blocks']} / {d['alternatives']}"
-         + (f" + {d['status_quo']}" if d["status_quo"] else "") + (f" + {d['opt_out']}" if d["opt_out"] else "")),
-        (f"D-error (prior: {prior_kind})", _f(d["d_error"], "{:.6f}")),
-        ("A-error (prior)", _f(d["a_error"], "{:.6f}")),
-        ("D-error at the prior mean", _f(d["d_error_local"], "{:.6f}")),
-        ("D-error utility-neutral", _f(d["d_error_neutral"], "{:.6f}")),
-        ("A-error utility-neutral", _f(d["a_error_neutral"], "{:.6f}")),
-        ("Street & Burgess D-efficiency", (f"{100 * d['sb_efficiency']:.2f}%" if d["sb_efficiency"] is not None
-                                           else d["sb_note"])),
-        ("S-estimate (respondents)", _f(d["s_estimate"], "{:,}")),
-        ("max |correlation| of coded attributes", _f(d["max_abs_correlation"])),
-        ("tasks with a dominated alternative", str(d["dominance"]["tasks_with_dominated_alternative"])),
-        ("repeated alternatives", str(d["repeated_alternatives"])),
-        ("constraint violations", str(d["constraint_violations"])),
-        ("block balance: max deviation", _f(d["block_balance_max_deviation"], "{:.2f}")),
-    ]
-    if "alternatives_dominating_status_quo" in d["dominance"]:
-        rows.insert(10, ("alternatives dominating / dominated by the status quo",
-                         f"{d['dominance']['alternatives_dominating_status_quo']} / "
-                         f"{d['dominance']['alternatives_dominated_by_status_quo']}"))
-    if d.get("seed") is not None:
-        rows.append(("seed", str(d["seed"])))
-    s = d.get("search") or {}
-    if s.get("starts"):
-        rows.append(("search", f"coordinate exchange, {s['starts']} starts, {s.get('backend', '')}, "
-                               f"{s.get('seconds', 0):.2f} s"))
-    out.append(("Design diagnostics", ["measure", "value"], rows))
-    out.append(("S-efficiency at the prior mean (t = 1.96)", ["parameter", "prior", "s.e. (one design)",
-                                                              "respondents"],
-                [(r["parameter"], f"{r['prior']:.4g}", _f(r["se"]), _f(r["respondents"], "{:,}"))
-                 for r in d["s_efficiency"]]))
-    rows = []
-    for a, counts in d["level_balance"].items():
-        ov = d["overlap"][a]
-        rows.append((a, ", ".join(f"{k}: {v}" for k, v in counts.items()),
-                     f"{100 * ov['full_overlap_share']:.0f}%", f"{ov['mean_distinct_levels']:.2f}"))
-    out.append(("Level balance and overlap", ["attribute", "level counts", "tasks with full overlap",
-                                              "distinct levels per task"], rows))
-    if d["blocks"] > 1:
-        rows = []
-        for a, per in d["block_balance"].items():
-            for b, counts in per.items():
-                rows.append((f"{a} (block {b})", ", ".join(f"{k}: {v}" for k, v in counts.items())))
-        out.append(("Level counts per block", ["attribute", "level counts"], rows))
-    names = d["correlations"]["names"]
-    if len(names) > 1:
-        rows = [[nm] + [_f(x, "{:.2f}") for x in row] for nm, row in zip(names, d["correlations"]["matrix"])]
-        out.append(("Correlations of coded attributes", ["column"] + [f"{i + 1}" for i in range(len(names))], rows))
     return out

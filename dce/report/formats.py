@@ -188,6 +188,11 @@ def _tex_number(text: str) -> str:
     return re.sub(r"(?<![0-9eE])-(?=[0-9.])", r"$-$", out)
 
 
+def _numeric_cell(v, col) -> bool:
+    """A cell holding a number under a numeric format (its own or its column's)."""
+    return cell_column(v, col).numeric and not isinstance(cell_value(v), str)
+
+
 def _tex_label(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9:.-]+", "-", key).strip("-")
 
@@ -204,9 +209,9 @@ def to_latex(tables, standalone=False) -> str:
             lines.append(r"\label{tab:" + _tex_label(t.key) + "}")
         lines += [r"\begin{tabular}{" + align + "}", r"\toprule",
                   " & ".join(tex_escape(c.name) for c in t.columns) + r" \\", r"\midrule"]
-        for r in t.formatted():
-            cells = [_tex_number(x) if i > 0 and c.numeric else tex_escape(x)
-                     for i, (x, c) in enumerate(zip(r, t.columns))]
+        for raw, r in zip(t.rows, t.formatted()):
+            cells = [_tex_number(x) if i > 0 and _numeric_cell(v, c) else tex_escape(x)
+                     for i, (v, x, c) in enumerate(zip(raw, r, t.columns))]
             lines.append(" & ".join(cells) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}"]
         if t.notes:

@@ -12,17 +12,16 @@ from dce.report.table import Table
 def to_rich(table: Table):
     """A rich renderable of the table (title above, notes printed by :func:`print_table`)."""
     from rich import box
-    from rich.markup import escape
     from rich.table import Table as RichTable
     from rich.text import Text
 
     rows = table.formatted()
-    t = RichTable(title=escape(str(table.title)), title_justify="left", box=box.SIMPLE_HEAD)
+    t = RichTable(title=Text(str(table.title), style="table.title"), title_justify="left", box=box.SIMPLE_HEAD)
     for i, col in enumerate(table.columns):
         cells = [r[i] for r in rows]
         numeric = i > 0 and col.numeric
         width = max([len(c) for c in cells] + [len(col.name)])
-        t.add_column(escape(col.name), justify="right" if numeric else "left", style="bold" if i == 0 else None,
+        t.add_column(Text(col.name), justify="right" if numeric else "left", style="bold" if i == 0 else None,
                      no_wrap=numeric, overflow="fold", min_width=None if numeric else min(width, 18))
     for r in rows:
         t.add_row(*[Text(c) for c in r])

@@ -47,6 +47,36 @@ def summary_rows(result) -> list:
     return rows + [(str(k), str(v)) for k, v in result.summary]
 
 
+def summary_table(result) -> Table:
+    """The fit summary as a table of raw numbers (each cell with its own format), for files and the report."""
+    from dce.report.table import cell
+
+    rows = [["tasks", cell(result.n_tasks, "int")], ["respondents", cell(result.n_respondents, "int")],
+            ["parameters", cell(result.n_params, "int")], ["log-likelihood", cell(result.loglik, "f3")],
+            ["null log-likelihood", cell(result.loglik_null, "f3")], ["rho-squared", cell(result.rho2, "f4")],
+            ["adjusted rho-squared", cell(result.rho2_adj, "f4")], ["AIC", cell(result.aic, "f2")],
+            ["BIC", cell(result.bic, "f2")], ["iterations", cell(result.iterations, "int")],
+            ["converged", cell(bool(result.converged), "yesno")], ["message", result.message],
+            ["gradient norm", cell(result.grad_norm, "g4")], ["seconds", cell(result.seconds, "f2")]]
+    rows += [[str(k), str(v)] for k, v in result.summary]
+    return Table("Fit", [Column("statistic"), Column("value")], rows, key="fit")
+
+
+def fit_tables(result, source="") -> list:
+    """Every table of a fit: estimates, the model's own tables, the fit summary."""
+    return [estimates_table(result, source), *result.tables, summary_table(result)]
+
+
+def validation_table(v: dict) -> Table:
+    """Counts of a survey export's validation report (its ``to_dict()``)."""
+    return Table("Survey responses: validation", [Column("check"), Column("count", "int")], [
+        ["respondents read", v["respondents_read"]], ["respondents used", v["respondents_used"]],
+        ["tasks read", v["tasks_read"]], ["tasks used", v["tasks_used"]],
+        ["missing answers (dropped)", v["missing_answers"]],
+        ["always chose the status quo", len(v["always_status_quo"])],
+        ["always chose the same position", len(v["always_same_position"])]], key="validation")
+
+
 def print_fit(result, source="", console=None):
     """Estimates, the model's own tables, the fit summary and the warnings of a result."""
     from rich.table import Table as RichTable
@@ -114,17 +144,16 @@ def simple_table(title, header, rows):
     """A rich table from a title, column names and rows of already formatted text cells (for callers
     not yet on :class:`~dce.report.table.Table`).  Numeric-looking columns are right-aligned, unwrapped."""
     from rich import box
-    from rich.markup import escape
     from rich.table import Table as RichTable
     from rich.text import Text
 
     rows = [list(r) for r in rows]
-    t = RichTable(title=escape(str(title)), title_justify="left", box=box.SIMPLE_HEAD)
+    t = RichTable(title=Text(str(title), style="table.title"), title_justify="left", box=box.SIMPLE_HEAD)
     for i, h in enumerate(header):
         cells = [r[i] for r in rows if i < len(r)]
         numeric = i > 0 and _numeric_column(cells)
         width = max([len(str(c)) for c in cells] + [len(str(h))])
-        t.add_column(escape(str(h)), justify="right" if numeric else "left", style="bold" if i == 0 else None,
+        t.add_column(Text(str(h)), justify="right" if numeric else "left", style="bold" if i == 0 else None,
                      no_wrap=numeric, overflow="fold", min_width=None if numeric else min(width, 18))
     for r in rows:
         t.add_row(*[c if isinstance(c, Text) else Text(str(c)) for c in r])
