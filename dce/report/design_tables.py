@@ -99,16 +99,22 @@ def attributes_table(d) -> Table | None:
 
 
 def coding_table(d) -> Table | None:
-    """Each level's row of the coded columns (the design matrix's coding)."""
+    """Each level's row of the coded columns, for the attributes not coded linearly."""
     attrs = d.get("attributes")
     if not attrs:
         return None
     rows = []
     for a in attrs:
+        if a.get("coding") == "linear":
+            continue
         for lab, row in zip(a.get("levels", []), a.get("coding_table", [])):
             rows.append([a["name"], str(lab), ", ".join(f"{c} = {v:g}" for c, v in zip(a.get("columns", []), row))])
+    if not rows:
+        return None
+    linear = [a["name"] for a in attrs if a.get("coding") == "linear"]
     return Table("Coding of each level", [Column("attribute"), Column("level"), Column("coded values")], rows,
-                 key="design_coding")
+                 key="design_coding", notes=[f"linear attributes enter utility as their level values: "
+                                             f"{', '.join(linear)}"] if linear else [])
 
 
 def design_tables(d, terminal=False) -> list:

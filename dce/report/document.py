@@ -63,7 +63,10 @@ def build_report(models=(), design=None, shares=(), wtp=(), validation=(), power
         raise DCEError("nothing to report: give at least one model JSON, --design, --shares, --wtp, "
                        "--validation or --power")
     vals = [(v.data, v.name) for v in validation]
-    vals += [(m.data["validation"], m.name) for m in models if isinstance(m.data.get("validation"), dict)]
+    for m in models:       # a model's own validation report, unless a --validation file already is it
+        v = m.data.get("validation")
+        if isinstance(v, dict) and not any(_same_validation(v, w) for w, _ in vals):
+            vals.append((v, m.name))
     sections = [S.study_section(models, design, vals)]
     if design is not None:
         sections.append(S.design_section(design))
@@ -84,6 +87,10 @@ def build_report(models=(), design=None, shares=(), wtp=(), validation=(), power
     figures = [b["figure"] for s in sections for b in s.blocks if b["kind"] == "figure"]
     html = render_html(title, sections)
     return Report(html, figures, inputs)
+
+
+def _same_validation(a: dict, b: dict) -> bool:
+    return {k: x for k, x in a.items() if k != "provenance"} == {k: x for k, x in b.items() if k != "provenance"}
 
 
 def _default_title(design) -> str:

@@ -201,6 +201,10 @@ def bars(key, caption, labels, values, *, xlabel="", percent=True):
     ax.set_yticks(y, [_wrap(s) for s in labels])
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
+    if percent:
+        from matplotlib.ticker import PercentFormatter
+
+        ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
     top = np.nanmax(v * scale) if np.isfinite(v).any() else 1.0
     ax.set_xlim(0, top * 1.18 if top > 0 else 1.0)
     return Figure(key, caption, fig, alt=caption)
@@ -251,6 +255,7 @@ def _colorbar(fig, im, ax):
     cb = fig.colorbar(im, ax=ax, shrink=0.8)
     if cb.solids is not None:
         cb.solids.set_rasterized(False)
+        cb.solids.set_edgecolor("face")     # no hairline seams between the colour steps
     return cb
 
 
