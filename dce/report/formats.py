@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import re
 
-from dce.report.table import Column, Table, cell_column, cell_value
+from dce.report.table import Column, Table, cell_column, cell_value, json_cell
 
 FORMATS = ("text", "markdown", "latex", "csv", "json", "xlsx")
 BINARY = ("xlsx",)
@@ -104,28 +104,16 @@ def flat(table: Table):
 
 def _raw(v, fmt):
     """A cell as a spreadsheet holds it: a finite float/int/bool, text, or None."""
-    import math
-
     if v is None:
         return None
     if fmt == "text":
         return str(v)
     if fmt == "yesno":
         return bool(v)
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str):
-        return v
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    if not math.isfinite(f):
-        return None
-    integer = isinstance(v, int) or getattr(getattr(v, "dtype", None), "kind", "f") in ("i", "u")
-    if integer or (fmt == "int" and f == int(f)):
-        return int(f)
-    return f
+    x = json_cell(v)
+    if fmt == "int" and isinstance(x, float) and x.is_integer():
+        return int(x)
+    return x
 
 
 # ---------------------------------------------------------------------------------------------- text

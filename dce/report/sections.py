@@ -438,16 +438,21 @@ def _group_of(r, by) -> str | None:
     return ", ".join(parts) or None
 
 
-def _shares_figure(j, inp, title, pct, ref):
-    rows = inp.data["scenarios"]
-    by = inp.data.get("by")
+def _series(rows, by, keys):
+    """Rows of a shares or WTP file as a forest plot's arrays: labels (L), series (G) and the point,
+    low and high values named by ``keys``, each (G, L) with NaN where a series lacks a label."""
     names = list(dict.fromkeys(r["name"] for r in rows))
     groups = list(dict.fromkeys(_group_of(r, by) for r in rows))
-    est = np.full((len(groups), len(names)), np.nan)
-    lo, hi = est.copy(), est.copy()
+    out = np.full((3, len(groups), len(names)), np.nan)
     for r in rows:
         g, k = groups.index(_group_of(r, by)), names.index(r["name"])
-        est[g, k], lo[g, k], hi[g, k] = _nan(r["share"]), _nan(r["ci_low"]), _nan(r["ci_high"])
+        out[:, g, k] = [_nan(r.get(key)) for key in keys]
+    return names, groups, out[0], out[1], out[2]
+
+
+def _shares_figure(j, inp, title, pct, ref):
+    by = inp.data.get("by")
+    names, groups, est, lo, hi = _series(inp.data["scenarios"], by, ("share", "ci_low", "ci_high"))
     caption = f"{title}, with {pct}% confidence intervals" + (f", by {by}" if by else "") + f" ({inp.name})."
     return F.forest(f"shares-{j}", caption, names, est, lo, hi, groups=groups if groups != [None] else None,
                     xlabel="share", reference=0.5 if ref != "none" else None, percent=True)
@@ -482,13 +487,7 @@ def wtp_section(inputs) -> Section:
 
 def _wtp_figure(j, inp, cost, pct):
     rows = inp.data["wtp"]
-    names = list(dict.fromkeys(r["name"] for r in rows))
-    groups = list(dict.fromkeys(_group_of(r, None) for r in rows))
-    est = np.full((len(groups), len(names)), np.nan)
-    lo, hi = est.copy(), est.copy()
-    for r in rows:
-        g, k = groups.index(_group_of(r, None)), names.index(r["name"])
-        est[g, k], lo[g, k], hi[g, k] = _nan(r["wtp"]), _nan(r.get("kr_low")), _nan(r.get("kr_high"))
+    names, groups, est, lo, hi = _series(rows, None, ("wtp", "kr_low", "kr_high"))
     spread = None
     if groups == [None] and all(isinstance(r.get("distribution"), dict) for r in rows):
         spread = tuple(np.array([_nan(r["distribution"].get(q)) for r in rows]) for q in ("q05", "q95"))

@@ -92,7 +92,7 @@ class Table:
     def to_dict(self) -> dict:
         return {"key": self.key, "title": self.title,
                 "columns": [{"name": c.name, "format": c.format, "digits": c.digits} for c in self.columns],
-                "rows": [[_json_cell(v) for v in r] for r in self.rows], "notes": list(self.notes)}
+                "rows": [[json_cell(v) for v in r] for r in self.rows], "notes": list(self.notes)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Table":
@@ -124,14 +124,16 @@ def cell_column(v, col: "Column") -> "Column":
     return col
 
 
-def _json_cell(v):
+def json_cell(v):
+    """A cell as JSON holds it: numbers (int or finite float; NaN and infinities become None), text,
+    bools, lists of these, and cells with their own format."""
     if isinstance(v, dict) and "format" in v:
-        out = {"value": _json_cell(v.get("value")), "format": str(v["format"])}
+        out = {"value": json_cell(v.get("value")), "format": str(v["format"])}
         if "digits" in v:
             out["digits"] = int(v["digits"])
         return out
     if isinstance(v, (list, tuple)):
-        return [_json_cell(x) for x in v]
+        return [json_cell(x) for x in v]
     if isinstance(v, bool) or v is None or isinstance(v, str):
         return v
     try:

@@ -227,6 +227,14 @@ def test_bad_model_file(tmp_path, content, needle):
     assert not out.exists() and not (tmp_path / "figs").exists()
 
 
+def test_unknown_model_family(newdeal, tmp_path):
+    m = json.loads(Path(newdeal["model"]).read_text())
+    m["model"] = "not-a-family"
+    (tmp_path / "m.json").write_text(json.dumps(m))
+    r = CliRunner().invoke(cli, ["report", str(tmp_path / "m.json"), "-o", str(tmp_path / "r.html")])
+    assert r.exit_code == 2 and "unknown model 'not-a-family'" in r.output and not (tmp_path / "r.html").exists()
+
+
 def test_bad_other_inputs(newdeal, tmp_path):
     bad = tmp_path / "s.json"
     bad.write_text('{"scenarios": [{"name": "x", "share": 0.5}]}')
