@@ -327,7 +327,7 @@ def distributions(key, caption, names, B, w, titles=None, bins=40):
         mean = float(np.sum(w * x))
         q05, q95 = _wquantile(x, w, [0.05, 0.95])
         ax.axvline(mean, color=PALETTE[1], linewidth=1.2)
-        ax.axvspan(q05, q95, color=PALETTE[1], alpha=0.08)
+        ax.axvspan(q05, q95, color=PALETTE[1], alpha=0.08, zorder=0)
         ax.axvline(0, color="#555555", linestyle="--", linewidth=0.8)
         ax.set_title((titles or names)[k], loc="left", fontsize=9)
         ax.set_yticks([])
