@@ -30,10 +30,10 @@ DISTS = {"n", "ln", "-ln"}
 
 def load_truth(path, spec):
     """Read and check a truth file against the design spec's coefficients."""
-    from dce.util.io import read_yaml
+    from dce.util.yamlio import read_yaml
 
     path = os.fspath(path)
-    doc = read_yaml(path)
+    doc = read_yaml(path, what="truth file")
     if not isinstance(doc, dict):
         raise DCEError(f"{path}: expected a mapping with key 'coefficients'")
     bad = [k for k in doc if k not in TRUTH_KEYS]

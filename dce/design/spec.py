@@ -45,78 +45,6 @@ MAX_TABLE = 1_000_000
 
 
 # --------------------------------------------------------------------------------------------------
-# YAML with line numbers
-class _Doc:
-    """A YAML document as plain Python values plus the line (1-based) and text of every key path."""
-
-    def __init__(self, text, source):
-        import yaml
-
-        self.source = source
-        self.lines = {}
-        self.texts = {}
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-            where = f"line {mark.line + 1}: " if mark is not None else ""
-            problem = getattr(e, "problem", None) or str(e)
-            raise DCEError(f"{source}: {where}not valid YAML: {problem}") from None
-        finally:
-            loader.dispose()
-        if node is None:
-            raise DCEError(f"{source}: the design file is empty")
-        self._loader = loader
-        try:
-            self.data = self._build(node, ())
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f"line {mark.line + 1}: " if mark is not None else ""
-            raise DCEError(f"{source}: {where}not valid YAML: {getattr(e, 'problem', e)}") from None
-
-    def _build(self, node, path):
-        import yaml
-
-        self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            out = {}
-            for k, v in node.value:
-                if not isinstance(k, yaml.ScalarNode):
-                    raise DCEError(f"{self.source}: line {k.start_mark.line + 1}: a key must be plain text")
-                key = k.value
-                if key in out:
-                    raise DCEError(f"{self.source}: key '{self.dotted(path + (key,))}' "
-                                   f"(line {k.start_mark.line + 1}): given twice")
-                self.lines[path + (key,)] = k.start_mark.line + 1
-                out[key] = self._build(v, path + (key,))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._build(v, path + (i,)) for i, v in enumerate(node.value)]
-        self.texts[path] = node.value
-        return self._loader.construct_object(node, deep=True)
-
-    @staticmethod
-    def dotted(path):
-        out = ""
-        for p in path:
-            out += f"[{p}]" if isinstance(p, int) else (("." if out else "") + str(p))
-        return out
-
-    def line(self, path):
-        path = tuple(path)
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path)
-
-    def error(self, path, message):
-        line = self.line(path)
-        at = f" (line {line})" if line else ""
-        key = f"key '{self.dotted(path)}'{at}: " if path else (f"line {line}: " if line else "")
-        return DCEError(f"{self.source}: {key}{message}")
-
-
-# --------------------------------------------------------------------------------------------------
 @dataclass
 class Attribute:
     """One attribute: its levels (values and labels as written), coding, columns and prior."""
@@ -440,20 +368,21 @@ class DesignSpec:
 # --------------------------------------------------------------------------------------------------
 def load_design_spec(path) -> DesignSpec:
     """Read and check a design file (YAML); raise DCEError naming the key and line of any problem."""
+    from dce.util.yamlio import YamlDoc
+
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise DCEError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DCEError(f"{path}: cannot read the design file ({e})") from None
-    return parse_design_spec(text, source=path)
+    return _parse(YamlDoc.load(path, what="design file"))
 
 
 def parse_design_spec(text: str, source: str = "<design>") -> DesignSpec:
     """Like :func:`load_design_spec`, from YAML text (``source`` names it in messages)."""
-    doc = _Doc(text, source)
+    from dce.util.yamlio import YamlDoc
+
+    return _parse(YamlDoc(text, source, what="design file"))
+
+
+def _parse(doc) -> DesignSpec:
+    source = doc.source
     d = doc.data
     if not isinstance(d, dict):
         raise doc.error((), "a design file is a mapping with keys such as attributes, alternatives, tasks")

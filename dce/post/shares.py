@@ -116,11 +116,11 @@ def load_scenarios(path, result):
     Returns ``(reference_label, (levels, kind) or None, [Scenario...])``; every alternative is coded once
     here so that unknown attributes and levels are reported before any computation.
     """
-    from dce.util.io import read_yaml
+    from dce.util.yamlio import read_yaml
 
     from dce.post.coding import coder_for
 
-    doc = read_yaml(path)
+    doc = read_yaml(path, what="scenarios file")
     if not isinstance(doc, dict):
         raise DCEError(f"{path}: expected keys 'reference' and 'scenarios'")
     unknown = [k for k in doc if k not in ("reference", "scenarios", "name", "description")]

@@ -92,29 +92,6 @@ def _where(path, lines, keys) -> str:
     return f"{loc}: {'.'.join(keys)}" if keys else loc
 
 
-# ------------------------------------------------------------------------------------- YAML
-def _line_map(path, node, prefix=(), lines=None):
-    """Map key paths to line numbers and refuse duplicate keys (PyYAML would keep the last)."""
-    import yaml
-
-    if lines is None:
-        lines = {}
-    if isinstance(node, yaml.MappingNode):
-        seen = {}
-        for knode, vnode in node.value:
-            key = str(knode.value) if isinstance(knode, yaml.ScalarNode) else None
-            if key is None:
-                raise DCEError(f"{path}: line {knode.start_mark.line + 1}: keys must be plain names")
-            if key in seen:
-                raise DCEError(f"{path}: line {knode.start_mark.line + 1}: duplicate key "
-                               f"'{'.'.join(prefix + (key,))}' (first on line {seen[key]})")
-            seen[key] = knode.start_mark.line + 1
-            lines[prefix + (key,)] = (vnode.start_mark.line + 1 if isinstance(vnode, yaml.ScalarNode)
-                                      else knode.start_mark.line + 1)
-            _line_map(path, vnode, prefix + (key,), lines)
-    return lines
-
-
 def _unknown_key(path, lines, keys, allowed):
     key = keys[-1]
     close = difflib.get_close_matches(key, allowed, n=1)
@@ -136,38 +113,20 @@ def _text(path, lines, keys, value, what="an expression"):
 
 def load_model_file(path) -> ModelFile:
     """Read and validate a model file (syntax, keys, codes, expressions)."""
-    import yaml
+
+    from dce.util.yamlio import YamlDoc
 
     path = os.fspath(path)
     if not os.path.exists(path):
         raise DCEError(f"{path}: model file not found")
-    if os.path.isdir(path):
-        raise DCEError(f"{path}: is a folder, not a model file")
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DCEError(f"{path}: is not a text (UTF-8) model file") from None
-    except OSError as e:
-        raise DCEError(f"{path}: cannot be read ({e.strerror or e})") from None
-    if "\x00" in text:
-        raise DCEError(f"{path}: is not a text model file (it holds binary data)")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = f" line {mark.line + 1}:" if mark is not None else ""
-        raise DCEError(f"{path}:{line} YAML syntax error: {e.problem or e.context}") from None
-    except yaml.YAMLError as e:
-        raise DCEError(f"{path}: YAML syntax error: {str(e).splitlines()[0]}") from None
+    doc = YamlDoc.load(path, what="model file", allow_empty=True)
+    data = doc.data
     if data is None:
         raise DCEError(f"{path}: the model file is empty (it needs 'choice' and 'alternatives')")
     if not isinstance(data, dict):
         raise DCEError(f"{path}: a model file must be a mapping of keys (choice, alternatives, ...), "
                        f"not a {type(data).__name__}")
-    lines = _line_map(path, node)
+    lines = doc.lines
 
     for key in data:
         if str(key) not in TOP_KEYS:

@@ -49,26 +49,6 @@ def write_text(path, text):
         fh.write(text)
 
 
-def read_yaml(path):
-    """A YAML data file as plain Python values (safe loader: nothing in it is run); one-line errors."""
-    import yaml
-
-    path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise DCEError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DCEError(f"{path}: is a folder, not a file") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise DCEError(f"{path}: not valid YAML{line}: {getattr(e, 'problem', None) or 'syntax error'}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DCEError(f"{path}: cannot read ({e})") from None
-
-
 def parse_pairs(text, option, example):
     """``"a=b, c=d"`` -> {"a": "b", "c": "d"}; an item without '=' names the option and an example."""
     out = {}

@@ -1,0 +1,123 @@
+"""YAML data files with line numbers: the one reader of design, model, scenario and truth files.
+
+:class:`YamlDoc` loads a document with PyYAML's safe loader (plain data: nothing in a file is ever
+run, no custom tags), refuses duplicate keys and keys that are not plain text, and remembers the line
+of every key path, so that a later check can say ``designs/x.yaml: line 12: key 'attributes.price': ...``.
+Key paths are tuples of keys and list positions, e.g. ``("attributes", "price", "levels", 0)``.
+"""
+from __future__ import annotations
+
+import os
+
+from dce.errors import DCEError
+
+
+class YamlDoc:
+    """A YAML document as plain Python values (:attr:`data`) plus the line of each key path.
+
+    Parameters
+    ----------
+    text : str
+        The YAML text.
+    source : str
+        What messages call the document (usually its path).
+    what : str
+        What the document is, for the message about an empty one (``"design file"``).
+    """
+
+    def __init__(self, text: str, source: str, what: str = "file", allow_empty: bool = False):
+        import yaml
+
+        self.source = source
+        self.lines = {}     # key path -> line (1-based) of the key
+        self.texts = {}     # key path -> source text of a scalar value
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                if allow_empty:
+                    self.data = None
+                    return
+                raise DCEError(f"{source}: the {what} is empty")
+            self._loader = loader
+            self.data = self._build(node, ())
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+            where = f"line {mark.line + 1}: " if mark is not None else ""
+            problem = getattr(e, "problem", None) or getattr(e, "context", None) or str(e).splitlines()[0]
+            raise DCEError(f"{source}: {where}not valid YAML: {problem}") from None
+        except RecursionError:
+            raise DCEError(f"{source}: not valid YAML: nested too deeply") from None
+        finally:
+            loader.dispose()
+
+    @classmethod
+    def load(cls, path, what: str = "file", allow_empty: bool = False) -> "YamlDoc":
+        """Read a YAML file; a missing, unreadable, binary or non-UTF-8 file is a one-line error."""
+        path = os.fspath(path)
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except FileNotFoundError:
+            raise DCEError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise DCEError(f"{path}: is a folder, not a {what}") from None
+        except OSError as e:
+            raise DCEError(f"{path}: cannot be read ({e.strerror or e})") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DCEError(f"{path}: is not a text (UTF-8) {what}") from None
+        if "\x00" in text:
+            raise DCEError(f"{path}: is not a text {what} (it holds binary data)")
+        return cls(text, path, what, allow_empty)
+
+    def _build(self, node, path):
+        import yaml
+
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out, first = {}, {}
+            for k, v in node.value:
+                if not isinstance(k, yaml.ScalarNode):
+                    raise DCEError(f"{self.source}: line {k.start_mark.line + 1}: a key must be plain text")
+                key = k.value
+                line = k.start_mark.line + 1
+                if key in out:
+                    raise DCEError(f"{self.source}: line {line}: key '{self.dotted(path + (key,))}' given twice "
+                                   f"(first on line {first[key]})")
+                first[key] = line
+                self.lines[path + (key,)] = line
+                out[key] = self._build(v, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._build(v, path + (i,)) for i, v in enumerate(node.value)]
+        self.texts[path] = node.value
+        return self._loader.construct_object(node, deep=True)
+
+    @staticmethod
+    def dotted(path) -> str:
+        """``("a", "b", 0, "c")`` -> ``a.b[0].c``."""
+        out = ""
+        for p in path:
+            out += f"[{p}]" if isinstance(p, int) else (("." if out else "") + str(p))
+        return out
+
+    def line(self, path):
+        """The line of ``path`` or of its nearest ancestor that has one (None for none)."""
+        path = tuple(path)
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path)
+
+    def error(self, path, message) -> DCEError:
+        """``source: key 'a.b' (line N): message``."""
+        line = self.line(path)
+        at = f" (line {line})" if line else ""
+        key = f"key '{self.dotted(path)}'{at}: " if path else (f"line {line}: " if line else "")
+        return DCEError(f"{self.source}: {key}{message}")
+
+
+def read_yaml(path, what: str = "file"):
+    """A YAML data file as plain Python values (see :class:`YamlDoc`); None for an empty file."""
+    return YamlDoc.load(path, what, allow_empty=True).data
