@@ -37,16 +37,19 @@ def test_matches_python_semantics(text, fn):
 
 
 @pytest.mark.parametrize("text,msg", [
-    ("__import__('os').system('x')", "unexpected character"),
-    ("__import__('os')", "expected a comparison"),
-    ("d.upper() == 'X'", "unexpected character"),
-    ("open('f') == 'x'", "expected a comparison"),
+    # code is refused by the one restricted evaluator (dce.spec.expr), never run
+    ("__import__('os').system('x')", "is not allowed"),
+    ("__import__('os')", "calling '__import__' is not allowed"),
+    ("d.upper() == 'X'", "is not allowed"),
+    ("open('f') == 'x'", "calling 'open' is not allowed"),
+    ("h + 1", "expected a comparison"),
     ("x == 1", "unknown attribute 'x'"),
     ("d == 'nures'", "not a level"),
     ("d < 3", "text levels"),
     ("h == 45 == 45", "chained"),
-    ("d == 'none' and", "expected an attribute"),
-    ("h in 45", "needs a list"),
+    ("d == 'none' and", "invalid expression"),
+    ("log(h) > 3", "expected an attribute, a level or a list"),
+    ("h in 45", "use a list of constants"),
     ("True", "not allowed"),
     ("", "empty"),
 ])
