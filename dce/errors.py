@@ -50,16 +50,14 @@ class NotFittedError(DCEError):
     """A model asked to predict or describe before :meth:`fit`."""
 
 
-def where(file=None, column=None, row=None, key=None, task=None) -> str:
-    """Compose the location prefix of an error message: ``file: column 'x', row 12:``."""
+def where(file=None, **place) -> str:
+    """The location prefix of an error message, parts in the order given: ``where("a.csv", column="x",
+    row=12)`` -> ``a.csv: column 'x', row 12: ``.  Parts: ``column``, ``key`` (quoted), ``row``, ``task``,
+    ``line``, ``respondent``; None parts are left out."""
     parts = []
-    if column is not None:
-        parts.append(f"column '{column}'")
-    if key is not None:
-        parts.append(f"key '{key}'")
-    if row is not None:
-        parts.append(f"row {row}")
-    if task is not None:
-        parts.append(f"task {task}")
+    for kind, value in place.items():
+        if value is None:
+            continue
+        parts.append(f"{kind} '{value}'" if kind in ("column", "key") else f"{kind} {value}")
     head = f"{file}: " if file else ""
     return head + (", ".join(parts) + ": " if parts else "")

@@ -16,7 +16,7 @@ import re
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import DCEError
+from dce.errors import DCEError, where
 
 ALT_VIRTUAL = "alt"       # wide data: the alternative number is available to formulas as `alt`
 
@@ -153,7 +153,7 @@ class _Coder:
         self._numeric = {}
 
     def _where(self):
-        return f"{self.source}: " if self.source else ""
+        return where(self.source)
 
     def column_exists(self, col):
         return col in self.df.columns

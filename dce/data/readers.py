@@ -25,7 +25,7 @@ import io
 import os
 import re
 
-from dce.errors import DCEError
+from dce.errors import DCEError, where
 
 # ---------------------------------------------------------------------------------------- formats
 TEXT_EXTS = {".csv", ".tsv", ".tab", ".txt", ".dat", ".psv", ".ssv", ""}
@@ -528,16 +528,12 @@ def _row_numbers(series, rows):
     return np.arange(1, len(series) + 1)
 
 
-def _prefix(source, col):
-    return f"{source + ': ' if source else ''}column '{col}'"
-
-
 def _missing_error(series, source, col, rows, mask):
     import numpy as np
 
     pos = int(np.flatnonzero(mask)[0])
     r = _row_numbers(series, rows)[pos]
-    return DCEError(f"{_prefix(source, col)} has a missing value in row {r}")
+    return DCEError(f"{where(source)}column '{col}' has a missing value in row {r}")
 
 
 _NUMBERISH = re.compile(r"^\s*[+-]?(\d+[.,]?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -574,11 +570,11 @@ def numeric_column(df, col, source="", rows=None):
     import pandas as pd
 
     if col not in df.columns:
-        raise DCEError(f"{source + ': ' if source else ''}no column '{col}'"
+        raise DCEError(f"{where(source)}no column '{col}'"
                        f" (columns: {', '.join(map(str, df.columns[:30]))}{', ...' if df.shape[1] > 30 else ''})")
     s = df[col]
     if isinstance(s, pd.DataFrame):
-        raise DCEError(f"{_prefix(source, col)} appears more than once")
+        raise DCEError(f"{where(source, column=col)}appears more than once")
     if pd.api.types.is_bool_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
         vals = s.to_numpy(dtype=float, na_value=np.nan)
     elif pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
@@ -595,7 +591,7 @@ def numeric_column(df, col, source="", rows=None):
             value = uniques[codes[first]]
             r = _row_numbers(s, rows)[first]
             hint = " (a decimal comma? write 1.5)" if isinstance(value, str) and _DECIMAL_COMMA.match(value.strip()) else ""
-            raise DCEError(f"{_prefix(source, col)}, row {r}: '{value}' is not a number{hint}")
+            raise DCEError(f"{where(source, column=col, row=r)}'{value}' is not a number{hint}")
         vals = np.where(codes >= 0, unum[np.maximum(codes, 0)], np.nan) if len(unum) else np.full(len(s), np.nan)
     vals = np.asarray(vals, dtype=np.float64)
     nan = np.isnan(vals)
@@ -604,7 +600,7 @@ def numeric_column(df, col, source="", rows=None):
     inf = np.isinf(vals)
     if inf.any():
         pos = int(np.flatnonzero(inf)[0])
-        raise DCEError(f"{_prefix(source, col)}, row {_row_numbers(s, rows)[pos]}: '{vals[pos]}' is not a finite number")
+        raise DCEError(f"{where(source, column=col, row=_row_numbers(s, rows)[pos])}'{vals[pos]}' is not a finite number")
     return vals
 
 
@@ -664,7 +660,7 @@ def parse_choice_flags(series, source="", column=None, rows=None):
         if bad.any():
             pos = int(np.flatnonzero(bad)[0])
             raw = series.iloc[pos]
-            raise DCEError(f"{_prefix(source, col)}, row {_row_numbers(series, rows)[pos]}: value '{raw}' "
+            raise DCEError(f"{where(source, column=col, row=_row_numbers(series, rows)[pos])}value '{raw}' "
                            "is not a choice flag (use 1/0, TRUE/FALSE or yes/no)")
         return v == 1
     codes, uniques = pd.factorize(series.astype(object) if isinstance(dt, pd.CategoricalDtype) else series,
@@ -682,6 +678,6 @@ def parse_choice_flags(series, source="", column=None, rows=None):
             flags[i] = False
         else:
             pos = int(np.flatnonzero(codes == i)[0])
-            raise DCEError(f"{_prefix(source, col)}, row {_row_numbers(series, rows)[pos]}: value '{u}' "
+            raise DCEError(f"{where(source, column=col, row=_row_numbers(series, rows)[pos])}value '{u}' "
                            "is not a choice flag (use 1/0, TRUE/FALSE or yes/no)")
     return flags[codes]

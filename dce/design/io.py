@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from dce.design.core import Design
-from dce.errors import DCEError
+from dce.errors import DCEError, where
 
 
 def write_design_csv(path, design):
@@ -60,50 +60,50 @@ def read_design_csv(path, spec) -> Design:
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(header):
-            raise DCEError(f"{path}: row {r}: {len(row)} cells but the header has {len(header)}")
+            raise DCEError(f"{where(path, row=r)}{len(row)} cells but the header has {len(header)}")
         cell = {h: row[pos[h]].strip() for h in header}
         try:
             task = int(cell["task"])
             block = int(cell["block"])
         except ValueError:
-            raise DCEError(f"{path}: row {r}: 'block' and 'task' must be whole numbers") from None
+            raise DCEError(f"{where(path, row=r)}'block' and 'task' must be whole numbers") from None
         if task not in tasks:
             tasks[task] = {"block": block, "alts": {}, "sq": None, "oo": False, "row": r}
             order.append(task)
         t = tasks[task]
         if t["block"] != block:
-            raise DCEError(f"{path}: row {r}, column 'block': task {task} is in block {t['block']} on an earlier row")
+            raise DCEError(f"{where(path, row=r, column='block')}task {task} is in block {t['block']} on an earlier row")
         alt = cell["alt"]
         if alt == "opt_out":
             if spec.opt_out is None:
-                raise DCEError(f"{path}: row {r}, column 'alt': an opt-out row but {spec.source} has no opt_out")
+                raise DCEError(f"{where(path, row=r, column='alt')}an opt-out row but {spec.source} has no opt_out")
             if any(cell[a] for a in spec.attribute_names):
-                raise DCEError(f"{path}: row {r}: an opt-out row must leave the attribute cells empty")
+                raise DCEError(f"{where(path, row=r)}an opt-out row must leave the attribute cells empty")
             t["oo"] = True
             continue
         idx = []
         for a in spec.attributes:
             i = a.index(cell[a.name])
             if i is None:
-                raise DCEError(f"{path}: row {r}, column '{a.name}': '{cell[a.name]}' is not a level "
+                raise DCEError(f"{where(path, row=r, column=a.name)}'{cell[a.name]}' is not a level "
                                f"(levels: {', '.join(a.labels)})")
             idx.append(i)
         if alt == "status_quo":
             if spec.status_quo is None:
-                raise DCEError(f"{path}: row {r}, column 'alt': a status quo row but {spec.source} has no status_quo")
+                raise DCEError(f"{where(path, row=r, column='alt')}a status quo row but {spec.source} has no status_quo")
             if tuple(idx) != tuple(spec.status_quo.levels):
-                raise DCEError(f"{path}: row {r}: the status quo levels differ from those in {spec.source}")
+                raise DCEError(f"{where(path, row=r)}the status quo levels differ from those in {spec.source}")
             t["sq"] = idx
             continue
         try:
             j = int(alt)
         except ValueError:
-            raise DCEError(f"{path}: row {r}, column 'alt': '{alt}' is not 1..{m}, status_quo or opt_out") from None
+            raise DCEError(f"{where(path, row=r, column='alt')}'{alt}' is not 1..{m}, status_quo or opt_out") from None
         if not 1 <= j <= m:
-            raise DCEError(f"{path}: row {r}, column 'alt': {j} is outside 1..{m} "
+            raise DCEError(f"{where(path, row=r, column='alt')}{j} is outside 1..{m} "
                            f"({spec.source} has {m} designed alternatives)")
         if j in t["alts"]:
-            raise DCEError(f"{path}: row {r}, column 'alt': task {task} has alternative {j} twice")
+            raise DCEError(f"{where(path, row=r, column='alt')}task {task} has alternative {j} twice")
         t["alts"][j] = idx
     if not order:
         raise DCEError(f"{path}: the design has no rows")
@@ -111,12 +111,12 @@ def read_design_csv(path, spec) -> Design:
     for task in order:
         t = tasks[task]
         if len(t["alts"]) != m:
-            raise DCEError(f"{path}: row {t['row']}: task {task} has {len(t['alts'])} designed alternatives, "
+            raise DCEError(f"{where(path, row=t['row'])}task {task} has {len(t['alts'])} designed alternatives, "
                            f"expected {m}")
         if spec.status_quo is not None and t["sq"] is None:
-            raise DCEError(f"{path}: row {t['row']}: task {task} has no status_quo row")
+            raise DCEError(f"{where(path, row=t['row'])}task {task} has no status_quo row")
         if spec.opt_out is not None and not t["oo"]:
-            raise DCEError(f"{path}: row {t['row']}: task {task} has no opt_out row")
+            raise DCEError(f"{where(path, row=t['row'])}task {task} has no opt_out row")
         levels.append([t["alts"][j] for j in range(1, m + 1)])
         blocks.append(t["block"])
     return Design(spec=spec, levels=np.array(levels, dtype=np.int64), block=np.array(blocks),

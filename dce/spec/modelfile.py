@@ -26,7 +26,7 @@ import difflib
 import os
 from dataclasses import dataclass, field
 
-from dce.errors import DCEError
+from dce.errors import DCEError, where
 from dce.spec import expr as _expr
 
 TOP_KEYS = ("choice", "exclude", "id", "alternatives", "description")
@@ -207,7 +207,7 @@ def _column_env(df, names, source, rows):
         if is_text_column(s):
             if s.isna().any():
                 pos = int(np.flatnonzero(s.isna().to_numpy())[0])
-                raise DCEError(f"{source + ': ' if source else ''}column '{name}' has a missing value in row {rows[pos]}")
+                raise DCEError(f"{where(source)}column '{name}' has a missing value in row {rows[pos]}")
             env[name] = s.astype(object).to_numpy()
         else:
             env[name] = numeric_column(s.to_frame(), name, source, rows=rows)
@@ -300,7 +300,7 @@ def choice_data_from_model_file(model, df, source="", id_col=None):
     if not match.all():
         bad = int(np.flatnonzero(~match)[0])
         listing = ", ".join(f"{_json_code(a.code)} = {a.name}" for a in mf.alternatives)
-        raise DCEError(f"{source}: column '{mf.choice}', row {rows[bad]}: value {_json_code(codes[bad])} "
+        raise DCEError(f"{where(source, column=mf.choice, row=rows[bad])}value {_json_code(codes[bad])} "
                        f"matches no alternative of {mf.path} ({listing})")
     chosen = order[pos]
 
@@ -332,7 +332,7 @@ def choice_data_from_model_file(model, df, source="", id_col=None):
     if unavailable.any():
         t = int(np.flatnonzero(unavailable)[0])
         a = mf.alternatives[chosen[t]]
-        raise DCEError(f"{source}: row {rows[t]}: the chosen alternative '{a.name}' ({mf.choice} = "
+        raise DCEError(f"{where(source, row=rows[t])}the chosen alternative '{a.name}' ({mf.choice} = "
                        f"{_json_code(a.code)}) is not available there ({mf.where('alternatives', a.name, 'available')}: "
                        f"'{a.available_text}')")
 
