@@ -8,8 +8,6 @@ from dce.report.console import console, warn  # noqa: F401  (re-exported for the
 
 def user_errors(fn):
     """Let DCEError escape as a click error so the test runner and the launcher show one line."""
-    import click
-
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from dce.errors import DCEError

@@ -52,11 +52,11 @@ def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_
             d.seed = seed
         source = evaluate_csv
     else:
-        from dce.design.generate import make_design, new_seed
+        from dce.design.generate import make_design
         from dce.design.io import write_design_csv
+        from dce.util.seeds import resolve_seed
 
-        if seed is None:
-            seed = new_seed()
+        seed = resolve_seed(seed)
         if not quiet:
             con.print(f"{s.name}: {s.tasks} tasks, {s.alternatives} alternatives"
                       f"{' + status quo' if s.status_quo else ''}{' + opt-out' if s.opt_out else ''}, "

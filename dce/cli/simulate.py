@@ -25,10 +25,9 @@ def simulate(design_path, spec_path, truth, respondents, seed, output):
     spec = load_design_spec(spec_path)
     design = read_design_csv(design_path, spec)
     t = load_truth(truth, spec)
-    if seed is None:
-        import secrets
+    from dce.util.seeds import resolve_seed
 
-        seed = secrets.randbelow(2**31)
+    seed = resolve_seed(seed)
     df = simulate_responses(design, t, respondents, seed)
     from dce.util.io import atomic_open
 

@@ -97,16 +97,6 @@ class ChoiceData:
         starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=R))]).astype(np.int64)
         return order, starts
 
-    def subset(self, mask) -> "ChoiceData":
-        """The tasks selected by a boolean mask or index array."""
-        return ChoiceData(
-            X=self.X[mask], avail=self.avail[mask], chosen=self.chosen[mask], names=list(self.names),
-            alt_labels=list(self.alt_labels), task_ids=self.task_ids[mask],
-            resp=None if self.resp is None else np.asarray(self.resp)[mask],
-            offset=None if self.offset is None else self.offset[mask], spec=dict(self.spec),
-            source=self.source,
-        )
-
     def null_loglik(self) -> float:
         """Log-likelihood of equal shares among the available alternatives of each task."""
         return float(-np.log(self.avail.sum(axis=1)).sum())

@@ -9,7 +9,6 @@ covariate terms (``asc_status_quo:language``).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np

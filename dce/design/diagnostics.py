@@ -18,7 +18,9 @@ def draws_for(spec, seed=0, n=None):
     """The prior draws a design made with ``seed`` was optimised for (one row for a fixed prior)."""
     if not spec.bayesian:
         return spec.prior_mean[None, :]
-    child = np.random.SeedSequence(int(seed)).spawn(1)[0]
+    from dce.util.seeds import streams
+
+    child = streams(seed, 1)[0]     # the stream make_design draws the prior from
     return prior_draws(spec.prior_mean, spec.prior_sd, int(n or spec.draws), spec.draw_type, seed=child)
 
 

@@ -19,12 +19,7 @@ import numpy as np
 
 from dce.design.core import Design
 from dce.design.info import prior_draws
-from dce.errors import DCEError
-
-
-def new_seed() -> int:
-    """A fresh seed (reported, so the run can be repeated)."""
-    return int(np.random.SeedSequence().entropy % (2**31 - 1))
+from dce.errors import ArgumentError, DCEError
 
 
 def _info_batch(Xc, B):
@@ -42,21 +37,14 @@ def _info_batch(Xc, B):
     return np.swapaxes(Y, -1, -2) @ Y
 
 
-BACKENDS = ("auto", "numba", "numpy")
-
-
 def _kernel(backend):
-    """The compiled candidate kernel (numba) or None for the numpy path."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}")
-    if backend in ("auto", "numba"):
-        try:
-            from dce.design._kernels import candidate_errors
-        except ImportError:
-            if backend == "numba":
-                raise DCEError("the numba backend was asked for but numba is not installed") from None
-        else:
-            return candidate_errors, "numba"
+    """The compiled candidate kernel (numba) or None for the numpy path, and the backend's name."""
+    from dce.util.backend import choose_backend
+
+    if choose_backend(backend) == "numba":
+        from dce.design._kernels import candidate_errors
+
+        return candidate_errors, "numba"
     return None, "numpy"
 
 
@@ -388,14 +376,15 @@ def make_design(spec, seed=None, starts=10, draws=None, max_passes=50, block_res
     the search, so the same seed gives the same design for the same backend.  ``design.search`` records the
     method, draws, starts, the error of every start, passes and seconds.
     """
+    from dce.util.seeds import resolve_seed
+
     t0 = time.perf_counter()
-    if seed is None:
-        seed = new_seed()
-    seed = int(seed)
-    if starts < 1:
-        raise DCEError("--starts must be at least 1")
-    ss = np.random.SeedSequence(seed)
-    draw_ss, block_ss, *start_ss = ss.spawn(2 + starts)
+    seed = resolve_seed(seed)
+    if isinstance(starts, bool) or int(starts) != starts or starts < 1:
+        raise ArgumentError("starts", f"must be a whole number of at least 1, not {starts}")
+    from dce.util.seeds import streams
+
+    draw_ss, block_ss, *start_ss = streams(seed, 2 + starts)
     R = int(draws if draws is not None else spec.draws)
     B = prior_draws(spec.prior_mean, spec.prior_sd, R, spec.draw_type, seed=draw_ss) if spec.bayesian \
         else spec.prior_mean[None, :]

@@ -69,11 +69,6 @@ def d_error(X, B):
     return float(np.mean(d_errors(information(X, B))))
 
 
-def a_error(X, B):
-    """Mean A-error of design ``X`` over the rows of ``B``."""
-    return float(np.mean(a_errors(information(X, B))))
-
-
 def prior_draws(mean, sd, n, kind="halton", seed=0):
     """``n x P`` quasi-random draws from independent normal priors; a fixed prior gives one row.
 

@@ -202,14 +202,6 @@ class DesignSpec:
         return [f.asc for f in (self.status_quo, self.opt_out) if f is not None]
 
     @property
-    def asc_status_quo(self) -> str | None:
-        return self.status_quo.asc if self.status_quo else None
-
-    @property
-    def asc_opt_out(self) -> str | None:
-        return self.opt_out.asc if self.opt_out else None
-
-    @property
     def param_names(self) -> list:
         """All model parameters: the coded attribute columns then the ASCs."""
         return self.coded_names + self.asc_names
@@ -229,11 +221,6 @@ class DesignSpec:
     @property
     def n_profiles(self) -> int:
         return int(np.prod(self.n_levels.astype(object)))
-
-    @property
-    def alternatives_per_task(self) -> int:
-        """Rows per task: designed alternatives plus status quo and opt-out."""
-        return self.alternatives + (self.status_quo is not None) + (self.opt_out is not None)
 
     # ------------------------------------------------------------------ priors
     @property

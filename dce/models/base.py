@@ -145,11 +145,11 @@ class Model:
 
     def _maximize(self, problem, theta0, label):
         user = self.callback
-        callback = None
-        if user is not None:
-            def callback(it, ll, gn, elapsed):
-                return user(it, ll, gn, elapsed, label=label) if label else user(it, ll, gn, elapsed)
-        opt = engine.maximize(problem.evaluate, theta0, tol=self.tol, maxiter=self.maxiter, callback=callback,
+
+        def callback(it, ll, gn, elapsed):
+            return user(it, ll, gn, elapsed, label=label) if label else user(it, ll, gn, elapsed)
+        opt = engine.maximize(problem.evaluate, theta0, tol=self.tol, maxiter=self.maxiter,
+                              callback=callback if user is not None else None,
                               **getattr(problem, "engine_options", {}))
         if opt.iterations == 0 and not opt.converged and not opt.last.finite:
             return None

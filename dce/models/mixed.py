@@ -124,7 +124,6 @@ class _Problem:
             self.bounds = np.array([0, R], dtype=np.int64)
             self.threads = 1
         self.n_chunks = len(self.bounds) - 1
-        self.evaluations = 0
         # the engine's view: parameter names, score rows (respondents) and step control
         self.names = list(model._names)
         self.score_groups = (np.arange(R), R) if self.panel else None
@@ -164,7 +163,6 @@ class _Problem:
             with ThreadPoolExecutor(self.threads) as pool:
                 list(pool.map(lambda c: self.kernel(*args, c, min(c + step, nc), ll, S, E, Hc),
                               range(1, nc, step)))
-        self.evaluations += 1
         if not hess:
             return ll, S, E, None
         with np.errstate(invalid="ignore", over="ignore"):   # far from the optimum it may overflow
@@ -246,7 +244,6 @@ class MixedLogit(Model):
                                                   "only normal and lognormal coefficients can be correlated")
         if len(corr) == 1:
             corr = []  # one coefficient correlated with nothing is an independent one
-        self._corr = corr
         self._rand_idx = [k for k, n in enumerate(names) if n in self.random]
         qof = {k: q for q, k in enumerate(self._rand_idx)}
         lparams, pnames = [], []

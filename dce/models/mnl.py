@@ -6,12 +6,10 @@ in the thousands neither overflow nor lose the chosen alternative.
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import ArgumentError, DCEError
+from dce.errors import ArgumentError, DCEError, where
 from dce.models import engine
 from dce.models.base import Model
 
@@ -152,7 +150,7 @@ def check_identified(data: ChoiceData):
     const = [data.names[k] for k in range(K) if scale[k] <= 1e-12 * max(1.0, np.abs(data.X[..., k]).max())]
     if const:
         raise DCEError(
-            f"{data.source + ': ' if data.source else ''}variable '{const[0]}' is constant within every "
+            f"{where(data.source)}variable '{const[0]}' is constant within every "
             "task, so its coefficient is not identified in a conditional logit"
             + (f" (also: {', '.join(const[1:])})" if len(const) > 1 else ""))
     C = G / np.outer(scale, scale)
@@ -161,5 +159,5 @@ def check_identified(data: ChoiceData):
         v = v_eig[:, 0]
         involved = [data.names[k] for k in np.argsort(-np.abs(v)) if abs(v[k]) > 1e-3]
         raise DCEError(
-            f"{data.source + ': ' if data.source else ''}variables {', '.join(repr(n) for n in involved)} "
+            f"{where(data.source)}variables {', '.join(repr(n) for n in involved)} "
             "are perfectly collinear within tasks; the model is not identified (drop one of them)")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from dce.errors import DCEError
 
 
 def _weighted_mean(B, w):

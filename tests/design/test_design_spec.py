@@ -41,7 +41,7 @@ def test_parse_and_code():
     assert s.coded_names == ["delegation[nurse]", "delegation[nurse and others]", "hours",
                              "income[0]", "income[10]"]
     assert s.param_names == s.coded_names + ["asc_status_quo"]
-    assert s.asc_status_quo == "asc_status_quo" and s.asc_opt_out is None
+    assert s.asc_names == ["asc_status_quo"]
     x = s.code_alternative({"delegation": "nurse", "hours": 45, "income": -10})
     np.testing.assert_array_equal(x, [1, 0, 45, -1, -1, 0])
     x = s.code_alternative(kind="status_quo")
