@@ -16,7 +16,7 @@ import re
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import DCEError, where
+from dce.errors import ArgumentError, DCEError, where
 
 ALT_VIRTUAL = "alt"       # wide data: the alternative number is available to formulas as `alt`
 
@@ -48,11 +48,11 @@ def parse_formula(formula: str, choice_col=None):
     names (``y ~ a + b``) are read directly; everything else by formulaic's Wilkinson parser.
     """
     if not isinstance(formula, str) or not formula.strip():
-        raise DCEError("--formula is empty")
+        raise ArgumentError("formula", "is empty")
     text = formula.strip()
     if "~" not in text:
         if choice_col is None:
-            raise DCEError(f"--formula '{formula}': no response; write it as 'choice ~ x1 + x2' or give --choice")
+            raise ArgumentError("formula", f"'{formula}': no response; write it as 'choice ~ x1 + x2' or give --choice")
         text = f"{choice_col} ~ {text}"
     plain = _plain_formula(text)
     if plain is not None:
@@ -63,10 +63,10 @@ def parse_formula(formula: str, choice_col=None):
         f = Formula(text)
     except Exception as e:  # formulaic's syntax errors carry a coloured multi-line pointer
         msg = str(e).splitlines()[0].strip()
-        raise DCEError(f"--formula '{formula}': {msg}") from None
+        raise ArgumentError("formula", f"'{formula}': {msg}") from None
     lhs = [t for t in f.lhs]
     if len(lhs) != 1 or len(lhs[0].factors) != 1:
-        raise DCEError(f"--formula '{formula}': the left-hand side must be the one choice column")
+        raise ArgumentError("formula", f"'{formula}': the left-hand side must be the one choice column")
     response = lhs[0].factors[0].expr
     terms = []
     for term in f.rhs:
@@ -74,10 +74,10 @@ def parse_formula(formula: str, choice_col=None):
         if not factors:
             continue  # the intercept, or a literal
         if any(fa.eval_method.value == "literal" for fa in term.factors):
-            raise DCEError(f"--formula '{formula}': literal '{term}' cannot be a model term")
+            raise ArgumentError("formula", f"'{formula}': literal '{term}' cannot be a model term")
         terms.append(factors)
     if not terms:
-        raise DCEError(f"--formula '{formula}': no explanatory variables")
+        raise ArgumentError("formula", f"'{formula}': no explanatory variables")
     return response, terms
 
 
@@ -88,30 +88,30 @@ def _categorical_call(expr: str):
     try:
         node = ast.parse(expr, mode="eval").body
     except SyntaxError:
-        raise DCEError(f"--formula: cannot read the factor '{expr}'") from None
+        raise ArgumentError("formula", f"cannot read the factor '{expr}'") from None
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "C"):
         return None
     if not node.args or not isinstance(node.args[0], ast.Name):
-        raise DCEError(f"--formula: '{expr}': C() takes a column name, e.g. C(type)")
+        raise ArgumentError("formula", f"'{expr}': C() takes a column name, e.g. C(type)")
     col = node.args[0].id
     ref = None
     extra = list(node.args[1:]) + [kw.value for kw in node.keywords if kw.arg in ("ref", "reference", "contr")]
     unknown = [kw.arg for kw in node.keywords if kw.arg not in ("ref", "reference", "contr")]
     if unknown:
-        raise DCEError(f"--formula: '{expr}': unknown argument '{unknown[0]}' (use C(col, ref='level'))")
+        raise ArgumentError("formula", f"'{expr}': unknown argument '{unknown[0]}' (use C(col, ref='level'))")
     for arg in extra:
         if isinstance(arg, ast.Constant):
             ref = arg.value
         elif isinstance(arg, ast.Call) and arg.args and isinstance(arg.args[0], ast.Constant):
             fname = arg.func.attr if isinstance(arg.func, ast.Attribute) else getattr(arg.func, "id", "")
             if fname.lower() != "treatment":
-                raise DCEError(f"--formula: '{expr}': only treatment (dummy) coding is supported, "
+                raise ArgumentError("formula", f"'{expr}': only treatment (dummy) coding is supported, "
                                "e.g. C(col, ref='level')")
             ref = arg.args[0].value
         elif isinstance(arg, ast.Call) and arg.keywords and isinstance(arg.keywords[0].value, ast.Constant):
             ref = arg.keywords[0].value.value
         else:
-            raise DCEError(f"--formula: '{expr}': cannot read the reference level (use C(col, ref='level'))")
+            raise ArgumentError("formula", f"'{expr}': cannot read the reference level (use C(col, ref='level'))")
     return col, ref
 
 
@@ -227,7 +227,7 @@ def _eval_numeric(expr, coder: _Coder):
     with np.errstate(all="ignore"):
         v = np.asarray(e.evaluate(env), dtype=float)
     if v.ndim == 0:
-        raise DCEError(f"--formula: term '{expr}' does not depend on the data")
+        raise ArgumentError("formula", f"term '{expr}' does not depend on the data")
     bad = ~np.isfinite(v)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -312,7 +312,7 @@ def choice_data_from_formula(df, formula, *, source="", alt=None, task=None, id_
         raise DCEError(f"{source}: the file has no data rows")
     if alt is not None or task is not None:
         if alt is None or task is None:
-            raise DCEError("long data needs both --alt and --task (wide data needs neither)")
+            raise ArgumentError("alt", "long data needs both the alternative and the task column (wide data needs neither)")
         return _from_long(df, response, terms, formula, source, alt, task, id_col, avail)
     return _from_wide(df, response, terms, formula, source, id_col, avail)
 

@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 
-from dce.errors import DCEError
+from dce.errors import ArgumentError, DCEError
 
 TRUTH_KEYS = {"model", "coefficients", "random", "covariates", "description"}
 DISTS = {"n", "ln", "-ln"}
@@ -96,7 +96,7 @@ def simulate_responses(design, truth, n_respondents, seed):
     import pandas as pd
 
     if n_respondents < 1:
-        raise DCEError("--respondents must be at least 1")
+        raise ArgumentError("n_respondents", "must be at least 1")
     rng = np.random.default_rng(seed)
     X = design.matrix()                                  # tasks x positions x params
     names = truth["names"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import DCEError
+from dce.errors import ArgumentError, DCEError
 
 
 @dataclass
@@ -92,7 +92,7 @@ def answer_columns(df, pattern, n_max, source):
     else:
         cols = [c.strip() for c in pattern.split(",") if c.strip()]
         if len(cols) < n_max:
-            raise DCEError(f"--answer-cols: {len(cols)} columns given, but a block has {n_max} tasks")
+            raise ArgumentError("answer_cols", f"{len(cols)} columns given, but a block has {n_max} tasks")
     lower = {str(c).lower(): c for c in df.columns}
     resolved = []
     for c in cols:
@@ -126,7 +126,7 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
     """Choice data and a validation report from a survey export and a :class:`dce.design.core.Design`."""
     spec = design.spec
     if missing not in ("drop", "error"):
-        raise DCEError(f"--missing: '{missing}' (use drop or error)")
+        raise ArgumentError("missing", f"'{missing}' (use drop or error)")
     for col, opt in ((id_col, "--id-col"), (block_col, "--block-col")):
         if col not in df.columns:
             raise DCEError(f"{source}: {opt}: column '{col}' is not in the file")
@@ -240,7 +240,7 @@ def parse_interactions(text):
         if not item:
             continue
         if item.count(":") != 1:
-            raise DCEError(f"--interactions: '{item}' is not COEFFICIENT:COVARIATE")
+            raise ArgumentError("interactions", f"'{item}' is not COEFFICIENT:COVARIATE")
         a, b = (s.strip() for s in item.split(":"))
         out.append((a, b))
     return out
@@ -256,7 +256,7 @@ def _add_interactions(X, names, spec_json, df, id_col, resp, interactions, sourc
     new_cols, new_names = [], []
     for coef, cov in interactions:
         if coef not in names:
-            raise DCEError(f"--interactions: '{coef}' is not a coefficient of the model ({', '.join(names)})")
+            raise ArgumentError("interactions", f"'{coef}' is not a coefficient of the model ({', '.join(names)})")
         if cov not in df.columns:
             raise DCEError(f"{source}: --interactions: covariate column '{cov}' is not in the file")
         if cov not in covs:
