@@ -47,6 +47,18 @@ def option_name(argument: str, options: dict | None = None) -> str:
     return OPTION_NAMES.get(argument, "--" + argument.replace("_", "-"))
 
 
+class UnreliableEstimate(DCEError):
+    """The run finished and wrote what it was asked to, but its figures rest on no reliable estimate (a fit
+    that did not converge, has no finite maximum or could not start): exit status 3, so that a pipeline
+    stops there.  The message says why."""
+
+    exit_code = 3
+
+
+# exit statuses of the command line (documented in `dce --help` and the README)
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_UNRELIABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
 class NotFittedError(DCEError):
     """A model asked to predict or describe before :meth:`fit`."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import format_option, user_errors
+from dce.cli.common import OUTPUT, SEED, Count, format_option, user_errors
 
 
 def _parse_random(values):
@@ -46,16 +46,19 @@ def _parse_random(values):
 @click.option("--random", "random_", multiple=True,
               help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated).")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
-@click.option("--draws", type=int, default=1000, show_default=True, help="Mixed logit: simulation draws.")
+@click.option("--draws", type=Count(2, 1_000_000), default=1000, show_default=True,
+              help="Mixed logit: simulation draws per respondent (2 to 1,000,000).")
 @click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",
               show_default=True, help="Mixed logit: kind of draws.")
-@click.option("--seed", type=int, default=None, help="Seed for every random step (reported in the output).")
-@click.option("--starts", type=int, default=1, show_default=True,
-              help="Mixed logit: number of starting points; the best log-likelihood is kept.")
-@click.option("--individual", type=click.Path(dir_okay=False),
+@click.option("--seed", type=SEED, default=None,
+              help="Seed for every random step, 0 to 4294967295 (reported in the output).")
+@click.option("--starts", type=Count(1, 1000), default=1, show_default=True,
+              help="Mixed logit: number of starting points (1 to 1,000); the best log-likelihood is kept.")
+@click.option("--individual", type=OUTPUT,
               help="Mixed logit: write individual-level conditional means to this CSV.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
-@click.option("--validation-output", type=click.Path(dir_okay=False),
+@click.option("--output", "-o", type=OUTPUT,
+              help="Write the results as JSON (atomically; also when the fit is unreliable, with converged: false).")
+@click.option("--validation-output", type=OUTPUT,
               help="Survey export: write the validation report of the responses as JSON (for dce report).")
 @format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the results.")
@@ -68,7 +71,14 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     \b
     Long data (one row per alternative):  --alt ALT --task TASK [--id ID]
     Wide data (one row per task):         attributes in columns price1, price2, ...
+
+    \b
+    Exit status: 0 estimates; 2 bad input (nothing written); 3 no reliable estimate (no convergence,
+    no finite maximum, a variable too extreme to estimate with): the tables and --output JSON are
+    still written, with converged: false and the reason.
     """
+    import numpy as np
+
     from dce.errors import DCEError
 
     survey = design_path is not None or spec_path is not None
@@ -98,7 +108,7 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     finally:
         if est.callback is not None:
             est.callback.close()
-    if individual:
+    if individual and np.all(np.isfinite(result.estimates)):
         from dce.util.io import atomic_open
 
         table = est.individual_means(cdata)
@@ -130,6 +140,12 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         from dce.util.io import write_json
 
         write_json(validation_output, {**report.to_dict(), "provenance": provenance(*inputs)})
+    if not result.reliable:
+        from dce.errors import UnreliableEstimate
+
+        written = [p for p in (output, individual if np.all(np.isfinite(result.estimates)) else None) if p]
+        raise UnreliableEstimate(f"no reliable estimate: {result.message}"
+                                 + (f" ({', '.join(written)} written, with converged: false)" if written else ""))
 
 
 def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress):

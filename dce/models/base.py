@@ -85,6 +85,10 @@ class Model:
     def _checks(self, result, problem, data):
         """Family-specific warnings about the reliability of the estimates."""
 
+    def _parameter_names(self, data):
+        """The names of the parameters the model would estimate on ``data`` (without preparing it)."""
+        return list(data.names)
+
     @classmethod
     def coefficient_draws(cls, result, theta, n_draws, seed):
         """The coefficient vector implied by ``theta``: one row, weight 1 (fixed coefficients)."""
@@ -113,6 +117,15 @@ class Model:
             raise ArgumentError("id_col", "needed for cluster standard errors (respondent ids)")
         seed = resolve_seed(self.seed)
         self.seed_ = seed
+        trouble = data.scale_problem()
+        if trouble is not None:
+            return self._no_estimate(data, trouble, t0)
+        # floating-point trouble far from the optimum (an overflowing trial step) is handled by the
+        # engine's checks of finiteness; it never reaches the user as a library warning
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return self._fit(data, seed, t0)
+
+    def _fit(self, data, seed, t0) -> ModelResult:
         problem = self._prepare(data, seed)
         runs = self._multistart(problem, data, seed)
         good = [r for r in runs if r["opt"] is not None and np.isfinite(r["loglik"])]
@@ -130,6 +143,24 @@ class Model:
         self.result_ = result
         self.problem_ = problem
         self.theta_ = result.estimates
+        return result
+
+    def _no_estimate(self, data, reason, t0) -> ModelResult:
+        """The result of a fit that could not be run: no estimates (NaN, null in the JSON), not converged,
+        ``reason`` as its message and warning (the command line writes it and exits with status 3)."""
+        names = self._parameter_names(data)
+        P = len(names)
+        nan = np.full((P, P), np.nan)
+        vcovs = {"classical": nan, "robust": nan.copy()}
+        if data.resp is not None:
+            vcovs["cluster"] = nan.copy()
+        result = ModelResult(
+            model=self.name, names=names, estimates=np.full(P, np.nan), vcovs=vcovs, se_type=self.se,
+            loglik=math.nan, loglik_null=data.null_loglik(), n_tasks=data.n_tasks,
+            n_respondents=data.n_respondents, iterations=0, converged=False, message=reason,
+            spec=dict(data.spec), coef_names=list(data.names), warnings=[reason])
+        result.seconds = time.perf_counter() - t0
+        self.result_ = result
         return result
 
     def _multistart(self, problem, data, seed):

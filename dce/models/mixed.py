@@ -319,6 +319,10 @@ class MixedLogit(Model):
         return th
 
     # ------------------------------------------------------------------ the base's hooks
+    def _parameter_names(self, data):
+        self._setup(data)
+        return list(self._names)
+
     def _prepare(self, data, seed):
         from dce.models.mnl import check_identified
 

@@ -147,7 +147,7 @@ def check_identified(data: ChoiceData):
         D = (data.X[:, j, :] - xbar) * data.avail[:, j, None]
         G += D.T @ D
     scale = np.sqrt(np.clip(np.diag(G), 0, None))
-    const = [data.names[k] for k in range(K) if scale[k] <= 1e-12 * max(1.0, np.abs(data.X[..., k]).max())]
+    const = [data.names[k] for k in range(K) if scale[k] <= 1e-12 * np.abs(data.X[..., k]).max()]
     if const:
         raise DCEError(
             f"{where(data.source)}variable '{const[0]}' is constant within every "

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dce.errors import DCEError
+from dce.errors import DCEError, UnreliableEstimate
 
 SCHEMA_VERSION = 1
 SE_TYPES = ("classical", "robust", "cluster")
@@ -99,6 +99,12 @@ class ModelResult:
     @property
     def n_params(self) -> int:
         return len(self.names)
+
+    @property
+    def reliable(self) -> bool:
+        """Whether the estimates can be used: the fit converged to a finite maximum.  When not,
+        :attr:`message` says why (the command line then exits with status 3)."""
+        return bool(self.converged) and bool(np.all(np.isfinite(self.estimates)))
 
     @property
     def vcov(self) -> np.ndarray:
@@ -274,6 +280,8 @@ class ModelResult:
                 raise DCEError(f"{source}: key 'vcov' is not {k} x {k}" if kind == se_type
                                else f"{source}: key 'vcovs.{kind}' is not {k} x {k}")
         if not np.all(np.isfinite(estimates)):
+            if not d.get("converged", True):
+                raise UnreliableEstimate(f"{source}: the fit gave no estimates ({d.get('message') or 'no reason given'})")
             raise DCEError(f"{source}: some estimates are not finite numbers")
         from dce.report.table import Table
 
