@@ -102,7 +102,7 @@ def cli():
       2    bad input: one line names the file, column, row, key or option; nothing is written
       3    no reliable estimate (no convergence, no finite maximum, a fit that could not start):
            the outputs are still written, with converged: false and the reason
-      130  interrupted (Ctrl-C): nothing is written
+      130  interrupted (Ctrl-C): no file is left half-written
       1    an internal error (a defect: please report it; DCE_DEBUG=1 shows the traceback)
     """
 
@@ -127,7 +127,7 @@ def _failure(e):
     if isinstance(e, SystemExit):
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     if isinstance(e, (click.exceptions.Abort, KeyboardInterrupt)):
-        click.echo("interrupted: nothing was written", err=True)
+        click.echo("interrupted: no file is left half-written", err=True)
         return EXIT_INTERRUPTED
     if isinstance(e, getattr(click.exceptions, "NoArgsIsHelpError", ())):   # `dce` alone: the help
         e.show()

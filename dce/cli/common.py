@@ -196,17 +196,21 @@ LEVEL = _Level()
 OUTPUT = _Output()
 
 
-def distinct_files(inputs: dict, outputs: dict):
-    """Refuse an output that is one of the inputs or another output (it would be overwritten)."""
+def distinct_files(inputs, outputs):
+    """Refuse an output that is one of the inputs or another output (it would be overwritten).
+
+    ``inputs`` and ``outputs``: dicts or lists of ``(option, path)``; None paths are skipped."""
     import os
 
     from dce.errors import DCEError
 
+    pairs = [(o, p, False) for o, p in (inputs.items() if isinstance(inputs, dict) else inputs)]
+    pairs += [(o, p, True) for o, p in (outputs.items() if isinstance(outputs, dict) else outputs)]
     seen = {}
-    for option, path in list(inputs.items()) + list(outputs.items()):
+    for option, path, is_output in pairs:
         if not path:
             continue
         key = os.path.realpath(os.fspath(path))
-        if key in seen and option in outputs:
+        if key in seen and is_output:
             raise DCEError(f"{option}: '{path}' is also {seen[key]}; give another file name")
-        seen.setdefault(key, f"the file of {option}" if option in outputs else f"the input {option}")
+        seen.setdefault(key, f"the file of {option}" if is_output else f"the input {option}")

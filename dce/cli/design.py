@@ -41,6 +41,10 @@ def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_
     if not evaluate_csv and not output:
         raise DCEError("give --output FILE.csv to make a design, or --evaluate FILE.csv to evaluate one")
     check_format(fmt)
+    from dce.cli.common import distinct_files
+
+    distinct_files({"SPEC": spec, "--evaluate": evaluate_csv},
+                   {"--output": output, "--questionnaire": questionnaire, "--json": json_path})
     con = info_console(fmt)
     s = load_design_spec(spec)
     if evaluate_csv:

@@ -90,9 +90,11 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         raise DCEError("give exactly one of --formula and --model-file (or --design and --spec)")
     if validation_output and not survey:
         raise DCEError("--validation-output: only a survey export (--design and --spec) has a validation report")
-    from dce.cli.common import check_format
+    from dce.cli.common import check_format, distinct_files
 
     check_format(fmt)
+    distinct_files({"DATA": data, "--design": design_path, "--spec": spec_path, "--model-file": model_file},
+                   {"--output": output, "--individual": individual, "--validation-output": validation_output})
     progress = None if quiet or model == "mnl" else _progress_printer
     est = _estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
                      seed=seed, starts=starts, progress=progress)

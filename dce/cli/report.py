@@ -28,6 +28,12 @@ def report(models, design, shares, wtp, validation, power, output, figures_dir, 
     \b
     dce report model.json --design design.json --shares shares.json --wtp wtp.json --output report.html
     """
+    from dce.cli.common import distinct_files
+
+    inputs = [("MODEL", m) for m in models] + [("--design", design)]
+    inputs += [(f"--{k}", p) for k, ps in (("shares", shares), ("wtp", wtp), ("validation", validation),
+                                           ("power", power)) for p in ps]
+    distinct_files(inputs, {"--output": output})
     from dce.cli import invocation
     from dce.report.document import build_report, write_report
 

@@ -25,9 +25,10 @@ from dce.cli.common import LEVEL, OUTPUT, SEED, Count, format_option, user_error
 @user_errors
 def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
     """Shares of respondents preferring each scenario of SCENARIOS over the reference, from MODEL.json."""
-    from dce.cli.common import check_format
+    from dce.cli.common import check_format, distinct_files
 
     check_format(fmt)
+    distinct_files({"MODEL": model, "--scenarios": scenarios}, {"--output": output})
     from dce.models.results import ModelResult
     from dce.post.shares import load_scenarios, preference_shares
     from dce.util.seeds import resolve_seed

@@ -20,6 +20,9 @@ from dce.cli.common import OUTPUT, SEED, Count, user_errors
 @user_errors
 def simulate(design_path, spec_path, truth, respondents, seed, output):
     """Write a SIMULATED survey export (id, block, covariates, q1..qn) drawn from a known truth."""
+    from dce.cli.common import distinct_files
+
+    distinct_files({"--design": design_path, "--spec": spec_path, "--truth": truth}, {"--output": output})
     from dce.data.simulate import load_truth, simulate_responses
     from dce.design.io import read_design_csv
     from dce.design.spec import load_design_spec

@@ -18,9 +18,10 @@ from dce.cli.common import LEVEL, OUTPUT, SEED, Count, format_option, user_error
 @user_errors
 def wtp(model, cost, level, sims, seed, output, fmt):
     """Marginal rates of substitution of every coefficient against COST, and attribute importance."""
-    from dce.cli.common import check_format
+    from dce.cli.common import check_format, distinct_files
 
     check_format(fmt)
+    distinct_files({"MODEL": model}, {"--output": output})
     from dce.models.results import ModelResult
     from dce.post.wtp import importance, willingness_to_pay
     from dce.util.seeds import resolve_seed

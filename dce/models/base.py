@@ -133,6 +133,11 @@ class Model:
             raise DCEError("the log-likelihood is not finite at any starting point")
         best = max(good, key=lambda r: r["loglik"])
         result = self._result(problem, data, best["opt"], best["iterations"])
+        if result.loglik > -1e-6 * data.n_tasks:
+            # a likelihood of 1 is approached, never reached: the estimates run off to infinity
+            result.converged = False
+            result.message = "no finite maximum: every choice is predicted with certainty (perfect separation)"
+            result.warnings.append(result.message + "; the estimates diverge and are not meaningful")
         self._checks(result, problem, data)
         if not result.converged and not any(result.message in w for w in result.warnings):
             result.warnings.append(f"did not converge ({result.message}); gradient norm {result.grad_norm:.3g}")

@@ -115,10 +115,7 @@ class ConditionalLogit(Model):
         return rng.normal(scale=0.5, size=data.n_vars)   # a logit is concave: other starts are a check
 
     def _checks(self, result, problem, data):
-        if result.loglik > -1e-6 * data.n_tasks:
-            result.converged = False
-            result.message = "no finite maximum: every choice is predicted with certainty (perfect separation)"
-            result.warnings.append(result.message + "; the estimates diverge and are not meaningful")
+        if not result.converged:
             return
         se = result.se("classical")
         wild = [n for n, b, s in zip(result.names, result.estimates, se) if s > 1e4 * max(1.0, abs(b))]
