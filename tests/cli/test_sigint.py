@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def interrupt(args, tmp_path, ready):
     """Start ``dce args``; once ``ready()`` holds (the run is busy), send SIGINT; return (process, stderr,
     seconds from the signal to the exit)."""
+    # a shell's background job starts with SIGINT ignored, and Python keeps it so: give the child the
+    # default disposition, as a terminal would
     p = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *map(str, args)], cwd=ROOT,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not ready() and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
