@@ -16,7 +16,7 @@ import re
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import DCEError, where
+from dce.errors import ArgumentError, DCEError, missing_value, where
 
 ALT_VIRTUAL = "alt"       # wide data: the alternative number is available to formulas as `alt`
 
@@ -48,11 +48,12 @@ def parse_formula(formula: str, choice_col=None):
     names (``y ~ a + b``) are read directly; everything else by formulaic's Wilkinson parser.
     """
     if not isinstance(formula, str) or not formula.strip():
-        raise DCEError("--formula is empty")
+        raise ArgumentError("formula", "is empty")
     text = formula.strip()
     if "~" not in text:
         if choice_col is None:
-            raise DCEError(f"--formula '{formula}': no response; write it as 'choice ~ x1 + x2' or give --choice")
+            raise ArgumentError("formula", f"'{formula}': no response; write it as 'choice ~ x1 + x2' or name the "
+                                "choice column")
         text = f"{choice_col} ~ {text}"
     plain = _plain_formula(text)
     if plain is not None:
@@ -63,10 +64,10 @@ def parse_formula(formula: str, choice_col=None):
         f = Formula(text)
     except Exception as e:  # formulaic's syntax errors carry a coloured multi-line pointer
         msg = str(e).splitlines()[0].strip()
-        raise DCEError(f"--formula '{formula}': {msg}") from None
+        raise ArgumentError("formula", f"'{formula}': {msg}") from None
     lhs = [t for t in f.lhs]
     if len(lhs) != 1 or len(lhs[0].factors) != 1:
-        raise DCEError(f"--formula '{formula}': the left-hand side must be the one choice column")
+        raise ArgumentError("formula", f"'{formula}': the left-hand side must be the one choice column")
     response = lhs[0].factors[0].expr
     terms = []
     for term in f.rhs:
@@ -74,10 +75,10 @@ def parse_formula(formula: str, choice_col=None):
         if not factors:
             continue  # the intercept, or a literal
         if any(fa.eval_method.value == "literal" for fa in term.factors):
-            raise DCEError(f"--formula '{formula}': literal '{term}' cannot be a model term")
+            raise ArgumentError("formula", f"'{formula}': literal '{term}' cannot be a model term")
         terms.append(factors)
     if not terms:
-        raise DCEError(f"--formula '{formula}': no explanatory variables")
+        raise ArgumentError("formula", f"'{formula}': no explanatory variables")
     return response, terms
 
 
@@ -88,30 +89,30 @@ def _categorical_call(expr: str):
     try:
         node = ast.parse(expr, mode="eval").body
     except SyntaxError:
-        raise DCEError(f"--formula: cannot read the factor '{expr}'") from None
+        raise ArgumentError("formula", f"cannot read the factor '{expr}'") from None
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "C"):
         return None
     if not node.args or not isinstance(node.args[0], ast.Name):
-        raise DCEError(f"--formula: '{expr}': C() takes a column name, e.g. C(type)")
+        raise ArgumentError("formula", f"'{expr}': C() takes a column name, e.g. C(type)")
     col = node.args[0].id
     ref = None
     extra = list(node.args[1:]) + [kw.value for kw in node.keywords if kw.arg in ("ref", "reference", "contr")]
     unknown = [kw.arg for kw in node.keywords if kw.arg not in ("ref", "reference", "contr")]
     if unknown:
-        raise DCEError(f"--formula: '{expr}': unknown argument '{unknown[0]}' (use C(col, ref='level'))")
+        raise ArgumentError("formula", f"'{expr}': unknown argument '{unknown[0]}' (use C(col, ref='level'))")
     for arg in extra:
         if isinstance(arg, ast.Constant):
             ref = arg.value
         elif isinstance(arg, ast.Call) and arg.args and isinstance(arg.args[0], ast.Constant):
             fname = arg.func.attr if isinstance(arg.func, ast.Attribute) else getattr(arg.func, "id", "")
             if fname.lower() != "treatment":
-                raise DCEError(f"--formula: '{expr}': only treatment (dummy) coding is supported, "
+                raise ArgumentError("formula", f"'{expr}': only treatment (dummy) coding is supported, "
                                "e.g. C(col, ref='level')")
             ref = arg.args[0].value
         elif isinstance(arg, ast.Call) and arg.keywords and isinstance(arg.keywords[0].value, ast.Constant):
             ref = arg.keywords[0].value.value
         else:
-            raise DCEError(f"--formula: '{expr}': cannot read the reference level (use C(col, ref='level'))")
+            raise ArgumentError("formula", f"'{expr}': cannot read the reference level (use C(col, ref='level'))")
     return col, ref
 
 
@@ -152,9 +153,6 @@ class _Coder:
         self.row_of = row_of                  # maps long row -> file row for messages (wide data)
         self._numeric = {}
 
-    def _where(self):
-        return where(self.source)
-
     def column_exists(self, col):
         return col in self.df.columns
 
@@ -168,7 +166,7 @@ class _Coder:
     def numeric(self, col):
         if col not in self._numeric:
             if col not in self.df.columns:
-                raise DCEError(f"{self._where()}the formula names column '{col}', which is not in the data")
+                raise DCEError(f"{where(self.source)}the formula names column '{col}', which is not in the data")
             from dce.data.readers import numeric_column
 
             self._numeric[col] = numeric_column(self.df, col, self.source)
@@ -176,11 +174,11 @@ class _Coder:
 
     def raw(self, col):
         if col not in self.df.columns:
-            raise DCEError(f"{self._where()}the formula names column '{col}', which is not in the data")
+            raise DCEError(f"{where(self.source)}the formula names column '{col}', which is not in the data")
         s = self.df[col]
         if s.isna().any():
             row = int(np.flatnonzero(s.isna().to_numpy())[0])
-            raise DCEError(f"{self._where()}column '{col}' has a missing value in row {self._row(row)}")
+            raise missing_value(self.source, col, self._row(row))
         return s.to_numpy()
 
     def _row(self, i):
@@ -204,7 +202,7 @@ def resolve_factor(expr, coder: _Coder, stored=None):
         if ref is not None:
             match = [lv for lv in levels if lv == ref or str(lv) == str(ref)]
             if not match:
-                raise DCEError(f"{coder._where()}reference level '{ref}' of '{expr}' is not a value of column "
+                raise DCEError(f"{where(coder.source)}reference level '{ref}' of '{expr}' is not a value of column "
                                f"'{col}' (values: {', '.join(map(str, levels[:10]))})")
             ref = match[0]
         else:
@@ -222,16 +220,16 @@ def _eval_numeric(expr, coder: _Coder):
     env = {}
     for name in e.names:
         if not coder.column_exists(name):
-            raise DCEError(f"{coder._where()}the formula names column '{name}', which is not in the data")
+            raise DCEError(f"{where(coder.source)}the formula names column '{name}', which is not in the data")
         env[name] = coder.numeric(name)
     with np.errstate(all="ignore"):
         v = np.asarray(e.evaluate(env), dtype=float)
     if v.ndim == 0:
-        raise DCEError(f"--formula: term '{expr}' does not depend on the data")
+        raise ArgumentError("formula", f"term '{expr}' does not depend on the data")
     bad = ~np.isfinite(v)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DCEError(f"{coder._where()}formula term '{expr}' is not a finite number in row {coder._row(i)}")
+        raise DCEError(f"{where(coder.source)}formula term '{expr}' is not a finite number in row {coder._row(i)}")
     return v
 
 
@@ -327,7 +325,7 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     for col in [c for c in (alt, task, id_col) if c is not None]:
         if df[col].isna().any():
             row = int(np.flatnonzero(df[col].isna().to_numpy())[0]) + 1
-            raise DCEError(f"{source}: column '{col}' has a missing value in row {row}")
+            raise missing_value(source, col, row)
     # tasks: by task column (within respondent when ids are given), in order of first appearance
     if id_col is not None:
         keys = pd.MultiIndex.from_arrays([df[id_col].to_numpy(), df[task].to_numpy()])
@@ -361,7 +359,7 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     _check_chosen_counts(n_chosen, task_ids, source, response)
     if np.any(chosen_flag & ~present):
         row = int(np.flatnonzero(chosen_flag & ~present)[0]) + 1
-        raise DCEError(f"{source}: row {row}: the chosen alternative is marked unavailable in column '{avail}'")
+        raise DCEError(f"{where(source, row=row)}the chosen alternative is marked unavailable in column '{avail}'")
     factor_info, names, M = _code_terms(terms, _Coder(df, source), present)
     X = np.zeros((T, J, len(names)))
     X[t_idx[present], a_idx[present]] = M[present]
@@ -379,10 +377,10 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
 def _check_chosen_counts(n_chosen, task_ids, source, col):
     if np.any(n_chosen == 0):
         t = int(np.flatnonzero(n_chosen == 0)[0])
-        raise DCEError(f"{source}: column '{col}': task {task_ids[t]} has no chosen alternative")
+        raise DCEError(f"{where(source, column=col)}task {task_ids[t]} has no chosen alternative")
     if np.any(n_chosen > 1):
         t = int(np.flatnonzero(n_chosen > 1)[0])
-        raise DCEError(f"{source}: column '{col}': task {task_ids[t]} has {int(n_chosen[t])} chosen alternatives")
+        raise DCEError(f"{where(source, column=col)}task {task_ids[t]} has {int(n_chosen[t])} chosen alternatives")
 
 
 # ---------------------------------------------------------------------------------------------- wide data
@@ -475,7 +473,7 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
     rows_bad = ~av[np.arange(T), chosen]
     if rows_bad.any():
         r = int(np.flatnonzero(rows_bad)[0])
-        raise DCEError(f"{source}: column '{response}', row {r + 1}: the chosen alternative "
+        raise DCEError(f"{where(source, column=response, row=r + 1)}the chosen alternative "
                        f"{suffixes[chosen[r]]} is not available")
     # a long table of the variables the formula uses; messages about values name the wide columns
     from dce.data.readers import is_text_column, numeric_column
@@ -489,7 +487,7 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
             for p, s in zip(parts, suffixes):
                 if p.isna().any():
                     r = int(np.flatnonzero(p.isna().to_numpy())[0]) + 1
-                    raise DCEError(f"{source}: column '{cols[s]}' has a missing value in row {r}")
+                    raise missing_value(source, cols[s], r)
             long[name] = np.stack([p.astype(str).to_numpy() for p in parts], axis=1).reshape(-1)
             text_cols.add(name)
         else:
@@ -505,7 +503,7 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
         if is_text_column(s):
             if s.isna().any():
                 r = int(np.flatnonzero(s.isna().to_numpy())[0]) + 1
-                raise DCEError(f"{source}: column '{name}' has a missing value in row {r}")
+                raise missing_value(source, name, r)
             long[name] = np.repeat(s.astype(str).to_numpy(), J)
             text_cols.add(name)
         else:
@@ -519,7 +517,7 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
     resp = df[id_col].to_numpy() if id_col is not None else None
     if resp is not None and pd.isna(resp).any():
         r = int(np.flatnonzero(pd.isna(resp))[0]) + 1
-        raise DCEError(f"{source}: column '{id_col}' has a missing value in row {r}")
+        raise missing_value(source, id_col, r)
     spec = _spec(formula, "wide", response, terms, factor_info, pnames,
                  {"id": id_col, "avail": avail, "stems": sorted(stems)}, list(suffixes))
     return ChoiceData(X=X, avail=av, chosen=chosen, names=pnames, alt_labels=list(suffixes),
@@ -548,8 +546,8 @@ def _wide_choice(series, suffixes, source, col):
     if bad.size:
         i = int(bad[0])
         if codes[i] < 0:
-            raise DCEError(f"{source}: column '{col}' has a missing value in row {i + 1}")
-        raise DCEError(f"{source}: column '{col}', row {i + 1}: choice value '{series.iloc[i]}' matches no "
+            raise missing_value(source, col, i + 1)
+        raise DCEError(f"{where(source, column=col, row=i + 1)}choice value '{series.iloc[i]}' matches no "
                        f"alternative (alternatives: {', '.join(map(str, suffixes))})")
     return out
 

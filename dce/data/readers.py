@@ -25,7 +25,7 @@ import io
 import os
 import re
 
-from dce.errors import DCEError, where
+from dce.errors import DCEError, missing_value, where
 
 # ---------------------------------------------------------------------------------------- formats
 TEXT_EXTS = {".csv", ".tsv", ".tab", ".txt", ".dat", ".psv", ".ssv", ""}
@@ -533,7 +533,7 @@ def _missing_error(series, source, col, rows, mask):
 
     pos = int(np.flatnonzero(mask)[0])
     r = _row_numbers(series, rows)[pos]
-    return DCEError(f"{where(source)}column '{col}' has a missing value in row {r}")
+    return missing_value(source, col, r)
 
 
 _NUMBERISH = re.compile(r"^\s*[+-]?(\d+[.,]?\d*|\.\d+)([eE][+-]?\d+)?\s*$")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import DCEError
+from dce.errors import ArgumentError, DCEError, missing_value, where
 
 
 @dataclass
@@ -92,7 +92,7 @@ def answer_columns(df, pattern, n_max, source):
     else:
         cols = [c.strip() for c in pattern.split(",") if c.strip()]
         if len(cols) < n_max:
-            raise DCEError(f"--answer-cols: {len(cols)} columns given, but a block has {n_max} tasks")
+            raise ArgumentError("answer_cols", f"{len(cols)} columns given, but a block has {n_max} tasks")
     lower = {str(c).lower(): c for c in df.columns}
     resolved = []
     for c in cols:
@@ -126,7 +126,7 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
     """Choice data and a validation report from a survey export and a :class:`dce.design.core.Design`."""
     spec = design.spec
     if missing not in ("drop", "error"):
-        raise DCEError(f"--missing: '{missing}' (use drop or error)")
+        raise ArgumentError("missing", f"'{missing}' (use drop or error)")
     for col, opt in ((id_col, "--id-col"), (block_col, "--block-col")):
         if col not in df.columns:
             raise DCEError(f"{source}: {opt}: column '{col}' is not in the file")
@@ -152,11 +152,11 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
     ids = df[id_col]
     if ids.isna().any():
         r = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
-        raise DCEError(f"{source}: column '{id_col}' has a missing value in row {r}")
+        raise missing_value(source, id_col, r)
     dup = ids.duplicated()
     if dup.any():
         r = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DCEError(f"{source}: column '{id_col}', row {r + 1}: respondent {ids.iloc[r]} appears twice")
+        raise DCEError(f"{where(source, column=id_col, row=r + 1)}respondent {ids.iloc[r]} appears twice")
     task_rows, resp, chosen, keep_resp = [], [], [], []
     sq_pos = m if spec.status_quo is not None else None
     id_vals, block_vals = ids.to_numpy(), df[block_col].to_numpy()
@@ -169,7 +169,7 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
         except (TypeError, ValueError):
             bnum = None
         if bnum not in blocks:
-            raise DCEError(f"{source}: column '{block_col}', row {i + 1}: respondent {rid} has block '{b}', which has "
+            raise DCEError(f"{where(source, column=block_col, row=i + 1)}respondent {rid} has block '{b}', which has "
                            f"no tasks in {design_source} (blocks: {', '.join(map(str, sorted(blocks)))})")
         tasks = blocks[bnum]
         picks = []
@@ -179,7 +179,7 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
             if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
                 report.missing_answers += 1
                 if missing == "error":
-                    raise DCEError(f"{source}: column '{col}', row {i + 1}: respondent {rid} has no answer")
+                    raise DCEError(f"{where(source, column=col, row=i + 1)}respondent {rid} has no answer")
                 report.problems.append(Problem("missing answer", rid, col, "dropped"))
                 continue
             key = str(v).strip()
@@ -193,7 +193,7 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
                 if code is not None:
                     pos = label_to_pos.get(code_map.get(code, code))
             if pos is None:
-                raise DCEError(f"{source}: column '{col}', row {i + 1}: respondent {rid} answered '{v}', which is "
+                raise DCEError(f"{where(source, column=col, row=i + 1)}respondent {rid} answered '{v}', which is "
                                f"not an alternative of the task (1..{J}, or a label"
                                f"{'; map codes with --codes' if not codes else ''})")
             task_rows.append(s)
@@ -240,7 +240,7 @@ def parse_interactions(text):
         if not item:
             continue
         if item.count(":") != 1:
-            raise DCEError(f"--interactions: '{item}' is not COEFFICIENT:COVARIATE")
+            raise ArgumentError("interactions", f"'{item}' is not COEFFICIENT:COVARIATE")
         a, b = (s.strip() for s in item.split(":"))
         out.append((a, b))
     return out
@@ -256,14 +256,14 @@ def _add_interactions(X, names, spec_json, df, id_col, resp, interactions, sourc
     new_cols, new_names = [], []
     for coef, cov in interactions:
         if coef not in names:
-            raise DCEError(f"--interactions: '{coef}' is not a coefficient of the model ({', '.join(names)})")
+            raise ArgumentError("interactions", f"'{coef}' is not a coefficient of the model ({', '.join(names)})")
         if cov not in df.columns:
             raise DCEError(f"{source}: --interactions: covariate column '{cov}' is not in the file")
         if cov not in covs:
             s = df[cov]
             if s.isna().any():
                 r = int(np.flatnonzero(s.isna().to_numpy())[0]) + 1
-                raise DCEError(f"{source}: column '{cov}' has a missing value in row {r}")
+                raise missing_value(source, cov, r)
             if is_text_column(s) or s.nunique() <= 2 and not np.issubdtype(s.dtype, np.floating):
                 levels = sorted(map(str, s.unique()))
                 covs[cov] = {"kind": "categorical", "levels": levels, "reference": levels[0],

@@ -26,7 +26,7 @@ import difflib
 import os
 from dataclasses import dataclass, field
 
-from dce.errors import DCEError, where
+from dce.errors import DCEError, missing_value, where
 from dce.spec import expr as _expr
 
 TOP_KEYS = ("choice", "exclude", "id", "alternatives", "description")
@@ -207,7 +207,7 @@ def _column_env(df, names, source, rows):
         if is_text_column(s):
             if s.isna().any():
                 pos = int(np.flatnonzero(s.isna().to_numpy())[0])
-                raise DCEError(f"{where(source)}column '{name}' has a missing value in row {rows[pos]}")
+                raise missing_value(source, name, rows[pos])
             env[name] = s.astype(object).to_numpy()
         else:
             env[name] = numeric_column(s.to_frame(), name, source, rows=rows)
@@ -341,7 +341,7 @@ def choice_data_from_model_file(model, df, source="", id_col=None):
         s = sub[id_col]
         if s.isna().any():
             p = int(np.flatnonzero(s.isna().to_numpy())[0])
-            raise DCEError(f"{source}: column '{id_col}' has a missing value in row {rows[p]}")
+            raise missing_value(source, id_col, rows[p])
         resp = s.to_numpy()
 
     spec = mf.spec(params, n_excluded)
