@@ -36,14 +36,6 @@ class ValidationReport:
     always_status_quo: list = field(default_factory=list)
     always_same_position: list = field(default_factory=list)
 
-    def rows(self):
-        out = [("respondents read", f"{self.respondents_read:,}"), ("respondents used", f"{self.respondents_used:,}"),
-               ("tasks read", f"{self.tasks_read:,}"), ("tasks used", f"{self.tasks_used:,}"),
-               ("missing answers (dropped)", f"{self.missing_answers:,}"),
-               ("always chose the status quo", f"{len(self.always_status_quo):,}"),
-               ("always chose the same position", f"{len(self.always_same_position):,}")]
-        return out
-
     def to_dict(self):
         return {"respondents_read": self.respondents_read, "respondents_used": self.respondents_used,
                 "tasks_read": self.tasks_read, "tasks_used": self.tasks_used,
