@@ -36,8 +36,8 @@ class ArgumentError(DCEError):
 # library argument -> command-line option, where the two differ by more than '_' -> '-'
 OPTION_NAMES = {"id_col": "--id", "alt": "--alt", "task": "--task", "random": "--random",
                 "choice_col": "--choice", "draws": "--draws", "n_sim": "--sims", "n_draws": "--draws",
-                "model_file": "--model-file", "se": "--se",
-                "n_respondents": "--respondents"}
+                "model_file": "--model-file", "se": "--se", "n_respondents": "--respondents",
+                "answer_cols": "--answer-cols", "id_col_s": "--id-col"}
 
 
 def option_name(argument: str, options: dict | None = None) -> str:

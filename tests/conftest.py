@@ -1,9 +1,12 @@
 """Shared fixtures: the public data sets in ../shared/data (tests that need them skip without it)."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +33,45 @@ def train_path():
 @pytest.fixture
 def swissmetro_path():
     return shared_file("swissmetro.csv.gz")
+
+
+# ------------------------------------------------------------------------------------------ a fitted model
+SCENARIOS = """
+reference: {name: cheap basic, levels: {price: 1, quality: basic}}
+scenarios:
+  - name: dear best
+    levels: {price: 3, quality: best}
+  - name: mid good
+    levels: {price: 2, quality: good}
+"""
+
+
+@pytest.fixture
+def scenarios_file(tmp_path):
+    """A scenarios file for the model of :func:`fitted` (reference: cheap basic)."""
+    p = tmp_path / "sc.yaml"
+    p.write_text(SCENARIOS)
+    return p
+
+
+@pytest.fixture(scope="session")
+def fitted(tmp_path_factory):
+    """SIMULATED data: a conditional logit on simulated long data (price, quality text attribute), saved as JSON."""
+    from dce.data.build import choice_data_from_formula
+    from dce.models.mnl import ConditionalLogit
+
+    rng = np.random.default_rng(11)
+    rows = []
+    beta = {"price": -0.8, "good": 1.0, "best": 1.6}
+    for t in range(3000):
+        price = rng.integers(1, 6, 3).astype(float)
+        qual = rng.choice(["basic", "good", "best"], 3)
+        v = beta["price"] * price + np.array([beta.get(q, 0.0) for q in qual])
+        c = rng.choice(3, p=np.exp(v) / np.exp(v).sum())
+        for j in range(3):
+            rows.append({"task": t, "alt": j, "chosen": int(j == c), "price": price[j], "quality": qual[j]})
+    data = choice_data_from_formula(pd.DataFrame(rows), "chosen ~ price + quality", alt="alt", task="task")
+    res = ConditionalLogit().fit(data)
+    path = tmp_path_factory.mktemp("m") / "model.json"
+    path.write_text(json.dumps(res.to_dict()))
+    return path, res

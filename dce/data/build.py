@@ -52,8 +52,7 @@ def parse_formula(formula: str, choice_col=None):
     text = formula.strip()
     if "~" not in text:
         if choice_col is None:
-            raise ArgumentError("formula", f"'{formula}': no response; write it as 'choice ~ x1 + x2' or name the "
-                                "choice column")
+            raise ArgumentError("formula", f"'{formula}': no response; write it as 'choice ~ x1 + x2' or give --choice")
         text = f"{choice_col} ~ {text}"
     plain = _plain_formula(text)
     if plain is not None:
@@ -310,7 +309,7 @@ def choice_data_from_formula(df, formula, *, source="", alt=None, task=None, id_
         raise DCEError(f"{source}: the file has no data rows")
     if alt is not None or task is not None:
         if alt is None or task is None:
-            raise DCEError("long data needs both --alt and --task (wide data needs neither)")
+            raise ArgumentError("alt", "long data needs both the alternative and the task column (wide data needs neither)")
         return _from_long(df, response, terms, formula, source, alt, task, id_col, avail)
     return _from_wide(df, response, terms, formula, source, id_col, avail)
 

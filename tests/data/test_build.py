@@ -158,7 +158,7 @@ def test_duplicate_alternative_in_task():
 
 
 def test_long_data_needs_task():
-    with pytest.raises(DCEError, match="--task"):
+    with pytest.raises(DCEError, match="^alt: long data needs both the alternative and the task column"):
         choice_data_from_formula(long_frame(), "choice ~ price", alt="alt")
 
 

@@ -1,13 +1,10 @@
 """Survey exports + design -> choice data; the validation report; simulated responses."""
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from dce.cli import cli
 from dce.data.simulate import load_truth, simulate_responses
 from dce.data.survey import choice_data_from_survey, parse_codes, strip_qualtrics
 from dce.design.io import read_design_csv
@@ -105,19 +102,6 @@ def test_qualtrics_export_is_recognised(design):
     assert data.n_tasks == 72
 
 
-def test_spss_value_labels_are_used(design, tmp_path):
-    import pyreadstat
-
-    df = answers_frame()
-    labels = {f"q{k}": {1.0: "Scenario A", 2.0: "Scenario B", 3.0: "Current situation"} for k in range(1, 13)}
-    path = tmp_path / "resp.sav"
-    pyreadstat.write_sav(df, str(path), variable_value_labels=labels)
-    r = CliRunner().invoke(cli, ["fit", str(path), "--design", str(DESIGN), "--spec", str(SPEC), "-o",
-                                 str(tmp_path / "m.json")])
-    assert r.exit_code == 0, r.output
-    assert json.loads((tmp_path / "m.json").read_text())["n_tasks"] == 72
-
-
 # ------------------------------------------------------------------------------------------ simulation
 def test_simulation_is_reproducible_and_recovers_its_truth(design):
     truth = load_truth(TRUTH, design.spec)
@@ -147,12 +131,3 @@ def test_bad_truth_files(design, tmp_path, text, needle):
         load_truth(p, design.spec)
 
 
-def test_simulate_command_writes_a_survey_export(tmp_path):
-    out = tmp_path / "r.csv"
-    r = CliRunner().invoke(cli, ["simulate", "--design", str(DESIGN), "--spec", str(SPEC), "--truth", str(TRUTH),
-                                 "--respondents", "20", "--seed", "3", "--output", str(out)])
-    assert r.exit_code == 0, r.output
-    assert "SIMULATED" in r.output and "seed 3" in r.output
-    df = pd.read_csv(out)
-    assert list(df.columns[:3]) == ["id", "block", "language"] and len(df) == 20
-    assert df.filter(like="q").isin([1, 2, 3]).all().all()

@@ -1,38 +1,13 @@
 """Preference shares, willingness to pay and importance from a fitted model's JSON."""
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from dce.cli import cli
 from dce.data.build import choice_data_from_formula
 from dce.errors import DCEError
-from dce.models.mnl import ConditionalLogit
 from dce.models.results import ModelResult
 from dce.post.shares import load_scenarios, preference_shares
 from dce.post.wtp import importance, willingness_to_pay
-
-
-@pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
-    """A conditional logit on simulated long data (price, quality text attribute), saved as JSON."""
-    rng = np.random.default_rng(11)
-    rows = []
-    beta = {"price": -0.8, "good": 1.0, "best": 1.6}
-    for t in range(3000):
-        price = rng.integers(1, 6, 3).astype(float)
-        qual = rng.choice(["basic", "good", "best"], 3)
-        v = beta["price"] * price + np.array([beta.get(q, 0.0) for q in qual])
-        c = rng.choice(3, p=np.exp(v) / np.exp(v).sum())
-        for j in range(3):
-            rows.append({"task": t, "alt": j, "chosen": int(j == c), "price": price[j], "quality": qual[j]})
-    data = choice_data_from_formula(pd.DataFrame(rows), "chosen ~ price + quality", alt="alt", task="task")
-    res = ConditionalLogit().fit(data)
-    path = tmp_path_factory.mktemp("m") / "model.json"
-    path.write_text(json.dumps(res.to_dict()))
-    return path, res
 
 
 def scen_file(tmp_path, text):
@@ -109,25 +84,6 @@ def test_bad_scenarios_and_cost(fitted, tmp_path):
         willingness_to_pay(m, "quality")
     with pytest.raises(DCEError, match="not an attribute"):
         willingness_to_pay(m, "nosuch")
-
-
-def test_shares_and_wtp_commands(fitted, tmp_path):
-    out = tmp_path / "shares.json"
-    sc = scen_file(tmp_path, SCEN)
-    r = CliRunner().invoke(cli, ["shares", str(fitted[0]), "--scenarios", str(sc), "--seed", "5", "-o", str(out)])
-    assert r.exit_code == 0, r.output
-    j = json.loads(out.read_text())
-    assert j["reference"] == "cheap basic" and j["ci_method"] == "krinsky-robb" and j["seed"] == 5
-    assert [s["name"] for s in j["scenarios"]] == ["dear best", "mid good"]
-    assert set(j["scenarios"][0]) == {"name", "share", "ci_low", "ci_high"}
-    r = CliRunner().invoke(cli, ["wtp", str(fitted[0]), "--cost", "price", "--seed", "1", "--sims", "200"])
-    assert r.exit_code == 0 and "Willingness to pay" in r.output and "importance" in r.output
-    r = CliRunner().invoke(cli, ["wtp", str(fitted[0]), "--cost", "quality"])
-    assert r.exit_code == 2 and "categorical" in r.output
-    bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    r = CliRunner().invoke(cli, ["shares", str(bad), "--scenarios", str(sc)])
-    assert r.exit_code == 2 and "bad.json" in r.output
 
 
 def _mixed_model_json(sd=0.8):
