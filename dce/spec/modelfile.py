@@ -82,14 +82,13 @@ def _json_code(c):
 
 
 def _where(path, lines, keys) -> str:
+    """``file: line N: a.b`` (the line of the key or of its nearest parent that has one)."""
+    from dce.util.yamlio import line_of
+
     keys = tuple(keys)
-    line = None
-    for i in range(len(keys), 0, -1):
-        line = lines.get(keys[:i])
-        if line is not None:
-            break
-    loc = f"{path}: line {line}" if line is not None else f"{path}"
-    return f"{loc}: {'.'.join(keys)}" if keys else loc
+    line = line_of(lines, keys) if keys[:1] in lines else None      # a key's line, never the document's
+    head = where(path, line=line)                                   # "file: line N: " or "file: "
+    return head + ".".join(map(str, keys)) if keys else head[:-2]
 
 
 def _unknown_key(path, lines, keys, allowed):
