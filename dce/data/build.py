@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError, missing_value, where
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ALT_VIRTUAL = "alt"       # wide data: the alternative number is available to formulas as `alt`
 
@@ -41,11 +45,31 @@ def _plain_formula(text):
     return lhs, [(n,) for n in names]
 
 
-def parse_formula(formula: str, choice_col=None):
-    """Split a formula into its response column and terms (each a tuple of factor expressions).
+def parse_formula(formula: str, choice_col: str | None = None) -> tuple[str, list[tuple[str, ...]]]:
+    """Split a formula into its response column and terms.
 
     An intercept is meaningless in a conditional logit and is dropped silently.  Formulas of plain
     names (``y ~ a + b``) are read directly; everything else by formulaic's Wilkinson parser.
+
+    Parameters
+    ----------
+    formula : str
+        ``"choice ~ price + C(type) + price:income"``; without ``~`` the terms alone, with
+        ``choice_col`` as the response.
+    choice_col : str, optional
+        The response column when the formula has none.
+
+    Returns
+    -------
+    response : str
+        The choice column.
+    terms : list of tuple of str
+        Each term as the tuple of its factor expressions (``("price", "income")`` for an interaction).
+
+    Raises
+    ------
+    dce.errors.ArgumentError
+        (argument ``formula``) an empty or unreadable formula, no response, literals as terms.
     """
     if not isinstance(formula, str) or not formula.strip():
         raise ArgumentError("formula", "is empty")
@@ -184,8 +208,9 @@ class _Coder:
         return self.row_of(i) if self.row_of is not None else i + 1
 
 
-def resolve_factor(expr, coder: _Coder, stored=None):
-    """Describe one factor: {'kind': 'numeric', 'expr'} or {'kind': 'categorical', 'column', 'levels', 'reference'}.
+def resolve_factor(expr: str, coder: _Coder, stored: dict | None = None) -> dict:
+    """Describe one factor: ``{'kind': 'numeric', 'expr'}`` or ``{'kind': 'categorical', 'column',
+    'levels', 'reference'}``.
 
     ``stored`` is the description saved with a fitted model; levels then come from it, not the data.
     """
@@ -248,8 +273,11 @@ def _factor_columns(expr, info, coder, full_rank):
     return out
 
 
-def design_matrix(terms, factor_info, coder: _Coder):
-    """Coded columns of every term (products of factor codings): names and a rows x columns matrix."""
+def design_matrix(terms: list, factor_info: dict, coder: _Coder) -> tuple[list[str], np.ndarray]:
+    """Coded columns of every term (products of factor codings).
+
+    Returns the K column names and the (N, K) float64 matrix, N the rows of the coder's table.
+    """
     present = {frozenset(t) for t in terms}
     names, cols = [], []
     for term in terms:
@@ -301,9 +329,42 @@ def _require(df, col, source, what):
         raise DCEError(f"{source}: {what} column '{col}' is not in the data{hint}")
 
 
-def choice_data_from_formula(df, formula, *, source="", alt=None, task=None, id_col=None, choice_col=None,
-                             avail=None) -> ChoiceData:
-    """Choice data from a table and a formula; long data when ``alt`` is given, wide data otherwise."""
+def choice_data_from_formula(df: pd.DataFrame, formula: str, *, source: str = "", alt: str | None = None,
+                             task: str | None = None, id_col: str | None = None, choice_col: str | None = None,
+                             avail: str | None = None) -> ChoiceData:
+    """Choice data from a table and a model formula.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long data (one row per alternative of a task: give ``alt`` and ``task``) or wide data (one row
+        per task, alternative attributes in columns ``price1``, ``price2``, ...: give neither).
+    formula : str
+        ``"choice ~ price + C(type) + I(price / income)"`` (see :func:`parse_formula`).  Factors are
+        evaluated by the restricted evaluator :mod:`dce.spec.expr`, never as Python.
+    source : str
+        What messages call the table (its file).
+    alt, task : str, optional
+        Long data: the alternative and task columns.
+    id_col : str, optional
+        The respondent column (panels, clustered standard errors).
+    choice_col : str, optional
+        The choice column when the formula has no left-hand side.
+    avail : str, optional
+        Availability: a 0/1 column (long) or the stem of columns ``avail1``, ``avail2``, ... (wide).
+
+    Returns
+    -------
+    ChoiceData
+        T tasks x J alternatives x K coded variables; ``spec`` holds the coding, so that new
+        alternatives can be coded alike (:func:`rebuild_design`).
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, column and row of a bad value; :class:`~dce.errors.ArgumentError` for a bad
+        argument.
+    """
     response, terms = parse_formula(formula, choice_col)
     if len(df) == 0:
         raise DCEError(f"{source}: the file has no data rows")
@@ -579,8 +640,23 @@ def _spec(formula, layout, response, terms, factor_info, names, columns, alt_lab
     }
 
 
-def rebuild_design(spec: dict, df, source="scenarios"):
-    """Code new alternatives (one row each, long layout) with the coding stored in a model's spec."""
+def rebuild_design(spec: dict, df: pd.DataFrame, source: str = "scenarios") -> np.ndarray:
+    """Code new alternatives with the coding stored in a fitted model's ``spec``.
+
+    Parameters
+    ----------
+    spec : dict
+        ``ChoiceData.spec`` of a formula model (``type == "formula"``).
+    df : pandas.DataFrame
+        N alternatives, one row each, with the columns the formula uses.
+    source : str
+        What messages call the alternatives.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, K): the coded variables, in the order of ``spec["names"]``.
+    """
     if spec.get("type") != "formula":
         raise DCEError(f"{source}: the model was not specified by a formula")
     terms = [tuple(t) for t in spec["terms"]]

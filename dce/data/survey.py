@@ -10,15 +10,23 @@ covariate terms (``asc_status_quo:language``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError, missing_value, where
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dce.design.core import Design
+
 
 @dataclass
 class Problem:
+    """One problem found in a survey export: its kind, the respondent, the answer column and what was done."""
+
     kind: str
     respondent: object
     column: str
@@ -27,6 +35,9 @@ class Problem:
 
 @dataclass
 class ValidationReport:
+    """Counts of a survey export read into choice data, its problems and quality checks (numbers and names:
+    :func:`dce.report.tables.validation_table` and :func:`~dce.report.tables.print_validation` show it)."""
+
     respondents_read: int = 0
     respondents_used: int = 0
     tasks_read: int = 0
@@ -36,7 +47,8 @@ class ValidationReport:
     always_status_quo: list = field(default_factory=list)
     always_same_position: list = field(default_factory=list)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
+        """The report as JSON-ready values (``dce fit --validation-output``)."""
         return {"respondents_read": self.respondents_read, "respondents_used": self.respondents_used,
                 "tasks_read": self.tasks_read, "tasks_used": self.tasks_used,
                 "missing_answers": self.missing_answers,
@@ -49,7 +61,7 @@ def _py(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def strip_qualtrics(df):
+def strip_qualtrics(df: pd.DataFrame) -> pd.DataFrame:
     """Drop the two extra header rows of a Qualtrics export (question texts, ImportId JSON) and re-type."""
     import pandas as pd
 
@@ -68,15 +80,20 @@ def strip_qualtrics(df):
     return out
 
 
-def parse_codes(text, source="--codes"):
+def parse_codes(text: str, source: str = "--codes") -> dict[str, str]:
     """``"1=A,2=B,3=status_quo"`` -> {"1": "A", "2": "B", "3": "status_quo"}."""
     from dce.util.io import parse_pairs
 
     return parse_pairs(text, source, "CODE=ALTERNATIVE (for example 3=status_quo)")
 
 
-def answer_columns(df, pattern, n_max, source):
-    """The answer columns for task positions 1..n_max: a pattern with {k} or a comma list."""
+def answer_columns(df: pd.DataFrame, pattern: str | None, n_max: int, source: str) -> list[str]:
+    """The answer columns of task positions 1..``n_max``.
+
+    ``pattern`` is a pattern with ``{k}`` (default ``q{k}``) or a comma-separated list of at least
+    ``n_max`` columns; names match regardless of case.  A column not in ``df`` is a
+    :class:`~dce.errors.DCEError` naming ``source``.
+    """
     if pattern is None:
         pattern = "q{k}"
     if "{k}" in pattern:
@@ -112,10 +129,49 @@ def _alternative_labels(spec, m):
     return labels
 
 
-def choice_data_from_survey(df, design, *, source="responses", id_col="id", block_col="block", answer_cols=None,
-                            codes=None, missing="drop", interactions=None, design_source="design.csv",
-                            spec_text=None):
-    """Choice data and a validation report from a survey export and a :class:`dce.design.core.Design`."""
+def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "responses", id_col: str = "id",
+                            block_col: str = "block", answer_cols: str | None = None, codes: dict | None = None,
+                            missing: str = "drop", interactions: list | None = None,
+                            design_source: str = "design.csv",
+                            spec_text: str | None = None) -> tuple[ChoiceData, ValidationReport]:
+    """Choice data and a validation report from a survey export and its design.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The export: one row per respondent (N), an id column, a block column and one answer column per
+        task of the block, in the order of the design.
+    design : dce.design.core.Design
+        The design the respondents answered: S tasks of m designed alternatives (+ status quo / opt-out).
+    source, design_source : str
+        What messages call the export and the design.
+    id_col, block_col : str
+        The respondent id and block columns.
+    answer_cols : str, optional
+        The answer columns (see :func:`answer_columns`; default ``q{k}``).
+    codes : dict, optional
+        Answer code -> alternative label (``{"3": "status_quo"}``, see :func:`parse_codes`).
+    missing : {"drop", "error"}
+        What a missing answer does: the task is dropped (and reported) or it is an error.
+    interactions : list of (str, str), optional
+        ``(coefficient, covariate column)`` pairs (see :func:`parse_interactions`).
+    spec_text : str, optional
+        The design file's text, kept with the model.
+
+    Returns
+    -------
+    data : ChoiceData
+        T answered tasks x J alternatives x K coded variables (K: the design's parameters plus one
+        column per interaction level); ``resp`` the respondent ids.
+    report : ValidationReport
+        Respondents and tasks read and used, missing answers, problems, quality checks.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, column and row of an unknown block, an unknown answer, a duplicate or missing
+        id; :class:`~dce.errors.ArgumentError` for a bad argument.
+    """
     spec = design.spec
     if missing not in ("drop", "error"):
         raise ArgumentError("missing", f"'{missing}' (use drop or error)")
@@ -224,7 +280,7 @@ def _code_text(c):
     return str(c).strip().lower()
 
 
-def parse_interactions(text):
+def parse_interactions(text: str | None) -> list[tuple[str, str]]:
     """``"asc_status_quo:language, income:age"`` -> [("asc_status_quo", "language"), ...]."""
     out = []
     for item in (text or "").split(","):
