@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import csv
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dce.design.core import Design
 from dce.errors import DCEError, where
 
+if TYPE_CHECKING:
+    from dce.design.spec import DesignSpec
 
-def write_design_csv(path, design):
-    """Write ``design`` atomically in the CSV layout above."""
+
+def write_design_csv(path, design: Design) -> None:
+    """Write ``design`` atomically in the CSV layout above (nothing is left half-written on failure)."""
     from dce.util.io import atomic_open
 
     cols = ["block", "task", "alt"] + design.spec.attribute_names
@@ -28,12 +32,27 @@ def write_design_csv(path, design):
             w.writerow(row)
 
 
-def read_design_csv(path, spec) -> Design:
+def read_design_csv(path, spec: DesignSpec) -> Design:
     """Read a design in the CSV layout above and check it against ``spec``.
 
-    The number of tasks and blocks is taken from the file (it may differ from the spec's); the number of
-    designed alternatives, the attributes, their levels and the status quo / opt-out rows must match the
-    spec.  Errors name the file, row and column.
+    Parameters
+    ----------
+    path : str or path-like
+        The design CSV (``block, task, alt, <attribute>...``).
+    spec : DesignSpec
+        The design file it was made for.
+
+    Returns
+    -------
+    Design
+        ``levels`` (S, m, A): the number of tasks S and the blocks are taken from the file (they may
+        differ from the spec's); the m designed alternatives, the A attributes, their levels and the
+        status quo / opt-out rows must match the spec.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, row and column of anything that does not match.
     """
     path = os.fspath(path)
     try:

@@ -152,11 +152,33 @@ class FixedAlternative:
 class DesignSpec:
     """A checked design file.  See the module docstring for the coding.
 
-    Attributes: ``name``, ``source``, ``alternatives`` (designed alternatives per task), ``tasks``,
-    ``blocks``, ``attributes`` (list of :class:`Attribute`), ``status_quo`` / ``opt_out``
-    (:class:`FixedAlternative` or None), ``constraints`` (compiled :class:`Constraint` list),
-    ``draws`` (quasi-random prior draws for a Bayesian prior), ``draw_type`` (halton | sobol),
-    ``dominance`` (avoid dominated alternatives), ``method`` (coordinate_exchange | full_factorial).
+    Attributes
+    ----------
+    name, source : str
+        The design's name and the file it was read from.
+    alternatives : int
+        m, designed alternatives per task.
+    tasks, blocks : int
+        S tasks, in B blocks of equal size.
+    attributes : list of Attribute
+        The A attributes with their levels, coding and prior.
+    status_quo, opt_out : FixedAlternative or None
+        Alternatives shown after the designed ones in every task.
+    constraints : list of Constraint
+        Compiled conditions that profiles must not meet.
+    draws : int
+        Quasi-random prior draws R for a Bayesian prior.
+    draw_type : {"halton", "sobol"}
+        Their point set.
+    dominance : bool
+        Avoid dominated alternatives.
+    method : {"coordinate_exchange", "full_factorial"}
+        How :func:`dce.design.generate.make_design` makes the design.
+    description : str
+        Free text, shown in the questionnaire.
+
+    The coded model has P = :attr:`n_params` columns (:attr:`param_names`): :attr:`coded_names` of the
+    attributes, then :attr:`asc_names` of the status quo / opt-out.
     """
 
     name: str
@@ -183,9 +205,11 @@ class DesignSpec:
     # ------------------------------------------------------------------ names
     @property
     def attribute_names(self) -> list:
+        """The A attribute names, in order."""
         return [a.name for a in self.attributes]
 
-    def attribute(self, name) -> Attribute:
+    def attribute(self, name: str) -> Attribute:
+        """The attribute called ``name`` (a DCEError naming the file when there is none)."""
         for a in self.attributes:
             if a.name == name:
                 return a
@@ -354,7 +378,23 @@ class DesignSpec:
 
 # --------------------------------------------------------------------------------------------------
 def load_design_spec(path) -> DesignSpec:
-    """Read and check a design file (YAML); raise DCEError naming the key and line of any problem."""
+    """Read and check a design file (YAML).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The design file (see the module docstring).
+
+    Returns
+    -------
+    DesignSpec
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, the key (``attributes.delegation.prior``) and its line for any problem; the
+        YAML is read safely (plain data, nothing executed, no custom tags).
+    """
     from dce.util.yamlio import YamlDoc
 
     path = os.fspath(path)
