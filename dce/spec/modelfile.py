@@ -25,9 +25,15 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dce.errors import DCEError, missing_value, where
 from dce.spec import expr as _expr
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dce.data.choice_data import ChoiceData
 
 TOP_KEYS = ("choice", "exclude", "id", "alternatives", "description")
 ALT_KEYS = ("code", "available", "utility")
@@ -35,6 +41,9 @@ ALT_KEYS = ("code", "available", "utility")
 
 @dataclass
 class Alternative:
+    """One alternative of a model file: its name, choice code, availability and utility (parsed and as
+    written)."""
+
     name: str
     code: float
     available: "_expr.Expr"
@@ -45,6 +54,9 @@ class Alternative:
 
 @dataclass
 class ModelFile:
+    """A checked model file: the choice column, the alternatives, the optional ``exclude`` condition and
+    respondent ``id`` column, and the line of every key (``lines``) for messages."""
+
     path: str
     choice: str
     alternatives: list
@@ -63,7 +75,8 @@ class ModelFile:
         columns = set(map(str, columns))
         return sorted({n for a in self.alternatives for n in a.utility.names if n not in columns})
 
-    def spec(self, parameters=(), excluded=0) -> dict:
+    def spec(self, parameters=(), excluded: int = 0) -> dict:
+        """The JSON-ready description kept with a fitted model (``ChoiceData.spec``)."""
         return {
             "type": "model_file",
             "file": self.path,
@@ -111,8 +124,23 @@ def _text(path, lines, keys, value, what="an expression"):
 
 
 def load_model_file(path) -> ModelFile:
-    """Read and validate a model file (syntax, keys, codes, expressions)."""
+    """Read and validate a model file (syntax, keys, codes, expressions).
 
+    Parameters
+    ----------
+    path : str or path-like
+        The model file (YAML, see the module docstring).
+
+    Returns
+    -------
+    ModelFile
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, the line and the key of any problem; the YAML is read safely (plain data,
+        nothing executed) and expressions by the restricted evaluator.
+    """
     from dce.util.yamlio import YamlDoc
 
     path = os.fspath(path)
@@ -231,12 +259,32 @@ def _flags(value, n, where, source, rows, what):
     return v != 0
 
 
-def choice_data_from_model_file(model, df, source="", id_col=None):
-    """Build :class:`~dce.data.choice_data.ChoiceData` from a model file (path or :class:`ModelFile`).
+def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_col: str | None = None) -> ChoiceData:
+    """Choice data from a model file and a table of one row per task.
 
-    ``source`` names the data file in messages; ``id_col`` (or the file's ``id`` key) gives the
-    respondent of each task.  ``task_ids`` are the 1-based data rows of the tasks that were kept;
-    ``spec['excluded']`` counts the rows that ``exclude`` dropped.
+    Parameters
+    ----------
+    model : str, path-like or ModelFile
+        The model file.
+    df : pandas.DataFrame
+        N rows, one per task, with the columns the file uses.
+    source : str
+        What messages call the table (default ``df.attrs['source']``).
+    id_col : str, optional
+        The respondent column (default the file's ``id`` key).
+
+    Returns
+    -------
+    ChoiceData
+        T kept tasks (rows not dropped by ``exclude``) x J alternatives x K parameters (sorted by
+        name); the utilities' constant parts go to ``offset`` (T, J).  ``task_ids`` are the 1-based
+        data rows of the kept tasks; ``spec['excluded']`` counts the rows that ``exclude`` dropped.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file and key, or the data file, column and row, of any problem (a utility not
+        linear in its parameters, an unavailable chosen alternative, a missing or non-finite value).
     """
     import numpy as np
 
