@@ -464,11 +464,21 @@ def _parse(doc) -> DesignSpec:
     if alternatives < 2 and status_quo is None and opt_out is None:
         raise doc.error(("alternatives",), "a task needs at least 2 alternatives (or 1 with a status quo or opt-out)")
 
-    # constraints
+    constraints = _constraints(doc, attributes)
+    spec = DesignSpec(name=str(name), source=source, alternatives=alternatives, tasks=tasks, blocks=blocks,
+                      attributes=attributes, status_quo=status_quo, opt_out=opt_out, constraints=constraints,
+                      draws=draws, draw_type=draw_type, dominance=dominance, method=method,
+                      description=str(d.get("description", "") or ""))
+    _cross_check(doc, spec)
+    return spec
+
+
+def _constraints(doc, attributes) -> list:
+    """The compiled ``constraints`` of the design file."""
     from dce.design.constraints import Constraint, ConstraintSyntaxError
 
     constraints = []
-    cons = d.get("constraints") or []
+    cons = doc.data.get("constraints") or []
     if not isinstance(cons, list):
         raise doc.error(("constraints",), "must be a list of conditions, e.g. - \"delegation == 'none' and workweek < 50\"")
     for i, text_c in enumerate(cons):
@@ -476,13 +486,14 @@ def _parse(doc) -> DesignSpec:
             constraints.append(Constraint(text_c, attributes))
         except ConstraintSyntaxError as e:
             raise doc.error(("constraints", i), f"{e}") from None
+    return constraints
 
-    spec = DesignSpec(name=str(name), source=source, alternatives=alternatives, tasks=tasks, blocks=blocks,
-                      attributes=attributes, status_quo=status_quo, opt_out=opt_out, constraints=constraints,
-                      draws=draws, draw_type=draw_type, dominance=dominance, method=method,
-                      description=str(d.get("description", "") or ""))
 
-    # cross checks
+def _cross_check(doc, spec) -> None:
+    """Checks across keys: blocks against tasks, the constraints against the profiles and the status quo;
+    a full factorial's number of tasks (set on ``spec``)."""
+    tasks, blocks, alternatives = spec.tasks, spec.blocks, spec.alternatives
+    constraints, status_quo, method = spec.constraints, spec.status_quo, spec.method
     if tasks and blocks > tasks:
         raise doc.error(("blocks",), f"{blocks} blocks are more than the {tasks} tasks")
     if tasks and tasks % blocks:
@@ -512,7 +523,6 @@ def _parse(doc) -> DesignSpec:
             raise doc.error(("blocks",), f"{n_feasible} tasks cannot be split into {blocks} equal blocks")
     if spec.tasks == 0:
         raise doc.error(("tasks",), "must be at least 1")
-    return spec
 
 
 def _prior(doc, path, value, n, what):
