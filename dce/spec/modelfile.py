@@ -289,7 +289,6 @@ def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_co
     import numpy as np
 
     from dce.data.choice_data import ChoiceData
-    from dce.data.readers import numeric_column
 
     mf = model if isinstance(model, ModelFile) else load_model_file(model)
     source = source or str(df.attrs.get("source", "data"))
@@ -304,20 +303,7 @@ def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_co
     if id_col is not None and id_col not in columns:
         raise DCEError(f"{source}: no respondent id column '{id_col}'" + _did_you_mean(id_col, columns))
 
-    def data_only(e, keys, what):
-        for name in sorted(e.names):
-            if name not in columns:
-                raise DCEError(f"{mf.where(*keys)}: '{name}' is not a column of {source}; {what} may use "
-                               "data columns only" + _did_you_mean(name, columns))
-
-    # ------------------------------------------------------------------ exclusion
-    if mf.exclude is not None:
-        data_only(mf.exclude, ("exclude",), "'exclude'")
-        env_x = _column_env(df, sorted(mf.exclude.names), source, rows_all)
-        drop = _flags(mf.exclude.evaluate(env_x), n_all, mf.where("exclude"), source, rows_all, "exclude")
-        keep = ~drop
-    else:
-        keep = np.ones(n_all, dtype=bool)
+    keep = _kept_rows(mf, df, source, columns, rows_all)
     n_excluded = int(n_all - keep.sum())
     if not keep.any():
         raise DCEError(f"{mf.where('exclude')}: excludes all {n_all} rows of {source}")
@@ -327,53 +313,16 @@ def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_co
 
     # ------------------------------------------------------------------ parameters
     for a in mf.alternatives:
-        data_only(a.available, ("alternatives", a.name, "available"), "'available'")
+        _data_only(mf, a.available, ("alternatives", a.name, "available"), "'available'", source, columns)
     params = mf.parameters(columns)
-    K = len(params)
-    index = {p: k for k, p in enumerate(params)}
 
     used = set()
     for a in mf.alternatives:
         used |= a.available.names | (a.utility.names - set(params))
     env = _column_env(sub, sorted(used), source, rows)
 
-    # ------------------------------------------------------------------ choices
-    codes = numeric_column(sub[[mf.choice]], mf.choice, source, rows=rows)
-    alt_codes = np.array([a.code for a in mf.alternatives])
-    order = np.argsort(alt_codes)
-    pos = np.searchsorted(alt_codes[order], codes)
-    pos = np.clip(pos, 0, len(order) - 1)
-    match = alt_codes[order][pos] == codes
-    if not match.all():
-        bad = int(np.flatnonzero(~match)[0])
-        listing = ", ".join(f"{_json_code(a.code)} = {a.name}" for a in mf.alternatives)
-        raise DCEError(f"{where(source, column=mf.choice, row=rows[bad])}value {_json_code(codes[bad])} "
-                       f"matches no alternative of {mf.path} ({listing})")
-    chosen = order[pos]
-
-    # ------------------------------------------------------------------ design
-    J = len(mf.alternatives)
-    X = np.zeros((T, J, K))
-    offset = np.zeros((T, J))
-    avail = np.zeros((T, J), dtype=bool)
-    for j, a in enumerate(mf.alternatives):
-        wa = mf.where("alternatives", a.name, "available")
-        av = _flags(a.available.evaluate(env), T, wa, source, rows, "availability")
-        terms = a.utility.linear(env, params, n=T)
-        wu = mf.where("alternatives", a.name, "utility")
-        for key, coef in terms.items():
-            bad = ~np.isfinite(coef) & av
-            if bad.any():
-                p = int(np.flatnonzero(bad)[0])
-                part = "the parameter-free part" if key is None else f"the coefficient of {key}"
-                raise DCEError(f"{wu}: {part} of the utility of '{a.name}' is not finite ({coef[p]}) in row "
-                               f"{rows[p]} of {source} (log of 0 or division by zero?)")
-            coef = np.where(av, coef, 0.0)
-            if key is None:
-                offset[:, j] = coef
-            else:
-                X[:, j, index[key]] = coef
-        avail[:, j] = av
+    chosen = _chosen(mf, sub, source, rows)
+    X, offset, avail = _utilities(mf, env, params, source, rows)
 
     unavailable = ~avail[np.arange(T), chosen]
     if unavailable.any():
@@ -395,6 +344,76 @@ def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_co
     spec["id"] = id_col
     return ChoiceData(X=X, avail=avail, chosen=chosen, names=params, alt_labels=[a.name for a in mf.alternatives],
                       task_ids=rows, resp=resp, offset=offset, spec=spec, source=source)
+
+
+def _data_only(mf, e, keys, what, source, columns):
+    """Refuse names in ``e`` that are not data columns (``exclude`` and ``available`` use data only)."""
+    for name in sorted(e.names):
+        if name not in columns:
+            raise DCEError(f"{mf.where(*keys)}: '{name}' is not a column of {source}; {what} may use "
+                           "data columns only" + _did_you_mean(name, columns))
+
+
+def _kept_rows(mf, df, source, columns, rows_all):
+    """(N,) bool: the rows that ``exclude`` keeps (all without it)."""
+    import numpy as np
+
+    n_all = len(df)
+    if mf.exclude is None:
+        return np.ones(n_all, dtype=bool)
+    _data_only(mf, mf.exclude, ("exclude",), "'exclude'", source, columns)
+    env_x = _column_env(df, sorted(mf.exclude.names), source, rows_all)
+    return ~_flags(mf.exclude.evaluate(env_x), n_all, mf.where("exclude"), source, rows_all, "exclude")
+
+
+def _chosen(mf, sub, source, rows):
+    """(T,) the slot of the chosen alternative of each kept row, from the choice column's codes."""
+    import numpy as np
+
+    from dce.data.readers import numeric_column
+
+    codes = numeric_column(sub[[mf.choice]], mf.choice, source, rows=rows)
+    alt_codes = np.array([a.code for a in mf.alternatives])
+    order = np.argsort(alt_codes)
+    pos = np.searchsorted(alt_codes[order], codes)
+    pos = np.clip(pos, 0, len(order) - 1)
+    match = alt_codes[order][pos] == codes
+    if not match.all():
+        bad = int(np.flatnonzero(~match)[0])
+        listing = ", ".join(f"{_json_code(a.code)} = {a.name}" for a in mf.alternatives)
+        raise DCEError(f"{where(source, column=mf.choice, row=rows[bad])}value {_json_code(codes[bad])} "
+                       f"matches no alternative of {mf.path} ({listing})")
+    return order[pos]
+
+
+def _utilities(mf, env, params, source, rows):
+    """The utilities as X (T, J, K) coefficients of the parameters, offset (T, J) and avail (T, J)."""
+    import numpy as np
+
+    T, J, K = len(rows), len(mf.alternatives), len(params)
+    index = {p: k for k, p in enumerate(params)}
+    X = np.zeros((T, J, K))
+    offset = np.zeros((T, J))
+    avail = np.zeros((T, J), dtype=bool)
+    for j, a in enumerate(mf.alternatives):
+        wa = mf.where("alternatives", a.name, "available")
+        av = _flags(a.available.evaluate(env), T, wa, source, rows, "availability")
+        terms = a.utility.linear(env, params, n=T)
+        wu = mf.where("alternatives", a.name, "utility")
+        for key, coef in terms.items():
+            bad = ~np.isfinite(coef) & av
+            if bad.any():
+                p = int(np.flatnonzero(bad)[0])
+                part = "the parameter-free part" if key is None else f"the coefficient of {key}"
+                raise DCEError(f"{wu}: {part} of the utility of '{a.name}' is not finite ({coef[p]}) in row "
+                               f"{rows[p]} of {source} (log of 0 or division by zero?)")
+            coef = np.where(av, coef, 0.0)
+            if key is None:
+                offset[:, j] = coef
+            else:
+                X[:, j, index[key]] = coef
+        avail[:, j] = av
+    return X, offset, avail
 
 
 def _did_you_mean(name, columns) -> str:
