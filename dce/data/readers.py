@@ -138,6 +138,31 @@ def read_table(path, sheet: str | int | None = None, value_labels: bool = False)
     if size == 0:
         raise _fail(path, "is empty (0 bytes): it has no data rows")
 
+    fmt, comp, ext = _format(path, head)
+    if sheet is not None and fmt not in ("excel", "xls"):
+        raise _fail(path, f"a sheet ('{sheet}') was given, but this is not an Excel workbook")
+    if fmt == "text":
+        df = _read_text(path, comp)
+    elif fmt in ("excel", "xls"):
+        df = _read_excel(path, sheet, fmt)
+    elif fmt in ("spss", "stata", "sas"):
+        df = _read_stat(path, fmt, ext, value_labels)
+    elif fmt == "parquet":
+        df = _read_parquet(path)
+    else:  # pragma: no cover - every branch above sets fmt
+        raise _fail(path, "unsupported file")
+
+    _check_columns(path, df)
+    if len(df) == 0:
+        raise _fail(path, "has no data rows (only a header)")
+    df.attrs["source"] = path
+    df.attrs["format"] = fmt
+    return df
+
+
+def _format(path, head):
+    """The format to read (text, excel, xls, spss, stata, sas, parquet), the compression of text and the
+    extension, from the first bytes ``head`` where they are unambiguous and the extension otherwise."""
     comp, ext = _extension(path)
     kind = _sniff_kind(head)
     for magic, what in _NOT_TABLES:
@@ -186,26 +211,7 @@ def read_table(path, sheet: str | int | None = None, value_labels: bool = False)
         raise _fail(path, "is not a valid Parquet file (it does not start with PAR1)")
     else:
         raise _fail(path, f"unsupported file type '{os.path.splitext(path)[1]}' (supported: {SUPPORTED})")
-
-    if sheet is not None and fmt not in ("excel", "xls"):
-        raise _fail(path, f"a sheet ('{sheet}') was given, but this is not an Excel workbook")
-    if fmt == "text":
-        df = _read_text(path, comp)
-    elif fmt in ("excel", "xls"):
-        df = _read_excel(path, sheet, fmt)
-    elif fmt in ("spss", "stata", "sas"):
-        df = _read_stat(path, fmt, ext, value_labels)
-    elif fmt == "parquet":
-        df = _read_parquet(path)
-    else:  # pragma: no cover - every branch above sets fmt
-        raise _fail(path, "unsupported file")
-
-    _check_columns(path, df)
-    if len(df) == 0:
-        raise _fail(path, "has no data rows (only a header)")
-    df.attrs["source"] = path
-    df.attrs["format"] = fmt
-    return df
+    return fmt, comp, ext
 
 
 def _zip_is_xlsx(path) -> bool:
