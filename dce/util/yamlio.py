@@ -105,10 +105,7 @@ class YamlDoc:
 
     def line(self, path):
         """The line of ``path`` or of its nearest ancestor that has one (None for none)."""
-        path = tuple(path)
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path)
+        return line_of(self.lines, path)
 
     def error(self, path, message) -> DCEError:
         """``source: key 'a.b' (line N): message``."""
@@ -116,6 +113,15 @@ class YamlDoc:
         at = f" (line {line})" if line else ""
         key = f"key '{self.dotted(path)}'{at}: " if path else (f"line {line}: " if line else "")
         return DCEError(f"{self.source}: {key}{message}")
+
+
+def line_of(lines: dict, path) -> int | None:
+    """The line of key path ``path`` in ``lines`` (a :attr:`YamlDoc.lines`), or of its nearest ancestor
+    that has one; None for none."""
+    path = tuple(path)
+    while path and path not in lines:
+        path = path[:-1]
+    return lines.get(path)
 
 
 def read_yaml(path, what: str = "file"):
