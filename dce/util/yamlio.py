@@ -54,16 +54,10 @@ class YamlDoc:
     @classmethod
     def load(cls, path, what: str = "file", allow_empty: bool = False) -> "YamlDoc":
         """Read a YAML file; a missing, unreadable, binary or non-UTF-8 file is a one-line error."""
+        from dce.util.io import read_bytes
+
         path = os.fspath(path)
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except FileNotFoundError:
-            raise DCEError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise DCEError(f"{path}: is a folder, not a {what}") from None
-        except OSError as e:
-            raise DCEError(f"{path}: cannot be read ({e.strerror or e})") from None
+        raw = read_bytes(path, what)
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
