@@ -430,8 +430,10 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     resp = np.asarray(resp_of_task) if id_col is not None else None
     spec = _spec(formula, "long", response, terms, factor_info, names,
                  {"alt": alt, "task": task, "id": id_col, "avail": avail}, [_py(a) for a in a_uni])
+    first_row = np.full(T, -1, np.int64)
+    first_row[t_idx[::-1]] = np.arange(len(t_idx))[::-1]       # the first row of every task
     return ChoiceData(X=X, avail=av, chosen=chosen, names=names, alt_labels=[_py(a) for a in a_uni],
-                      task_ids=task_ids, resp=resp, spec=spec, source=source)
+                      task_ids=task_ids, resp=resp, spec=spec, source=source, task_rows=first_row)
 
 
 def _check_chosen_counts(n_chosen, task_ids, source, col):
@@ -581,7 +583,7 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
     spec = _spec(formula, "wide", response, terms, factor_info, pnames,
                  {"id": id_col, "avail": avail, "stems": sorted(stems)}, list(suffixes))
     return ChoiceData(X=X, avail=av, chosen=chosen, names=pnames, alt_labels=list(suffixes),
-                      task_ids=np.arange(1, T + 1), resp=resp, spec=spec, source=source)
+                      task_ids=np.arange(1, T + 1), resp=resp, spec=spec, source=source, task_rows=np.arange(T))
 
 
 def _wide_choice(series, suffixes, source, col):

@@ -8,6 +8,8 @@ A :class:`ChoiceData` holds ``n_tasks`` choice tasks, each with up to ``n_alts``
 * ``avail`` (tasks x alternatives, bool): which alternatives the respondent could choose.
 * ``chosen`` (tasks, int): the index of the chosen alternative slot.
 * ``resp`` (tasks, object or int) or ``None``: the respondent of each task, for panels and clustering.
+* ``task_rows`` (tasks, int) or ``None``: the row (0-based position) of each task in the table it was
+  read from (its first row in long data), for reading respondent covariates (latent class membership).
 
 Builders in :mod:`dce.data.build` (formulas on long or wide data) and :mod:`dce.spec.modelfile`
 (utilities per alternative) produce it; nothing downstream looks at the original table.
@@ -45,6 +47,9 @@ class ChoiceData:
         How the variables were coded (JSON-ready), kept with fitted models to code new alternatives.
     source : str
         What messages call the data (its file).
+    task_rows : numpy.ndarray, optional
+        (T,) int: the row (0-based position) of each task in the table it was read from (its first row
+        in long data), for reading respondent covariates.
     """
 
     X: np.ndarray
@@ -57,6 +62,7 @@ class ChoiceData:
     offset: np.ndarray | None = None
     spec: dict = field(default_factory=dict)
     source: str = ""
+    task_rows: np.ndarray | None = None
 
     def __post_init__(self):
         self.X = np.ascontiguousarray(self.X, dtype=np.float64)

@@ -205,7 +205,7 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
     if dup.any():
         r = int(np.flatnonzero(dup.to_numpy())[0])
         raise DCEError(f"{where(source, column=id_col, row=r + 1)}respondent {ids.iloc[r]} appears twice")
-    task_rows, resp, chosen, keep_resp = [], [], [], []
+    task_rows, resp, chosen, keep_resp, src_rows = [], [], [], [], []
     sq_pos = m if spec.status_quo is not None else None
     id_vals, block_vals = ids.to_numpy(), df[block_col].to_numpy()
     answer_vals = {c: df[c].to_numpy() for c in acols}      # columns read once, not cell by cell
@@ -245,6 +245,7 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
                                f"not an alternative of the task (1..{J}, or a label"
                                f"{'; map codes with --codes' if not codes else ''})")
             task_rows.append(s)
+            src_rows.append(i)
             resp.append(rid)
             chosen.append(pos)
             picks.append(pos)
@@ -270,7 +271,7 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
     data = ChoiceData(X=X, avail=np.ones(X.shape[:2], bool), chosen=np.asarray(chosen), names=names,
                       alt_labels=[str(j + 1) for j in range(m)] + (["status_quo"] if spec.status_quo else [])
                       + (["opt_out"] if spec.opt_out else []), task_ids=task_ids, resp=resp_arr,
-                      spec=spec_json, source=source)
+                      spec=spec_json, source=source, task_rows=np.asarray(src_rows, np.int64))
     return data, report
 
 

@@ -190,3 +190,22 @@ def _numeric_column(cells):
     if _NUMERIC_CELL is None:
         _NUMERIC_CELL = re.compile(r"^[\s\-+0-9.,%eE\[\]()<>/x]*$|^(nan|inf|-|—|yes|no)$")
     return all(_NUMERIC_CELL.match(str(c).strip()) for c in cells)
+
+
+def comparison_table(results) -> Table:
+    """Models side by side: log-likelihood, parameters, AIC, BIC, CAIC, entropy R-squared and the smallest
+    segment share (for models with segments of respondents, e.g. latent classes)."""
+    import math
+
+    t = Table("Model comparison", [Column("model"), Column("segments", "int"), Column("LL", "f3"),
+                                   Column("P", "int"), Column("AIC", "f2"), Column("BIC", "f2"),
+                                   Column("CAIC", "f2"), Column("entropy R²", "f4"),
+                                   Column("min share", "pct1")], key="comparison")
+    for r in results:
+        segs = r.segment_draws(n_draws=2, seed=0)
+        caic = -2 * r.loglik + r.n_params * (math.log(max(r.n_respondents, 1)) + 1)
+        t.add_row(r.label, len(segs) or 1, r.loglik, r.n_params, r.aic, r.bic, caic,
+                  r.info.get("entropy_r2"), min((s[1] for s in segs), default=1.0))
+    t.notes.append("P parameters; BIC uses the number of tasks, CAIC the number of respondents: -2 LL + P (ln N + 1); "
+                   "min share: the smallest segment (class)")
+    return t
