@@ -485,6 +485,33 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
         _require(df, id_col, source, "--id")
     df = df.reset_index(drop=True)
     columns = list(df.columns)
+    stems, generic, suffixes = _wide_variables(columns, terms, source)
+    T, J = len(df), len(suffixes)
+    av, av_cols = _wide_availability(df, columns, avail, suffixes, source)
+    # choice
+    chosen = _wide_choice(df[response], suffixes, source, response)
+    rows_bad = ~av[np.arange(T), chosen]
+    if rows_bad.any():
+        r = int(np.flatnonzero(rows_bad)[0])
+        raise DCEError(f"{where(source, column=response, row=r + 1)}the chosen alternative "
+                       f"{suffixes[chosen[r]]} is not available")
+    ldf, text_cols = _wide_to_long(df, stems, generic, suffixes, av, av_cols, source)
+    coder = _Coder(ldf, source, text_cols=text_cols, row_of=lambda i: i // J + 1)
+    factor_info, pnames, M = _code_terms(terms, coder, av.reshape(-1))
+    X = M.reshape(T, J, len(pnames)) * av[:, :, None]
+    resp = df[id_col].to_numpy() if id_col is not None else None
+    if resp is not None and pd.isna(resp).any():
+        r = int(np.flatnonzero(pd.isna(resp))[0]) + 1
+        raise missing_value(source, id_col, r)
+    spec = _spec(formula, "wide", response, terms, factor_info, pnames,
+                 {"id": id_col, "avail": avail, "stems": sorted(stems)}, list(suffixes))
+    return ChoiceData(X=X, avail=av, chosen=chosen, names=pnames, alt_labels=list(suffixes),
+                      task_ids=np.arange(1, T + 1), resp=resp, spec=spec, source=source, task_rows=np.arange(T))
+
+
+def _wide_variables(columns, terms, source):
+    """The formula's variables in wide data: stems of alternative columns (``price`` -> ``price1``,
+    ``price2``...), generic columns, and the alternatives' suffixes."""
     names = _factor_names(terms, set(columns))
     stems, generic = {}, []
     for name in names:
@@ -507,8 +534,13 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
         if missing:
             raise DCEError(f"{source}: variable '{name}' has no column for alternative {missing[0]} "
                            f"(expected '{name}{missing[0]}'); use a model file for labelled alternatives")
+    return stems, generic, suffixes
+
+
+def _wide_availability(df, columns, avail, suffixes, source):
+    """(T, J) availability from the ``avail`` stem's columns (or a conventional stem such as ``av``) and
+    those columns by suffix (None: every alternative available)."""
     T, J = len(df), len(suffixes)
-    # availability
     av = np.ones((T, J), bool)
     av_cols = None
     if avail is not None:
@@ -530,16 +562,17 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
         for j, s in enumerate(suffixes):
             if s in av_cols:
                 av[:, j] = numeric_column(df, av_cols[s], source) != 0
-    # choice
-    chosen = _wide_choice(df[response], suffixes, source, response)
-    rows_bad = ~av[np.arange(T), chosen]
-    if rows_bad.any():
-        r = int(np.flatnonzero(rows_bad)[0])
-        raise DCEError(f"{where(source, column=response, row=r + 1)}the chosen alternative "
-                       f"{suffixes[chosen[r]]} is not available")
-    # a long table of the variables the formula uses; messages about values name the wide columns
+    return av, av_cols
+
+
+def _wide_to_long(df, stems, generic, suffixes, av, av_cols, source):
+    """A long table (T * J rows) of the variables the formula uses, and its text columns; messages about
+    values name the wide columns."""
+    import pandas as pd
+
     from dce.data.readers import is_text_column, numeric_column
 
+    T, J = len(df), len(suffixes)
     long = {}
     text_cols = set()
     for name, cols in stems.items():
@@ -572,18 +605,7 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
             long[name] = np.repeat(numeric_column(df, name, source), J)
     if ALT_VIRTUAL not in long:
         long[ALT_VIRTUAL] = np.tile(np.asarray(suffixes), T)
-    ldf = pd.DataFrame(long)
-    coder = _Coder(ldf, source, text_cols=text_cols, row_of=lambda i: i // J + 1)
-    factor_info, pnames, M = _code_terms(terms, coder, av.reshape(-1))
-    X = M.reshape(T, J, len(pnames)) * av[:, :, None]
-    resp = df[id_col].to_numpy() if id_col is not None else None
-    if resp is not None and pd.isna(resp).any():
-        r = int(np.flatnonzero(pd.isna(resp))[0]) + 1
-        raise missing_value(source, id_col, r)
-    spec = _spec(formula, "wide", response, terms, factor_info, pnames,
-                 {"id": id_col, "avail": avail, "stems": sorted(stems)}, list(suffixes))
-    return ChoiceData(X=X, avail=av, chosen=chosen, names=pnames, alt_labels=list(suffixes),
-                      task_ids=np.arange(1, T + 1), resp=resp, spec=spec, source=source, task_rows=np.arange(T))
+    return pd.DataFrame(long), text_cols
 
 
 def _wide_choice(series, suffixes, source, col):

@@ -47,6 +47,9 @@ class ChoiceData:
         How the variables were coded (JSON-ready), kept with fitted models to code new alternatives.
     source : str
         What messages call the data (its file).
+    task_rows : numpy.ndarray, optional
+        (T,) int: the row (0-based position) of each task in the table it was read from (its first row
+        in long data), for reading respondent covariates.
     """
 
     X: np.ndarray

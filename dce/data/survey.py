@@ -187,24 +187,9 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
         blocks.setdefault(int(design.block[s]), []).append(s)
     n_max = max(len(v) for v in blocks.values())
     acols = answer_columns(df, answer_cols, n_max, source)
-    code_map = {str(k).strip().lower(): str(v).strip().lower() for k, v in (codes or {}).items()}
-    labels = _alternative_labels(spec, m)
-    label_to_pos = {}
-    for j, labs in enumerate(labels):
-        for lab in labs:
-            label_to_pos.setdefault(lab.lower(), j)
+    answers = _Answers(spec, m, codes, df)
     report = ValidationReport(respondents_read=len(df))
-    value_codes = {}
-    for col, lab in ((df.attrs.get("labels") or {}).get("values") or {}).items():
-        value_codes[col] = {str(l).strip().lower(): _code_text(c) for c, l in lab.items()}
-    ids = df[id_col]
-    if ids.isna().any():
-        r = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
-        raise missing_value(source, id_col, r)
-    dup = ids.duplicated()
-    if dup.any():
-        r = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DCEError(f"{where(source, column=id_col, row=r + 1)}respondent {ids.iloc[r]} appears twice")
+    ids = _respondent_ids(df, id_col, source)
     task_rows, resp, chosen, keep_resp, src_rows = [], [], [], [], []
     sq_pos = m if spec.status_quo is not None else None
     id_vals, block_vals = ids.to_numpy(), df[block_col].to_numpy()
@@ -230,16 +215,7 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
                     raise DCEError(f"{where(source, column=col, row=i + 1)}respondent {rid} has no answer")
                 report.problems.append(Problem("missing answer", rid, col, "dropped"))
                 continue
-            key = str(v).strip()
-            if isinstance(v, (float, np.floating)) and float(v).is_integer():
-                key = str(int(v))
-            key = key.lower()
-            key = code_map.get(key, key)
-            pos = label_to_pos.get(key)
-            if pos is None and col in value_codes:  # SPSS/Stata: a label we do not know, try its code
-                code = value_codes[col].get(str(v).strip().lower())
-                if code is not None:
-                    pos = label_to_pos.get(code_map.get(code, code))
+            pos = answers.position(v, col)
             if pos is None:
                 raise DCEError(f"{where(source, column=col, row=i + 1)}respondent {rid} answered '{v}', which is "
                                f"not an alternative of the task (1..{J}, or a label"
@@ -273,6 +249,48 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
                       + (["opt_out"] if spec.opt_out else []), task_ids=task_ids, resp=resp_arr,
                       spec=spec_json, source=source, task_rows=np.asarray(src_rows, np.int64))
     return data, report
+
+
+class _Answers:
+    """Answers -> positions: the alternatives' labels, the ``codes`` mapping and, for SPSS/Stata, the
+    value labels of the answer columns."""
+
+    def __init__(self, spec, m, codes, df):
+        self.code_map = {str(k).strip().lower(): str(v).strip().lower() for k, v in (codes or {}).items()}
+        self.label_to_pos = {}
+        for j, labs in enumerate(_alternative_labels(spec, m)):
+            for lab in labs:
+                self.label_to_pos.setdefault(lab.lower(), j)
+        self.value_codes = {}
+        for col, lab in ((df.attrs.get("labels") or {}).get("values") or {}).items():
+            self.value_codes[col] = {str(l).strip().lower(): _code_text(c) for c, l in lab.items()}
+
+    def position(self, v, col):
+        """The 0-based position that answer ``v`` of column ``col`` names, or None."""
+        key = str(v).strip()
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            key = str(int(v))
+        key = key.lower()
+        key = self.code_map.get(key, key)
+        pos = self.label_to_pos.get(key)
+        if pos is None and col in self.value_codes:  # SPSS/Stata: a label we do not know, try its code
+            code = self.value_codes[col].get(str(v).strip().lower())
+            if code is not None:
+                pos = self.label_to_pos.get(self.code_map.get(code, code))
+        return pos
+
+
+def _respondent_ids(df, id_col, source):
+    """The id column, refused with a one-line error when an id is missing or appears twice."""
+    ids = df[id_col]
+    if ids.isna().any():
+        r = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
+        raise missing_value(source, id_col, r)
+    dup = ids.duplicated()
+    if dup.any():
+        r = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DCEError(f"{where(source, column=id_col, row=r + 1)}respondent {ids.iloc[r]} appears twice")
+    return ids
 
 
 def _code_text(c):

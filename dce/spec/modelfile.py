@@ -278,7 +278,8 @@ def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_co
     ChoiceData
         T kept tasks (rows not dropped by ``exclude``) x J alternatives x K parameters (sorted by
         name); the utilities' constant parts go to ``offset`` (T, J).  ``task_ids`` are the 1-based
-        data rows of the kept tasks; ``spec['excluded']`` counts the rows that ``exclude`` dropped.
+        data rows of the kept tasks (``task_rows`` their 0-based positions in ``df``);
+        ``spec['excluded']`` counts the rows that ``exclude`` dropped.
 
     Raises
     ------
@@ -343,7 +344,8 @@ def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_co
     spec = mf.spec(params, n_excluded)
     spec["id"] = id_col
     return ChoiceData(X=X, avail=avail, chosen=chosen, names=params, alt_labels=[a.name for a in mf.alternatives],
-                      task_ids=rows, resp=resp, offset=offset, spec=spec, source=source)
+                      task_ids=rows, resp=resp, offset=offset, spec=spec, source=source,
+                      task_rows=np.flatnonzero(keep))
 
 
 def _data_only(mf, e, keys, what, source, columns):
