@@ -79,12 +79,13 @@ def test_a_converged_fit_exits_0(tmp_path):
     assert r.exit_code == 0, r.output
 
 
-@pytest.mark.parametrize("model", ["mnl", "mixed"])
+@pytest.mark.parametrize("model", ["mnl", "mixed", "latent"])
 def test_a_column_near_1e308_is_named_with_how_to_rescale_it(tmp_path, model):
     """Every model: one message naming the variable and the remedy, no numpy warning, exit 3, the JSON written
     with null estimates; shares on that JSON exit 3 too."""
     out = tmp_path / "m.json"
-    extra = ["--model", "mixed", "--random", "x=n", "--draws", "20", "--id", "id"] if model == "mixed" else []
+    extra = {"mnl": [], "mixed": ["--model", "mixed", "--random", "x=n", "--draws", "20", "--id", "id"],
+             "latent": ["--model", "latent", "--classes", "2", "--id", "id"]}[model]
     p = subprocess.run([sys.executable, str(ROOT / "cli.py"), "fit", str(long_data(tmp_path, scale=1e307)), *FIT,
                         *extra, "-o", str(out), "-q"], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 3, p.stderr
