@@ -12,11 +12,22 @@ class DCEError(Exception):
     exit_code = 2
 
     def __init__(self, message: str):
+        message = one_line(message)
         super().__init__(message)
         self.message = message
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.message
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: line breaks and other control characters (quoted from a user's file, a value
+    holding a newline) are shown escaped, as ``\\n``."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 class ArgumentError(DCEError):
@@ -26,7 +37,7 @@ class ArgumentError(DCEError):
     def __init__(self, argument: str, message: str):
         self.argument = argument
         super().__init__(f"{argument}: {message}")
-        self.detail = message
+        self.detail = one_line(message)
 
     def for_cli(self, options: dict | None = None) -> str:
         """The message with the argument shown as its command-line option."""
