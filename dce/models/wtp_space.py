@@ -201,8 +201,8 @@ class _WTPSpaceModel:
         """WTP-space coefficients of the preference-space conditional logit (ratios; price -> scale)."""
         beta = self._pref.estimates.copy()
         k = self._space.k
-        if self._space.sign * beta[k] <= 0:    # a price of the wrong sign: a small scale of the right one
-            beta[k] = self._space.sign * 1e-3 * max(1.0, float(np.max(np.abs(beta))))
+        # a sign given against the estimate: the scale is the estimate's size all the same
+        beta[k] = self._space.sign * max(abs(beta[k]), 1e-6 * max(1.0, float(np.max(np.abs(beta)))))
         return self._space.from_preference(beta)
 
     def _describe_space(self, result):
