@@ -304,20 +304,6 @@ class _progress_printer:
 
 
 def _print_validation(report, con):
-    from dce.cli.common import warn
-    from dce.report.render import print_table
-    from dce.report.tables import validation_table
+    from dce.report.tables import print_validation
 
-    print_table(con, validation_table(report.to_dict()))
-    shown = 0
-    for p in report.problems:
-        if shown < 10:
-            warn(con, "warning", f"respondent {p.respondent}, column '{p.column}': {p.kind} ({p.detail})")
-        shown += 1
-    if shown > 10:
-        warn(con, "warning", f"... and {shown - 10} more problems (all in the JSON 'validation')")
-    for label, ids in (("always chose the status quo", report.always_status_quo),
-                       ("always chose the same position", report.always_same_position)):
-        if ids:
-            head = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
-            warn(con, "quality check", f"{len(ids)} respondents {label}: {head}")
+    print_validation(report.to_dict(), con)

@@ -23,6 +23,35 @@ import numpy as np
 
 @dataclass
 class ChoiceData:
+    """T choice tasks of up to J alternatives described by K variables.
+
+    Attributes
+    ----------
+    X : numpy.ndarray
+        (T, J, K) float64: the variables of each alternative (zero rows for unavailable ones).
+    avail : numpy.ndarray
+        (T, J) bool: the alternatives the respondent could choose.
+    chosen : numpy.ndarray
+        (T,) int: the slot of the chosen alternative.
+    names : list of str
+        K variable (coefficient) names.
+    alt_labels : list
+        J labels of the alternative slots.
+    task_ids : numpy.ndarray, optional
+        (T,) the task identifiers of the source table (default 1..T).
+    resp : numpy.ndarray, optional
+        (T,) the respondent of each task (None: every task its own respondent).
+    offset : numpy.ndarray, optional
+        (T, J) a fixed part of each utility (None when all zero).
+    spec : dict
+        How the variables were coded (JSON-ready), kept with fitted models to code new alternatives.
+    source : str
+        What messages call the data (its file).
+    task_rows : numpy.ndarray, optional
+        (T,) int: the row (0-based position) of each task in the table it was read from (its first row
+        in long data), for reading respondent covariates.
+    """
+
     X: np.ndarray
     avail: np.ndarray
     chosen: np.ndarray
@@ -71,12 +100,13 @@ class ChoiceData:
 
     @property
     def n_respondents(self) -> int:
+        """Number of respondents R (the number of tasks without respondent ids)."""
         if self.resp is None:
             return self.n_tasks
         return int(self.panel()[1])
 
     # ------------------------------------------------------------------ panels
-    def panel(self):
+    def panel(self) -> tuple[np.ndarray, int]:
         """Integer respondent codes (0..R-1, in order of first appearance) and R.
 
         Without respondent ids every task is its own respondent.
@@ -92,7 +122,7 @@ class ChoiceData:
                 self._panel = (codes.astype(np.intp), len(uniques))
         return self._panel
 
-    def panel_blocks(self):
+    def panel_blocks(self) -> tuple[np.ndarray, np.ndarray]:
         """Tasks grouped by respondent: ``order`` (T,), the task indices sorted by respondent (stable), and
         ``starts`` (R + 1,), so that respondent ``r``'s tasks are ``order[starts[r]:starts[r + 1]]``."""
         codes, R = self.panel()

@@ -77,6 +77,25 @@ def validation_table(v: dict) -> Table:
         ["always chose the same position", len(v["always_same_position"])]], key="validation")
 
 
+def print_validation(v: dict, console) -> None:
+    """The validation table of a survey export (its ``to_dict()``), then its problems (the first ten)
+    and quality checks as warnings."""
+    from dce.report.console import warn
+    from dce.report.render import print_table
+
+    print_table(console, validation_table(v))
+    problems = v["problems"]
+    for p in problems[:10]:
+        warn(console, "warning", f"respondent {p['respondent']}, column '{p['column']}': {p['kind']} ({p['detail']})")
+    if len(problems) > 10:
+        warn(console, "warning", f"... and {len(problems) - 10} more problems (all in the JSON 'validation')")
+    for label, ids in (("always chose the status quo", v["always_status_quo"]),
+                       ("always chose the same position", v["always_same_position"])):
+        if ids:
+            head = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
+            warn(console, "quality check", f"{len(ids)} respondents {label}: {head}")
+
+
 def print_fit(result, source="", console=None):
     """Estimates, the model's own tables, the fit summary and the warnings of a result."""
     from rich.table import Table as RichTable
