@@ -54,7 +54,8 @@ def _parse_random(values):
                    "WTP x attributes), the WTPs estimated directly; needs --price.")
 @click.option("--price", help="--space wtp: the price column (or a numeric design attribute such as income).")
 @click.option("--random", "random_", multiple=True,
-              help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated).")
+              help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated); "
+                   "with --space wtp the WTPs and `scale` (a bare `scale`: lognormal).")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
 @click.option("--draws", type=int, default=1000, show_default=True, help="Mixed logit: simulation draws.")
 @click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",

@@ -205,13 +205,15 @@ class _WTPSpaceModel:
         beta[k] = self._space.sign * max(abs(beta[k]), 1e-6 * max(1.0, float(np.max(np.abs(beta)))))
         return self._space.from_preference(beta)
 
-    def _describe_space(self, result):
+    def _describe_space(self, result, pref_row):
+        """JSON ``space``, ``price``, ``price_sign``; summary rows with the sign convention (and, with
+        ``pref_row``, the preference-space log-likelihood: the same model's)."""
         sp = self._space
         result.info.update({"space": "wtp", "price": sp.price, "price_sign": int(sp.sign)})
         result.summary.append(("space", f"willingness to pay, in units of {sp.price}: U = scale x "
                                         f"({'-' if sp.sign < 0 else '+'}{sp.price} + WTP x attributes)"))
         result.summary.append((f"price ({sp.price})", sp.convention()))
-        if not any(label == "conditional logit log-likelihood" for label, _ in result.summary):
+        if pref_row:
             result.summary.append(("preference-space log-likelihood", f"{self._pref.loglik:.3f} (the same model)"))
         z = self._pref.z[sp.k]
         if not abs(z) >= 2:
@@ -291,7 +293,7 @@ class ConditionalLogitWTP(_WTPSpaceModel, ConditionalLogit):
         return c
 
     def _describe(self, result, problem, data):
-        self._describe_space(result)
+        self._describe_space(result, pref_row=True)
 
     @classmethod
     def _space_draws(cls, result, space, theta, n_draws, seed):
@@ -347,8 +349,8 @@ class MixedLogitWTP(_WTPSpaceModel, MixedLogit):
         return c0, self._pref, spread
 
     def _describe(self, result, problem, data):
-        super()._describe(result, problem, data)
-        self._describe_space(result)
+        super()._describe(result, problem, data)     # says the conditional logit's log-likelihood
+        self._describe_space(result, pref_row=False)
 
     @classmethod
     def _space_draws(cls, result, space, theta, n_draws, seed):
