@@ -12,6 +12,8 @@ def _parse_random(values):
 
     out = {}
     for value in values:
+        # a bare `scale` (willingness-to-pay space) is the lognormal scale
+        value = ",".join("scale=ln" if v.strip() == "scale" else v for v in value.split(","))
         out.update(parse_pairs(value, "--random", "NAME=DIST (for example pf=n)"))
     return out
 
@@ -47,8 +49,13 @@ def _parse_random(values):
                                 "compares them).")
 @click.option("--shared", help="Latent class: comma list of coefficients equal in every class.")
 @click.option("--membership", help='Latent class: respondent covariates of class membership, e.g. "age_z + female".')
+@click.option("--space", type=click.Choice(["pref", "wtp"]), default="pref", show_default=True,
+              help="Preference space, or willingness-to-pay space (mnl, mixed): utility = scale x (-price + "
+                   "WTP x attributes), the WTPs estimated directly; needs --price.")
+@click.option("--price", help="--space wtp: the price column (or a numeric design attribute such as income).")
 @click.option("--random", "random_", multiple=True,
-              help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated).")
+              help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated); "
+                   "with --space wtp the WTPs and `scale` (a bare `scale`: lognormal).")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
 @click.option("--draws", type=Count(2, 1_000_000), default=1000, show_default=True,
               help="Mixed logit: simulation draws per respondent (2 to 1,000,000).")
@@ -70,8 +77,8 @@ def _parse_random(values):
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the results.")
 @user_errors
 def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
-        model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, random_,
-        correlated, draws, draw_type, seed, starts, individual, output, validation_output, fmt, quiet):
+        model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, space,
+        price, random_, correlated, draws, draw_type, seed, starts, individual, output, validation_output, fmt, quiet):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
@@ -107,7 +114,8 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     seed = resolve_seed(seed)          # one seed for every fit of the command, reported in each
     progress = None if quiet or model == "mnl" else _progress_printer
     ests = [_estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
-                       seed=seed, starts=starts, progress=progress, classes=k, shared=shared, membership=membership)
+                       seed=seed, starts=starts, progress=progress, classes=k, shared=shared, membership=membership,
+                       space=space, price=price)
             for k in counts]
     if individual and not hasattr(ests[0], "individual_means"):
         raise DCEError(f"--individual: the {ests[0].label.lower()} has no individual-level estimates")
@@ -115,7 +123,7 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
                                      task=task, id_col=id_col, choice_col=choice_col, avail=avail,
                                      design_path=design_path, spec_path=spec_path, id_col_s=id_col_s,
                                      block_col=block_col, answer_cols=answer_cols, codes=codes, missing=missing,
-                                     interactions=interactions)
+                                     interactions=interactions, price=price if space == "wtp" else None)
     from dce.cli.common import info_console, provenance
 
     inputs = (data, design_path, spec_path, model_file)
@@ -230,7 +238,7 @@ def _numbered(path, k, n):
 
 
 def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress, classes=None, shared=None,
-               membership=None):
+               membership=None, space="pref", price=None):
     """The estimator of ``--model`` with the command's options; the model checks them (one place)."""
     import os
 
@@ -242,20 +250,31 @@ def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, p
     common = dict(se=se, seed=seed, callback=progress() if progress else None)
     if model != "mixed" and random_:
         raise DCEError("--random needs --model mixed")
+    family = model
+    if space == "wtp":
+        from dce.errors import ArgumentError
+
+        if model not in ("mnl", "mixed"):
+            raise DCEError("--space wtp: willingness-to-pay space is for --model mnl or mixed")
+        if not price:
+            raise ArgumentError("price", "--space wtp needs the price column (or numeric attribute), e.g. --price pf")
+        family, common["price"] = f"{model}_wtp", price
+    elif price:
+        raise DCEError("--price needs --space wtp")
     if model == "mnl":
-        return model_class("mnl")(**common)
+        return model_class(family)(**common)
     if model == "latent":
         shared = [s.strip() for s in (shared or "").split(",") if s.strip()]
         return model_class("latent")(classes=classes, shared=shared, membership=membership, starts=starts, **common)
     corr = None
     if correlated:
         corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
-    return model_class("mixed")(random=_parse_random(random_), correlated=corr, draws=draws, draw_type=draw_type,
+    return model_class(family)(random=_parse_random(random_), correlated=corr, draws=draws, draw_type=draw_type,
                                 starts=starts, threads=threads, backend=backend, **common)
 
 
 def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, choice_col, avail, design_path,
-                 spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions):
+                 spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions, price=None):
     """The ChoiceData of the command's input (and the validation report of a survey export)."""
     from dce.data.readers import read_table
 
@@ -281,6 +300,10 @@ def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, ch
         return choice_data_from_model_file(model_file, df, source=data, id_col=id_col), None, df
     from dce.data.build import choice_data_from_formula
 
+    if price is not None:   # willingness-to-pay space: the price is a term of the formula
+        from dce.models.wtp_space import price_formula
+
+        formula = price_formula(formula, price, df, source=data)
     return choice_data_from_formula(df, formula, source=data, alt=alt, task=task, id_col=id_col,
                                     choice_col=choice_col, avail=avail), None, df
 

@@ -36,6 +36,10 @@ def wtp(model, cost, level, sims, seed, output, fmt):
     tables[-1].notes.append(f"WTP = coefficient / |coefficient of {cost}|: positive values are worth paying (or "
                             f"giving up {cost}) for. s.e. by the delta method; K-R: Krinsky-Robb, {sims} parameter "
                             f"draws; seed {seed}")
+    if any("distribution" in r for r in rows):
+        tables[-1].notes.append(f"Where coefficients vary over respondents, WTP is the ratio of the mean coefficients; "
+                                f"the distribution is that of each respondent's ratio (for a model estimated in "
+                                f"willingness-to-pay space against {cost}, the distribution of its WTPs)")
     from dce.cli.common import emit_tables, provenance
 
     emit_tables(tables, fmt)
