@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import event as _event
 from hypothesis import example, given, settings
+from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
 
 from dce.errors import DCEError
@@ -100,6 +102,12 @@ RAW = [
 ]
 
 
+def event(what):
+    """Count accepted and refused files (``--hypothesis-show-statistics``) inside a property only."""
+    if currently_in_test_context():
+        _event(what)
+
+
 def check(fz, path, load, *more, data=None):
     """``load(path)`` (then each of ``more`` on its result): success or one line naming ``path`` (or the
     data file ``data`` where the file is fine but the data do not fit it)."""
@@ -111,7 +119,9 @@ def check(fz, path, load, *more, data=None):
         except DCEError as e:
             msg = fz.one_line_error(e, None)
             assert str(path) in msg or (data is not None and msg.startswith(f"{data}: ")), msg
+            event("refused")
             return None
+    event("accepted")
     return out
 
 
