@@ -275,7 +275,7 @@ class ModelResult:
             vcovs[se_type] = np.array(d["vcov"], float)
             if "vcov_robust" in d and "robust" not in vcovs:
                 vcovs["robust"] = np.array(d["vcov_robust"], float)
-        except (KeyError, TypeError, ValueError, OverflowError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as e:
             raise DCEError(f"{source}: key 'params' or 'vcov' is malformed ({e})") from None
         if not isinstance(d["model"], str):
             raise DCEError(f"{source}: key 'model' is not the name of a model")

@@ -111,7 +111,8 @@ def test_deep_nesting(fz, template, depth):
 
 
 @pytest.mark.parametrize("text", ["x" + " + x" * 8000, "B" + " + B * x" * 3000, "1" * 20000, "x" * 20001,
-                                  "1e" + "9" * 5000, "1" + "0" * 4300, "1" + "0" * 4301])
+                                  "1e" + "9" * 5000, "1" + "0" * 4300, "1" + "0" * 4301],
+                         ids=["sum", "linear", "digits", "name", "exponent", "int4300", "int4301"])
 def test_long_and_huge(fz, text):
     check_expression(text, fz)
 

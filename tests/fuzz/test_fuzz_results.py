@@ -166,6 +166,8 @@ REGRESSIONS = [
     (0, ("spec", "terms"), [[3]]),
     (0, ("vcov",), [[float("nan"), 0], [0, 1]]),
     (0, ("params", 0, "estimate"), 10**400),
+    (1, ("vcovs",), True),                           # AttributeError: 'bool' object has no attribute 'items'
+    (0, ("loglik_null",), 0),                        # ZeroDivisionError in rho-squared
 ]
 
 

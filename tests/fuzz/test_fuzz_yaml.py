@@ -165,7 +165,11 @@ def test_random_design_structures(tmp_path, fz, doc):
     check(fz, path, load_design)
 
 
-@pytest.mark.parametrize("text", RAW)
+def _ids(texts):
+    return [f"raw{i}" for i in range(len(texts))]
+
+
+@pytest.mark.parametrize("text", RAW, ids=_ids(RAW))
 def test_yaml_tags_aliases_and_odd_documents(tmp_path, fz, text):
     path = tmp_path / "design.yaml"
     path.write_text(text, encoding="utf-8")
@@ -224,7 +228,8 @@ def test_scenario_files(tmp_path, fz, newdeal_model, doc):
         assert all(0 <= r["share"] <= 1 for r in rows)
 
 
-@pytest.mark.parametrize("text", RAW + ["scenarios: [*x]\n", "reference: !!binary aGk=\nscenarios: []\n"])
+@pytest.mark.parametrize("text", RAW + ["scenarios: [*x]\n", "reference: !!binary aGk=\nscenarios: []\n"],
+                         ids=_ids(RAW + [0, 0]))
 def test_scenario_files_with_tags_and_aliases(tmp_path, fz, newdeal_model, text):
     from dce.post.shares import load_scenarios
 
