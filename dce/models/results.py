@@ -307,6 +307,10 @@ class ModelResult:
         coef_names = d.get("coef_names")
         if coef_names is not None and not (isinstance(coef_names, list) and all(isinstance(c, str) for c in coef_names)):
             raise DCEError(f"{source}: key 'coef_names' is not a list of names")
+        spec_names = spec.get("names")
+        if coef_names is not None and isinstance(spec_names, list) and list(map(str, spec_names)) != coef_names:
+            raise DCEError(f"{source}: the model's coefficients ({', '.join(coef_names)}) do not match its spec "
+                           f"({', '.join(map(str, spec_names))}); was it fitted on another design?")
         try:
             result = cls._of(d, source, names, estimates, vcovs, se_type, spec, tables, summary)
         except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as e:
