@@ -153,6 +153,8 @@ def read_table(path, sheet: str | int | None = None, value_labels: bool = False)
         raise _fail(path, "unsupported file")
 
     _check_columns(path, df)
+    if len(df.columns) == 0:
+        raise _fail(path, "has no columns with data (the header names none)")
     if len(df) == 0:
         raise _fail(path, "has no data rows (only a header)")
     df.attrs["source"] = path

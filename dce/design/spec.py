@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dce.data.choice_data import SCALE_LIMIT
 from dce.errors import DCEError
 
 ASC_STATUS_QUO = "asc_status_quo"
@@ -93,6 +94,14 @@ class Attribute:
     def index(self, value) -> int | None:
         """Index of a level given as its label text or value; None when it is not a level."""
         return _match_level(self, value)
+
+
+def _magnitude(v) -> str:
+    """A number in 3 significant digits (an integer beyond the float range as its power of ten)."""
+    try:
+        return f"{float(v):.3g}"
+    except OverflowError:
+        return f"{'-' if v < 0 else ''}1e{len(str(abs(v))) - 1}"
 
 
 def _as_number(v):
@@ -541,6 +550,8 @@ def _prior(doc, path, value, n, what):
         if len(v) != n:
             raise doc.error(p, f"{label} has {len(v)} value{'s' if len(v) != 1 else ''} but {what} has "
                                f"{n} coded column{'s' if n != 1 else ''}")
+        if any(abs(x) > SCALE_LIMIT for x in v):
+            raise doc.error(p, f"{label} is too large in magnitude (beyond 1e100); rescale the attribute")
         arr = np.array(v, float)
         if not np.all(np.isfinite(arr)):
             raise doc.error(p, f"{label} must be finite")
@@ -586,6 +597,10 @@ def _attribute(doc, name, spec):
             raise doc.error(path + ("levels", i), "a level is a number or text")
         if isinstance(v, float) and not math.isfinite(v):
             raise doc.error(path + ("levels", i), "a level must be finite")
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v != 0 \
+                and not 1 / SCALE_LIMIT <= abs(v) <= SCALE_LIMIT:
+            raise doc.error(path + ("levels", i), f"level {_magnitude(v)} is too {'large' if abs(v) > 1 else 'small'} in "
+                                                  "magnitude to design with; rescale the attribute (another unit)")
         labels.append(str(doc.texts.get(path + ("levels", i), v)).strip())
     for i, lab in enumerate(labels):
         if lab in labels[:i]:

@@ -7,9 +7,15 @@ Key paths are tuples of keys and list positions, e.g. ``("attributes", "price", 
 """
 from __future__ import annotations
 
+import math
 import os
 
 from dce.errors import DCEError
+
+import re
+
+# YAML 1.1 (PyYAML) reads 1e-3 and -1E5 (an exponent without a decimal point) as text; people mean numbers
+_EXPONENT = re.compile(r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)[eE][-+]?\d+")
 
 #: the most values (mappings, lists and scalars, counted as read) a document may hold: an alias (``*a``)
 #: repeats its anchor's whole subtree, so a few lines of nested aliases can stand for billions of values
@@ -33,6 +39,7 @@ class YamlDoc:
         import yaml
 
         self.source = source
+        self._text = text
         self.lines = {}     # key path -> line (1-based) of the key
         self.texts = {}     # key path -> source text of a scalar value
         self._count = 0     # values read so far (see MAX_VALUES)
@@ -90,7 +97,18 @@ class YamlDoc:
             finally:
                 self._open.discard(id(node))
         self.texts[path] = node.value
-        return self._loader.construct_object(node, deep=True)
+        value = self._loader.construct_object(node, deep=True)
+        if isinstance(value, str) and node.style is None and _EXPONENT.fullmatch(value) \
+                and not self._tagged(node):
+            number = float(value.replace("_", ""))
+            if math.isfinite(number):       # 1e999 stays text, for the checks to refuse
+                return number
+        return value
+
+    def _tagged(self, node) -> bool:
+        """Whether a scalar carries an explicit tag (``!!str 1e3`` stays text)."""
+        words = [w for w in self._text[node.start_mark.index:node.end_mark.index].split() if not w.startswith("&")]
+        return bool(words) and words[0].startswith("!")
 
     def _build_collection(self, node, path):
         import yaml

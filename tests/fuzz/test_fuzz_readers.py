@@ -132,6 +132,7 @@ cells = st.text(max_size=12)
 @example(header=["a", "a"], rows=[["1", "2"]], delim=",", encoding="utf-8", newline="\n", ext=".csv")
 @example(header=["a", "b"], rows=[["1", "2", "3"]], delim=",", encoding="utf-16", newline="\n", ext=".csv")
 @example(header=['"'], rows=[["1"]], delim=",", encoding="utf-8", newline="\n", ext=".csv")
+@example(header=["", ""], rows=[["", ""]], delim=",", encoding="utf-8", newline="\n", ext=".csv")  # once: no columns
 def test_text_tables_in_random_encodings(tmp_path, fz, header, rows, delim, encoding, newline, ext):
     text = newline.join(delim.join(r) for r in [header, *rows]) + newline
     data = text.encode(encoding, errors="replace")

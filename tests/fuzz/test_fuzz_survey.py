@@ -123,3 +123,41 @@ def test_random_exports_through_the_command_line(tmp_path, fz, df):
     out, val = tmp_path / "m.json", tmp_path / "v.json"
     fz.run_cli(["fit", path, "--design", ND / "design.csv", "--spec", SPEC_PATH, "-o", out,
                 "--validation-output", val, "-q"], codes=(0, 2, 3), outputs=[out, val], folder=tmp_path)
+
+
+# ------------------------------------------------------------------------------------------ design CSV
+DESIGN_CSV = pd.read_csv(ND / "design.csv", dtype=object)
+cells = st.one_of(st.sampled_from(["1", "2", "3", "0", "-1", "nurse", "none", "40", "45", "55", "10", "current",
+                                   "larger", "", "99", "1.0", "1e308", "NaN"]), st.text(max_size=6))
+
+
+@settings(max_examples=2 * N)
+@given(edits=st.lists(st.tuples(st.integers(0, len(DESIGN_CSV) - 1), st.sampled_from(list(DESIGN_CSV.columns)),
+                                cells), max_size=5),
+       drop_rows=st.lists(st.integers(0, len(DESIGN_CSV) - 1), max_size=3),
+       drop_col=st.one_of(st.none(), st.sampled_from(list(DESIGN_CSV.columns))))
+@example(edits=[(0, "task", "1e308")], drop_rows=[], drop_col=None)
+@example(edits=[], drop_rows=[0], drop_col=None)
+def test_design_csv(tmp_path, fz, edits, drop_rows, drop_col):
+    """dce design --evaluate / dce fit --design: a design CSV with cells changed, rows or a column dropped."""
+    from dce.design.diagnostics import evaluate
+    from dce.design.io import read_design_csv
+    from dce.design.spec import load_design_spec
+
+    df = DESIGN_CSV.copy()
+    for r, c, v in edits:
+        df.at[r, c] = v
+    df = df.drop(index=sorted(set(drop_rows)))
+    if drop_col:
+        df = df.drop(columns=[drop_col])
+    path = tmp_path / "design.csv"
+    df.to_csv(path, index=False)
+    spec = load_design_spec(SPEC_PATH)
+    with fz.bounded(30, "a design CSV"):
+        try:
+            d = read_design_csv(path, spec)
+            diag = evaluate(d, spec, draws=10)
+        except DCEError as e:
+            fz.one_line_error(e, path)
+            return
+    json.dumps(diag, allow_nan=True)

@@ -152,6 +152,9 @@ def search(spec):
 @example(doc={**GENERIC, "blocks": 10**9})
 @example(doc={**GENERIC, "alternatives": 10**6})
 @example(doc={**GENERIC, "constraints": ["price == 'low'", "price == 'high'"]})
+@example(doc={**DESIGN, "attributes": {**DESIGN["attributes"], "workweek": {         # once: LinAlgError and
+    "levels": [40, 45, 50, 55], "coding": "linear", "prior": {"mean": -1e308, "sd": 1e308}}}})  # ZeroDivisionError
+@example(doc={**GENERIC, "attributes": {**GENERIC["attributes"], "warranty": {"levels": [1, 10**400]}}})
 def test_mutated_design_files(tmp_path, fz, doc):
     path = tmp_path / "design.yaml"
     path.write_text(dump(doc), encoding="utf-8")

@@ -121,3 +121,12 @@ def test_atomic_output_leaves_nothing_half_written(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]        # no temporary file left
     with pytest.raises(DCEError, match="does not exist"):
         write_json(tmp_path / "no" / "such" / "x.json", {})
+
+
+def test_yaml_numbers_with_an_exponent_are_numbers():
+    """YAML 1.1 reads 1e-3 as text; a design's prior sd of 1e-3 is a number (explicit !!str and quotes stay
+    text; 1e999 stays text for the checks to refuse)."""
+    from dce.util.yamlio import YamlDoc
+
+    d = YamlDoc("a: 1e-3\nb: -1E5\nc: '1e3'\nd: e5\ne: !!str 1e3\nf: 1e999\ng: [.5e1, &x 2e2, *x]\n", "s").data
+    assert d == {"a": 0.001, "b": -1e5, "c": "1e3", "d": "e5", "e": "1e3", "f": "1e999", "g": [5.0, 200.0, 200.0]}
