@@ -308,6 +308,8 @@ class ModelResult:
         if coef_names is not None and not (isinstance(coef_names, list) and all(isinstance(c, str) for c in coef_names)):
             raise DCEError(f"{source}: key 'coef_names' is not a list of names")
         spec_names = spec.get("names")
+        if "names" in spec and not (isinstance(spec_names, list) and all(isinstance(c, str) for c in spec_names)):
+            raise DCEError(f"{source}: key 'spec.names' is not a list of names")
         if coef_names is not None and isinstance(spec_names, list) and list(map(str, spec_names)) != coef_names:
             raise DCEError(f"{source}: the model's coefficients ({', '.join(coef_names)}) do not match its spec "
                            f"({', '.join(map(str, spec_names))}); was it fitted on another design?")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dce.errors import DCEError
 from dce.report import figures as F
 from dce.report.table import Column, Table, cell
 
@@ -170,7 +171,13 @@ def design_section(design) -> Section:
 def model_sections(models) -> Section:
     s = Section("models", "Models")
     for i, m in enumerate(models, 1):
-        _model_blocks(s, i, m)
+        try:
+            _model_blocks(s, i, m)
+        except DCEError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+            # the file passed the result's own checks, but a field the report reads has another shape
+            raise DCEError(f"{m.path}: a field of this results file is malformed ({type(e).__name__}: {e})") from None
     return s
 
 
