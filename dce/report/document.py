@@ -197,7 +197,10 @@ def write_report(report: Report, output, figures_dir=None, png_dpi=150):
         _check_writable_folder(parent if not os.path.isdir(figures_dir) else figures_dir, figures_dir)
         files = [(f"{f.key}.svg", F.svg(f).encode("utf-8")) for f in report.figures]
         files += [(f"{f.key}.png", F.png(f, dpi=png_dpi)) for f in report.figures]
-        os.makedirs(figures_dir, exist_ok=True)
+        try:
+            os.makedirs(figures_dir, exist_ok=True)
+        except OSError as e:
+            raise DCEError(f"--figures {figures_dir}: the folder cannot be made ({e.strerror or e})") from None
         for name, data in files:
             with atomic_open(os.path.join(figures_dir, name), "wb") as fh:
                 fh.write(data)

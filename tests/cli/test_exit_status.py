@@ -277,3 +277,11 @@ def test_a_stray_library_warning_is_one_line(tmp_path, monkeypatch):
     assert r.exit_code == 0
     assert r.output.splitlines() == ["warning: numerical problem (overflow encountered in multiply); check the results",
                                      "warning: something odd"], r.output
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc (a folder no one can create files in)")
+def test_a_figures_folder_that_cannot_be_made(model_json, tmp_path):
+    m, _, _ = model_json
+    out = tmp_path / "r.html"
+    r = run("report", m, "--figures", "/proc/dce-figures", "-o", out)
+    assert r.exit_code == 2 and "--figures /proc/dce-figures" in r.output and not out.exists(), r.output
