@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dce.errors import DCEError
+
 
 
 def _weighted_mean(B, w):
@@ -112,6 +114,17 @@ def _wtp_rows(result, names, c, ratios, sims, q, alpha):
 def importance(result):
     """Relative importance of each attribute: its utility range over its levels, as a share of the total
     (at the mean coefficients)."""
+    from dce.post.coding import _MALFORMED, _malformed
+
+    try:
+        return _importance(result)
+    except DCEError:
+        raise
+    except _MALFORMED as e:   # the spec's ranges and levels, read as they are
+        raise _malformed(result.source or "model", e) from None
+
+
+def _importance(result):
     from dce.post.coding import coder_for
 
     coder = coder_for(result)

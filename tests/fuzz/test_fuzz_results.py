@@ -168,6 +168,7 @@ REGRESSIONS = [
     (0, ("params", 0, "estimate"), 10**400),
     (1, ("vcovs",), True),                           # AttributeError: 'bool' object has no attribute 'items'
     (0, ("loglik_null",), 0),                        # ZeroDivisionError in rho-squared
+    (0, ("spec", "factors", "price", "range"), None),    # TypeError in dce wtp's attribute importance
 ]
 
 
@@ -185,3 +186,5 @@ def test_regressions(tmp_path, fz, bases, family, path, value):
     sc.write_text(SCENARIOS)
     fz.run_cli(["shares", m, "--scenarios", sc, "--sims", "20", "--seed", "1", "-o", tmp_path / "s.json"],
                codes=(0, 2, 3), outputs=[tmp_path / "s.json"], folder=tmp_path)
+    fz.run_cli(["wtp", m, "--cost", "price", "--sims", "20", "--seed", "1", "-o", tmp_path / "w.json"],
+               codes=(0, 2, 3), outputs=[tmp_path / "w.json"], folder=tmp_path)
