@@ -122,12 +122,15 @@ def wtp_tables(rows, imp, cost, source, level) -> list:
     """WTP with delta and Krinsky-Robb intervals, its distribution where coefficients vary, importance."""
     pct = int(round(level * 100))
     seg = any("segment" in r for r in rows)
+    boot = any("boot_low" in r for r in rows)
     out = [Table(f"Willingness to pay, in units of '{cost}' ({source})",
                  ([Column("segment")] if seg else []) + [
                      Column("coefficient"), Column("WTP", "g4"), Column("s.e.", "g4"),
-                     Column(f"{pct}% CI (delta)", "g4_ci"), Column(f"{pct}% CI (K-R)", "g4_ci")],
+                     Column(f"{pct}% CI (delta)", "g4_ci"), Column(f"{pct}% CI (K-R)", "g4_ci")]
+                 + ([Column(f"{pct}% CI (bootstrap)", "g4_ci")] if boot else []),
                  [([_segment_cell(r)] if seg else []) + [r["name"], r["wtp"], r["se"], [r["delta_low"], r["delta_high"]],
-                                                        [r["kr_low"], r["kr_high"]]] for r in rows], key="wtp")]
+                                                        [r["kr_low"], r["kr_high"]]]
+                  + ([[r.get("boot_low"), r.get("boot_high")]] if boot else []) for r in rows], key="wtp")]
     dist = [r for r in rows if "distribution" in r]
     if dist:
         out.append(Table("Distribution over respondents", [Column("coefficient")] + [
