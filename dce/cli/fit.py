@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import format_option, user_errors
+from dce.cli.common import format_option, runner_options, user_errors
 
 
 def _parse_random(values):
@@ -54,6 +54,10 @@ def _parse_random(values):
               help="Mixed logit: number of starting points; the best log-likelihood is kept.")
 @click.option("--individual", type=click.Path(dir_okay=False),
               help="Mixed logit: write individual-level conditional means to this CSV.")
+@click.option("--bootstrap", "n_boot", type=int, default=None,
+              help="Respondent-level bootstrap with this many replicates: percentile and BCa intervals, kept in "
+                   "the JSON for the bootstrap intervals of dce shares and dce wtp.")
+@runner_options
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
 @click.option("--validation-output", type=click.Path(dir_okay=False),
               help="Survey export: write the validation report of the responses as JSON (for dce report).")
@@ -62,7 +66,8 @@ def _parse_random(values):
 @user_errors
 def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
         model_file, alt, task, id_col, choice_col, avail, sheet, se, model, random_,
-        correlated, draws, draw_type, seed, starts, individual, output, validation_output, fmt, quiet):
+        correlated, draws, draw_type, seed, starts, individual, n_boot, workers, scheduler, output, validation_output,
+        fmt, quiet):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
@@ -80,12 +85,17 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         raise DCEError("give exactly one of --formula and --model-file (or --design and --spec)")
     if validation_output and not survey:
         raise DCEError("--validation-output: only a survey export (--design and --spec) has a validation report")
-    from dce.cli.common import check_format
+    from dce.cli.common import check_format, where_to_run
 
     check_format(fmt)
+    if n_boot is not None and n_boot < 2:
+        raise DCEError(f"--bootstrap: must be at least 2 replicates, not {n_boot}")
+    workers, scheduler = where_to_run(workers, scheduler)
     progress = None if quiet or model == "mnl" else _progress_printer
     est = _estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
                      seed=seed, starts=starts, progress=progress)
+    if starts > 1:
+        est.workers, est.scheduler = workers, scheduler
     if individual and not hasattr(est, "individual_means"):
         raise DCEError(f"--individual: the {est.label.lower()} has no individual-level estimates")
     cdata, report = _choice_data(data, survey, sheet=sheet, formula=formula, model_file=model_file, alt=alt,
@@ -98,6 +108,8 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     finally:
         if est.callback is not None:
             est.callback.close()
+    if n_boot:
+        _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet)
     if individual:
         from dce.util.io import atomic_open
 
@@ -130,6 +142,17 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         from dce.util.io import write_json
 
         write_json(validation_output, {**report.to_dict(), "provenance": provenance(*inputs)})
+
+
+def _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet):
+    """Bootstrap the fit over respondents (seed: the fit's) and keep it in the result."""
+    from dce.cli.common import ProgressBar
+    from dce.models.bootstrap import attach, bootstrap
+
+    with ProgressBar("bootstrap replicates", enabled=not quiet) as bar:
+        boot = bootstrap(est, cdata, result, n_boot, seed=est.seed_, workers=workers, scheduler=scheduler,
+                         progress=bar)
+    attach(result, boot)
 
 
 def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress):
