@@ -61,7 +61,7 @@ def describe(workers=None, scheduler=None) -> str:
 
 
 def run(fn, tasks, seed, *, setup=None, workers=None, scheduler=None, progress=None, chunksize=None,
-        timeout=10.0, blas_threads=1, start_method=None):
+        timeout=5.0, blas_threads=1, start_method=None):
     """Run ``fn(context, task, stream)`` for every task and return the results in task order.
 
     Parameters
@@ -311,3 +311,24 @@ def _run_dask(job, tasks, ss, address, progress, chunksize, timeout):
 
 def _forget(token):
     _CONTEXTS.pop(token, None)
+
+
+# --------------------------------------------------------------------------------------- checking a cluster
+def probe(context, task, stream):
+    """A task that tells where it ran: ``(task, three standard normal numbers of its stream, process id,
+    id of the worker's context)``.  ``run(probe, range(n), seed, setup=probe_setup, scheduler=ADDRESS)``
+    checks a cluster: the numbers must equal those of ``workers=1`` and each process must show one context."""
+    import os
+    import time
+
+    import numpy as np
+
+    if context and context.get("sleep"):
+        time.sleep(context["sleep"])
+    return (task, np.random.default_rng(stream).normal(size=3).tolist(), os.getpid(),
+            None if context is None else context["id"])
+
+
+def probe_setup(sleep=0.0):
+    """The context of :func:`probe`: a fresh id (a new one each time setup runs) and a pause per task."""
+    return {"id": uuid.uuid4().hex, "sleep": float(sleep)}

@@ -87,12 +87,12 @@ def power(design_path, spec_path, truth, respondents, replications, model, rando
     con = info_console(fmt)
     from dce.runner import describe
 
-    con.print(f"{est.label}, {len(sizes)} sample sizes x {replications} SIMULATED surveys from "
-              f"{truth or 'the prior means of ' + spec_path}; seed {seed}; on {describe(workers, scheduler)}")
-    with ProgressBar("replications", enabled=not quiet) as bar:
+    with ProgressBar(f"{len(sizes)} sizes x {replications} replications", enabled=not quiet) as bar:
         d = power_analysis(design, est, sizes, replications, seed, truth=t, target=target, scenarios=scenarios,
                            reference=reference, cost=cost, alpha=alpha, spec_text=spec_text, workers=workers,
                            scheduler=scheduler, progress=bar)
+    con.print(f"{est.label}, {len(sizes)} sample sizes x {replications} SIMULATED surveys from "
+              f"{truth or 'the prior means of ' + spec_path}; seed {seed}; ran on {describe(workers, scheduler)}")
     from dce.report.tables import power_tables
 
     tables = power_tables(d)

@@ -364,17 +364,31 @@ def assign_blocks(levels, n_levels, n_blocks, rng, restarts=20):
     return best + 1
 
 
+def _search_context(spec, B, backend):
+    """The search state, built once per worker process of :func:`dce.runner.run`."""
+    return _Search(spec, B, backend=backend)
+
+
+def _search_start(ctx, max_passes, stream):
+    """One start of the coordinate exchange from its own stream: ``(levels, error, passes, backend)``."""
+    idx, err, npass = ctx.run(np.random.default_rng(stream), max_passes=max_passes)
+    return idx, err, npass, ctx.backend
+
+
 def make_design(spec, seed=None, starts=10, draws=None, max_passes=50, block_restarts=20, progress=None,
-                backend="auto"):
+                backend="auto", workers=1, scheduler=None):
     """Make a D-efficient design for ``spec``; returns a :class:`Design` (tasks in block order).
 
     ``seed``: int (None: a fresh one, recorded in ``design.seed``); ``starts``: random starts of the
     coordinate exchange (the lowest D-error wins); ``draws``: prior draws for a Bayesian prior (default
     ``spec.draws``).  ``spec.method == 'full_factorial'`` gives the shifted full factorial instead.
-    ``progress(i, starts, best_error)`` is called after each start.  ``backend``: ``auto`` (numba when
+    ``progress(done, starts)`` is called as starts finish.  ``backend``: ``auto`` (numba when
     installed), ``numba`` or ``numpy``; both give the same errors to round-off, but round-off can steer
     the search, so the same seed gives the same design for the same backend.  ``design.search`` records the
-    method, draws, starts, the error of every start, passes and seconds.
+    method, draws, starts, the error of every start, passes and seconds.  The starts run through
+    :func:`dce.runner.run` (``workers`` local processes, default 1: this process; or a Dask
+    ``scheduler``), start ``i`` from stream ``2 + i`` of the seed, so the design does not depend on where
+    they ran.
     """
     from dce.util.seeds import resolve_seed
 
@@ -394,18 +408,21 @@ def make_design(spec, seed=None, starts=10, draws=None, max_passes=50, block_res
         levels = full_factorial_design(spec)
         search.update(starts=0, errors=[], passes=[])
     else:
-        ctx = _Search(spec, B, backend=backend)
+        import functools
+
+        from dce.runner import run
+
+        out = run(_search_start, [int(max_passes)] * starts, start_ss,
+                  setup=functools.partial(_search_context, spec, B, backend), workers=workers, scheduler=scheduler,
+                  progress=progress)
         best, best_err, errors, passes = None, np.inf, [], []
-        for i, child in enumerate(start_ss):
-            idx, err, npass = ctx.run(np.random.default_rng(child), max_passes=max_passes)
+        for idx, err, npass, used in out:
             errors.append(err)
             passes.append(npass)
             if err < best_err:
                 best, best_err = idx.copy(), err
-            if progress is not None:
-                progress(i + 1, starts, best_err)
         levels = best
-        search.update(starts=starts, errors=errors, passes=passes, objective=best_err, backend=ctx.backend)
+        search.update(starts=starts, errors=errors, passes=passes, objective=best_err, backend=used)
     block = assign_blocks(levels, spec.n_levels, spec.blocks, np.random.default_rng(block_ss),
                           restarts=block_restarts)
     order = np.argsort(block, kind="stable")

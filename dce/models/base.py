@@ -21,6 +21,7 @@ sampler overrides :meth:`Model.fit` and returns the same result type.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 
@@ -42,7 +43,7 @@ class Model:
     singular_warning = "the Hessian is singular at the estimates: some parameters are not identified"
 
     def __init__(self, *, se="classical", starts=None, seed=None, maxiter=None, tol=None, start=None,
-                 callback=None, threads=None, backend="auto"):
+                 callback=None, threads=None, backend="auto", workers=1, scheduler=None):
         from dce.util.backend import BACKENDS, resolve_threads
         from dce.util.seeds import resolve_seed
 
@@ -68,6 +69,11 @@ class Model:
         self.callback = callback
         self.threads = None if threads is None else resolve_threads(threads)
         self.backend = backend
+        # where the starts run (dce.runner): local processes (None: every core) or a Dask scheduler
+        from dce.runner import resolve_workers
+
+        self.workers = None if workers is None else resolve_workers(workers)
+        self.scheduler = scheduler
 
     # ------------------------------------------------------------------ what a family supplies
     def _prepare(self, data, seed):  # pragma: no cover - abstract
@@ -133,15 +139,33 @@ class Model:
         return result
 
     def _multistart(self, problem, data, seed):
+        """Every start's optimisation: start values drawn here in turn, the optimisations through
+        :func:`dce.runner.run` when there are several starts and ``workers``/``scheduler`` ask for more than
+        this process (each worker builds the problem once), in this process otherwise."""
         rng = np.random.default_rng([seed, 7])
-        runs = []
-        for s in range(self.starts):
-            theta0 = self._initial(problem, data, s, rng)
-            label = f"start {s + 1}/{self.starts}: " if self.starts > 1 else ""
-            opt, iterations = self._optimize(problem, theta0, label)
-            runs.append({"start": s, "opt": opt, "iterations": iterations,
-                         "loglik": opt.loglik if opt is not None else -math.inf})
-        return runs
+        theta0s = [np.asarray(self._initial(problem, data, s, rng), float) for s in range(self.starts)]
+        here = self.scheduler is None and self.workers == 1
+        if self.starts == 1 or here:
+            outs = [self._optimize(problem, theta0, f"start {s + 1}/{self.starts}: " if self.starts > 1 else "")
+                    for s, theta0 in enumerate(theta0s)]
+        else:
+            import functools
+
+            from dce.runner import resolve_workers, run
+
+            worker = copy.copy(self)
+            worker.callback, worker.workers, worker.scheduler = None, 1, None
+            if self.scheduler is None:   # the cores are shared among the local workers
+                from dce.util.backend import resolve_threads
+
+                n = min(resolve_workers(self.workers), self.starts)
+                worker.threads = max(1, resolve_threads(self.threads) // n)
+            else:
+                worker.threads = 1
+            outs = run(_start_task, theta0s, seed, setup=functools.partial(_start_context, worker, data, seed),
+                       workers=self.workers, scheduler=self.scheduler)
+        return [{"start": s, "opt": opt, "iterations": iterations,
+                 "loglik": opt.loglik if opt is not None else -math.inf} for s, (opt, iterations) in enumerate(outs)]
 
     def _maximize(self, problem, theta0, label):
         user = self.callback
@@ -189,6 +213,16 @@ class Model:
         if not hasattr(self, "result_"):
             raise NotFittedError(f"the {self.label or self.name} has not been fitted: call fit(data) first")
         return self.result_
+
+
+def _start_context(model, data, seed):
+    """A worker's copy of the model and its problem, built once per worker process."""
+    return model, model._prepare(data, seed)
+
+
+def _start_task(ctx, theta0, stream):
+    model, problem = ctx
+    return model._optimize(problem, theta0, "")
 
 
 def _describe_starts(result, runs, best):
