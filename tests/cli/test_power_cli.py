@@ -81,9 +81,6 @@ def test_unreachable_scheduler_names_the_address(tmp_path):
     r = run(*BASE, "--respondents", "50", "--replications", "2", "--scheduler", "tcp://127.0.0.1:9", "-o", out)
     one_line_error(r, "--scheduler: no Dask scheduler answered at tcp://127.0.0.1:9 within 5 s")
     assert not out.exists()
-    # DCE_SCHEDULER is read by the CLI when no option says where to run
-    r = run(*BASE, "--respondents", "50", "--replications", "2", env={"DCE_SCHEDULER": "tcp://127.0.0.1:9"})
-    one_line_error(r, "tcp://127.0.0.1:9")
 
 
 def test_without_dask_scheduler_says_how_to_install(monkeypatch):
@@ -92,6 +89,12 @@ def test_without_dask_scheduler_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     one_line_error(run(*BASE, "--respondents", "50", "--scheduler", "tcp://127.0.0.1:9"),
                    'pip install "dce[dask]"')
+    # DCE_SCHEDULER is read by the CLI when no option says where to run (--workers runs locally)
+    r = run(*BASE, "--respondents", "50", "--replications", "2", env={"DCE_SCHEDULER": "tcp://127.0.0.1:9"})
+    one_line_error(r, "--scheduler: running on a Dask cluster needs dask.distributed")
+    r = run(*BASE, "--respondents", "5", "--replications", "2", "--workers", "1", "-q",
+            env={"DCE_SCHEDULER": "tcp://127.0.0.1:9"})
+    assert r.exit_code == 0, r.output
 
 
 def test_fit_bootstrap_keeps_replicates_that_shares_use(tmp_path):
