@@ -51,7 +51,9 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
 
     title = (f"Share preferring each scenario over the {ref_label.replace('_', ' ')}" if ref_label != "none"
              else "Market shares among the scenarios")
-    varies = fitted.coefficient_draws(n_draws=2, seed=seed)[0].shape[0] > 1
+    # simulated draws of the coefficients (a mixing distribution) change in number with n_draws
+    varies = fitted.coefficient_draws(n_draws=2, seed=seed)[0].shape[0] != fitted.coefficient_draws(
+        n_draws=3, seed=seed)[0].shape[0]
     table = shares_table(rows, f"{title} ({fitted.model}, {model})", level, by)
     how = {"krinsky-robb": f" ({sims} parameter draws)",
            "bootstrap": f" (percentiles over {sims} respondent-level bootstrap replicates)"}.get(ci, "")
