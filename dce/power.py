@@ -180,18 +180,13 @@ def _context(design, truth, model, target_args, spec_text, n_draws):
     return _Context(design, truth, model, targets, spec_text, n_draws)
 
 
-def child(stream, k):
-    """Child ``k`` of a SeedSequence, made without changing it (the same whichever process asks)."""
-    return np.random.SeedSequence(stream.entropy, spawn_key=tuple(stream.spawn_key) + (int(k),),
-                                  pool_size=stream.pool_size)
-
-
 def _replicate(ctx, n, stream):
     """One replication at ``n`` respondents: ``(estimates, se, None)`` or ``(None, None, why it failed)``."""
     from dce.data.simulate import simulate_responses
     from dce.data.survey import choice_data_from_survey
+    from dce.util.seeds import child
 
-    df = simulate_responses(ctx.design, ctx.truth, n, np.random.default_rng(child(stream, 0)))
+    df = simulate_responses(ctx.design, ctx.truth, n, child(stream, 0))
     est = copy.copy(ctx.model)
     est.seed = int(child(stream, 1).generate_state(1)[0])
     est.callback = None

@@ -16,14 +16,16 @@ from dce.cli.common import format_option, runner_options, user_errors
               help="Sample sizes to try, comma-separated, e.g. 50,100,200,400.")
 @click.option("--replications", "-r", type=int, default=200, show_default=True,
               help="Simulated surveys per sample size.")
-@click.option("--model", "model", type=click.Choice(["mnl", "mixed"]), default="mnl", show_default=True,
-              help="The planned model: conditional logit (mnl) or mixed logit (mixed).")
+@click.option("--model", "model", type=click.Choice(["mnl", "mixed", "latent"]), default="mnl", show_default=True,
+              help="The planned model: conditional logit (mnl), mixed logit (mixed) or latent class logit (latent).")
+@click.option("--classes", type=int, default=2, show_default=True, help="Latent class: the number of classes.")
+@click.option("--shared", help="Latent class: comma list of coefficients equal across classes.")
 @click.option("--random", "random_", multiple=True, help="Mixed logit: NAME=DIST (n, ln, -ln, t, u), as dce fit.")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
 @click.option("--draws", type=int, default=500, show_default=True, help="Mixed logit: simulation draws per fit.")
 @click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",
               show_default=True, help="Mixed logit: kind of draws.")
-@click.option("--starts", type=int, default=1, show_default=True, help="Starting points of each fit.")
+@click.option("--starts", type=int, default=None, help="Starting points of each fit (default: the model's).")
 @click.option("--se", type=click.Choice(["classical", "robust", "cluster"]), default="classical", show_default=True,
               help="The standard errors the tests and intervals use.")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Two-sided level of the tests.")
@@ -39,7 +41,8 @@ from dce.cli.common import format_option, runner_options, user_errors
 @format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @user_errors
-def power(design_path, spec_path, truth, respondents, replications, model, random_, correlated, draws, draw_type,
+def power(design_path, spec_path, truth, respondents, replications, model, classes, shared, random_, correlated,
+          draws, draw_type,
           starts, se, alpha, target, scenarios_path, cost, seed, workers, scheduler, output, fmt, quiet):
     """Power to detect each target at each number of respondents, from SIMULATED surveys.
 
@@ -63,8 +66,10 @@ def power(design_path, spec_path, truth, respondents, replications, model, rando
         raise DCEError("--scenarios is read only with --target shares")
     from dce.cli.fit import _estimator
 
+    if model != "latent" and shared:
+        raise DCEError("--shared needs --model latent")
     est = _estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
-                     seed=None, starts=starts, progress=None)
+                     seed=None, starts=starts, progress=None, classes=classes, shared=shared)
     from dce.data.simulate import load_truth
     from dce.design.io import read_design_csv
     from dce.design.spec import load_design_spec

@@ -138,16 +138,26 @@ class Model:
         self.theta_ = result.estimates
         return result
 
+    def _before_starts(self, problem, data):
+        """Work every start shares, done once here before the starts (a family's default start values)."""
+
+    def _start(self, problem, data, s, stream, label=""):
+        """Start ``s`` from its own stream: its start values (:meth:`_initial`) and their optimisation."""
+        theta0 = np.asarray(self._initial(problem, data, s, np.random.default_rng(stream)), float)
+        return self._optimize(problem, theta0, label)
+
     def _multistart(self, problem, data, seed):
-        """Every start's optimisation: start values drawn here in turn, the optimisations through
-        :func:`dce.runner.run` when there are several starts and ``workers``/``scheduler`` ask for more than
-        this process (each worker builds the problem once), in this process otherwise."""
-        rng = np.random.default_rng([seed, 7])
-        theta0s = [np.asarray(self._initial(problem, data, s, rng), float) for s in range(self.starts)]
-        here = self.scheduler is None and self.workers == 1
-        if self.starts == 1 or here:
-            outs = [self._optimize(problem, theta0, f"start {s + 1}/{self.starts}: " if self.starts > 1 else "")
-                    for s, theta0 in enumerate(theta0s)]
+        """Every start, start ``s`` drawing from child ``s`` of ``SeedSequence(seed)`` (start 0: the default
+        start values); through :func:`dce.runner.run` when there are several starts and ``workers`` or
+        ``scheduler`` ask for more than this process (each worker builds the problem once), so the fit is
+        the same wherever the starts ran."""
+        from dce.util.seeds import streams
+
+        self._before_starts(problem, data)
+        ss = streams(seed, self.starts)
+        if self.starts == 1 or (self.scheduler is None and self.workers == 1):
+            outs = [self._start(problem, data, s, ss[s], f"start {s + 1}/{self.starts}: " if self.starts > 1 else "")
+                    for s in range(self.starts)]
         else:
             import functools
 
@@ -162,8 +172,8 @@ class Model:
                 worker.threads = max(1, resolve_threads(self.threads) // n)
             else:
                 worker.threads = 1
-            outs = run(_start_task, theta0s, seed, setup=functools.partial(_start_context, worker, data, seed),
-                       workers=self.workers, scheduler=self.scheduler)
+            outs = run(_start_task, range(self.starts), ss, workers=self.workers, scheduler=self.scheduler,
+                       setup=functools.partial(_start_context, worker, data, seed))
         return [{"start": s, "opt": opt, "iterations": iterations,
                  "loglik": opt.loglik if opt is not None else -math.inf} for s, (opt, iterations) in enumerate(outs)]
 
@@ -217,12 +227,12 @@ class Model:
 
 def _start_context(model, data, seed):
     """A worker's copy of the model and its problem, built once per worker process."""
-    return model, model._prepare(data, seed)
+    return model, model._prepare(data, seed), data
 
 
-def _start_task(ctx, theta0, stream):
-    model, problem = ctx
-    return model._optimize(problem, theta0, "")
+def _start_task(ctx, s, stream):
+    model, problem, data = ctx
+    return model._start(problem, data, s, stream)
 
 
 def _describe_starts(result, runs, best):
