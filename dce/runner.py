@@ -155,20 +155,25 @@ class _Job:
             return [(i, self.fn(ctx, task, stream)) for i, task, stream in items]
 
 
+_CONTROLLER = []     # per process: (threadpoolctl controller, modules loaded when it was made)
+
+
 def _blas_limit(n):
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - a dependency of dce
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=n, user_api="blas") if n else _null()
-
-
-def _null():
+    """BLAS limited to ``n`` threads inside the block (n None or 0: as it is)."""
     import contextlib
 
-    return contextlib.nullcontext()
+    if not n:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - a dependency of dce
+        return contextlib.nullcontext()
+    import sys
+
+    # finding the BLAS libraries takes milliseconds: again only when modules were imported since
+    if not _CONTROLLER or _CONTROLLER[0][1] != len(sys.modules):
+        _CONTROLLER[:] = [(ThreadpoolController(), len(sys.modules))]
+    return _CONTROLLER[0][0].limit(limits=n, user_api="blas")
 
 
 def _chunks(tasks, ss, size):
@@ -189,10 +194,12 @@ def _chunk_size(n, w, chunksize):
 def _run_here(job, tasks, ss, progress):
     out = [None] * len(tasks)
     try:
-        for i, (t, s) in enumerate(zip(tasks, ss)):
-            (_, out[i]), = job([(i, t, s)])
-            if progress is not None:
-                progress(i + 1, len(tasks))
+        ctx = job.context()
+        with _blas_limit(job.blas_threads):
+            for i, (t, s) in enumerate(zip(tasks, ss)):
+                out[i] = job.fn(ctx, t, s)
+                if progress is not None:
+                    progress(i + 1, len(tasks))
     finally:
         _CONTEXTS.pop(job.token, None)
     return out

@@ -72,7 +72,7 @@ def test_bad_options_are_one_line(args, text):
 def test_truth_not_matching_the_design(tmp_path):
     bad = tmp_path / "t.yaml"
     bad.write_text("coefficients: {colour: 1.0}\n")
-    one_line_error(run(*BASE, "--truth", bad, "--respondents", "50"), "key 'coefficients.colour': not a coefficient")
+    one_line_error(run(*BASE, "--truth", bad, "--respondents", "50"), "key 'coefficients.colour' (line 1): not a coefficient of the design")
 
 
 def test_unreachable_scheduler_names_the_address(tmp_path):
