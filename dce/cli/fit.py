@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import format_option, user_errors
+from dce.cli.common import format_option, runner_options, user_errors
 
 
 def _parse_random(values):
@@ -67,6 +67,10 @@ def _parse_random(values):
 @click.option("--individual", type=click.Path(dir_okay=False),
               help="Mixed logit: conditional means per respondent; latent class: posterior class probabilities, "
                    "modal class and posterior-weighted coefficients (CSV).")
+@click.option("--bootstrap", "n_boot", type=int, default=None,
+              help="Respondent-level bootstrap with this many replicates: percentile and BCa intervals, kept in "
+                   "the JSON for the bootstrap intervals of dce shares and dce wtp.")
+@runner_options
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
 @click.option("--validation-output", type=click.Path(dir_okay=False),
               help="Survey export: write the validation report of the responses as JSON (for dce report).")
@@ -75,7 +79,8 @@ def _parse_random(values):
 @user_errors
 def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
         model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, space,
-        price, random_, correlated, draws, draw_type, seed, starts, individual, output, validation_output, fmt, quiet):
+        price, random_, correlated, draws, draw_type, seed, starts, individual, n_boot, workers, scheduler, output,
+        validation_output, fmt, quiet):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
@@ -96,6 +101,11 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     from dce.cli.common import check_format
 
     check_format(fmt)
+    if n_boot is not None and n_boot < 2:
+        raise DCEError(f"--bootstrap: must be at least 2 replicates, not {n_boot}")
+    from dce.cli.common import where_to_run
+
+    workers, scheduler = where_to_run(workers, scheduler)
     if model != "latent" and (classes or shared or membership):
         raise DCEError("--classes, --shared and --membership need --model latent")
     counts = _class_counts(classes) if model == "latent" else [None]
@@ -107,6 +117,8 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
                        seed=seed, starts=starts, progress=progress, classes=k, shared=shared, membership=membership,
                        space=space, price=price)
             for k in counts]
+    for est in ests:     # where the starts run (several starts only)
+        est.workers, est.scheduler = workers, scheduler
     if individual and not hasattr(ests[0], "individual_means"):
         raise DCEError(f"--individual: the {ests[0].label.lower()} has no individual-level estimates")
     cdata, report, df = _choice_data(data, survey, sheet=sheet, formula=formula, model_file=model_file, alt=alt,
@@ -125,6 +137,8 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         if membership:
             est.membership_data = df
         result = _fit_one(est, cdata, individual=_numbered(individual, k, len(counts)))
+        if n_boot:
+            _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet)
         if cdata.spec.get("excluded"):
             result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
         result.info["provenance"] = provenance(*inputs)
@@ -208,6 +222,17 @@ def _numbered(path, k, n):
 
     stem, ext = os.path.splitext(path)
     return f"{stem}.k{k}{ext}"
+
+
+def _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet):
+    """Bootstrap the fit over respondents (seed: the fit's) and keep it in the result."""
+    from dce.cli.common import ProgressBar
+    from dce.models.bootstrap import attach, bootstrap
+
+    with ProgressBar("bootstrap replicates", enabled=not quiet) as bar:
+        boot = bootstrap(est, cdata, result, n_boot, seed=est.seed_, workers=workers, scheduler=scheduler,
+                         progress=bar)
+    attach(result, boot)
 
 
 def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress, classes=None, shared=None,
