@@ -43,7 +43,16 @@ def _lse(a, axis=1):
 
 
 class _Problem:
-    """The latent class likelihood on one data set, as the engine and EM see it."""
+    """The latent class likelihood on one data set, as the engine and EM see it.
+
+    The tasks are sorted by respondent once, so that a respondent's sums are contiguous (``reduceat``),
+    and coded as differences from the chosen alternative, ``dX[t, j] = x[t, j] - x[t, chosen]``: the
+    log-probability of a choice is then ``-log sum_j exp(dX[t, j] b)`` and its score
+    ``-sum_j P_tj dX[t, j]``, one product for every class at once.
+    """
+
+    COLLAPSED = 1e-3        # EM stops a start whose class holds less posterior mass than this (respondents)
+    OUTER_MAX = 2 ** 24     # cells of the precomputed products dX dX' (128 MB); above, Gram matrices instead
 
     def __init__(self, model: "LatentClassLogit", data: ChoiceData, Z, znames):
         T, J, K = data.X.shape
@@ -51,8 +60,29 @@ class _Problem:
         self.data, self.C, self.K = data, C, K
         self.codes, self.N = data.panel()
         self.order, self.starts = data.panel_blocks()
+        self.first = self.starts[:-1]
+        self.rt = self.codes[self.order]                 # respondent of each sorted task
         self.Z, self.znames, self.M = Z, list(znames), Z.shape[1]
-        self.Xc = data.X[np.arange(T), data.chosen]
+        o, rows = self.order, np.arange(T)
+        X = data.X[o]
+        ch = data.chosen[o]
+        av = data.avail[o]
+        dX = X - X[rows, ch][:, None, :]
+        dX[~av] = 0.0
+        self.dX = np.ascontiguousarray(dX)
+        self.dXf = self.dX.reshape(T * J, K)
+        # the distinct products dX_tjk dX_tjl (k <= l), so that a class's weighted information matrix is one
+        # matrix-vector product; skipped for data too large to hold them
+        self.iu = np.triu_indices(K)
+        self.outer = None
+        if T * J * len(self.iu[0]) <= self.OUTER_MAX:
+            self.outer = np.ascontiguousarray(self.dXf[:, self.iu[0]] * self.dXf[:, self.iu[1]])
+        doff = np.zeros((T, J))
+        if data.offset is not None:
+            off = data.offset[o]
+            doff = off - off[rows, ch][:, None]
+        doff[~av] = -np.inf
+        self.doff = doff if (data.offset is not None or not av.all()) else None
         shared = [n for n in data.names if n in model.shared]
         names, bidx, pos = [], np.zeros((C, K), np.int64), {}
         for c in range(C):
@@ -74,6 +104,12 @@ class _Problem:
         self.n_beta = int(gidx[1, 0]) if C > 1 else len(names)
         self.score_groups = (np.arange(self.N), self.N) if data.resp is not None else None
         self.engine_options = {}
+        self.collapsed = False
+        # the spread of each variable within tasks (around the task's mean over available alternatives)
+        na = np.maximum(av.sum(axis=1), 1)
+        dev = (X - (X * av[:, :, None]).sum(axis=1, keepdims=True) / na[:, None, None]) * av[:, :, None]
+        sd = np.sqrt((dev ** 2).sum(axis=(0, 1)) / max(int(av.sum()) - T, 1))
+        self.x_sd = np.where(sd > 0, sd, 1.0)
 
     # ------------------------------------------------------------------ pieces
     def unpack(self, theta):
@@ -92,58 +128,77 @@ class _Problem:
         return logpi, np.exp(logpi)
 
     def per_respondent(self, x):
-        """Sums over each respondent's tasks: (T, ...) -> (N, ...)."""
-        return np.add.reduceat(x[self.order], self.starts[:-1], axis=0)
+        """Sums over each respondent's tasks of a (sorted) task array: (T, ...) -> (N, ...)."""
+        return np.add.reduceat(x, self.first, axis=0)
 
     def classes_pass(self, B):
-        """Per class: probabilities (T, J), mean x (T, K), chosen log-probability (T,)."""
-        d = self.data
-        out = []
-        for c in range(self.C):
-            P, logP = probabilities(utilities(B[c], d), d.avail)
-            out.append((P, _mean_x(P, d.X), logP[np.arange(d.n_tasks), d.chosen]))
-        return out
+        """Every class at once: the chosen alternatives' log-probabilities (T, C), the probabilities
+        (C, T, J) and the scores ``x_chosen - xbar`` (C, T, K), for the sorted tasks."""
+        T, J, K = self.dX.shape
+        D = (B @ self.dXf.T).reshape(self.C, T, J)        # V_j - V_chosen
+        if self.doff is not None:
+            D += self.doff
+        m = D.max(axis=2, keepdims=True)                  # >= 0: the chosen alternative has 0
+        E = np.exp(np.maximum(D - m, _EXP_FLOOR))
+        S = E.sum(axis=2, keepdims=True)
+        P = E / S
+        logp = -(m[..., 0] + np.log(S[..., 0])).T
+        d = -np.einsum("ctj,tjk->ctk", P, self.dX)
+        return logp, P, d
 
-    def posterior(self, theta):
+    def posterior(self, theta, cp=None):
         """Log-likelihood, per-respondent log-likelihoods (N,), posteriors h (N, C), pi (N, C), class pass."""
         B, G = self.unpack(theta)
-        cp = self.classes_pass(B)
+        cp = self.classes_pass(B) if cp is None else cp
         logpi, pi = self.membership(G)
-        a = logpi + self.per_respondent(np.column_stack([lp for _, _, lp in cp]))
+        a = logpi + self.per_respondent(cp[0])
         lln = _lse(a)
         with np.errstate(invalid="ignore"):
             h = np.exp(a - lln[:, None])
+        h[h < _TINY] = 0.0
         return float(lln.sum()), lln, h, pi, cp
 
     def _beta_hessian(self, cp, w):
-        """sum_c sum_t w_tc H_tc mapped onto the coefficient parameters (the within-class logit part)."""
-        P_ = len(self.names)
+        """sum_c sum_t w_tc H_tc mapped onto the coefficient parameters (the within-class logit part), with
+        ``H_tc = -(sum_j P_tj dX_tj dX_tj' - d_t d_t')`` for the sorted tasks' weights ``w`` (T, C)."""
+        P_, K = len(self.names), self.K
         H = np.zeros((P_, P_))
-        X = self.data.X
-        for c, (P, xbar, _) in enumerate(cp):
-            Hc = np.zeros((self.K, self.K))
-            for j in range(X.shape[1]):
-                W = (X[:, j, :] - xbar) * np.sqrt(P[:, j] * w[:, c])[:, None]
-                Hc -= W.T @ W
-            H[np.ix_(self.bidx[c], self.bidx[c])] += Hc
+        _, P, d = cp
+        W = _flush(P * w.T[:, :, None])
+        if self.outer is not None:
+            # einsum, not BLAS: OpenBLAS splits this long inner dimension over threads, and on a busy
+            # machine waiting for them costs up to a thousand times the product itself
+            v = np.einsum("cn,nk->ck", W.reshape(self.C, -1), self.outer)
+            info = np.empty((self.C, K, K))
+            info[:, self.iu[0], self.iu[1]] = v
+            info[:, self.iu[1], self.iu[0]] = v
+        for c in range(self.C):
+            if self.outer is None:
+                A = (self.dX * np.sqrt(W[c])[:, :, None]).reshape(-1, K)
+                ic = A.T @ A
+            else:
+                ic = info[c]
+            dw = d[c] * np.sqrt(w[:, c])[:, None]
+            H[np.ix_(self.bidx[c], self.bidx[c])] -= ic - dw.T @ dw
         return H
 
-    def _gamma_hessian(self, pi):
+    def _gamma_hessian(self, pi, h=None):
         """The membership logit's Hessian (the same for every class)."""
         P_ = len(self.names)
         H = np.zeros((P_, P_))
         Z = self.Z
         for c2 in range(1, self.C):
             for c3 in range(1, self.C):
-                wgt = pi[:, c2] * ((c2 == c3) - pi[:, c3])
+                wgt = _flush(pi[:, c2] * ((c2 == c3) - pi[:, c3]))
                 H[np.ix_(self.gidx[c2], self.gidx[c3])] -= (Z * wgt[:, None]).T @ Z
         return H
 
     def _da(self, cp, pi):
         """Gradients of a_nc = log pi_nc + log L_nc: (N, C, P)."""
         da = np.zeros((self.N, self.C, len(self.names)))
-        for c, (_, xbar, _) in enumerate(cp):
-            da[:, c, self.bidx[c]] += self.per_respondent(self.Xc - xbar)
+        s = self.per_respondent(cp[2].transpose(1, 0, 2))    # N, C, K
+        for c in range(self.C):
+            da[:, c, self.bidx[c]] += s[:, c, :]
         for c2 in range(1, self.C):
             da[:, :, self.gidx[c2]] -= (pi[:, c2][:, None] * self.Z)[:, None, :]
             da[:, c2, self.gidx[c2]] += self.Z
@@ -159,46 +214,63 @@ class _Problem:
         S = np.einsum("nc,ncp->np", h, da)
         H = None
         if hess:
-            H = np.einsum("nc,ncp,ncq->pq", h, da, da) - S.T @ S
-            H += self._beta_hessian(cp, h[self.codes]) + self._gamma_hessian(pi)
+            W = (np.sqrt(h)[:, :, None] * da).reshape(-1, len(self.names))
+            H = W.T @ W - S.T @ S
+            H += self._beta_hessian(cp, h[self.rt]) + self._gamma_hessian(pi)
             H = 0.5 * (H + H.T)
         return engine.Evaluation(ll, S.sum(axis=0), scores=S, hess=H, payload=h)
 
     # ------------------------------------------------------------------ EM
     def em(self, theta, iterations, tol):
         """Generalised EM iterations from ``theta`` until the relative gain is below ``tol``; returns the
-        parameters and the log-likelihood of each iteration."""
+        parameters and the log-likelihood of each iteration.  A class whose posterior mass falls below
+        :attr:`COLLAPSED` respondents ends the iterations (``self.collapsed``): it cannot come back."""
         theta = np.asarray(theta, float).copy()
         trace = []
+        cp = None
+        self.collapsed = False
         for _ in range(iterations):
-            ll, _, h, _, _ = self.posterior(theta)
+            ll, _, h, _, cp = self.posterior(theta, cp)
             trace.append(ll)
             if not np.isfinite(ll) or (len(trace) > 1 and trace[-1] - trace[-2] < tol * (1 + abs(ll))):
                 break
-            theta = self._m_step(theta, h)
+            if self.C > 1 and h.sum(axis=0).min() < self.COLLAPSED:
+                self.collapsed = True
+                break
+            theta, cp = self._m_step(theta, h, cp)
         return theta, trace
 
-    def _m_step(self, theta, h):
-        theta = theta.copy()
-        w = h[self.codes]                       # task weights (T, C)
-        beta_ix = np.unique(self.bidx)
-        theta = _newton(lambda t, full: self._q_beta(t, w, full), theta, beta_ix)
+    def _m_step(self, theta, h, cp):
+        """One Newton step on the class coefficients (from the pass ``cp`` at ``theta``) and one on the
+        membership parameters; returns the parameters and the class pass at them."""
+        w = h[self.rt]                          # sorted task weights (T, C)
+        theta, cp = self._beta_step(theta, w, cp)
         if self.C > 1:
             gamma_ix = self.gidx[1:].ravel()
             theta = _newton(lambda t, full: self._q_gamma(t, h, full), theta, gamma_ix)
-        return theta
+        return theta, cp
 
-    def _q_beta(self, theta, w, full=True):
-        """The expected complete-data log-likelihood of the coefficients (and its gradient and Hessian)."""
-        B, _ = self.unpack(theta)
-        cp = self.classes_pass(B)
-        q = sum(float(w[:, c] @ lp) for c, (_, _, lp) in enumerate(cp))
-        if not full:
-            return q
+    def _beta_step(self, theta, w, cp):
+        """A Newton step on the expected complete-data log-likelihood of the coefficients, halved until
+        it does not fall; the class pass at the accepted point comes back for the next E-step."""
+        ix = np.unique(self.bidx)
+        q = float((w * cp[0]).sum())
         g = np.zeros(len(self.names))
-        for c, (_, xbar, _) in enumerate(cp):
-            np.add.at(g, self.bidx[c], ((self.Xc - xbar) * w[:, c][:, None]).sum(axis=0))
-        return q, g, self._beta_hessian(cp, w)
+        for c in range(self.C):
+            np.add.at(g, self.bidx[c], w[:, c] @ cp[2][c])
+        step = _solve(-self._beta_hessian(cp, w)[np.ix_(ix, ix)], g[ix])
+        if step is None:
+            return theta, cp
+        t = 1.0
+        while t > 1e-6:
+            cand = theta.copy()
+            cand[ix] += t * step
+            cpn = self.classes_pass(self.unpack(cand)[0])
+            qn = float((w * cpn[0]).sum())
+            if np.isfinite(qn) and qn >= q:
+                return cand, cpn
+            t *= 0.5
+        return theta, cp
 
     def _q_gamma(self, theta, h, full=True):
         _, G = self.unpack(theta)
@@ -212,17 +284,38 @@ class _Problem:
         return q, g, self._gamma_hessian(pi)
 
 
+# Probabilities and weights below these are set to 0 (or the floor): products of numbers near the bottom of
+# the floating-point range underflow into subnormals, which make matrix products hundreds of times slower.
+_EXP_FLOOR = -600.0
+_TINY = 1e-250
+
+
+def _flush(a):
+    """``a`` with entries smaller than 1e-200 in absolute value set to 0 (in place)."""
+    a[np.abs(a) < 1e-200] = 0.0
+    return a
+
+
+def _solve(A, g):
+    """``A^-1 g`` for a positive (semi)definite ``A``, scaled by its diagonal (so that the step does not
+    depend on the units of the parameters) with a small ridge; None when it gives no ascent."""
+    d = np.sqrt(np.abs(np.diag(A)))
+    d = np.where(d > 0, d, 1.0)
+    try:
+        step = np.linalg.solve(A / np.outer(d, d) + 1e-9 * np.eye(len(g)), g / d) / d
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(step)) or g @ step <= 0:
+        return None
+    return step
+
+
 def _newton(f, theta, ix):
     """One Newton step on a concave ``f(theta, full) -> value[, grad, hess]`` over the parameters ``ix``
     (others fixed), halved until the value does not fall: the M-step of a generalised EM."""
     q, g, H = f(theta, True)
-    gi, Hi = g[ix], H[np.ix_(ix, ix)]
-    ridge = 1e-9 * max(1.0, np.abs(np.diag(Hi)).max())
-    try:
-        step = np.linalg.solve(-Hi + ridge * np.eye(len(ix)), gi)
-    except np.linalg.LinAlgError:
-        return theta
-    if not np.all(np.isfinite(step)) or gi @ step <= 0:
+    step = _solve(-H[np.ix_(ix, ix)], g[ix])
+    if step is None:
         return theta
     t = 1.0
     while t > 1e-6:
@@ -278,13 +371,18 @@ class LatentClassLogit(Model):
                                            f"{self.classes * n_own} respondents; the data have {N}")
         Z, znames = membership_matrix(self.membership, self.membership_data, data)
         self._mnl = ConditionalLogit().fit(data)
+        self._em_traces = []
         return _Problem(self, data, Z, znames)
 
     def _initial(self, problem, data, start, rng):
-        """A random start around the conditional logit, then EM iterations."""
+        """A random start around the conditional logit, then EM iterations.
+
+        Each class's coefficients are the conditional logit's plus normal noise of sd ``0.5 |b_k| + 0.1 /
+        sd_k``, with ``sd_k`` the spread of variable ``k`` within tasks: the starts do not depend on the
+        units of the variables (a price in cents gives the same fit as one in dollars)."""
         b = self._mnl.estimates
         theta = np.zeros(len(problem.names))
-        spread = 0.5 * np.abs(b) + 0.1
+        spread = 0.5 * np.abs(b) + 0.1 / problem.x_sd
         for c in range(problem.C):
             theta[problem.bidx[c]] = b + (rng.normal(size=b.size) * spread if problem.C > 1 else 0.0)
         if self.start is not None and start == 0:
@@ -292,10 +390,23 @@ class LatentClassLogit(Model):
             if theta.shape != (len(problem.names),):
                 raise ArgumentError("start", f"{theta.size} values given, the model has {len(problem.names)} "
                                              "parameters")
+        problem.collapsed = False
         if problem.C > 1 and self.em_iterations > 0:
             theta, trace = problem.em(theta, self.em_iterations, self.em_tol)
-            self._em_traces = getattr(self, "_em_traces", []) + [trace]
+            self._em_traces.append(trace)
         return theta
+
+    def _optimize(self, problem, theta0, label):
+        """Newton steps from the EM estimates; a start whose class collapsed during EM is not refined
+        (the Hessian is singular there and the engine could only creep): it keeps its EM log-likelihood."""
+        if not problem.collapsed:
+            return super()._optimize(problem, theta0, label)
+        theta = self._normalise(problem, theta0)
+        ev = problem.evaluate(theta, True)
+        if not ev.finite:
+            return None, 0
+        return engine.OptResult(theta, ev.loglik, ev.grad, 0, False, "a class collapsed during EM (no respondent "
+                                "left in it)", 1, ev.hess, ev), 0
 
     def _normalise(self, problem, theta):
         """Classes in order of decreasing share (membership re-expressed against the new class 1)."""
