@@ -444,26 +444,34 @@ class LatentClassLogit(Model):
 
     def _describe(self, result, problem, data):
         from dce.report.table import Column, Table
+        from dce.util.numdiff import jacobian
 
         h, pi = self._posterior
         N, C = h.shape
         share = pi.mean(axis=0)
+        # delta-method s.e. of the shares (functions of the membership parameters)
+        Jac = jacobian(lambda th: problem.membership(problem.unpack(th)[1])[1].mean(axis=0), result.estimates)
+        share_se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", Jac, result.vcov, Jac), 0, None))
         ent = float(-(h * np.log(np.clip(h, 1e-300, None))).sum())
         entropy_r2 = 1 - ent / (N * math.log(C)) if C > 1 else 1.0
         caic = -2 * result.loglik + result.n_params * (math.log(N) + 1)
         result.info.update({
-            "classes": [{"class": c + 1, "share": float(share[c])} for c in range(C)],
+            "classes": [{"class": c + 1, "share": float(share[c]), "share_se": _num(share_se[c]),
+                         "modal_respondents": int(np.sum(h.argmax(axis=1) == c))} for c in range(C)],
             "membership": {"formula": self.membership, "covariates": problem.znames},
             "membership_profiles": _profiles(problem.Z),
             "entropy_r2": entropy_r2, "caic": caic, "seed": int(self.seed_),
             "em_iterations": self.em_iterations,
+            "em_steps": [len(t) - 1 for t in self._em_traces],
         })
         se, est = result.se(), result.estimates
         t = Table("Class coefficients (s.e. in brackets)",
                   [Column("coefficient")] + [Column(f"class {c + 1} ({100 * share[c]:.1f}%)", "est_se")
                                              for c in range(C)], key="classes")
+        t.add_row("share", *[[float(share[c]), _num(share_se[c])] for c in range(C)])
         for k, n in enumerate(data.names):
             t.add_row(n, *[[est[problem.bidx[c, k]], se[problem.bidx[c, k]]] for c in range(C)])
+        t.notes.append("share: the sample average of the prior class probabilities (delta-method s.e.)")
         result.tables.append(t)
         if C > 1:
             m = Table("Class membership (multinomial logit, class 1 the reference; s.e. in brackets)",
@@ -536,6 +544,12 @@ class LatentClassLogit(Model):
         return [(f"class {c + 1}", float(share[c]), B[c:c + 1], np.ones(1)) for c in range(B.shape[0])]
 
 
+def _num(x):
+    """A JSON-safe float (NaN and infinities become None)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
 def _profiles(Z):
     """The distinct membership covariate rows of the sample and their frequencies (for class shares)."""
     rows, counts = np.unique(np.round(Z, 12), axis=0, return_counts=True)
@@ -584,7 +598,15 @@ def membership_matrix(formula, frame, data: ChoiceData):
         else:
             cols.append(per_resp.astype(float))
             names.append(col)
-    return np.column_stack(cols), names
+    Z = np.column_stack(cols)
+    for k in range(1, Z.shape[1]):
+        if np.ptp(Z[:, k]) == 0:
+            raise ArgumentError("membership", f"'{names[k]}' takes the same value for every respondent, so its effect "
+                                              "on class membership is not identified")
+    if np.linalg.matrix_rank(Z) < Z.shape[1]:
+        raise ArgumentError("membership", "the covariates (" + ", ".join(names[1:]) + ") are perfectly collinear "
+                                          "with each other or the constant: drop one")
+    return Z, names
 
 
 def _resp(data, t):
