@@ -165,9 +165,7 @@ class _Problem:
         H = np.zeros((P_, P_))
         _, P, d = cp
         W = _flush(P * w.T[:, :, None])
-        if self.outer is not None:
-            # einsum, not BLAS: OpenBLAS splits this long inner dimension over threads, and on a busy
-            # machine waiting for them costs up to a thousand times the product itself
+        if self.outer is not None:            # einsum, not BLAS (see _gram)
             v = np.einsum("cn,nk->ck", W.reshape(self.C, -1), self.outer)
             info = np.empty((self.C, K, K))
             info[:, self.iu[0], self.iu[1]] = v
@@ -175,11 +173,11 @@ class _Problem:
         for c in range(self.C):
             if self.outer is None:
                 A = (self.dX * np.sqrt(W[c])[:, :, None]).reshape(-1, K)
-                ic = A.T @ A
+                ic = _gram(A)
             else:
                 ic = info[c]
             dw = d[c] * np.sqrt(w[:, c])[:, None]
-            H[np.ix_(self.bidx[c], self.bidx[c])] -= ic - dw.T @ dw
+            H[np.ix_(self.bidx[c], self.bidx[c])] -= ic - _gram(dw)
         return H
 
     def _gamma_hessian(self, pi, h=None):
@@ -190,7 +188,7 @@ class _Problem:
         for c2 in range(1, self.C):
             for c3 in range(1, self.C):
                 wgt = _flush(pi[:, c2] * ((c2 == c3) - pi[:, c3]))
-                H[np.ix_(self.gidx[c2], self.gidx[c3])] -= (Z * wgt[:, None]).T @ Z
+                H[np.ix_(self.gidx[c2], self.gidx[c3])] -= _gram(Z * wgt[:, None], Z)
         return H
 
     def _da(self, cp, pi):
@@ -215,7 +213,7 @@ class _Problem:
         H = None
         if hess:
             W = (np.sqrt(h)[:, :, None] * da).reshape(-1, len(self.names))
-            H = W.T @ W - S.T @ S
+            H = _gram(W) - _gram(S)
             H += self._beta_hessian(cp, h[self.rt]) + self._gamma_hessian(pi)
             H = 0.5 * (H + H.T)
         return engine.Evaluation(ll, S.sum(axis=0), scores=S, hess=H, payload=h)
@@ -290,10 +288,30 @@ _EXP_FLOOR = -600.0
 _TINY = 1e-250
 
 
+def _gram(A, B=None):
+    """``A' B`` (default ``A' A``) summed over the long first axis by einsum: OpenBLAS splits such products
+    over threads, and on a busy machine waiting for them costs up to a thousand times the product itself."""
+    return np.einsum("np,nq->pq", A, A if B is None else B)
+
+
 def _flush(a):
     """``a`` with entries smaller than 1e-200 in absolute value set to 0 (in place)."""
     a[np.abs(a) < 1e-200] = 0.0
     return a
+
+
+def _concave(H):
+    """Whether ``H`` (a Hessian) is negative definite (Cholesky of ``-H`` scaled by its diagonal)."""
+    if H is None or not np.all(np.isfinite(H)):
+        return False
+    d = np.sqrt(np.abs(np.diag(H)))
+    if np.any(d == 0):
+        return False
+    try:
+        np.linalg.cholesky(-H / np.outer(d, d))
+    except np.linalg.LinAlgError:
+        return False
+    return True
 
 
 def _solve(A, g):
@@ -339,6 +357,8 @@ class LatentClassLogit(Model):
 
     name = "latent"
     label = "Latent class logit"
+    EM_RETRIES = 2          # rounds of EM with a 10 times tighter tolerance while the Hessian is not concave
+    NEWTON_ROUND = 10       # engine iterations before EM takes over again where the likelihood is not concave
     default_starts = 10
     default_maxiter = 200
     default_tol = 1e-8
@@ -393,8 +413,48 @@ class LatentClassLogit(Model):
         problem.collapsed = False
         if problem.C > 1 and self.em_iterations > 0:
             theta, trace = problem.em(theta, self.em_iterations, self.em_tol)
+            # Newton steps pay once the likelihood is concave around the estimates; until then (a saddle,
+            # a flat ridge) the engine could only take slow BHHH steps: EM goes on, with a tighter tolerance
+            tol = self.em_tol
+            for _ in range(self.EM_RETRIES):
+                left = self.em_iterations - (len(trace) - 1)
+                if problem.collapsed or left <= 0 or _concave(problem.evaluate(theta, True).hess):
+                    break
+                tol /= 10
+                theta, more = problem.em(theta, left, tol)
+                trace += more[1:]
             self._em_traces.append(trace)
         return theta
+
+    def _maximize(self, problem, theta0, label):
+        """Newton steps through the engine, in rounds of :attr:`NEWTON_ROUND` iterations: a round that ends
+        short of convergence where the likelihood is not concave (between optima, where the engine can only
+        creep by BHHH steps) is followed by EM iterations, which climb monotonically, then another round."""
+        if problem.C == 1 or self.em_iterations == 0:
+            return super()._maximize(problem, theta0, label)
+        user = self.callback
+
+        def callback(it, ll, gn, elapsed):
+            return user(it, ll, gn, elapsed, label=label) if label else user(it, ll, gn, elapsed)
+        theta, iterations, opt = np.asarray(theta0, float), 0, None
+        for _ in range(self.maxiter):
+            opt = engine.maximize(problem.evaluate, theta, tol=self.tol,
+                                  maxiter=min(self.NEWTON_ROUND, self.maxiter - iterations),
+                                  callback=callback if user is not None else None, **problem.engine_options)
+            iterations += opt.iterations
+            if opt.iterations == 0 and not opt.converged and not opt.last.finite:
+                return None
+            if opt.converged or iterations >= self.maxiter:
+                break
+            theta = opt.x
+            if not _concave(opt.hess):
+                theta, trace = problem.em(theta, self.em_iterations, self.em_tol / 100)
+                if self._em_traces:
+                    self._em_traces[-1] += trace[1:]
+                if problem.collapsed:
+                    break
+        opt.iterations = iterations
+        return opt
 
     def _optimize(self, problem, theta0, label):
         """Newton steps from the EM estimates; a start whose class collapsed during EM is not refined
