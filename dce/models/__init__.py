@@ -11,6 +11,7 @@ import importlib
 MODELS = {
     "mnl": "dce.models.mnl:ConditionalLogit",
     "mixed": "dce.models.mixed:MixedLogit",
+    "hb": "dce.models.hb:HierarchicalBayes",
 }
 
 
