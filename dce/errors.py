@@ -62,3 +62,8 @@ def where(file=None, **place) -> str:
         parts.append(f"{kind} '{value}'" if kind in ("column", "key") else f"{kind} {value}")
     head = f"{file}: " if file else ""
     return head + (", ".join(parts) + ": " if parts else "")
+
+
+def missing_value(file, column, row) -> DCEError:
+    """The one message for a missing value: ``a.csv: column 'x' has a missing value in row 12``."""
+    return DCEError(f"{where(file)}column '{column}' has a missing value in row {row}")

@@ -47,6 +47,12 @@ scenarios:
 
 
 @pytest.fixture
+def scenarios_text():
+    """The text of a scenarios file for the model of :func:`fitted`."""
+    return SCENARIOS
+
+
+@pytest.fixture
 def scenarios_file(tmp_path):
     """A scenarios file for the model of :func:`fitted` (reference: cheap basic)."""
     p = tmp_path / "sc.yaml"

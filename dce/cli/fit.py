@@ -41,8 +41,12 @@ def _parse_random(values):
 @click.option("--sheet", help="Excel: the sheet to read (default: the first).")
 @click.option("--se", type=click.Choice(["classical", "robust", "cluster"]), default="classical",
               show_default=True, help="Standard errors reported in the table and JSON `se`.")
-@click.option("--model", "model", type=click.Choice(["mnl", "mixed"]), default="mnl", show_default=True,
-              help="Conditional logit (mnl) or mixed logit (mixed).")
+@click.option("--model", "model", type=click.Choice(["mnl", "mixed", "latent"]), default="mnl", show_default=True,
+              help="Conditional logit (mnl), mixed logit (mixed) or latent class logit (latent).")
+@click.option("--classes", help="Latent class: the number of classes, or a range such as 1-5 (fits each and "
+                                "compares them).")
+@click.option("--shared", help="Latent class: comma list of coefficients equal in every class.")
+@click.option("--membership", help='Latent class: respondent covariates of class membership, e.g. "age_z + female".')
 @click.option("--random", "random_", multiple=True,
               help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated).")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
@@ -50,10 +54,12 @@ def _parse_random(values):
 @click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",
               show_default=True, help="Mixed logit: kind of draws.")
 @click.option("--seed", type=int, default=None, help="Seed for every random step (reported in the output).")
-@click.option("--starts", type=int, default=1, show_default=True,
-              help="Mixed logit: number of starting points; the best log-likelihood is kept.")
+@click.option("--starts", type=int, default=None,
+              help="Mixed logit (default 1) and latent class (default 10): starting points; the best "
+                   "log-likelihood is kept and the spread reported.")
 @click.option("--individual", type=click.Path(dir_okay=False),
-              help="Mixed logit: write individual-level conditional means to this CSV.")
+              help="Mixed logit: conditional means per respondent; latent class: posterior class probabilities, "
+                   "modal class and posterior-weighted coefficients (CSV).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
 @click.option("--validation-output", type=click.Path(dir_okay=False),
               help="Survey export: write the validation report of the responses as JSON (for dce report).")
@@ -61,7 +67,7 @@ def _parse_random(values):
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the results.")
 @user_errors
 def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
-        model_file, alt, task, id_col, choice_col, avail, sheet, se, model, random_,
+        model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, random_,
         correlated, draws, draw_type, seed, starts, individual, output, validation_output, fmt, quiet):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
@@ -83,16 +89,53 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     from dce.cli.common import check_format
 
     check_format(fmt)
+    if model != "latent" and (classes or shared or membership):
+        raise DCEError("--classes, --shared and --membership need --model latent")
+    counts = _class_counts(classes) if model == "latent" else [None]
+    from dce.util.seeds import resolve_seed
+
+    seed = resolve_seed(seed)          # one seed for every fit of the command, reported in each
     progress = None if quiet or model == "mnl" else _progress_printer
-    est = _estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
-                     seed=seed, starts=starts, progress=progress)
-    if individual and not hasattr(est, "individual_means"):
-        raise DCEError(f"--individual: the {est.label.lower()} has no individual-level estimates")
-    cdata, report = _choice_data(data, survey, sheet=sheet, formula=formula, model_file=model_file, alt=alt,
-                                 task=task, id_col=id_col, choice_col=choice_col, avail=avail,
-                                 design_path=design_path, spec_path=spec_path, id_col_s=id_col_s,
-                                 block_col=block_col, answer_cols=answer_cols, codes=codes, missing=missing,
-                                 interactions=interactions)
+    ests = [_estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
+                       seed=seed, starts=starts, progress=progress, classes=k, shared=shared, membership=membership)
+            for k in counts]
+    if individual and not hasattr(ests[0], "individual_means"):
+        raise DCEError(f"--individual: the {ests[0].label.lower()} has no individual-level estimates")
+    cdata, report, df = _choice_data(data, survey, sheet=sheet, formula=formula, model_file=model_file, alt=alt,
+                                     task=task, id_col=id_col, choice_col=choice_col, avail=avail,
+                                     design_path=design_path, spec_path=spec_path, id_col_s=id_col_s,
+                                     block_col=block_col, answer_cols=answer_cols, codes=codes, missing=missing,
+                                     interactions=interactions)
+    from dce.cli.common import info_console, provenance
+
+    inputs = (data, design_path, spec_path, model_file)
+    con = info_console(fmt)
+    if report is not None:
+        _print_validation(report, con)
+    results = []
+    for k, est in zip(counts, ests):
+        if membership:
+            est.membership_data = df
+        result = _fit_one(est, cdata, individual=_numbered(individual, k, len(counts)))
+        if cdata.spec.get("excluded"):
+            result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
+        result.info["provenance"] = provenance(*inputs)
+        if report is not None:
+            result.info["validation"] = report.to_dict()
+        _show(result, data, fmt, con)
+        if output:
+            result.save(_numbered(output, k, len(counts)))
+        results.append(result)
+    if len(results) > 1:
+        _compare(results, fmt, con)
+    if validation_output:
+        from dce.util.io import write_json
+
+        write_json(validation_output, {**report.to_dict(), "provenance": provenance(*inputs)})
+
+
+def _fit_one(est, cdata, individual=None):
+    """Fit one estimator (closing its progress display), writing its individual-level table if asked."""
     try:
         result = est.fit(cdata)
     finally:
@@ -104,35 +147,63 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         table = est.individual_means(cdata)
         with atomic_open(individual, newline="") as fh:
             table.to_csv(fh, index=False)
+    return result
 
-    from dce.cli.common import emit_tables, info_console, provenance
+
+def _show(result, source, fmt, con):
+    """The fit's tables: the terminal report, or the tables in another format (warnings on stderr)."""
+    from dce.cli.common import emit_tables, warn
     from dce.report.tables import fit_tables, print_fit
 
-    if cdata.spec.get("excluded"):
-        result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
-    inputs = (data, design_path, spec_path, model_file)
-    result.info["provenance"] = provenance(*inputs)
-    con = info_console(fmt)
-    if report is not None:
-        _print_validation(report, con)
-        result.info["validation"] = report.to_dict()
     if fmt == "text":
-        print_fit(result, source=data, console=con)
+        print_fit(result, source=source, console=con)
+        return
+    emit_tables(fit_tables(result, source=source), fmt)
+    for w in result.warnings:
+        warn(con, "warning", w)
+
+
+def _compare(results, fmt, con):
+    from dce.cli.common import emit_tables
+    from dce.report.render import print_table
+    from dce.report.tables import comparison_table
+
+    table = comparison_table(results)
+    if fmt == "text":
+        print_table(con, table)
     else:
-        from dce.cli.common import warn
-
-        emit_tables(fit_tables(result, source=data), fmt)
-        for w in result.warnings:
-            warn(con, "warning", w)
-    if output:
-        result.save(output)
-    if validation_output:
-        from dce.util.io import write_json
-
-        write_json(validation_output, {**report.to_dict(), "provenance": provenance(*inputs)})
+        emit_tables([table], fmt)
 
 
-def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress):
+def _class_counts(text):
+    """``--classes``: ``3`` -> [3]; ``1-5`` -> [1, 2, 3, 4, 5]; default [2]."""
+    import re
+
+    from dce.errors import ArgumentError
+
+    if text is None:
+        return [2]
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", str(text))
+    if not m:
+        raise ArgumentError("classes", f"'{text}' is not a number of classes or a range such as 1-5")
+    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+    if lo < 1 or hi < lo:
+        raise ArgumentError("classes", f"'{text}': give at least 1 class, and a range from low to high")
+    return list(range(lo, hi + 1))
+
+
+def _numbered(path, k, n):
+    """``lc.json`` -> ``lc.k2.json`` when several numbers of classes are fitted."""
+    if not path or n == 1:
+        return path
+    import os
+
+    stem, ext = os.path.splitext(path)
+    return f"{stem}.k{k}{ext}"
+
+
+def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress, classes=None, shared=None,
+               membership=None):
     """The estimator of ``--model`` with the command's options; the model checks them (one place)."""
     import os
 
@@ -142,10 +213,13 @@ def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, p
     threads = os.environ.get("DCE_THREADS") or os.environ.get("NUMBA_NUM_THREADS") or None
     backend = os.environ.get("DCE_MIXED_BACKEND", "auto")
     common = dict(se=se, seed=seed, callback=progress() if progress else None)
+    if model != "mixed" and random_:
+        raise DCEError("--random needs --model mixed")
     if model == "mnl":
-        if random_:
-            raise DCEError("--random needs --model mixed")
         return model_class("mnl")(**common)
+    if model == "latent":
+        shared = [s.strip() for s in (shared or "").split(",") if s.strip()]
+        return model_class("latent")(classes=classes, shared=shared, membership=membership, starts=starts, **common)
     corr = None
     if correlated:
         corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
@@ -169,18 +243,19 @@ def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, ch
         design = read_design_csv(design_path, spec)
         with open(spec_path, encoding="utf-8") as fh:
             spec_text = fh.read()
-        return choice_data_from_survey(
+        cdata, report = choice_data_from_survey(
             df, design, source=data, id_col=id_col_s, block_col=block_col, answer_cols=answer_cols,
             codes=parse_codes(codes), missing=missing, interactions=parse_interactions(interactions),
             design_source=design_path, spec_text=spec_text)
+        return cdata, report, df
     if model_file is not None:
         from dce.spec.modelfile import choice_data_from_model_file
 
-        return choice_data_from_model_file(model_file, df, source=data, id_col=id_col), None
+        return choice_data_from_model_file(model_file, df, source=data, id_col=id_col), None, df
     from dce.data.build import choice_data_from_formula
 
     return choice_data_from_formula(df, formula, source=data, alt=alt, task=task, id_col=id_col,
-                                    choice_col=choice_col, avail=avail), None
+                                    choice_col=choice_col, avail=avail), None, df
 
 
 class _progress_printer:
@@ -207,20 +282,6 @@ class _progress_printer:
 
 
 def _print_validation(report, con):
-    from dce.cli.common import warn
-    from dce.report.render import print_table
-    from dce.report.tables import validation_table
+    from dce.report.tables import print_validation
 
-    print_table(con, validation_table(report.to_dict()))
-    shown = 0
-    for p in report.problems:
-        if shown < 10:
-            warn(con, "warning", f"respondent {p.respondent}, column '{p.column}': {p.kind} ({p.detail})")
-        shown += 1
-    if shown > 10:
-        warn(con, "warning", f"... and {shown - 10} more problems (all in the JSON 'validation')")
-    for label, ids in (("always chose the status quo", report.always_status_quo),
-                       ("always chose the same position", report.always_same_position)):
-        if ids:
-            head = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
-            warn(con, "quality check", f"{len(ids)} respondents {label}: {head}")
+    print_validation(report.to_dict(), con)

@@ -44,7 +44,9 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
 
     title = (f"Share preferring each scenario over the {ref_label.replace('_', ' ')}" if ref_label != "none"
              else "Market shares among the scenarios")
-    varies = fitted.coefficient_draws(n_draws=2, seed=seed)[0].shape[0] > 1
+    # simulated draws of the coefficients (a mixing distribution) change in number with n_draws
+    varies = fitted.coefficient_draws(n_draws=2, seed=seed)[0].shape[0] != fitted.coefficient_draws(
+        n_draws=3, seed=seed)[0].shape[0]
     table = shares_table(rows, f"{title} ({fitted.model}, {model})", level, by)
     table.notes.append(f"confidence intervals: {ci}" + (f" ({sims} parameter draws)" if ci == "krinsky-robb" else "")
                        + (f"; {draws} draws of the random coefficients" if varies else "") + f"; seed {seed}")

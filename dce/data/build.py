@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import ArgumentError, DCEError, where
+from dce.errors import ArgumentError, DCEError, missing_value, where
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ALT_VIRTUAL = "alt"       # wide data: the alternative number is available to formulas as `alt`
 
@@ -41,11 +45,31 @@ def _plain_formula(text):
     return lhs, [(n,) for n in names]
 
 
-def parse_formula(formula: str, choice_col=None):
-    """Split a formula into its response column and terms (each a tuple of factor expressions).
+def parse_formula(formula: str, choice_col: str | None = None) -> tuple[str, list[tuple[str, ...]]]:
+    """Split a formula into its response column and terms.
 
     An intercept is meaningless in a conditional logit and is dropped silently.  Formulas of plain
     names (``y ~ a + b``) are read directly; everything else by formulaic's Wilkinson parser.
+
+    Parameters
+    ----------
+    formula : str
+        ``"choice ~ price + C(type) + price:income"``; without ``~`` the terms alone, with
+        ``choice_col`` as the response.
+    choice_col : str, optional
+        The response column when the formula has none.
+
+    Returns
+    -------
+    response : str
+        The choice column.
+    terms : list of tuple of str
+        Each term as the tuple of its factor expressions (``("price", "income")`` for an interaction).
+
+    Raises
+    ------
+    dce.errors.ArgumentError
+        (argument ``formula``) an empty or unreadable formula, no response, literals as terms.
     """
     if not isinstance(formula, str) or not formula.strip():
         raise ArgumentError("formula", "is empty")
@@ -152,9 +176,6 @@ class _Coder:
         self.row_of = row_of                  # maps long row -> file row for messages (wide data)
         self._numeric = {}
 
-    def _where(self):
-        return where(self.source)
-
     def column_exists(self, col):
         return col in self.df.columns
 
@@ -168,7 +189,7 @@ class _Coder:
     def numeric(self, col):
         if col not in self._numeric:
             if col not in self.df.columns:
-                raise DCEError(f"{self._where()}the formula names column '{col}', which is not in the data")
+                raise DCEError(f"{where(self.source)}the formula names column '{col}', which is not in the data")
             from dce.data.readers import numeric_column
 
             self._numeric[col] = numeric_column(self.df, col, self.source)
@@ -176,19 +197,20 @@ class _Coder:
 
     def raw(self, col):
         if col not in self.df.columns:
-            raise DCEError(f"{self._where()}the formula names column '{col}', which is not in the data")
+            raise DCEError(f"{where(self.source)}the formula names column '{col}', which is not in the data")
         s = self.df[col]
         if s.isna().any():
             row = int(np.flatnonzero(s.isna().to_numpy())[0])
-            raise DCEError(f"{self._where()}column '{col}' has a missing value in row {self._row(row)}")
+            raise missing_value(self.source, col, self._row(row))
         return s.to_numpy()
 
     def _row(self, i):
         return self.row_of(i) if self.row_of is not None else i + 1
 
 
-def resolve_factor(expr, coder: _Coder, stored=None):
-    """Describe one factor: {'kind': 'numeric', 'expr'} or {'kind': 'categorical', 'column', 'levels', 'reference'}.
+def resolve_factor(expr: str, coder: _Coder, stored: dict | None = None) -> dict:
+    """Describe one factor: ``{'kind': 'numeric', 'expr'}`` or ``{'kind': 'categorical', 'column',
+    'levels', 'reference'}``.
 
     ``stored`` is the description saved with a fitted model; levels then come from it, not the data.
     """
@@ -204,7 +226,7 @@ def resolve_factor(expr, coder: _Coder, stored=None):
         if ref is not None:
             match = [lv for lv in levels if lv == ref or str(lv) == str(ref)]
             if not match:
-                raise DCEError(f"{coder._where()}reference level '{ref}' of '{expr}' is not a value of column "
+                raise DCEError(f"{where(coder.source)}reference level '{ref}' of '{expr}' is not a value of column "
                                f"'{col}' (values: {', '.join(map(str, levels[:10]))})")
             ref = match[0]
         else:
@@ -222,7 +244,7 @@ def _eval_numeric(expr, coder: _Coder):
     env = {}
     for name in e.names:
         if not coder.column_exists(name):
-            raise DCEError(f"{coder._where()}the formula names column '{name}', which is not in the data")
+            raise DCEError(f"{where(coder.source)}the formula names column '{name}', which is not in the data")
         env[name] = coder.numeric(name)
     with np.errstate(all="ignore"):
         v = np.asarray(e.evaluate(env), dtype=float)
@@ -231,7 +253,7 @@ def _eval_numeric(expr, coder: _Coder):
     bad = ~np.isfinite(v)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DCEError(f"{coder._where()}formula term '{expr}' is not a finite number in row {coder._row(i)}")
+        raise DCEError(f"{where(coder.source)}formula term '{expr}' is not a finite number in row {coder._row(i)}")
     return v
 
 
@@ -251,8 +273,11 @@ def _factor_columns(expr, info, coder, full_rank):
     return out
 
 
-def design_matrix(terms, factor_info, coder: _Coder):
-    """Coded columns of every term (products of factor codings): names and a rows x columns matrix."""
+def design_matrix(terms: list, factor_info: dict, coder: _Coder) -> tuple[list[str], np.ndarray]:
+    """Coded columns of every term (products of factor codings).
+
+    Returns the K column names and the (N, K) float64 matrix, N the rows of the coder's table.
+    """
     present = {frozenset(t) for t in terms}
     names, cols = [], []
     for term in terms:
@@ -304,9 +329,42 @@ def _require(df, col, source, what):
         raise DCEError(f"{source}: {what} column '{col}' is not in the data{hint}")
 
 
-def choice_data_from_formula(df, formula, *, source="", alt=None, task=None, id_col=None, choice_col=None,
-                             avail=None) -> ChoiceData:
-    """Choice data from a table and a formula; long data when ``alt`` is given, wide data otherwise."""
+def choice_data_from_formula(df: pd.DataFrame, formula: str, *, source: str = "", alt: str | None = None,
+                             task: str | None = None, id_col: str | None = None, choice_col: str | None = None,
+                             avail: str | None = None) -> ChoiceData:
+    """Choice data from a table and a model formula.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long data (one row per alternative of a task: give ``alt`` and ``task``) or wide data (one row
+        per task, alternative attributes in columns ``price1``, ``price2``, ...: give neither).
+    formula : str
+        ``"choice ~ price + C(type) + I(price / income)"`` (see :func:`parse_formula`).  Factors are
+        evaluated by the restricted evaluator :mod:`dce.spec.expr`, never as Python.
+    source : str
+        What messages call the table (its file).
+    alt, task : str, optional
+        Long data: the alternative and task columns.
+    id_col : str, optional
+        The respondent column (panels, clustered standard errors).
+    choice_col : str, optional
+        The choice column when the formula has no left-hand side.
+    avail : str, optional
+        Availability: a 0/1 column (long) or the stem of columns ``avail1``, ``avail2``, ... (wide).
+
+    Returns
+    -------
+    ChoiceData
+        T tasks x J alternatives x K coded variables; ``spec`` holds the coding, so that new
+        alternatives can be coded alike (:func:`rebuild_design`).
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, column and row of a bad value; :class:`~dce.errors.ArgumentError` for a bad
+        argument.
+    """
     response, terms = parse_formula(formula, choice_col)
     if len(df) == 0:
         raise DCEError(f"{source}: the file has no data rows")
@@ -327,7 +385,7 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     for col in [c for c in (alt, task, id_col) if c is not None]:
         if df[col].isna().any():
             row = int(np.flatnonzero(df[col].isna().to_numpy())[0]) + 1
-            raise DCEError(f"{source}: column '{col}' has a missing value in row {row}")
+            raise missing_value(source, col, row)
     # tasks: by task column (within respondent when ids are given), in order of first appearance
     if id_col is not None:
         keys = pd.MultiIndex.from_arrays([df[id_col].to_numpy(), df[task].to_numpy()])
@@ -361,7 +419,7 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     _check_chosen_counts(n_chosen, task_ids, source, response)
     if np.any(chosen_flag & ~present):
         row = int(np.flatnonzero(chosen_flag & ~present)[0]) + 1
-        raise DCEError(f"{source}: row {row}: the chosen alternative is marked unavailable in column '{avail}'")
+        raise DCEError(f"{where(source, row=row)}the chosen alternative is marked unavailable in column '{avail}'")
     factor_info, names, M = _code_terms(terms, _Coder(df, source), present)
     X = np.zeros((T, J, len(names)))
     X[t_idx[present], a_idx[present]] = M[present]
@@ -372,17 +430,19 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     resp = np.asarray(resp_of_task) if id_col is not None else None
     spec = _spec(formula, "long", response, terms, factor_info, names,
                  {"alt": alt, "task": task, "id": id_col, "avail": avail}, [_py(a) for a in a_uni])
+    first_row = np.full(T, -1, np.int64)
+    first_row[t_idx[::-1]] = np.arange(len(t_idx))[::-1]       # the first row of every task
     return ChoiceData(X=X, avail=av, chosen=chosen, names=names, alt_labels=[_py(a) for a in a_uni],
-                      task_ids=task_ids, resp=resp, spec=spec, source=source)
+                      task_ids=task_ids, resp=resp, spec=spec, source=source, task_rows=first_row)
 
 
 def _check_chosen_counts(n_chosen, task_ids, source, col):
     if np.any(n_chosen == 0):
         t = int(np.flatnonzero(n_chosen == 0)[0])
-        raise DCEError(f"{source}: column '{col}': task {task_ids[t]} has no chosen alternative")
+        raise DCEError(f"{where(source, column=col)}task {task_ids[t]} has no chosen alternative")
     if np.any(n_chosen > 1):
         t = int(np.flatnonzero(n_chosen > 1)[0])
-        raise DCEError(f"{source}: column '{col}': task {task_ids[t]} has {int(n_chosen[t])} chosen alternatives")
+        raise DCEError(f"{where(source, column=col)}task {task_ids[t]} has {int(n_chosen[t])} chosen alternatives")
 
 
 # ---------------------------------------------------------------------------------------------- wide data
@@ -425,6 +485,33 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
         _require(df, id_col, source, "--id")
     df = df.reset_index(drop=True)
     columns = list(df.columns)
+    stems, generic, suffixes = _wide_variables(columns, terms, source)
+    T, J = len(df), len(suffixes)
+    av, av_cols = _wide_availability(df, columns, avail, suffixes, source)
+    # choice
+    chosen = _wide_choice(df[response], suffixes, source, response)
+    rows_bad = ~av[np.arange(T), chosen]
+    if rows_bad.any():
+        r = int(np.flatnonzero(rows_bad)[0])
+        raise DCEError(f"{where(source, column=response, row=r + 1)}the chosen alternative "
+                       f"{suffixes[chosen[r]]} is not available")
+    ldf, text_cols = _wide_to_long(df, stems, generic, suffixes, av, av_cols, source)
+    coder = _Coder(ldf, source, text_cols=text_cols, row_of=lambda i: i // J + 1)
+    factor_info, pnames, M = _code_terms(terms, coder, av.reshape(-1))
+    X = M.reshape(T, J, len(pnames)) * av[:, :, None]
+    resp = df[id_col].to_numpy() if id_col is not None else None
+    if resp is not None and pd.isna(resp).any():
+        r = int(np.flatnonzero(pd.isna(resp))[0]) + 1
+        raise missing_value(source, id_col, r)
+    spec = _spec(formula, "wide", response, terms, factor_info, pnames,
+                 {"id": id_col, "avail": avail, "stems": sorted(stems)}, list(suffixes))
+    return ChoiceData(X=X, avail=av, chosen=chosen, names=pnames, alt_labels=list(suffixes),
+                      task_ids=np.arange(1, T + 1), resp=resp, spec=spec, source=source, task_rows=np.arange(T))
+
+
+def _wide_variables(columns, terms, source):
+    """The formula's variables in wide data: stems of alternative columns (``price`` -> ``price1``,
+    ``price2``...), generic columns, and the alternatives' suffixes."""
     names = _factor_names(terms, set(columns))
     stems, generic = {}, []
     for name in names:
@@ -447,8 +534,13 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
         if missing:
             raise DCEError(f"{source}: variable '{name}' has no column for alternative {missing[0]} "
                            f"(expected '{name}{missing[0]}'); use a model file for labelled alternatives")
+    return stems, generic, suffixes
+
+
+def _wide_availability(df, columns, avail, suffixes, source):
+    """(T, J) availability from the ``avail`` stem's columns (or a conventional stem such as ``av``) and
+    those columns by suffix (None: every alternative available)."""
     T, J = len(df), len(suffixes)
-    # availability
     av = np.ones((T, J), bool)
     av_cols = None
     if avail is not None:
@@ -470,16 +562,17 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
         for j, s in enumerate(suffixes):
             if s in av_cols:
                 av[:, j] = numeric_column(df, av_cols[s], source) != 0
-    # choice
-    chosen = _wide_choice(df[response], suffixes, source, response)
-    rows_bad = ~av[np.arange(T), chosen]
-    if rows_bad.any():
-        r = int(np.flatnonzero(rows_bad)[0])
-        raise DCEError(f"{source}: column '{response}', row {r + 1}: the chosen alternative "
-                       f"{suffixes[chosen[r]]} is not available")
-    # a long table of the variables the formula uses; messages about values name the wide columns
+    return av, av_cols
+
+
+def _wide_to_long(df, stems, generic, suffixes, av, av_cols, source):
+    """A long table (T * J rows) of the variables the formula uses, and its text columns; messages about
+    values name the wide columns."""
+    import pandas as pd
+
     from dce.data.readers import is_text_column, numeric_column
 
+    T, J = len(df), len(suffixes)
     long = {}
     text_cols = set()
     for name, cols in stems.items():
@@ -489,7 +582,7 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
             for p, s in zip(parts, suffixes):
                 if p.isna().any():
                     r = int(np.flatnonzero(p.isna().to_numpy())[0]) + 1
-                    raise DCEError(f"{source}: column '{cols[s]}' has a missing value in row {r}")
+                    raise missing_value(source, cols[s], r)
             long[name] = np.stack([p.astype(str).to_numpy() for p in parts], axis=1).reshape(-1)
             text_cols.add(name)
         else:
@@ -505,25 +598,14 @@ def _from_wide(df, response, terms, formula, source, id_col, avail):
         if is_text_column(s):
             if s.isna().any():
                 r = int(np.flatnonzero(s.isna().to_numpy())[0]) + 1
-                raise DCEError(f"{source}: column '{name}' has a missing value in row {r}")
+                raise missing_value(source, name, r)
             long[name] = np.repeat(s.astype(str).to_numpy(), J)
             text_cols.add(name)
         else:
             long[name] = np.repeat(numeric_column(df, name, source), J)
     if ALT_VIRTUAL not in long:
         long[ALT_VIRTUAL] = np.tile(np.asarray(suffixes), T)
-    ldf = pd.DataFrame(long)
-    coder = _Coder(ldf, source, text_cols=text_cols, row_of=lambda i: i // J + 1)
-    factor_info, pnames, M = _code_terms(terms, coder, av.reshape(-1))
-    X = M.reshape(T, J, len(pnames)) * av[:, :, None]
-    resp = df[id_col].to_numpy() if id_col is not None else None
-    if resp is not None and pd.isna(resp).any():
-        r = int(np.flatnonzero(pd.isna(resp))[0]) + 1
-        raise DCEError(f"{source}: column '{id_col}' has a missing value in row {r}")
-    spec = _spec(formula, "wide", response, terms, factor_info, pnames,
-                 {"id": id_col, "avail": avail, "stems": sorted(stems)}, list(suffixes))
-    return ChoiceData(X=X, avail=av, chosen=chosen, names=pnames, alt_labels=list(suffixes),
-                      task_ids=np.arange(1, T + 1), resp=resp, spec=spec, source=source)
+    return pd.DataFrame(long), text_cols
 
 
 def _wide_choice(series, suffixes, source, col):
@@ -548,8 +630,8 @@ def _wide_choice(series, suffixes, source, col):
     if bad.size:
         i = int(bad[0])
         if codes[i] < 0:
-            raise DCEError(f"{source}: column '{col}' has a missing value in row {i + 1}")
-        raise DCEError(f"{source}: column '{col}', row {i + 1}: choice value '{series.iloc[i]}' matches no "
+            raise missing_value(source, col, i + 1)
+        raise DCEError(f"{where(source, column=col, row=i + 1)}choice value '{series.iloc[i]}' matches no "
                        f"alternative (alternatives: {', '.join(map(str, suffixes))})")
     return out
 
@@ -582,8 +664,23 @@ def _spec(formula, layout, response, terms, factor_info, names, columns, alt_lab
     }
 
 
-def rebuild_design(spec: dict, df, source="scenarios"):
-    """Code new alternatives (one row each, long layout) with the coding stored in a model's spec."""
+def rebuild_design(spec: dict, df: pd.DataFrame, source: str = "scenarios") -> np.ndarray:
+    """Code new alternatives with the coding stored in a fitted model's ``spec``.
+
+    Parameters
+    ----------
+    spec : dict
+        ``ChoiceData.spec`` of a formula model (``type == "formula"``).
+    df : pandas.DataFrame
+        N alternatives, one row each, with the columns the formula uses.
+    source : str
+        What messages call the alternatives.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, K): the coded variables, in the order of ``spec["names"]``.
+    """
     if spec.get("type") != "formula":
         raise DCEError(f"{source}: the model was not specified by a formula")
     terms = [tuple(t) for t in spec["terms"]]

@@ -8,6 +8,8 @@ A :class:`ChoiceData` holds ``n_tasks`` choice tasks, each with up to ``n_alts``
 * ``avail`` (tasks x alternatives, bool): which alternatives the respondent could choose.
 * ``chosen`` (tasks, int): the index of the chosen alternative slot.
 * ``resp`` (tasks, object or int) or ``None``: the respondent of each task, for panels and clustering.
+* ``task_rows`` (tasks, int) or ``None``: the row (0-based position) of each task in the table it was
+  read from (its first row in long data), for reading respondent covariates (latent class membership).
 
 Builders in :mod:`dce.data.build` (formulas on long or wide data) and :mod:`dce.spec.modelfile`
 (utilities per alternative) produce it; nothing downstream looks at the original table.
@@ -21,6 +23,35 @@ import numpy as np
 
 @dataclass
 class ChoiceData:
+    """T choice tasks of up to J alternatives described by K variables.
+
+    Attributes
+    ----------
+    X : numpy.ndarray
+        (T, J, K) float64: the variables of each alternative (zero rows for unavailable ones).
+    avail : numpy.ndarray
+        (T, J) bool: the alternatives the respondent could choose.
+    chosen : numpy.ndarray
+        (T,) int: the slot of the chosen alternative.
+    names : list of str
+        K variable (coefficient) names.
+    alt_labels : list
+        J labels of the alternative slots.
+    task_ids : numpy.ndarray, optional
+        (T,) the task identifiers of the source table (default 1..T).
+    resp : numpy.ndarray, optional
+        (T,) the respondent of each task (None: every task its own respondent).
+    offset : numpy.ndarray, optional
+        (T, J) a fixed part of each utility (None when all zero).
+    spec : dict
+        How the variables were coded (JSON-ready), kept with fitted models to code new alternatives.
+    source : str
+        What messages call the data (its file).
+    task_rows : numpy.ndarray, optional
+        (T,) int: the row (0-based position) of each task in the table it was read from (its first row
+        in long data), for reading respondent covariates.
+    """
+
     X: np.ndarray
     avail: np.ndarray
     chosen: np.ndarray
@@ -31,6 +62,7 @@ class ChoiceData:
     offset: np.ndarray | None = None
     spec: dict = field(default_factory=dict)
     source: str = ""
+    task_rows: np.ndarray | None = None
 
     def __post_init__(self):
         self.X = np.ascontiguousarray(self.X, dtype=np.float64)
@@ -68,12 +100,13 @@ class ChoiceData:
 
     @property
     def n_respondents(self) -> int:
+        """Number of respondents R (the number of tasks without respondent ids)."""
         if self.resp is None:
             return self.n_tasks
         return int(self.panel()[1])
 
     # ------------------------------------------------------------------ panels
-    def panel(self):
+    def panel(self) -> tuple[np.ndarray, int]:
         """Integer respondent codes (0..R-1, in order of first appearance) and R.
 
         Without respondent ids every task is its own respondent.
@@ -89,7 +122,7 @@ class ChoiceData:
                 self._panel = (codes.astype(np.intp), len(uniques))
         return self._panel
 
-    def panel_blocks(self):
+    def panel_blocks(self) -> tuple[np.ndarray, np.ndarray]:
         """Tasks grouped by respondent: ``order`` (T,), the task indices sorted by respondent (stable), and
         ``starts`` (R + 1,), so that respondent ``r``'s tasks are ``order[starts[r]:starts[r + 1]]``."""
         codes, R = self.panel()

@@ -25,7 +25,13 @@ import io
 import os
 import re
 
-from dce.errors import DCEError, where
+from typing import TYPE_CHECKING
+
+from dce.errors import DCEError, missing_value, where
+
+if TYPE_CHECKING:                       # annotations only: numpy and pandas load when a file is read
+    import numpy as np
+    import pandas as pd
 
 # ---------------------------------------------------------------------------------------- formats
 TEXT_EXTS = {".csv", ".tsv", ".tab", ".txt", ".dat", ".psv", ".ssv", ""}
@@ -93,16 +99,30 @@ def _sniff_kind(head: bytes):
 
 
 # ---------------------------------------------------------------------------------------- entry
-def read_table(path, sheet=None, value_labels=False):
-    """Read a data file into a DataFrame.
+def read_table(path, sheet: str | int | None = None, value_labels: bool = False) -> pd.DataFrame:
+    """Read a data file (CSV/TSV, optionally compressed, Excel, SPSS, Stata, Parquet) into a DataFrame.
 
-    ``sheet`` picks an Excel sheet by name (or by 1-based number when no sheet has that name);
-    ``value_labels=True`` replaces SPSS/Stata value codes by their labels.  For SPSS and Stata files
-    ``df.attrs['labels']`` holds ``{'variables': {column: label}, 'values': {column: {code: label}}}``.
-    ``df.attrs['source']`` is the path and ``df.attrs['format']`` the format that was read.
+    Parameters
+    ----------
+    path : str or path-like
+        The file; its format is found from its content and extension.
+    sheet : str or int, optional
+        An Excel sheet by name (or by 1-based number when no sheet has that name); default the first.
+    value_labels : bool
+        Replace SPSS/Stata value codes by their labels.
 
-    Column names are stripped of surrounding blanks; duplicate names, a file with no data rows and a
-    file that is not a table raise :class:`DCEError`.
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row.  ``df.attrs['source']`` is the path, ``df.attrs['format']`` the format
+        read; for SPSS and Stata files ``df.attrs['labels']`` holds ``{'variables': {column: label},
+        'values': {column: {code: label}}}``.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        A missing, empty or unreadable file, one that is not a table, duplicate column names or no data
+        rows, in one line naming the file.  Column names are stripped of surrounding blanks.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -118,6 +138,31 @@ def read_table(path, sheet=None, value_labels=False):
     if size == 0:
         raise _fail(path, "is empty (0 bytes): it has no data rows")
 
+    fmt, comp, ext = _format(path, head)
+    if sheet is not None and fmt not in ("excel", "xls"):
+        raise _fail(path, f"a sheet ('{sheet}') was given, but this is not an Excel workbook")
+    if fmt == "text":
+        df = _read_text(path, comp)
+    elif fmt in ("excel", "xls"):
+        df = _read_excel(path, sheet, fmt)
+    elif fmt in ("spss", "stata", "sas"):
+        df = _read_stat(path, fmt, ext, value_labels)
+    elif fmt == "parquet":
+        df = _read_parquet(path)
+    else:  # pragma: no cover - every branch above sets fmt
+        raise _fail(path, "unsupported file")
+
+    _check_columns(path, df)
+    if len(df) == 0:
+        raise _fail(path, "has no data rows (only a header)")
+    df.attrs["source"] = path
+    df.attrs["format"] = fmt
+    return df
+
+
+def _format(path, head):
+    """The format to read (text, excel, xls, spss, stata, sas, parquet), the compression of text and the
+    extension, from the first bytes ``head`` where they are unambiguous and the extension otherwise."""
     comp, ext = _extension(path)
     kind = _sniff_kind(head)
     for magic, what in _NOT_TABLES:
@@ -166,26 +211,7 @@ def read_table(path, sheet=None, value_labels=False):
         raise _fail(path, "is not a valid Parquet file (it does not start with PAR1)")
     else:
         raise _fail(path, f"unsupported file type '{os.path.splitext(path)[1]}' (supported: {SUPPORTED})")
-
-    if sheet is not None and fmt not in ("excel", "xls"):
-        raise _fail(path, f"a sheet ('{sheet}') was given, but this is not an Excel workbook")
-    if fmt == "text":
-        df = _read_text(path, comp)
-    elif fmt in ("excel", "xls"):
-        df = _read_excel(path, sheet, fmt)
-    elif fmt in ("spss", "stata", "sas"):
-        df = _read_stat(path, fmt, ext, value_labels)
-    elif fmt == "parquet":
-        df = _read_parquet(path)
-    else:  # pragma: no cover - every branch above sets fmt
-        raise _fail(path, "unsupported file")
-
-    _check_columns(path, df)
-    if len(df) == 0:
-        raise _fail(path, "has no data rows (only a header)")
-    df.attrs["source"] = path
-    df.attrs["format"] = fmt
-    return df
+    return fmt, comp, ext
 
 
 def _zip_is_xlsx(path) -> bool:
@@ -533,7 +559,7 @@ def _missing_error(series, source, col, rows, mask):
 
     pos = int(np.flatnonzero(mask)[0])
     r = _row_numbers(series, rows)[pos]
-    return DCEError(f"{where(source)}column '{col}' has a missing value in row {r}")
+    return missing_value(source, col, r)
 
 
 _NUMBERISH = re.compile(r"^\s*[+-]?(\d+[.,]?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -558,13 +584,31 @@ def _numbers_of(values):
     return out
 
 
-def numeric_column(df, col, source="", rows=None):
-    """Column ``col`` of ``df`` as a float64 numpy array.
+def numeric_column(df: pd.DataFrame, col: str, source: str = "", rows=None) -> np.ndarray:
+    """Column ``col`` of ``df`` as numbers.
 
-    Raises :class:`DCEError` naming ``source`` (the file), the column, the 1-based data row and the
-    value when the column holds text that is not a number (``'abc'``, ``'1,5'``) or an infinite
-    value, and "column X has a missing value in row N" on missing values.  ``rows`` overrides the row
-    numbers (default: the integer index + 1, i.e. the data row of an unfiltered table).
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table (N rows).
+    col : str
+        The column.
+    source : str
+        What messages call the table (its file).
+    rows : array-like of int, optional
+        (N,) row numbers for messages; default the integer index + 1, i.e. the data row of an
+        unfiltered table.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) float64.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming ``source``, the column, the row and the value when the column holds text that is not a
+        number (``'abc'``, ``'1,5'``) or an infinite value, or a missing value.
     """
     import numpy as np
     import pandas as pd
@@ -604,7 +648,7 @@ def numeric_column(df, col, source="", rows=None):
     return vals
 
 
-def is_text_column(series) -> bool:
+def is_text_column(series: pd.Series) -> bool:
     """True when ``series`` is categorical: text where most non-missing values are not numbers.
 
     Numeric and boolean columns are not text; pandas categoricals are.  A text column whose values
@@ -637,10 +681,28 @@ _TRUE = {"1", "1.0", "true", "t", "yes", "y"}
 _FALSE = {"0", "0.0", "false", "f", "no", "n"}
 
 
-def parse_choice_flags(series, source="", column=None, rows=None):
-    """A long-format choice column (0/1, TRUE/FALSE, yes/no, y/n, 1.0/0.0) as a bool numpy array.
+def parse_choice_flags(series: pd.Series, source: str = "", column: str | None = None,
+                       rows=None) -> np.ndarray:
+    """A long-format choice column (0/1, TRUE/FALSE, yes/no, y/n, 1.0/0.0) as flags.
 
-    Anything else (and a missing value) raises :class:`DCEError` naming the row and the value.
+    Parameters
+    ----------
+    series : pandas.Series
+        The column (N rows).
+    source, column : str
+        The file and the column's name, for messages (default: the series' name).
+    rows : array-like of int, optional
+        (N,) row numbers for messages (as in :func:`numeric_column`).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) bool: True where the alternative was chosen.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the row and the value for anything else, a missing value included.
     """
     import numpy as np
     import pandas as pd

@@ -18,86 +18,142 @@ status quo last), drawn from the logit model with Gumbel errors.  The output say
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from dce.errors import ArgumentError, DCEError
+from dce.errors import ArgumentError, DCEError, where
 
 TRUTH_KEYS = {"model", "coefficients", "random", "covariates", "description"}
 DISTS = {"n", "ln", "-ln"}
 
 
-def load_truth(path, spec):
-    """Read and check a truth file against the design spec's coefficients."""
-    from dce.util.yamlio import read_yaml
+def load_truth(path, spec) -> dict:
+    """Read and check a truth file against the design spec's coefficients.
 
-    path = os.fspath(path)
-    doc = read_yaml(path, what="truth file")
-    if not isinstance(doc, dict):
-        raise DCEError(f"{path}: expected a mapping with key 'coefficients'")
-    bad = [k for k in doc if k not in TRUTH_KEYS]
+    Parameters
+    ----------
+    path : str or path-like
+        The truth file (YAML, see the module's docstring).
+    spec : dce.design.spec.DesignSpec
+        The design whose coded columns (``spec.param_names``, K of them) the coefficients name.
+
+    Returns
+    -------
+    dict
+        ``model`` ("mnl" or "mixed"), ``names`` (K coefficient names), ``beta`` (K,) array of the
+        reference group's coefficients, ``random`` {name: (distribution, sd)} and ``covariates``
+        {covariate: ({level: proportion}, {level: {name: shift}})}.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, the key and its line for any problem in the file.
+    """
+    from dce.util.yamlio import YamlDoc
+
+    doc = YamlDoc.load(path, what="truth file", allow_empty=True)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise doc.error((), "expected a mapping with key 'coefficients'")
+    bad = [k for k in data if k not in TRUTH_KEYS]
     if bad:
-        raise DCEError(f"{path}: unknown key '{bad[0]}' (expected {', '.join(sorted(TRUTH_KEYS))})")
-    model = doc.get("model", "mnl")
+        raise DCEError(f"{where(doc.source, line=doc.line((bad[0],)))}unknown key '{bad[0]}' "
+                       f"(expected {', '.join(sorted(TRUTH_KEYS))})")
+    model = data.get("model", "mnl")
     if model not in ("mnl", "mixed"):
-        raise DCEError(f"{path}: key 'model': '{model}' (use mnl or mixed)")
-    coefs = doc.get("coefficients")
+        raise doc.error(("model",), f"'{model}' (use mnl or mixed)")
+    coefs = data.get("coefficients")
     if not isinstance(coefs, dict):
-        raise DCEError(f"{path}: key 'coefficients' must map coefficient names to numbers")
+        raise doc.error(("coefficients",), "must map coefficient names to numbers")
     names = spec.param_names
     unknown = [k for k in coefs if k not in names]
     if unknown:
-        raise DCEError(f"{path}: key 'coefficients.{unknown[0]}': not a coefficient of the design "
-                       f"({', '.join(names)})")
+        raise doc.error(("coefficients", unknown[0]), f"not a coefficient of the design ({', '.join(names)})")
     missing = [n for n in names if n not in coefs]
     if missing:
-        raise DCEError(f"{path}: key 'coefficients': no value for '{missing[0]}'")
-    beta = np.array([_num(coefs[n], path, f"coefficients.{n}") for n in names])
+        raise doc.error(("coefficients",), f"no value for '{missing[0]}'")
+    beta = np.array([_num(doc, ("coefficients", n)) for n in names])
     random = {}
-    for name, r in (doc.get("random") or {}).items():
+    for name, r in _mapping(doc, ("random",)).items():
         if name not in names:
-            raise DCEError(f"{path}: key 'random.{name}': not a coefficient of the design")
+            raise doc.error(("random", name), "not a coefficient of the design")
         if model != "mixed":
-            raise DCEError(f"{path}: key 'random' needs model: mixed")
+            raise doc.error(("random",), "needs model: mixed")
         if not isinstance(r, dict) or "sd" not in r:
-            raise DCEError(f"{path}: key 'random.{name}' needs 'sd' (and optionally 'distribution')")
+            raise doc.error(("random", name), "needs 'sd' (and optionally 'distribution')")
         dist = r.get("distribution", "n")
         if dist not in DISTS:
-            raise DCEError(f"{path}: key 'random.{name}.distribution': '{dist}' (use n, ln or -ln)")
-        random[name] = (dist, _num(r["sd"], path, f"random.{name}.sd"))
+            raise doc.error(("random", name, "distribution"), f"'{dist}' (use n, ln or -ln)")
+        random[name] = (dist, _num(doc, ("random", name, "sd")))
     covariates = {}
-    for cov, c in (doc.get("covariates") or {}).items():
+    for cov, c in _mapping(doc, ("covariates",)).items():
         if not isinstance(c, dict) or not isinstance(c.get("levels"), dict) or not c["levels"]:
-            raise DCEError(f"{path}: key 'covariates.{cov}.levels' must map levels to population proportions")
-        props = {str(k): _num(v, path, f"covariates.{cov}.levels.{k}") for k, v in c["levels"].items()}
+            raise doc.error(("covariates", cov, "levels"), "must map levels to population proportions")
+        props = {str(k): _num(doc, ("covariates", cov, "levels", k)) for k in c["levels"]}
         if any(v < 0 for v in props.values()) or abs(sum(props.values()) - 1) > 1e-6:
-            raise DCEError(f"{path}: key 'covariates.{cov}.levels': proportions must be >= 0 and add up to 1")
+            raise doc.error(("covariates", cov, "levels"), "proportions must be >= 0 and add up to 1")
         shifts = {}
-        for lv, sh in (c.get("shifts") or {}).items():
+        for lv, sh in _mapping(doc, ("covariates", cov, "shifts")).items():
             if str(lv) not in props:
-                raise DCEError(f"{path}: key 'covariates.{cov}.shifts.{lv}': not a level of '{cov}'")
-            for n, v in (sh or {}).items():
+                raise doc.error(("covariates", cov, "shifts", lv), f"not a level of '{cov}'")
+            for n in _mapping(doc, ("covariates", cov, "shifts", lv)):
                 if n not in names:
-                    raise DCEError(f"{path}: key 'covariates.{cov}.shifts.{lv}.{n}': not a coefficient")
-                shifts.setdefault(str(lv), {})[n] = _num(v, path, f"covariates.{cov}.shifts.{lv}.{n}")
+                    raise doc.error(("covariates", cov, "shifts", lv, n), "not a coefficient")
+                shifts.setdefault(str(lv), {})[n] = _num(doc, ("covariates", cov, "shifts", lv, n))
         covariates[cov] = (props, shifts)
     return {"model": model, "names": names, "beta": beta, "random": random, "covariates": covariates}
 
 
-def _num(v, path, key):
+def _value(doc, path):
+    v = doc.data
+    for k in path:
+        v = v[k]
+    return v
+
+
+def _mapping(doc, path) -> dict:
+    """The mapping at ``path`` ({} when it is absent or empty)."""
+    v = _value(doc, path[:-1]).get(path[-1])
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise doc.error(path, f"must be a mapping, not {type(v).__name__}")
+    return v
+
+
+def _num(doc, path) -> float:
+    v = _value(doc, path)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise DCEError(f"{path}: key '{key}': '{v}' is not a number")
+        raise doc.error(path, f"'{v}' is not a number")
     return float(v)
 
 
-def simulate_responses(design, truth, n_respondents, seed):
-    """A survey export (pandas DataFrame: id, block, covariates, q1..qn) simulated from ``truth``."""
+def simulate_responses(design, truth: dict, n_respondents: int, seed: int):
+    """A SIMULATED survey export drawn from a known truth.
+
+    Parameters
+    ----------
+    design : dce.design.core.Design
+        The design: S tasks of m positions, in blocks.
+    truth : dict
+        As returned by :func:`load_truth` (K coefficients).
+    n_respondents : int
+        Number of respondents N (at least 1); blocks are assigned in balanced rotation.
+    seed : int
+        Seed of every random step (block order, covariates, random coefficients, answers).
+
+    Returns
+    -------
+    pandas.DataFrame
+        N rows: ``id``, ``block``, one column per covariate, ``q1`` .. ``qT`` (T: the largest block's
+        number of tasks) holding the chosen position (1-based; missing past the end of a shorter block).
+    """
     import pandas as pd
+
+    from dce.util.seeds import rng as make_rng
 
     if n_respondents < 1:
         raise ArgumentError("n_respondents", "must be at least 1")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     X = design.matrix()                                  # tasks x positions x params
     names = truth["names"]
     blocks = {}

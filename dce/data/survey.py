@@ -10,15 +10,23 @@ covariate terms (``asc_status_quo:language``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import ArgumentError, DCEError
+from dce.errors import ArgumentError, DCEError, missing_value, where
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dce.design.core import Design
 
 
 @dataclass
 class Problem:
+    """One problem found in a survey export: its kind, the respondent, the answer column and what was done."""
+
     kind: str
     respondent: object
     column: str
@@ -27,6 +35,9 @@ class Problem:
 
 @dataclass
 class ValidationReport:
+    """Counts of a survey export read into choice data, its problems and quality checks (numbers and names:
+    :func:`dce.report.tables.validation_table` and :func:`~dce.report.tables.print_validation` show it)."""
+
     respondents_read: int = 0
     respondents_used: int = 0
     tasks_read: int = 0
@@ -36,15 +47,8 @@ class ValidationReport:
     always_status_quo: list = field(default_factory=list)
     always_same_position: list = field(default_factory=list)
 
-    def rows(self):
-        out = [("respondents read", f"{self.respondents_read:,}"), ("respondents used", f"{self.respondents_used:,}"),
-               ("tasks read", f"{self.tasks_read:,}"), ("tasks used", f"{self.tasks_used:,}"),
-               ("missing answers (dropped)", f"{self.missing_answers:,}"),
-               ("always chose the status quo", f"{len(self.always_status_quo):,}"),
-               ("always chose the same position", f"{len(self.always_same_position):,}")]
-        return out
-
-    def to_dict(self):
+    def to_dict(self) -> dict:
+        """The report as JSON-ready values (``dce fit --validation-output``)."""
         return {"respondents_read": self.respondents_read, "respondents_used": self.respondents_used,
                 "tasks_read": self.tasks_read, "tasks_used": self.tasks_used,
                 "missing_answers": self.missing_answers,
@@ -57,7 +61,7 @@ def _py(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def strip_qualtrics(df):
+def strip_qualtrics(df: pd.DataFrame) -> pd.DataFrame:
     """Drop the two extra header rows of a Qualtrics export (question texts, ImportId JSON) and re-type."""
     import pandas as pd
 
@@ -76,15 +80,20 @@ def strip_qualtrics(df):
     return out
 
 
-def parse_codes(text, source="--codes"):
+def parse_codes(text: str, source: str = "--codes") -> dict[str, str]:
     """``"1=A,2=B,3=status_quo"`` -> {"1": "A", "2": "B", "3": "status_quo"}."""
     from dce.util.io import parse_pairs
 
     return parse_pairs(text, source, "CODE=ALTERNATIVE (for example 3=status_quo)")
 
 
-def answer_columns(df, pattern, n_max, source):
-    """The answer columns for task positions 1..n_max: a pattern with {k} or a comma list."""
+def answer_columns(df: pd.DataFrame, pattern: str | None, n_max: int, source: str) -> list[str]:
+    """The answer columns of task positions 1..``n_max``.
+
+    ``pattern`` is a pattern with ``{k}`` (default ``q{k}``) or a comma-separated list of at least
+    ``n_max`` columns; names match regardless of case.  A column not in ``df`` is a
+    :class:`~dce.errors.DCEError` naming ``source``.
+    """
     if pattern is None:
         pattern = "q{k}"
     if "{k}" in pattern:
@@ -120,10 +129,49 @@ def _alternative_labels(spec, m):
     return labels
 
 
-def choice_data_from_survey(df, design, *, source="responses", id_col="id", block_col="block", answer_cols=None,
-                            codes=None, missing="drop", interactions=None, design_source="design.csv",
-                            spec_text=None):
-    """Choice data and a validation report from a survey export and a :class:`dce.design.core.Design`."""
+def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "responses", id_col: str = "id",
+                            block_col: str = "block", answer_cols: str | None = None, codes: dict | None = None,
+                            missing: str = "drop", interactions: list | None = None,
+                            design_source: str = "design.csv",
+                            spec_text: str | None = None) -> tuple[ChoiceData, ValidationReport]:
+    """Choice data and a validation report from a survey export and its design.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The export: one row per respondent (N), an id column, a block column and one answer column per
+        task of the block, in the order of the design.
+    design : dce.design.core.Design
+        The design the respondents answered: S tasks of m designed alternatives (+ status quo / opt-out).
+    source, design_source : str
+        What messages call the export and the design.
+    id_col, block_col : str
+        The respondent id and block columns.
+    answer_cols : str, optional
+        The answer columns (see :func:`answer_columns`; default ``q{k}``).
+    codes : dict, optional
+        Answer code -> alternative label (``{"3": "status_quo"}``, see :func:`parse_codes`).
+    missing : {"drop", "error"}
+        What a missing answer does: the task is dropped (and reported) or it is an error.
+    interactions : list of (str, str), optional
+        ``(coefficient, covariate column)`` pairs (see :func:`parse_interactions`).
+    spec_text : str, optional
+        The design file's text, kept with the model.
+
+    Returns
+    -------
+    data : ChoiceData
+        T answered tasks x J alternatives x K coded variables (K: the design's parameters plus one
+        column per interaction level); ``resp`` the respondent ids.
+    report : ValidationReport
+        Respondents and tasks read and used, missing answers, problems, quality checks.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, column and row of an unknown block, an unknown answer, a duplicate or missing
+        id; :class:`~dce.errors.ArgumentError` for a bad argument.
+    """
     spec = design.spec
     if missing not in ("drop", "error"):
         raise ArgumentError("missing", f"'{missing}' (use drop or error)")
@@ -139,25 +187,10 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
         blocks.setdefault(int(design.block[s]), []).append(s)
     n_max = max(len(v) for v in blocks.values())
     acols = answer_columns(df, answer_cols, n_max, source)
-    code_map = {str(k).strip().lower(): str(v).strip().lower() for k, v in (codes or {}).items()}
-    labels = _alternative_labels(spec, m)
-    label_to_pos = {}
-    for j, labs in enumerate(labels):
-        for lab in labs:
-            label_to_pos.setdefault(lab.lower(), j)
+    answers = _Answers(spec, m, codes, df)
     report = ValidationReport(respondents_read=len(df))
-    value_codes = {}
-    for col, lab in ((df.attrs.get("labels") or {}).get("values") or {}).items():
-        value_codes[col] = {str(l).strip().lower(): _code_text(c) for c, l in lab.items()}
-    ids = df[id_col]
-    if ids.isna().any():
-        r = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
-        raise DCEError(f"{source}: column '{id_col}' has a missing value in row {r}")
-    dup = ids.duplicated()
-    if dup.any():
-        r = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DCEError(f"{source}: column '{id_col}', row {r + 1}: respondent {ids.iloc[r]} appears twice")
-    task_rows, resp, chosen, keep_resp = [], [], [], []
+    ids = _respondent_ids(df, id_col, source)
+    task_rows, resp, chosen, keep_resp, src_rows = [], [], [], [], []
     sq_pos = m if spec.status_quo is not None else None
     id_vals, block_vals = ids.to_numpy(), df[block_col].to_numpy()
     answer_vals = {c: df[c].to_numpy() for c in acols}      # columns read once, not cell by cell
@@ -169,7 +202,7 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
         except (TypeError, ValueError):
             bnum = None
         if bnum not in blocks:
-            raise DCEError(f"{source}: column '{block_col}', row {i + 1}: respondent {rid} has block '{b}', which has "
+            raise DCEError(f"{where(source, column=block_col, row=i + 1)}respondent {rid} has block '{b}', which has "
                            f"no tasks in {design_source} (blocks: {', '.join(map(str, sorted(blocks)))})")
         tasks = blocks[bnum]
         picks = []
@@ -179,24 +212,16 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
             if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
                 report.missing_answers += 1
                 if missing == "error":
-                    raise DCEError(f"{source}: column '{col}', row {i + 1}: respondent {rid} has no answer")
+                    raise DCEError(f"{where(source, column=col, row=i + 1)}respondent {rid} has no answer")
                 report.problems.append(Problem("missing answer", rid, col, "dropped"))
                 continue
-            key = str(v).strip()
-            if isinstance(v, (float, np.floating)) and float(v).is_integer():
-                key = str(int(v))
-            key = key.lower()
-            key = code_map.get(key, key)
-            pos = label_to_pos.get(key)
-            if pos is None and col in value_codes:  # SPSS/Stata: a label we do not know, try its code
-                code = value_codes[col].get(str(v).strip().lower())
-                if code is not None:
-                    pos = label_to_pos.get(code_map.get(code, code))
+            pos = answers.position(v, col)
             if pos is None:
-                raise DCEError(f"{source}: column '{col}', row {i + 1}: respondent {rid} answered '{v}', which is "
+                raise DCEError(f"{where(source, column=col, row=i + 1)}respondent {rid} answered '{v}', which is "
                                f"not an alternative of the task (1..{J}, or a label"
                                f"{'; map codes with --codes' if not codes else ''})")
             task_rows.append(s)
+            src_rows.append(i)
             resp.append(rid)
             chosen.append(pos)
             picks.append(pos)
@@ -222,8 +247,50 @@ def choice_data_from_survey(df, design, *, source="responses", id_col="id", bloc
     data = ChoiceData(X=X, avail=np.ones(X.shape[:2], bool), chosen=np.asarray(chosen), names=names,
                       alt_labels=[str(j + 1) for j in range(m)] + (["status_quo"] if spec.status_quo else [])
                       + (["opt_out"] if spec.opt_out else []), task_ids=task_ids, resp=resp_arr,
-                      spec=spec_json, source=source)
+                      spec=spec_json, source=source, task_rows=np.asarray(src_rows, np.int64))
     return data, report
+
+
+class _Answers:
+    """Answers -> positions: the alternatives' labels, the ``codes`` mapping and, for SPSS/Stata, the
+    value labels of the answer columns."""
+
+    def __init__(self, spec, m, codes, df):
+        self.code_map = {str(k).strip().lower(): str(v).strip().lower() for k, v in (codes or {}).items()}
+        self.label_to_pos = {}
+        for j, labs in enumerate(_alternative_labels(spec, m)):
+            for lab in labs:
+                self.label_to_pos.setdefault(lab.lower(), j)
+        self.value_codes = {}
+        for col, lab in ((df.attrs.get("labels") or {}).get("values") or {}).items():
+            self.value_codes[col] = {str(l).strip().lower(): _code_text(c) for c, l in lab.items()}
+
+    def position(self, v, col):
+        """The 0-based position that answer ``v`` of column ``col`` names, or None."""
+        key = str(v).strip()
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            key = str(int(v))
+        key = key.lower()
+        key = self.code_map.get(key, key)
+        pos = self.label_to_pos.get(key)
+        if pos is None and col in self.value_codes:  # SPSS/Stata: a label we do not know, try its code
+            code = self.value_codes[col].get(str(v).strip().lower())
+            if code is not None:
+                pos = self.label_to_pos.get(self.code_map.get(code, code))
+        return pos
+
+
+def _respondent_ids(df, id_col, source):
+    """The id column, refused with a one-line error when an id is missing or appears twice."""
+    ids = df[id_col]
+    if ids.isna().any():
+        r = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
+        raise missing_value(source, id_col, r)
+    dup = ids.duplicated()
+    if dup.any():
+        r = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DCEError(f"{where(source, column=id_col, row=r + 1)}respondent {ids.iloc[r]} appears twice")
+    return ids
 
 
 def _code_text(c):
@@ -232,7 +299,7 @@ def _code_text(c):
     return str(c).strip().lower()
 
 
-def parse_interactions(text):
+def parse_interactions(text: str | None) -> list[tuple[str, str]]:
     """``"asc_status_quo:language, income:age"`` -> [("asc_status_quo", "language"), ...]."""
     out = []
     for item in (text or "").split(","):
@@ -263,7 +330,7 @@ def _add_interactions(X, names, spec_json, df, id_col, resp, interactions, sourc
             s = df[cov]
             if s.isna().any():
                 r = int(np.flatnonzero(s.isna().to_numpy())[0]) + 1
-                raise DCEError(f"{source}: column '{cov}' has a missing value in row {r}")
+                raise missing_value(source, cov, r)
             if is_text_column(s) or s.nunique() <= 2 and not np.issubdtype(s.dtype, np.floating):
                 levels = sorted(map(str, s.unique()))
                 covs[cov] = {"kind": "categorical", "levels": levels, "reference": levels[0],

@@ -122,8 +122,11 @@ class Constraint:
                                         f"'{attr.labels[0]}', not the number {rv}")
 
     # ------------------------------------------------------------------ evaluation
-    def violated(self, idx):
-        """Boolean array: which rows of ``idx`` (``[..., n_attributes]`` level indices) the constraint forbids."""
+    def violated(self, idx) -> np.ndarray:
+        """Which profiles the constraint forbids.
+
+        ``idx`` (..., A) level indices of profiles (A attributes in the order given) -> (...) bool.
+        """
         idx = np.asarray(idx)
         env = {name: self._values[name][idx[..., k]] for name, (k, _) in self._attrs.items()
                if name in self._expr.names}

@@ -2,21 +2,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from dce.design.spec import DesignSpec
 
 
 @dataclass
 class Design:
     """A choice design for a :class:`dce.design.spec.DesignSpec`.
 
-    ``levels``: int array ``tasks x alternatives x attributes`` of level indices of the designed
-    alternatives (the status quo and opt-out come from the spec and are shown after them);
-    ``block``: block number (1..B) of each task; ``task_ids``: task numbers (1..tasks); tasks are stored in
-    the order a respondent sees them.  ``seed`` and ``search`` record how the design was made.
+    Tasks are stored in the order a respondent sees them.
+
+    Attributes
+    ----------
+    spec : DesignSpec
+        The design file.
+    levels : numpy.ndarray
+        (S, m, A) int64 level indices of the m designed alternatives of S tasks (the status quo and
+        opt-out come from the spec and are shown after them).
+    block : numpy.ndarray
+        (S,) int64 block number (1..B) of each task.
+    task_ids : numpy.ndarray
+        (S,) int64 task numbers (default 1..S).
+    seed : int or None
+        The seed the design was made with.
+    search : dict
+        How the design was made (method, draws, starts, errors, passes, seconds).
     """
 
-    spec: object
+    spec: DesignSpec
     levels: np.ndarray
     block: np.ndarray
     task_ids: np.ndarray = None
@@ -34,18 +51,22 @@ class Design:
 
     @property
     def n_tasks(self) -> int:
+        """S, the number of tasks."""
         return self.levels.shape[0]
 
     @property
     def n_alternatives(self) -> int:
+        """m, the number of designed alternatives per task (without status quo or opt-out)."""
         return self.levels.shape[1]
 
     @property
     def n_blocks(self) -> int:
+        """B, the number of blocks."""
         return int(len(np.unique(self.block)))
 
     def matrix(self) -> np.ndarray:
-        """Coded design ``tasks x rows x params``: the designed alternatives, then status quo / opt-out."""
+        """Coded design (S, J, P): the m designed alternatives, then status quo / opt-out (J = m + fixed
+        alternatives), coded as ``spec.param_names``."""
         spec = self.spec
         S, m, _ = self.levels.shape
         fixed = spec.fixed_rows()
@@ -55,7 +76,7 @@ class Design:
             X[:, m:, :] = fixed[None]
         return X
 
-    def rows(self):
+    def rows(self) -> list[dict]:
         """The CSV rows in the order a respondent sees them: dicts with block, task, alt and each attribute."""
         spec = self.spec
         out = []

@@ -6,15 +6,20 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dce.design.info import a_errors, d_errors, information, prior_draws
 
+if TYPE_CHECKING:
+    from dce.design.core import Design
+    from dce.design.spec import DesignSpec
+
 Z = 1.96
 
 
-def draws_for(spec, seed=0, n=None):
+def draws_for(spec: DesignSpec, seed=0, n: int | None = None) -> np.ndarray:
     """The prior draws a design made with ``seed`` was optimised for (one row for a fixed prior)."""
     if not spec.bayesian:
         return spec.prior_mean[None, :]
@@ -34,7 +39,7 @@ def _num(x, digits=None):
 
 
 # ------------------------------------------------------------------------- Street & Burgess
-def sb_applicable(spec):
+def sb_applicable(spec: DesignSpec) -> str | None:
     """None when the Street & Burgess bound applies to the spec, else the reason it does not."""
     if spec.status_quo is not None or spec.opt_out is not None:
         return "not applicable: the bound is for forced choice without a status quo or opt-out"
@@ -51,7 +56,7 @@ def _orthonormal_contrasts(L):
     return Q[:, 1:].T
 
 
-def sb_optimum_det(n_levels, m):
+def sb_optimum_det(n_levels, m: int) -> float:
     """det(C_opt) of Street & Burgess (2007, Theorem 6.3.1) for main effects, m options per set."""
     n_levels = [int(x) for x in n_levels]
     total = float(np.prod(n_levels))
@@ -68,7 +73,7 @@ def sb_optimum_det(n_levels, m):
     return math.exp(logdet)
 
 
-def sb_efficiency(levels, n_levels):
+def sb_efficiency(levels: np.ndarray, n_levels) -> float:
     """D-efficiency of a generic forced-choice design relative to the Street & Burgess optimum.
 
     ``levels``: tasks x alternatives x attributes level indices.  The design is coded with normalised
@@ -92,21 +97,63 @@ def sb_efficiency(levels, n_levels):
 
 
 # ------------------------------------------------------------------------- evaluate
-def evaluate(design, spec=None, draws=None, seed=None):
-    """All diagnostics of ``design`` (a :class:`dce.design.core.Design`) as a JSON-ready dict.
+def evaluate(design: Design, spec: DesignSpec | None = None, draws: int | None = None,
+             seed: int | None = None) -> dict:
+    """All diagnostics of a design, as numbers and names.
 
     Errors are for one respondent answering every task of the design.  ``d_error``/``a_error`` are under
-    the prior (Bayesian: mean over the prior draws the design was made with, ``seed`` defaulting to the
-    design's seed), ``*_local`` at the prior mean, ``*_neutral`` at beta = 0.
+    the prior (Bayesian: mean over the prior draws the design was made with), ``*_local`` at the prior
+    mean, ``*_neutral`` at beta = 0.
+
+    Parameters
+    ----------
+    design : Design
+        S tasks x m alternatives x A attributes (level indices).
+    spec : DesignSpec, optional
+        Default ``design.spec``.
+    draws : int, optional
+        Prior draws for a Bayesian prior (default ``spec.draws``).
+    seed : int, optional
+        The seed of the prior draws (default the design's seed, else 0).
+
+    Returns
+    -------
+    dict
+        JSON-ready (``None`` where a value is not defined; no NaN or infinity): sizes, prior, D- and
+        A-errors, Street & Burgess efficiency, S-efficiency rows (P parameters), level and block
+        balance, overlap, dominance, repeats, constraint violations, the correlations (C x C, C coded
+        attribute columns).  :mod:`dce.report.design_tables` turns it into tables.
     """
     spec = spec or design.spec
-    levels = design.levels
-    S, m, A = levels.shape
+    seed = seed if seed is not None else (design.seed if design.seed is not None else 0)
+    out, I_local = _errors(design, spec, draws_for(spec, seed, draws))
+    out["attributes"] = [_attribute(a) for a in spec.attributes]
+    if design.seed is not None:
+        out["seed"] = int(design.seed)
+    if design.search:
+        out["search"] = {k: (v if not isinstance(v, float) else _num(v)) for k, v in design.search.items()}
+        if "errors" in out["search"]:
+            out["search"]["errors"] = [_num(e) for e in out["search"]["errors"]]
+    reason = sb_applicable(spec)
+    out["sb_efficiency"] = None if reason else _num(sb_efficiency(design.levels, spec.n_levels))
+    out["sb_note"] = reason or "main effects, utility-neutral, relative to Street & Burgess (2007) Thm 6.3.1"
+    out["s_efficiency"] = _s_efficiency(spec, I_local if np.isfinite(out["d_error_local"] or np.inf) else None,
+                                        design.n_blocks)
+    need = [r["respondents"] for r in out["s_efficiency"] if r["respondents"] is not None]
+    out["s_estimate"] = max(need) if need else None
+    out.update(_balance(design, spec))
+    out.update(_correlations(design.levels, spec))
+    out.update(_block_balance(design, spec))
+    return out
+
+
+def _errors(design, spec, B):
+    """Sizes, prior and the D- and A-errors under the prior draws ``B`` (R x P), at the prior mean and at
+    zero; and the information at the prior mean (P x P)."""
+    S, m, _ = design.levels.shape
     X = design.matrix()
     names = spec.param_names
     mean, sd = spec.prior_mean, spec.prior_sd
-    seed = seed if seed is not None else (design.seed if design.seed is not None else 0)
-    B = draws_for(spec, seed, draws)
     I_prior = information(X, B)
     I_local = information(X, mean[None, :])[0]
     I_zero = information(X, np.zeros((1, len(names))))[0]
@@ -130,36 +177,32 @@ def evaluate(design, spec=None, draws=None, seed=None):
         "d_error_neutral": _num(d_errors(I_zero)),
         "a_error_neutral": _num(a_errors(I_zero)),
     }
-    out["attributes"] = [_attribute(a) for a in spec.attributes]
-    if design.seed is not None:
-        out["seed"] = int(design.seed)
-    if design.search:
-        out["search"] = {k: (v if not isinstance(v, float) else _num(v)) for k, v in design.search.items()}
-        if "errors" in out["search"]:
-            out["search"]["errors"] = [_num(e) for e in out["search"]["errors"]]
-    reason = sb_applicable(spec)
-    out["sb_efficiency"] = None if reason else _num(sb_efficiency(levels, spec.n_levels))
-    out["sb_note"] = reason or "main effects, utility-neutral, relative to Street & Burgess (2007) Thm 6.3.1"
+    return out, I_local
 
-    # S-efficiency at the prior mean
-    s_rows = []
-    finite = np.isfinite(out["d_error_local"] or np.inf)
-    cov = np.linalg.inv(I_local) if finite else None
-    n_blocks = design.n_blocks
-    for i, nm in enumerate(names):
+
+def _s_efficiency(spec, I_local, n_blocks):
+    """Per parameter: the standard error at the prior mean (one respondent per block) and the respondents
+    needed for |prior / s.e.| to reach 1.96 (None where the information is singular or the prior zero)."""
+    mean = spec.prior_mean
+    cov = np.linalg.inv(I_local) if I_local is not None else None
+    rows = []
+    for i, nm in enumerate(spec.param_names):
         se = math.sqrt(cov[i, i]) if cov is not None and cov[i, i] > 0 else None
         if se is None or mean[i] == 0:
-            s_rows.append({"parameter": nm, "prior": float(mean[i]), "se": _num(se), "replications": None,
-                           "respondents": None})
+            rows.append({"parameter": nm, "prior": float(mean[i]), "se": _num(se), "replications": None,
+                         "respondents": None})
             continue
         reps = (Z * se / abs(mean[i])) ** 2
-        s_rows.append({"parameter": nm, "prior": float(mean[i]), "se": _num(se), "replications": _num(reps),
-                       "respondents": int(math.ceil(reps * n_blocks))})
-    out["s_efficiency"] = s_rows
-    need = [r["respondents"] for r in s_rows if r["respondents"] is not None]
-    out["s_estimate"] = max(need) if need else None
+        rows.append({"parameter": nm, "prior": float(mean[i]), "se": _num(se), "replications": _num(reps),
+                     "respondents": int(math.ceil(reps * n_blocks))})
+    return rows
 
-    # balance, overlap, dominance, repeats, constraints
+
+def _balance(design, spec):
+    """Level balance, overlap, dominance, repeated alternatives and constraint violations."""
+    levels = design.levels
+    m = levels.shape[1]
+    out = {}
     bal = {}
     for k, a in enumerate(spec.attributes):
         counts = np.bincount(levels[:, :, k].ravel(), minlength=a.n_levels)
@@ -180,18 +223,25 @@ def evaluate(design, spec=None, draws=None, seed=None):
         sq = int(np.array(spec.status_quo.levels) @ spec.strides)
         out["alternatives_equal_to_status_quo"] = int((pid == sq).sum())
     out["constraint_violations"] = int(spec.violates(levels).sum())
+    return out
 
-    # correlations of the coded attribute columns over the designed alternatives
+
+def _correlations(levels, spec):
+    """Correlations of the coded attribute columns over the designed alternatives, and the largest."""
+    S, m, _ = levels.shape
     C = spec.code_indices(levels).reshape(S * m, -1)
     with np.errstate(invalid="ignore", divide="ignore"):
         R = np.corrcoef(C, rowvar=False) if C.shape[1] > 1 else np.ones((1, 1))
     R = np.atleast_2d(R)
-    out["correlations"] = {"names": spec.coded_names,
-                           "matrix": [[_num(x, 4) for x in row] for row in R]}
+    out = {"correlations": {"names": spec.coded_names, "matrix": [[_num(x, 4) for x in row] for row in R]}}
     off = np.abs(R[~np.eye(R.shape[0], dtype=bool)]) if R.shape[0] > 1 else np.array([0.0])
     out["max_abs_correlation"] = _num(np.nanmax(off), 4) if np.isfinite(off).any() else None
+    return out
 
-    # per-block balance
+
+def _block_balance(design, spec):
+    """Level counts per block and the largest deviation of a block's count from the blocks' mean."""
+    levels = design.levels
     blocks = {}
     worst = 0.0
     ub = np.unique(design.block)
@@ -202,9 +252,7 @@ def evaluate(design, spec=None, draws=None, seed=None):
         worst = max(worst, float(dev))
         blocks[a.name] = {str(int(b)): {lab: int(c) for lab, c in zip(a.labels, counts[i])}
                           for i, b in enumerate(ub)}
-    out["block_balance"] = blocks
-    out["block_balance_max_deviation"] = _num(worst, 4)
-    return out
+    return {"block_balance": blocks, "block_balance_max_deviation": _num(worst, 4)}
 
 
 def _attribute(a):

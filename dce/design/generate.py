@@ -14,12 +14,16 @@ search, tasks are assigned to blocks so that every level appears about equally o
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dce.design.core import Design
 from dce.design.info import prior_draws
 from dce.errors import ArgumentError, DCEError
+
+if TYPE_CHECKING:
+    from dce.design.spec import DesignSpec
 
 
 def _info_batch(Xc, B):
@@ -293,8 +297,11 @@ class _Search:
         return idx, err, passes
 
 
-def full_factorial_design(spec):
-    """One task per feasible profile; alternative j shifts every attribute's level by j (Street & Burgess)."""
+def full_factorial_design(spec: DesignSpec) -> np.ndarray:
+    """One task per feasible profile; alternative j shifts every attribute's level by j (Street & Burgess).
+
+    Returns the (S, m, A) level indices: S feasible profiles, m alternatives, A attributes.
+    """
     if spec.n_profiles > 4096:
         raise DCEError(f"{spec.source}: key 'method': a full factorial of {spec.n_profiles} profiles is too "
                        f"large; use coordinate_exchange")
@@ -315,8 +322,11 @@ def full_factorial_design(spec):
     return levels
 
 
-def block_features(levels, n_levels):
-    """Per task, how often each level of each attribute appears among its designed alternatives."""
+def block_features(levels: np.ndarray, n_levels) -> np.ndarray:
+    """Per task, how often each level of each attribute appears among its designed alternatives.
+
+    ``levels`` (S, m, A) level indices, ``n_levels`` (A,) -> (S, sum(n_levels)) counts.
+    """
     S = levels.shape[0]
     feats = []
     for k, L in enumerate(n_levels):
@@ -327,11 +337,30 @@ def block_features(levels, n_levels):
     return np.concatenate(feats, axis=1)
 
 
-def assign_blocks(levels, n_levels, n_blocks, rng, restarts=20):
+def assign_blocks(levels: np.ndarray, n_levels, n_blocks: int, rng: np.random.Generator,
+                  restarts: int = 20) -> np.ndarray:
     """Blocks 1..B of equal size whose level counts are as close as possible to the design's average.
 
     Minimises the sum over blocks, attributes and levels of the squared deviation of the count from
     its share, by best pairwise swaps from several random equal splits.
+
+    Parameters
+    ----------
+    levels : numpy.ndarray
+        (S, m, A) level indices of the designed alternatives.
+    n_levels : sequence of int
+        (A,) levels per attribute.
+    n_blocks : int
+        B; S must be a multiple of it.
+    rng : numpy.random.Generator
+        Draws the random starting splits.
+    restarts : int
+        Number of random starting splits.
+
+    Returns
+    -------
+    numpy.ndarray
+        (S,) int64 block numbers 1..B.
     """
     S = levels.shape[0]
     if n_blocks <= 1:
@@ -364,17 +393,42 @@ def assign_blocks(levels, n_levels, n_blocks, rng, restarts=20):
     return best + 1
 
 
-def make_design(spec, seed=None, starts=10, draws=None, max_passes=50, block_restarts=20, progress=None,
-                backend="auto"):
-    """Make a D-efficient design for ``spec``; returns a :class:`Design` (tasks in block order).
+def make_design(spec: DesignSpec, seed: int | None = None, starts: int = 10, draws: int | None = None,
+                max_passes: int = 50, block_restarts: int = 20, progress=None, backend: str = "auto") -> Design:
+    """Make a D-efficient design for ``spec`` by coordinate exchange (or the shifted full factorial).
 
-    ``seed``: int (None: a fresh one, recorded in ``design.seed``); ``starts``: random starts of the
-    coordinate exchange (the lowest D-error wins); ``draws``: prior draws for a Bayesian prior (default
-    ``spec.draws``).  ``spec.method == 'full_factorial'`` gives the shifted full factorial instead.
-    ``progress(i, starts, best_error)`` is called after each start.  ``backend``: ``auto`` (numba when
-    installed), ``numba`` or ``numpy``; both give the same errors to round-off, but round-off can steer
-    the search, so the same seed gives the same design for the same backend.  ``design.search`` records the
-    method, draws, starts, the error of every start, passes and seconds.
+    Parameters
+    ----------
+    spec : DesignSpec
+        The design file: attributes, alternatives, tasks, blocks, prior, constraints.
+    seed : int, optional
+        Seed of every random step (None: a fresh one, recorded in ``design.seed``).
+    starts : int
+        Random starts of the coordinate exchange; the lowest (Bayesian) D-error wins.
+    draws : int, optional
+        Prior draws R for a Bayesian prior (default ``spec.draws``).
+    max_passes : int
+        Passes over the design per start at most.
+    block_restarts : int
+        Random starting splits of the blocking (:func:`assign_blocks`).
+    progress : callable, optional
+        ``progress(i, starts, best_error)``, called after each start.
+    backend : {"auto", "numba", "numpy"}
+        The candidate kernel (:func:`dce.util.backend.choose_backend`); both give the same errors to
+        round-off, but round-off can steer the search, so the same seed gives the same design for the
+        same backend.
+
+    Returns
+    -------
+    Design
+        ``levels`` (S, m, A) in block order; ``search`` records the method, draws, starts, the error of
+        every start, passes and seconds.  ``spec.method == 'full_factorial'`` gives the shifted full
+        factorial instead of a search.
+
+    Raises
+    ------
+    dce.errors.ArgumentError
+        A bad ``seed``, ``starts`` or ``backend``.
     """
     from dce.util.seeds import resolve_seed
 

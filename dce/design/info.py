@@ -14,8 +14,21 @@ from __future__ import annotations
 import numpy as np
 
 
-def probabilities(X, B):
-    """Choice probabilities ``(R, S, J)`` of designs ``X`` (``S x J x P``) under draws ``B`` (``R x P``)."""
+def probabilities(X: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Logit choice probabilities of every task under every draw.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        (S, J, P) coded alternatives of S tasks.
+    B : numpy.ndarray
+        (R, P) coefficient draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        (R, S, J) probabilities; each task's sum to 1.
+    """
     V = np.einsum("sjp,rp->rsj", X, B)
     V -= V.max(axis=-1, keepdims=True)
     np.exp(V, out=V)
@@ -23,7 +36,7 @@ def probabilities(X, B):
     return V
 
 
-def task_information(X, B):
+def task_information(X: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Per-task information ``(S, R, P, P)`` of tasks ``X`` (``S x J x P``) under draws ``B`` (``R x P``)."""
     X = np.asarray(X, float)
     B = np.atleast_2d(np.asarray(B, float))
@@ -33,12 +46,25 @@ def task_information(X, B):
     return XdX - Xp[..., :, None] * Xp[..., None, :]
 
 
-def information(X, B):
-    """Information ``(R, P, P)`` of the whole design under each draw of ``B``."""
+def information(X: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Fisher information of one respondent answering every task.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        (S, J, P) coded alternatives of S tasks.
+    B : numpy.ndarray
+        (R, P) coefficient draws (or (P,): one).
+
+    Returns
+    -------
+    numpy.ndarray
+        (R, P, P): ``sum_s X_s' (diag(p_s) - p_s p_s') X_s`` under each draw.
+    """
     return task_information(X, B).sum(axis=0)
 
 
-def d_errors(I):
+def d_errors(I: np.ndarray) -> np.ndarray:
     """D-error of each information matrix in ``I`` (``[..., P, P]``); ``inf`` where singular."""
     I = np.asarray(I, float)
     P = I.shape[-1]
@@ -50,7 +76,7 @@ def d_errors(I):
     return np.where(bad, np.inf, out)
 
 
-def a_errors(I):
+def a_errors(I: np.ndarray) -> np.ndarray:
     """A-error (mean variance) of each information matrix; ``inf`` where singular."""
     I = np.asarray(I, float)
     P = I.shape[-1]
@@ -64,16 +90,32 @@ def a_errors(I):
     return flat.reshape(out.shape)
 
 
-def d_error(X, B):
+def d_error(X: np.ndarray, B: np.ndarray) -> float:
     """Mean D-error of design ``X`` over the rows of ``B`` (one row: the local D-error)."""
     return float(np.mean(d_errors(information(X, B))))
 
 
-def prior_draws(mean, sd, n, kind="halton", seed=0):
-    """``n x P`` quasi-random draws from independent normal priors; a fixed prior gives one row.
+def prior_draws(mean, sd, n: int, kind: str = "halton", seed=0) -> np.ndarray:
+    """Quasi-random draws from independent normal priors.
 
     Only the parameters with ``sd > 0`` vary; scrambled Halton or Sobol points (scipy.stats.qmc) are
     mapped through the normal quantile function.  The same ``seed`` gives the same draws.
+
+    Parameters
+    ----------
+    mean, sd : array-like
+        (P,) prior means and standard deviations (``sd`` None: a fixed prior).
+    n : int
+        Number of draws R.
+    kind : {"halton", "sobol"}
+        The point set.
+    seed : int or numpy.random.SeedSequence
+        Seed of the scrambling.
+
+    Returns
+    -------
+    numpy.ndarray
+        (R, P) draws, or (1, P) the means when no parameter varies or ``n <= 1``.
     """
     from scipy.stats import norm, qmc
 

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import csv
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dce.design.core import Design
 from dce.errors import DCEError, where
 
+if TYPE_CHECKING:
+    from dce.design.spec import DesignSpec
 
-def write_design_csv(path, design):
-    """Write ``design`` atomically in the CSV layout above."""
+
+def write_design_csv(path, design: Design) -> None:
+    """Write ``design`` atomically in the CSV layout above (nothing is left half-written on failure)."""
     from dce.util.io import atomic_open
 
     cols = ["block", "task", "alt"] + design.spec.attribute_names
@@ -28,35 +32,34 @@ def write_design_csv(path, design):
             w.writerow(row)
 
 
-def read_design_csv(path, spec) -> Design:
+def read_design_csv(path, spec: DesignSpec) -> Design:
     """Read a design in the CSV layout above and check it against ``spec``.
 
-    The number of tasks and blocks is taken from the file (it may differ from the spec's); the number of
-    designed alternatives, the attributes, their levels and the status quo / opt-out rows must match the
-    spec.  Errors name the file, row and column.
+    Parameters
+    ----------
+    path : str or path-like
+        The design CSV (``block, task, alt, <attribute>...``).
+    spec : DesignSpec
+        The design file it was made for.
+
+    Returns
+    -------
+    Design
+        ``levels`` (S, m, A): the number of tasks S and the blocks are taken from the file (they may
+        differ from the spec's); the m designed alternatives, the A attributes, their levels and the
+        status quo / opt-out rows must match the spec.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, row and column of anything that does not match.
     """
     path = os.fspath(path)
-    try:
-        fh = open(path, newline="", encoding="utf-8-sig")
-    except OSError as e:
-        raise DCEError(f"{path}: cannot read the design ({e.strerror or e})") from None
-    with fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        raise DCEError(f"{path}: the design file is empty")
-    header = [h.strip() for h in rows[0]]
-    need = ["block", "task", "alt"] + spec.attribute_names
-    for c in need:
-        if c not in header:
-            raise DCEError(f"{path}: column '{c}' is missing (expected columns: {', '.join(need)})")
-    extra = [h for h in header if h not in need]
-    if extra:
-        raise DCEError(f"{path}: column '{extra[0]}' is not an attribute of {spec.source}")
+    header, rows = _read_rows(path, spec)
     pos = {h: i for i, h in enumerate(header)}
-    m = spec.alternatives
     tasks = {}            # task id -> dict(block, alts{j: idx}, sq, oo, first row)
     order = []
-    for r, row in enumerate(rows[1:], start=2):
+    for r, row in enumerate(rows, start=2):
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(header):
@@ -73,40 +76,73 @@ def read_design_csv(path, spec) -> Design:
         t = tasks[task]
         if t["block"] != block:
             raise DCEError(f"{where(path, row=r, column='block')}task {task} is in block {t['block']} on an earlier row")
-        alt = cell["alt"]
-        if alt == "opt_out":
-            if spec.opt_out is None:
-                raise DCEError(f"{where(path, row=r, column='alt')}an opt-out row but {spec.source} has no opt_out")
-            if any(cell[a] for a in spec.attribute_names):
-                raise DCEError(f"{where(path, row=r)}an opt-out row must leave the attribute cells empty")
-            t["oo"] = True
-            continue
-        idx = []
-        for a in spec.attributes:
-            i = a.index(cell[a.name])
-            if i is None:
-                raise DCEError(f"{where(path, row=r, column=a.name)}'{cell[a.name]}' is not a level "
-                               f"(levels: {', '.join(a.labels)})")
-            idx.append(i)
-        if alt == "status_quo":
-            if spec.status_quo is None:
-                raise DCEError(f"{where(path, row=r, column='alt')}a status quo row but {spec.source} has no status_quo")
-            if tuple(idx) != tuple(spec.status_quo.levels):
-                raise DCEError(f"{where(path, row=r)}the status quo levels differ from those in {spec.source}")
-            t["sq"] = idx
-            continue
-        try:
-            j = int(alt)
-        except ValueError:
-            raise DCEError(f"{where(path, row=r, column='alt')}'{alt}' is not 1..{m}, status_quo or opt_out") from None
-        if not 1 <= j <= m:
-            raise DCEError(f"{where(path, row=r, column='alt')}{j} is outside 1..{m} "
-                           f"({spec.source} has {m} designed alternatives)")
-        if j in t["alts"]:
-            raise DCEError(f"{where(path, row=r, column='alt')}task {task} has alternative {j} twice")
-        t["alts"][j] = idx
+        _read_alternative(path, spec, r, cell, task, t)
     if not order:
         raise DCEError(f"{path}: the design has no rows")
+    return _assemble(path, spec, tasks, order)
+
+
+def _read_rows(path, spec):
+    """The header (stripped) and the data rows of the CSV; the header must name exactly the columns."""
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig")
+    except OSError as e:
+        raise DCEError(f"{path}: cannot read the design ({e.strerror or e})") from None
+    with fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise DCEError(f"{path}: the design file is empty")
+    header = [h.strip() for h in rows[0]]
+    need = ["block", "task", "alt"] + spec.attribute_names
+    for c in need:
+        if c not in header:
+            raise DCEError(f"{path}: column '{c}' is missing (expected columns: {', '.join(need)})")
+    extra = [h for h in header if h not in need]
+    if extra:
+        raise DCEError(f"{path}: column '{extra[0]}' is not an attribute of {spec.source}")
+    return header, rows[1:]
+
+
+def _read_alternative(path, spec, r, cell, task, t):
+    """File row ``r`` (its ``cell`` by column) into task ``t``: a designed alternative, status quo or opt-out."""
+    m = spec.alternatives
+    alt = cell["alt"]
+    if alt == "opt_out":
+        if spec.opt_out is None:
+            raise DCEError(f"{where(path, row=r, column='alt')}an opt-out row but {spec.source} has no opt_out")
+        if any(cell[a] for a in spec.attribute_names):
+            raise DCEError(f"{where(path, row=r)}an opt-out row must leave the attribute cells empty")
+        t["oo"] = True
+        return
+    idx = []
+    for a in spec.attributes:
+        i = a.index(cell[a.name])
+        if i is None:
+            raise DCEError(f"{where(path, row=r, column=a.name)}'{cell[a.name]}' is not a level "
+                           f"(levels: {', '.join(a.labels)})")
+        idx.append(i)
+    if alt == "status_quo":
+        if spec.status_quo is None:
+            raise DCEError(f"{where(path, row=r, column='alt')}a status quo row but {spec.source} has no status_quo")
+        if tuple(idx) != tuple(spec.status_quo.levels):
+            raise DCEError(f"{where(path, row=r)}the status quo levels differ from those in {spec.source}")
+        t["sq"] = idx
+        return
+    try:
+        j = int(alt)
+    except ValueError:
+        raise DCEError(f"{where(path, row=r, column='alt')}'{alt}' is not 1..{m}, status_quo or opt_out") from None
+    if not 1 <= j <= m:
+        raise DCEError(f"{where(path, row=r, column='alt')}{j} is outside 1..{m} "
+                       f"({spec.source} has {m} designed alternatives)")
+    if j in t["alts"]:
+        raise DCEError(f"{where(path, row=r, column='alt')}task {task} has alternative {j} twice")
+    t["alts"][j] = idx
+
+
+def _assemble(path, spec, tasks, order) -> Design:
+    """The design of the tasks read, in file order; every task complete."""
+    m = spec.alternatives
     levels, blocks = [], []
     for task in order:
         t = tasks[task]

@@ -1,7 +1,12 @@
 """Questionnaire (Markdown): each block's tasks as a respondent sees them, one table per task."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from dce.design.core import Design
 
 
 def _letter(j):
@@ -15,8 +20,11 @@ def _cell(attr, label):
     return label
 
 
-def render_questionnaire(design, title=None) -> str:
-    """Markdown text: one section per block, one table per task (attributes as rows, options as columns)."""
+def render_questionnaire(design: Design, title: str | None = None) -> str:
+    """Markdown text: one section per block, one table per task (attributes as rows, options as columns).
+
+    ``title`` defaults to the design's name.
+    """
     spec = design.spec
     lines = [f"# {title or spec.name}: choice tasks", ""]
     if spec.description:

@@ -152,11 +152,33 @@ class FixedAlternative:
 class DesignSpec:
     """A checked design file.  See the module docstring for the coding.
 
-    Attributes: ``name``, ``source``, ``alternatives`` (designed alternatives per task), ``tasks``,
-    ``blocks``, ``attributes`` (list of :class:`Attribute`), ``status_quo`` / ``opt_out``
-    (:class:`FixedAlternative` or None), ``constraints`` (compiled :class:`Constraint` list),
-    ``draws`` (quasi-random prior draws for a Bayesian prior), ``draw_type`` (halton | sobol),
-    ``dominance`` (avoid dominated alternatives), ``method`` (coordinate_exchange | full_factorial).
+    Attributes
+    ----------
+    name, source : str
+        The design's name and the file it was read from.
+    alternatives : int
+        m, designed alternatives per task.
+    tasks, blocks : int
+        S tasks, in B blocks of equal size.
+    attributes : list of Attribute
+        The A attributes with their levels, coding and prior.
+    status_quo, opt_out : FixedAlternative or None
+        Alternatives shown after the designed ones in every task.
+    constraints : list of Constraint
+        Compiled conditions that profiles must not meet.
+    draws : int
+        Quasi-random prior draws R for a Bayesian prior.
+    draw_type : {"halton", "sobol"}
+        Their point set.
+    dominance : bool
+        Avoid dominated alternatives.
+    method : {"coordinate_exchange", "full_factorial"}
+        How :func:`dce.design.generate.make_design` makes the design.
+    description : str
+        Free text, shown in the questionnaire.
+
+    The coded model has P = :attr:`n_params` columns (:attr:`param_names`): :attr:`coded_names` of the
+    attributes, then :attr:`asc_names` of the status quo / opt-out.
     """
 
     name: str
@@ -183,9 +205,11 @@ class DesignSpec:
     # ------------------------------------------------------------------ names
     @property
     def attribute_names(self) -> list:
+        """The A attribute names, in order."""
         return [a.name for a in self.attributes]
 
-    def attribute(self, name) -> Attribute:
+    def attribute(self, name: str) -> Attribute:
+        """The attribute called ``name`` (a DCEError naming the file when there is none)."""
         for a in self.attributes:
             if a.name == name:
                 return a
@@ -354,7 +378,23 @@ class DesignSpec:
 
 # --------------------------------------------------------------------------------------------------
 def load_design_spec(path) -> DesignSpec:
-    """Read and check a design file (YAML); raise DCEError naming the key and line of any problem."""
+    """Read and check a design file (YAML).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The design file (see the module docstring).
+
+    Returns
+    -------
+    DesignSpec
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, the key (``attributes.delegation.prior``) and its line for any problem; the
+        YAML is read safely (plain data, nothing executed, no custom tags).
+    """
     from dce.util.yamlio import YamlDoc
 
     path = os.fspath(path)
@@ -424,11 +464,21 @@ def _parse(doc) -> DesignSpec:
     if alternatives < 2 and status_quo is None and opt_out is None:
         raise doc.error(("alternatives",), "a task needs at least 2 alternatives (or 1 with a status quo or opt-out)")
 
-    # constraints
+    constraints = _constraints(doc, attributes)
+    spec = DesignSpec(name=str(name), source=source, alternatives=alternatives, tasks=tasks, blocks=blocks,
+                      attributes=attributes, status_quo=status_quo, opt_out=opt_out, constraints=constraints,
+                      draws=draws, draw_type=draw_type, dominance=dominance, method=method,
+                      description=str(d.get("description", "") or ""))
+    _cross_check(doc, spec)
+    return spec
+
+
+def _constraints(doc, attributes) -> list:
+    """The compiled ``constraints`` of the design file."""
     from dce.design.constraints import Constraint, ConstraintSyntaxError
 
     constraints = []
-    cons = d.get("constraints") or []
+    cons = doc.data.get("constraints") or []
     if not isinstance(cons, list):
         raise doc.error(("constraints",), "must be a list of conditions, e.g. - \"delegation == 'none' and workweek < 50\"")
     for i, text_c in enumerate(cons):
@@ -436,13 +486,14 @@ def _parse(doc) -> DesignSpec:
             constraints.append(Constraint(text_c, attributes))
         except ConstraintSyntaxError as e:
             raise doc.error(("constraints", i), f"{e}") from None
+    return constraints
 
-    spec = DesignSpec(name=str(name), source=source, alternatives=alternatives, tasks=tasks, blocks=blocks,
-                      attributes=attributes, status_quo=status_quo, opt_out=opt_out, constraints=constraints,
-                      draws=draws, draw_type=draw_type, dominance=dominance, method=method,
-                      description=str(d.get("description", "") or ""))
 
-    # cross checks
+def _cross_check(doc, spec) -> None:
+    """Checks across keys: blocks against tasks, the constraints against the profiles and the status quo;
+    a full factorial's number of tasks (set on ``spec``)."""
+    tasks, blocks, alternatives = spec.tasks, spec.blocks, spec.alternatives
+    constraints, status_quo, method = spec.constraints, spec.status_quo, spec.method
     if tasks and blocks > tasks:
         raise doc.error(("blocks",), f"{blocks} blocks are more than the {tasks} tasks")
     if tasks and tasks % blocks:
@@ -472,7 +523,6 @@ def _parse(doc) -> DesignSpec:
             raise doc.error(("blocks",), f"{n_feasible} tasks cannot be split into {blocks} equal blocks")
     if spec.tasks == 0:
         raise doc.error(("tasks",), "must be at least 1")
-    return spec
 
 
 def _prior(doc, path, value, n, what):

@@ -11,6 +11,7 @@ import importlib
 MODELS = {
     "mnl": "dce.models.mnl:ConditionalLogit",
     "mixed": "dce.models.mixed:MixedLogit",
+    "latent": "dce.models.latent:LatentClassLogit",
     "hb": "dce.models.hb:HierarchicalBayes",
 }
 

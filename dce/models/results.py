@@ -308,15 +308,13 @@ class ModelResult:
         """Read a results JSON written by `dce fit --output` (or :meth:`save`)."""
         import json
 
+        from dce.util.io import read_bytes
+
         path = os.fspath(path)
+        raw = read_bytes(path, "results file")
         try:
-            with open(path, encoding="utf-8") as fh:
-                d = json.load(fh)
-        except FileNotFoundError:
-            raise DCEError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise DCEError(f"{path}: is a folder, not a results file") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            d = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise DCEError(f"{path}: not a results JSON file ({str(e).splitlines()[0]})") from None
         if not isinstance(d, dict):
             raise DCEError(f"{path}: not a results JSON file")

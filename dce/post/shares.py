@@ -116,36 +116,41 @@ def load_scenarios(path, result):
     Returns ``(reference_label, (levels, kind) or None, [Scenario...])``; every alternative is coded once
     here so that unknown attributes and levels are reported before any computation.
     """
-    from dce.util.yamlio import read_yaml
-
     from dce.post.coding import coder_for
+    from dce.util.yamlio import YamlDoc
 
-    doc = read_yaml(path, what="scenarios file")
+    ydoc = YamlDoc.load(path, what="scenarios file", allow_empty=True)
+    doc = ydoc.data
+
+    def at(*key):
+        """``file: line N: key``: where a problem is, for the messages."""
+        line = ydoc.line(key)
+        return f"{path}: line {line}: {ydoc.dotted(key)}" if line else f"{path}: {ydoc.dotted(key)}"
+
     if not isinstance(doc, dict):
         raise DCEError(f"{path}: expected keys 'reference' and 'scenarios'")
     unknown = [k for k in doc if k not in ("reference", "scenarios", "name", "description")]
     if unknown:
-        raise DCEError(f"{path}: unknown key '{unknown[0]}' (expected reference, scenarios)")
+        raise DCEError(f"{at(unknown[0])}: unknown key '{unknown[0]}' (expected reference, scenarios)")
     coder = coder_for(result)
     items = doc.get("scenarios")
     if not isinstance(items, list) or not items:
-        raise DCEError(f"{path}: key 'scenarios' must be a non-empty list")
+        raise DCEError(f"{at('scenarios')}: must be a non-empty list of scenarios")
     scenarios = []
-    for i, item in enumerate(items, 1):
-        where = f"{path}: scenarios[{i}]"
+    for i, item in enumerate(items):
         if not isinstance(item, dict) or "levels" not in item:
-            raise DCEError(f"{where}: needs 'name' and 'levels'")
+            raise DCEError(f"{at('scenarios', i)}: needs 'name' and 'levels'")
         bad = [k for k in item if k not in ("name", "levels")]
         if bad:
-            raise DCEError(f"{where}: unknown key '{bad[0]}'")
-        name = str(item.get("name", f"scenario {i}"))
-        where = f"{path}: scenario '{name}'"
+            raise DCEError(f"{at('scenarios', i, bad[0])}: unknown key '{bad[0]}'")
+        name = str(item.get("name", f"scenario {i + 1}"))
         levels = item["levels"] or {}
-        scenarios.append(Scenario(name, levels, coder.code(levels, where=where)))
+        scenarios.append(Scenario(name, levels, coder.code(levels, where=f"{at('scenarios', i)}: scenario '{name}'")))
     names = [s.name for s in scenarios]
     dup = [n for n in names if names.count(n) > 1]
     if dup:
-        raise DCEError(f"{path}: scenario name '{dup[0]}' appears twice")
+        raise DCEError(f"{at('scenarios', len(names) - 1 - names[::-1].index(dup[0]))}: scenario name '{dup[0]}' "
+                       "appears twice")
     ref = doc.get("reference", "status_quo" if getattr(coder, "has_status_quo", False) else "none")
     if ref is None or (isinstance(ref, str) and ref.lower() == "none"):
         if len(scenarios) < 2:
@@ -153,10 +158,10 @@ def load_scenarios(path, result):
         return "none", None, scenarios
     if isinstance(ref, str) and ref in ("status_quo", "opt_out"):
         if ref == "status_quo" and not getattr(coder, "has_status_quo", False):
-            raise DCEError(f"{path}: key 'reference': the model has no status quo alternative")
-        coder.code({}, where=f"{path}: reference", kind=ref)
+            raise DCEError(f"{at('reference')}: the model has no status quo alternative")
+        coder.code({}, where=at("reference"), kind=ref)
         return ref, ({}, ref), scenarios
     if isinstance(ref, dict) and "levels" in ref:
-        coder.code(ref["levels"], where=f"{path}: reference")
+        coder.code(ref["levels"], where=at("reference"))
         return str(ref.get("name", "reference")), (ref["levels"], "designed"), scenarios
-    raise DCEError(f"{path}: key 'reference' must be status_quo, opt_out, none, or {{name, levels}}")
+    raise DCEError(f"{at('reference')}: must be status_quo, opt_out, none, or {{name, levels}}")

@@ -45,16 +45,10 @@ class Input:
 
 def read_input(path, kind) -> Input:
     """Read and check one input file of ``kind`` (one of :data:`KINDS`)."""
+    from dce.util.io import read_bytes
+
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        raise DCEError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DCEError(f"{path}: is a folder, not a {kind} JSON file") from None
-    except OSError as e:
-        raise DCEError(f"{path}: cannot read ({e.strerror or e})") from None
+    raw = read_bytes(path, f"{kind} JSON file")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -77,6 +77,25 @@ def validation_table(v: dict) -> Table:
         ["always chose the same position", len(v["always_same_position"])]], key="validation")
 
 
+def print_validation(v: dict, console) -> None:
+    """The validation table of a survey export (its ``to_dict()``), then its problems (the first ten)
+    and quality checks as warnings."""
+    from dce.report.console import warn
+    from dce.report.render import print_table
+
+    print_table(console, validation_table(v))
+    problems = v["problems"]
+    for p in problems[:10]:
+        warn(console, "warning", f"respondent {p['respondent']}, column '{p['column']}': {p['kind']} ({p['detail']})")
+    if len(problems) > 10:
+        warn(console, "warning", f"... and {len(problems) - 10} more problems (all in the JSON 'validation')")
+    for label, ids in (("always chose the status quo", v["always_status_quo"]),
+                       ("always chose the same position", v["always_same_position"])):
+        if ids:
+            head = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
+            warn(console, "quality check", f"{len(ids)} respondents {label}: {head}")
+
+
 def print_fit(result, source="", console=None):
     """Estimates, the model's own tables, the fit summary and the warnings of a result."""
     from rich.table import Table as RichTable
@@ -171,3 +190,22 @@ def _numeric_column(cells):
     if _NUMERIC_CELL is None:
         _NUMERIC_CELL = re.compile(r"^[\s\-+0-9.,%eE\[\]()<>/x]*$|^(nan|inf|-|—|yes|no)$")
     return all(_NUMERIC_CELL.match(str(c).strip()) for c in cells)
+
+
+def comparison_table(results) -> Table:
+    """Models side by side: log-likelihood, parameters, AIC, BIC, CAIC, entropy R-squared and the smallest
+    segment share (for models with segments of respondents, e.g. latent classes)."""
+    import math
+
+    t = Table("Model comparison", [Column("model"), Column("segments", "int"), Column("LL", "f3"),
+                                   Column("P", "int"), Column("AIC", "f2"), Column("BIC", "f2"),
+                                   Column("CAIC", "f2"), Column("entropy R²", "f4"),
+                                   Column("min share", "pct1")], key="comparison")
+    for r in results:
+        segs = r.segment_draws(n_draws=2, seed=0)
+        caic = -2 * r.loglik + r.n_params * (math.log(max(r.n_respondents, 1)) + 1)
+        t.add_row(r.label, len(segs) or 1, r.loglik, r.n_params, r.aic, r.bic, caic,
+                  r.info.get("entropy_r2"), min((s[1] for s in segs), default=1.0))
+    t.notes.append("P parameters; BIC uses the number of tasks, CAIC the number of respondents: -2 LL + P (ln N + 1); "
+                   "min share: the smallest segment (class)")
+    return t

@@ -99,9 +99,27 @@ def _snippet(node, limit=60) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
-def parse(text, where="expression") -> "Expr":
-    """Parse ``text`` into an :class:`Expr`; ``where`` (e.g. ``"model.yaml: line 5:
-    alternatives.train.utility"``) starts every error message."""
+def parse(text: str | int | float | bool, where: str = "expression") -> Expr:
+    """Parse and check an expression of the restricted language (never run as Python).
+
+    Parameters
+    ----------
+    text : str (or a number or bool, read as its text)
+        The expression, e.g. ``"ASC_TRAIN + B_TIME * TRAIN_TT / 100"`` or ``"delegation == 'none'"``.
+    where : str
+        Starts every error message (e.g. ``"model.yaml: line 5: alternatives.train.utility"``).
+
+    Returns
+    -------
+    Expr
+        The checked expression; ``Expr.names`` the names it uses.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Empty, too long, invalid syntax or anything outside the language (attributes, calls of other
+        functions, subscripts, lambdas, ...), in one line starting with ``where``.
+    """
     if isinstance(text, bool):
         text = "1" if text else "0"
     elif isinstance(text, (int, float)):
@@ -220,7 +238,7 @@ class Expr:
                 self._refuse(e, f"'{_snippet(e)}' in the list after 'in'", " (only constants may be listed)")
 
     # ------------------------------------------------------------------------------- evaluation
-    def evaluate(self, env):
+    def evaluate(self, env) -> np.ndarray | float:
         """The value of the expression, elementwise over the arrays (or pandas columns) in ``env``.
 
         ``env`` maps names to scalars or equal-length arrays (a dict or a DataFrame).  Comparisons,

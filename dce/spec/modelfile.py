@@ -25,9 +25,15 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from dce.errors import DCEError, where
+from dce.errors import DCEError, missing_value, where
 from dce.spec import expr as _expr
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dce.data.choice_data import ChoiceData
 
 TOP_KEYS = ("choice", "exclude", "id", "alternatives", "description")
 ALT_KEYS = ("code", "available", "utility")
@@ -35,6 +41,9 @@ ALT_KEYS = ("code", "available", "utility")
 
 @dataclass
 class Alternative:
+    """One alternative of a model file: its name, choice code, availability and utility (parsed and as
+    written)."""
+
     name: str
     code: float
     available: "_expr.Expr"
@@ -45,6 +54,9 @@ class Alternative:
 
 @dataclass
 class ModelFile:
+    """A checked model file: the choice column, the alternatives, the optional ``exclude`` condition and
+    respondent ``id`` column, and the line of every key (``lines``) for messages."""
+
     path: str
     choice: str
     alternatives: list
@@ -63,7 +75,8 @@ class ModelFile:
         columns = set(map(str, columns))
         return sorted({n for a in self.alternatives for n in a.utility.names if n not in columns})
 
-    def spec(self, parameters=(), excluded=0) -> dict:
+    def spec(self, parameters=(), excluded: int = 0) -> dict:
+        """The JSON-ready description kept with a fitted model (``ChoiceData.spec``)."""
         return {
             "type": "model_file",
             "file": self.path,
@@ -82,14 +95,13 @@ def _json_code(c):
 
 
 def _where(path, lines, keys) -> str:
+    """``file: line N: a.b`` (the line of the key or of its nearest parent that has one)."""
+    from dce.util.yamlio import line_of
+
     keys = tuple(keys)
-    line = None
-    for i in range(len(keys), 0, -1):
-        line = lines.get(keys[:i])
-        if line is not None:
-            break
-    loc = f"{path}: line {line}" if line is not None else f"{path}"
-    return f"{loc}: {'.'.join(keys)}" if keys else loc
+    line = line_of(lines, keys) if keys[:1] in lines else None      # a key's line, never the document's
+    head = where(path, line=line)                                   # "file: line N: " or "file: "
+    return head + ".".join(map(str, keys)) if keys else head[:-2]
 
 
 def _unknown_key(path, lines, keys, allowed):
@@ -112,8 +124,23 @@ def _text(path, lines, keys, value, what="an expression"):
 
 
 def load_model_file(path) -> ModelFile:
-    """Read and validate a model file (syntax, keys, codes, expressions)."""
+    """Read and validate a model file (syntax, keys, codes, expressions).
 
+    Parameters
+    ----------
+    path : str or path-like
+        The model file (YAML, see the module docstring).
+
+    Returns
+    -------
+    ModelFile
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file, the line and the key of any problem; the YAML is read safely (plain data,
+        nothing executed) and expressions by the restricted evaluator.
+    """
     from dce.util.yamlio import YamlDoc
 
     path = os.fspath(path)
@@ -207,7 +234,7 @@ def _column_env(df, names, source, rows):
         if is_text_column(s):
             if s.isna().any():
                 pos = int(np.flatnonzero(s.isna().to_numpy())[0])
-                raise DCEError(f"{where(source)}column '{name}' has a missing value in row {rows[pos]}")
+                raise missing_value(source, name, rows[pos])
             env[name] = s.astype(object).to_numpy()
         else:
             env[name] = numeric_column(s.to_frame(), name, source, rows=rows)
@@ -232,17 +259,37 @@ def _flags(value, n, where, source, rows, what):
     return v != 0
 
 
-def choice_data_from_model_file(model, df, source="", id_col=None):
-    """Build :class:`~dce.data.choice_data.ChoiceData` from a model file (path or :class:`ModelFile`).
+def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_col: str | None = None) -> ChoiceData:
+    """Choice data from a model file and a table of one row per task.
 
-    ``source`` names the data file in messages; ``id_col`` (or the file's ``id`` key) gives the
-    respondent of each task.  ``task_ids`` are the 1-based data rows of the tasks that were kept;
-    ``spec['excluded']`` counts the rows that ``exclude`` dropped.
+    Parameters
+    ----------
+    model : str, path-like or ModelFile
+        The model file.
+    df : pandas.DataFrame
+        N rows, one per task, with the columns the file uses.
+    source : str
+        What messages call the table (default ``df.attrs['source']``).
+    id_col : str, optional
+        The respondent column (default the file's ``id`` key).
+
+    Returns
+    -------
+    ChoiceData
+        T kept tasks (rows not dropped by ``exclude``) x J alternatives x K parameters (sorted by
+        name); the utilities' constant parts go to ``offset`` (T, J).  ``task_ids`` are the 1-based
+        data rows of the kept tasks (``task_rows`` their 0-based positions in ``df``);
+        ``spec['excluded']`` counts the rows that ``exclude`` dropped.
+
+    Raises
+    ------
+    dce.errors.DCEError
+        Naming the file and key, or the data file, column and row, of any problem (a utility not
+        linear in its parameters, an unavailable chosen alternative, a missing or non-finite value).
     """
     import numpy as np
 
     from dce.data.choice_data import ChoiceData
-    from dce.data.readers import numeric_column
 
     mf = model if isinstance(model, ModelFile) else load_model_file(model)
     source = source or str(df.attrs.get("source", "data"))
@@ -257,20 +304,7 @@ def choice_data_from_model_file(model, df, source="", id_col=None):
     if id_col is not None and id_col not in columns:
         raise DCEError(f"{source}: no respondent id column '{id_col}'" + _did_you_mean(id_col, columns))
 
-    def data_only(e, keys, what):
-        for name in sorted(e.names):
-            if name not in columns:
-                raise DCEError(f"{mf.where(*keys)}: '{name}' is not a column of {source}; {what} may use "
-                               "data columns only" + _did_you_mean(name, columns))
-
-    # ------------------------------------------------------------------ exclusion
-    if mf.exclude is not None:
-        data_only(mf.exclude, ("exclude",), "'exclude'")
-        env_x = _column_env(df, sorted(mf.exclude.names), source, rows_all)
-        drop = _flags(mf.exclude.evaluate(env_x), n_all, mf.where("exclude"), source, rows_all, "exclude")
-        keep = ~drop
-    else:
-        keep = np.ones(n_all, dtype=bool)
+    keep = _kept_rows(mf, df, source, columns, rows_all)
     n_excluded = int(n_all - keep.sum())
     if not keep.any():
         raise DCEError(f"{mf.where('exclude')}: excludes all {n_all} rows of {source}")
@@ -280,17 +314,66 @@ def choice_data_from_model_file(model, df, source="", id_col=None):
 
     # ------------------------------------------------------------------ parameters
     for a in mf.alternatives:
-        data_only(a.available, ("alternatives", a.name, "available"), "'available'")
+        _data_only(mf, a.available, ("alternatives", a.name, "available"), "'available'", source, columns)
     params = mf.parameters(columns)
-    K = len(params)
-    index = {p: k for k, p in enumerate(params)}
 
     used = set()
     for a in mf.alternatives:
         used |= a.available.names | (a.utility.names - set(params))
     env = _column_env(sub, sorted(used), source, rows)
 
-    # ------------------------------------------------------------------ choices
+    chosen = _chosen(mf, sub, source, rows)
+    X, offset, avail = _utilities(mf, env, params, source, rows)
+
+    unavailable = ~avail[np.arange(T), chosen]
+    if unavailable.any():
+        t = int(np.flatnonzero(unavailable)[0])
+        a = mf.alternatives[chosen[t]]
+        raise DCEError(f"{where(source, row=rows[t])}the chosen alternative '{a.name}' ({mf.choice} = "
+                       f"{_json_code(a.code)}) is not available there ({mf.where('alternatives', a.name, 'available')}: "
+                       f"'{a.available_text}')")
+
+    resp = None
+    if id_col is not None:
+        s = sub[id_col]
+        if s.isna().any():
+            p = int(np.flatnonzero(s.isna().to_numpy())[0])
+            raise missing_value(source, id_col, rows[p])
+        resp = s.to_numpy()
+
+    spec = mf.spec(params, n_excluded)
+    spec["id"] = id_col
+    return ChoiceData(X=X, avail=avail, chosen=chosen, names=params, alt_labels=[a.name for a in mf.alternatives],
+                      task_ids=rows, resp=resp, offset=offset, spec=spec, source=source,
+                      task_rows=np.flatnonzero(keep))
+
+
+def _data_only(mf, e, keys, what, source, columns):
+    """Refuse names in ``e`` that are not data columns (``exclude`` and ``available`` use data only)."""
+    for name in sorted(e.names):
+        if name not in columns:
+            raise DCEError(f"{mf.where(*keys)}: '{name}' is not a column of {source}; {what} may use "
+                           "data columns only" + _did_you_mean(name, columns))
+
+
+def _kept_rows(mf, df, source, columns, rows_all):
+    """(N,) bool: the rows that ``exclude`` keeps (all without it)."""
+    import numpy as np
+
+    n_all = len(df)
+    if mf.exclude is None:
+        return np.ones(n_all, dtype=bool)
+    _data_only(mf, mf.exclude, ("exclude",), "'exclude'", source, columns)
+    env_x = _column_env(df, sorted(mf.exclude.names), source, rows_all)
+    return ~_flags(mf.exclude.evaluate(env_x), n_all, mf.where("exclude"), source, rows_all, "exclude")
+
+
+def _chosen(mf, sub, source, rows):
+    """(T,) the slot of the chosen alternative of each kept row, from the choice column's codes."""
+    import numpy as np
+
+    from dce.data.readers import numeric_column
+
     codes = numeric_column(sub[[mf.choice]], mf.choice, source, rows=rows)
     alt_codes = np.array([a.code for a in mf.alternatives])
     order = np.argsort(alt_codes)
@@ -302,10 +385,15 @@ def choice_data_from_model_file(model, df, source="", id_col=None):
         listing = ", ".join(f"{_json_code(a.code)} = {a.name}" for a in mf.alternatives)
         raise DCEError(f"{where(source, column=mf.choice, row=rows[bad])}value {_json_code(codes[bad])} "
                        f"matches no alternative of {mf.path} ({listing})")
-    chosen = order[pos]
+    return order[pos]
 
-    # ------------------------------------------------------------------ design
-    J = len(mf.alternatives)
+
+def _utilities(mf, env, params, source, rows):
+    """The utilities as X (T, J, K) coefficients of the parameters, offset (T, J) and avail (T, J)."""
+    import numpy as np
+
+    T, J, K = len(rows), len(mf.alternatives), len(params)
+    index = {p: k for k, p in enumerate(params)}
     X = np.zeros((T, J, K))
     offset = np.zeros((T, J))
     avail = np.zeros((T, J), dtype=bool)
@@ -327,27 +415,7 @@ def choice_data_from_model_file(model, df, source="", id_col=None):
             else:
                 X[:, j, index[key]] = coef
         avail[:, j] = av
-
-    unavailable = ~avail[np.arange(T), chosen]
-    if unavailable.any():
-        t = int(np.flatnonzero(unavailable)[0])
-        a = mf.alternatives[chosen[t]]
-        raise DCEError(f"{where(source, row=rows[t])}the chosen alternative '{a.name}' ({mf.choice} = "
-                       f"{_json_code(a.code)}) is not available there ({mf.where('alternatives', a.name, 'available')}: "
-                       f"'{a.available_text}')")
-
-    resp = None
-    if id_col is not None:
-        s = sub[id_col]
-        if s.isna().any():
-            p = int(np.flatnonzero(s.isna().to_numpy())[0])
-            raise DCEError(f"{source}: column '{id_col}' has a missing value in row {rows[p]}")
-        resp = s.to_numpy()
-
-    spec = mf.spec(params, n_excluded)
-    spec["id"] = id_col
-    return ChoiceData(X=X, avail=avail, chosen=chosen, names=params, alt_labels=[a.name for a in mf.alternatives],
-                      task_ids=rows, resp=resp, offset=offset, spec=spec, source=source)
+    return X, offset, avail
 
 
 def _did_you_mean(name, columns) -> str:

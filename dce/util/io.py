@@ -38,6 +38,20 @@ def _umask() -> int:
     return mask
 
 
+def read_bytes(path, what="file") -> bytes:
+    """The bytes of a file; a missing, unreadable or folder path is one line naming it and ``what`` it is."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise DCEError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DCEError(f"{path}: is a folder, not a {what}") from None
+    except OSError as e:
+        raise DCEError(f"{path}: cannot be read ({e.strerror or e})") from None
+
+
 def write_json(path, obj):
     with atomic_open(path) as fh:
         json.dump(obj, fh, indent=2, allow_nan=False)

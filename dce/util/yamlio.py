@@ -54,16 +54,10 @@ class YamlDoc:
     @classmethod
     def load(cls, path, what: str = "file", allow_empty: bool = False) -> "YamlDoc":
         """Read a YAML file; a missing, unreadable, binary or non-UTF-8 file is a one-line error."""
+        from dce.util.io import read_bytes
+
         path = os.fspath(path)
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except FileNotFoundError:
-            raise DCEError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise DCEError(f"{path}: is a folder, not a {what}") from None
-        except OSError as e:
-            raise DCEError(f"{path}: cannot be read ({e.strerror or e})") from None
+        raw = read_bytes(path, what)
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -105,10 +99,7 @@ class YamlDoc:
 
     def line(self, path):
         """The line of ``path`` or of its nearest ancestor that has one (None for none)."""
-        path = tuple(path)
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path)
+        return line_of(self.lines, path)
 
     def error(self, path, message) -> DCEError:
         """``source: key 'a.b' (line N): message``."""
@@ -116,6 +107,15 @@ class YamlDoc:
         at = f" (line {line})" if line else ""
         key = f"key '{self.dotted(path)}'{at}: " if path else (f"line {line}: " if line else "")
         return DCEError(f"{self.source}: {key}{message}")
+
+
+def line_of(lines: dict, path) -> int | None:
+    """The line of key path ``path`` in ``lines`` (a :attr:`YamlDoc.lines`), or of its nearest ancestor
+    that has one; None for none."""
+    path = tuple(path)
+    while path and path not in lines:
+        path = path[:-1]
+    return lines.get(path)
 
 
 def read_yaml(path, what: str = "file"):

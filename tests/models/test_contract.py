@@ -38,6 +38,7 @@ def simulated(n_resp=60, n_tasks=4, n_alts=3, seed=0):
 FAMILIES = {
     "mnl": {},
     "mixed": {"random": {"a": "n", "b": "ln"}, "draws": 20},
+    "latent": {"classes": 2, "starts": 2},
 }
 
 
@@ -46,7 +47,7 @@ def test_every_registered_family_is_under_contract():
 
 
 def _model(family, **extra):
-    return model_class(family)(**FAMILIES[family], **extra)
+    return model_class(family)(**{**FAMILIES[family], **extra})
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

@@ -16,20 +16,12 @@ def scen_file(tmp_path, text):
     return p
 
 
-SCEN = """
-reference: {name: cheap basic, levels: {price: 1, quality: basic}}
-scenarios:
-  - name: dear best
-    levels: {price: 3, quality: best}
-  - name: mid good
-    levels: {price: 2, quality: good}
-"""
 
 
-def test_binary_shares_equal_the_logistic_of_the_utility_difference(fitted, tmp_path):
+def test_binary_shares_equal_the_logistic_of_the_utility_difference(fitted, tmp_path, scenarios_text):
     path, res = fitted
     m = ModelResult.load(path)
-    ref_label, ref, items = load_scenarios(scen_file(tmp_path, SCEN), m)
+    ref_label, ref, items = load_scenarios(scen_file(tmp_path, scenarios_text), m)
     out = preference_shares(m, items, ref, seed=1, n_sim=500)
     b = dict(zip(res.names, res.estimates))
     d1 = b["price"] * 2 + b["quality[T.best]"]
@@ -44,9 +36,9 @@ def test_binary_shares_equal_the_logistic_of_the_utility_difference(fitted, tmp_
         assert abs(a["ci_low"] - d["ci_low"]) < 0.01 and abs(a["ci_high"] - d["ci_high"]) < 0.01
 
 
-def test_market_shares_add_to_one(fitted, tmp_path):
+def test_market_shares_add_to_one(fitted, tmp_path, scenarios_text):
     m = ModelResult.load(fitted[0])
-    _, ref, items = load_scenarios(scen_file(tmp_path, SCEN.replace(
+    _, ref, items = load_scenarios(scen_file(tmp_path, scenarios_text.replace(
         "reference: {name: cheap basic, levels: {price: 1, quality: basic}}", "reference: none")), m)
     assert ref is None
     out = preference_shares(m, items, None, seed=2, n_sim=200)
@@ -76,10 +68,10 @@ def test_importance_shares_add_to_one(fitted):
     assert sum(i["importance"] for i in imp) == pytest.approx(1.0)
 
 
-def test_bad_scenarios_and_cost(fitted, tmp_path):
+def test_bad_scenarios_and_cost(fitted, tmp_path, scenarios_text):
     m = ModelResult.load(fitted[0])
     with pytest.raises(DCEError, match="unknown attribute 'colour'"):
-        load_scenarios(scen_file(tmp_path, SCEN.replace("quality: best", "colour: red")), m)
+        load_scenarios(scen_file(tmp_path, scenarios_text.replace("quality: best", "colour: red")), m)
     with pytest.raises(DCEError, match="categorical"):
         willingness_to_pay(m, "quality")
     with pytest.raises(DCEError, match="not an attribute"):

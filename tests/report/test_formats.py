@@ -93,7 +93,7 @@ def test_latex_compiles(tmp_path):
 
 def test_csv_reads_back_raw_numbers():
     text = render(estimates(), "csv")
-    df = pd.read_csv(io.StringIO(text))
+    df = pd.read_csv(io.StringIO(text), float_precision="round_trip")
     assert list(df.columns) == ["parameter", "estimate", "est", "est s.e.", "p", "95% CI low", "95% CI high",
                                 "share", "share CI low", "share CI high", "n", "ok"]
     assert df["parameter"].tolist() == NASTY

@@ -113,6 +113,16 @@ def test_small_design_by_hand(tmp_path):
     assert data.spec["id"] == "ID"
 
 
+def test_kept_rows_are_known_by_position(tmp_path):
+    """``task_rows`` are the 0-based positions of the kept rows in the table (covariates of latent class
+    membership are read through them); ``exclude`` drops a row in the middle here."""
+    df = SMALL.iloc[[4, 0, 1, 2, 3]].reset_index(drop=True)            # the excluded row (CH == 0) first
+    data = choice_data_from_model_file(write_model(tmp_path, GOOD), df, "small.csv")
+    np.testing.assert_array_equal(data.task_rows, [1, 2, 3, 4])
+    np.testing.assert_array_equal(data.task_ids, [2, 3, 4, 5])
+    np.testing.assert_array_equal(df["ID"].to_numpy()[data.task_rows], data.resp)
+
+
 def test_id_column_argument_overrides(tmp_path):
     data = choice_data_from_model_file(write_model(tmp_path, GOOD), SMALL.assign(R=[1, 2, 3, 4, 5]), "s",
                                        id_col="R")
