@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from dce.cli._hb import hb_options
 from dce.cli.common import format_option, user_errors
 
 
@@ -41,14 +42,16 @@ def _parse_random(values):
 @click.option("--sheet", help="Excel: the sheet to read (default: the first).")
 @click.option("--se", type=click.Choice(["classical", "robust", "cluster"]), default="classical",
               show_default=True, help="Standard errors reported in the table and JSON `se`.")
-@click.option("--model", "model", type=click.Choice(["mnl", "mixed", "latent"]), default="mnl", show_default=True,
-              help="Conditional logit (mnl), mixed logit (mixed) or latent class logit (latent).")
+@click.option("--model", "model", type=click.Choice(["mnl", "mixed", "latent", "hb"]), default="mnl",
+              show_default=True, help="Conditional logit (mnl), mixed logit (mixed), latent class logit (latent) "
+                                      "or hierarchical Bayes logit (hb).")
 @click.option("--classes", help="Latent class: the number of classes, or a range such as 1-5 (fits each and "
                                 "compares them).")
 @click.option("--shared", help="Latent class: comma list of coefficients equal in every class.")
 @click.option("--membership", help='Latent class: respondent covariates of class membership, e.g. "age_z + female".')
 @click.option("--random", "random_", multiple=True,
-              help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated).")
+              help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated); HB: "
+                   "sign constraints NAME=ln or NAME=-ln.")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
 @click.option("--draws", type=int, default=1000, show_default=True, help="Mixed logit: simulation draws.")
 @click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",
@@ -59,16 +62,17 @@ def _parse_random(values):
                    "log-likelihood is kept and the spread reported.")
 @click.option("--individual", type=click.Path(dir_okay=False),
               help="Mixed logit: conditional means per respondent; latent class: posterior class probabilities, "
-                   "modal class and posterior-weighted coefficients (CSV).")
+                   "modal class and posterior-weighted coefficients; HB: posterior means per respondent (CSV).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
 @click.option("--validation-output", type=click.Path(dir_okay=False),
               help="Survey export: write the validation report of the responses as JSON (for dce report).")
+@hb_options
 @format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the results.")
 @user_errors
 def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
         model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, random_,
-        correlated, draws, draw_type, seed, starts, individual, output, validation_output, fmt, quiet):
+        correlated, draws, draw_type, seed, starts, individual, output, validation_output, fmt, quiet, **hb):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
@@ -92,12 +96,16 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     if model != "latent" and (classes or shared or membership):
         raise DCEError("--classes, --shared and --membership need --model latent")
     counts = _class_counts(classes) if model == "latent" else [None]
+    from dce.cli._hb import check_options
+
+    check_options(model, hb)
     from dce.util.seeds import resolve_seed
 
     seed = resolve_seed(seed)          # one seed for every fit of the command, reported in each
     progress = None if quiet or model == "mnl" else _progress_printer
     ests = [_estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
-                       seed=seed, starts=starts, progress=progress, classes=k, shared=shared, membership=membership)
+                       seed=seed, starts=starts, progress=progress, classes=k, shared=shared, membership=membership,
+                       hb=hb)
             for k in counts]
     if individual and not hasattr(ests[0], "individual_means"):
         raise DCEError(f"--individual: the {ests[0].label.lower()} has no individual-level estimates")
@@ -117,6 +125,10 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         if membership:
             est.membership_data = df
         result = _fit_one(est, cdata, individual=_numbered(individual, k, len(counts)))
+        if model == "hb":
+            from dce.cli._hb import write_outputs
+
+            write_outputs(est, hb)
         if cdata.spec.get("excluded"):
             result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
         result.info["provenance"] = provenance(*inputs)
@@ -203,7 +215,7 @@ def _numbered(path, k, n):
 
 
 def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress, classes=None, shared=None,
-               membership=None):
+               membership=None, hb=None):
     """The estimator of ``--model`` with the command's options; the model checks them (one place)."""
     import os
 
@@ -213,8 +225,12 @@ def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, p
     threads = os.environ.get("DCE_THREADS") or os.environ.get("NUMBA_NUM_THREADS") or None
     backend = os.environ.get("DCE_MIXED_BACKEND", "auto")
     common = dict(se=se, seed=seed, callback=progress() if progress else None)
+    if model == "hb":
+        from dce.cli._hb import hb_estimator
+
+        return hb_estimator(random_, correlated, seed, progress, backend, hb)
     if model != "mixed" and random_:
-        raise DCEError("--random needs --model mixed")
+        raise DCEError("--random needs --model mixed (or hb)")
     if model == "mnl":
         return model_class("mnl")(**common)
     if model == "latent":

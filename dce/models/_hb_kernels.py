@@ -2,9 +2,9 @@
 
 Imported only when a hierarchical Bayes model is estimated; compilation is cached on disk
 (``cache=True``).  :func:`run_block` runs ``n_it`` iterations of the Allenby-Rossi sampler on the
-state arrays it is given (changing them in place) with random numbers drawn beforehand by the caller,
-so that the pure-numpy twin (:mod:`dce.models._hb_kernels_np`) consumes the same numbers in the same
-order and gives the same chain.  One iteration:
+state arrays it is given (changing them in place), drawing from the caller's random generators
+(numba draws from numpy's own generators with numpy's algorithms), so that the pure-numpy twin
+(:mod:`dce.models._hb_kernels_np`) consumes the same numbers in the same order and gives the same chain.  One iteration:
 
 1. ``(mu, Sigma) | beta``: the conjugate normal / inverse-Wishart draw (bayesm's ``rmultireg`` with a
    column of ones): ``Sigma^-1 ~ Wishart(nu + R, (V + S)^-1)`` by the Bartlett decomposition, then
@@ -146,8 +146,8 @@ def _tri_inv(L, Li):
 def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w):
     """One conjugate draw of ``(mu, Sigma)`` given the respondents' values ``B`` (R, K).
 
-    ``chi2`` (K,): chi-square draws with nu + R - k degrees of freedom; ``zb`` (K (K - 1) / 2,) and ``zm``
-    (K,): standard normals.  Writes ``mu``, ``Sig`` (Sigma), ``M`` (lower Cholesky factor of Sigma^-1)
+    ``chi2`` (K,): chi-square draws with nu + R - k degrees of freedom; ``zb`` (at least K (K - 1) / 2,)
+    and ``zm`` (K,): standard normals.  Writes ``mu``, ``Sig`` (Sigma), ``M`` (lower Cholesky factor of Sigma^-1)
     and ``Minv`` (M^-1); ``w`` is scratch (5 K x K).
     """
     R, K = B.shape
@@ -216,23 +216,29 @@ def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w):
 
 @nb.njit(nogil=True, cache=True, fastmath=_FM)
 def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, mubar, Amu, nu, V,
-              B, ll, mu, Sig, M, Minv, P, scale, zn, ez, chi2, zb, zm,
+              B, ll, mu, Sig, M, Minv, P, scale, g_prop, g_acc, g_chi, g_norm,
               out_beta, out_mu, out_sig, slot, ll_trace, Wsum):
     """Iterations ``first .. first + n_it - 1`` (0-based) of one chain, changing the state in place.
 
     State: ``B`` (R, K) sampled values, ``ll`` (R,) their log-likelihoods, ``mu`` (K,), ``Sig`` (K, K),
     ``M``/``Minv`` (K, K) as :func:`draw_mu_sigma` writes them; ``P`` (R, K, K) proposal roots
-    (:func:`proposal_roots`), ``scale``
-    the step scale.  Random numbers per iteration ``j`` of the block: ``zn[j]`` (R K) proposal normals,
-    ``ez[j]`` (R,) standard exponentials (accept when the log ratio exceeds ``-ez``), ``chi2[j]``,
-    ``zb[j]``, ``zm[j]`` for :func:`draw_mu_sigma`.  Kept iterations (after ``burn``, every ``thin``-th)
-    write the coefficients, mu and Sigma to ``out_*[slot]``.  ``ll_trace[j]`` gets the total
-    log-likelihood; ``Wsum`` accumulates Sigma^-1 (for the proposal's refresh during burn-in).
-    Returns ``(accepted proposals, next slot)``.
+    (:func:`proposal_roots`), ``scale`` the step scale.  Random numbers, each generator
+    (:class:`numpy.random.Generator`) consumed in iteration order: ``g_prop`` K standard normals per
+    respondent (the proposal), ``g_acc`` one standard exponential per respondent (accept when the log
+    ratio exceeds minus it), ``g_chi`` K chi-squares (nu + R - k degrees of freedom) and ``g_norm``
+    K (K - 1) / 2 + K standard normals per iteration (the population draw).  Kept iterations (after
+    ``burn``, every ``thin``-th) write the coefficients, mu and Sigma to ``out_*[slot]``.  ``ll_trace[j]``
+    gets the total log-likelihood; ``Wsum`` accumulates Sigma^-1 during burn-in (for the proposal's
+    refresh).  Returns ``(accepted proposals, next slot)``.
     """
     R, K = B.shape
     w = np.zeros((5, K, K))
     W = np.empty((K, K))
+    nz = K * (K - 1) // 2
+    chi2 = np.empty(K)
+    zb = np.empty(max(nz, 1))
+    zm = np.empty(K)
+    z = np.empty(K)
     bnew = np.empty(K)
     beta = np.empty(K)
     y = np.empty(K)
@@ -241,7 +247,13 @@ def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, muba
     accepted = 0
     for j in range(n_it):
         it = first + j
-        draw_mu_sigma(B, mubar, Amu, nu, V, chi2[j], zb[j], zm[j], mu, Sig, M, Minv, w)
+        for k in range(K):
+            chi2[k] = g_chi.chisquare(nu + R - k)
+        for c in range(nz):
+            zb[c] = g_norm.standard_normal()
+        for k in range(K):
+            zm[k] = g_norm.standard_normal()
+        draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w)
         for a in range(K):                                   # the precision W = Sigma^-1 = M M'
             for b in range(K):
                 s = 0.0
@@ -254,11 +266,13 @@ def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, muba
                     Wsum[a, b] += W[a, b]
         total = 0.0
         for i in range(R):
+            for m in range(K):
+                z[m] = g_prop.standard_normal() * scale
             Pi = P[i]
             for k in range(K):
                 y[k] = 0.0
             for m in range(K):                                # the step y = scale P[i]' z (dense loops:
-                zs = zn[j, i * K + m] * scale                 # P[i] is lower triangular, zeros above)
+                zs = z[m]                                     # P[i] is lower triangular, zeros above)
                 for k in range(K):
                     y[k] += Pi[m, k] * zs
             for k in range(K):
@@ -273,7 +287,7 @@ def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, muba
             _transform(bnew, ztype, beta)
             ll_new = loglik_one(Dt, doff, task_ptr, resp_ptr[i], resp_ptr[i + 1], beta, v)
             ratio = ll_new - ll[i] - 0.5 * dq
-            if ratio > -ez[j, i]:
+            if ratio > -g_acc.standard_exponential():
                 for k in range(K):
                     B[i, k] = bnew[k]
                 ll[i] = ll_new

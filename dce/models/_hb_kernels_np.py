@@ -7,7 +7,6 @@ that both give the same chain up to rounding (about 1e-12 after thousands of ite
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 
 def _index(task_ptr, resp_ptr):
@@ -53,33 +52,37 @@ def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w=None):
     L = np.linalg.cholesky(S)
     A = np.diag(np.sqrt(chi2))
     A[np.tril_indices(K, -1)] = zb
-    G = solve_triangular(L.T, A, lower=False)
+    G = np.linalg.solve(L.T, A)
     W = G @ G.T
     M[:] = np.linalg.cholesky(W)
-    Minv[:] = solve_triangular(M, np.eye(K), lower=True)
+    Minv[:] = np.tril(np.linalg.inv(M))
     Sig[:] = Minv.T @ Minv
     mu[:] = bt + (Minv.T @ zm) / np.sqrt(n)
 
 
 def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, mubar, Amu, nu, V,
-              B, ll, mu, Sig, M, Minv, P, scale, zn, ez, chi2, zb, zm,
+              B, ll, mu, Sig, M, Minv, P, scale, g_prop, g_acc, g_chi, g_norm,
               out_beta, out_mu, out_sig, slot, ll_trace, Wsum):
-    """Iterations of one chain; see :func:`dce.models._hb_kernels.run_block`."""
+    """Iterations of one chain; see :func:`dce.models._hb_kernels.run_block` (the same random numbers)."""
     R, K = B.shape
     idx = _index(task_ptr, resp_ptr)
+    df = nu + R - np.arange(K)
+    nz = K * (K - 1) // 2
     accepted = 0
     for j in range(n_it):
         it = first + j
-        draw_mu_sigma(B, mubar, Amu, nu, V, chi2[j], zb[j], zm[j], mu, Sig, M, Minv)
+        chi2 = g_chi.chisquare(df)
+        zz = g_norm.standard_normal(nz + K)
+        draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zz[:nz], zz[nz:], mu, Sig, M, Minv)
         W = M @ M.T
         if it < burn:
             Wsum += W
-        y = scale * np.einsum("rmk,rm->rk", P, zn[j].reshape(R, K))
+        y = np.einsum("rmk,rm->rk", P, g_prop.standard_normal(R * K).reshape(R, K) * scale)
         bnew = B + y
         ll_new = _loglik(Dt, doff, idx, transform(bnew, ztype))
         dq = np.einsum("rk,rk->r", y, (y + 2.0 * (B - mu)) @ W)
         ratio = ll_new - ll - 0.5 * dq
-        acc = ratio > -ez[j]
+        acc = ratio > -g_acc.standard_exponential(R)
         B[acc] = bnew[acc]
         ll[acc] = ll_new[acc]
         accepted += int(acc.sum())
@@ -94,12 +97,10 @@ def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, muba
 
 def proposal_roots(H, W, P):
     """``P[i]`` (lower triangular) with ``P[i]' P[i] = (H[i] + W)^-1``; see the compiled twin."""
-    K = W.shape[0]
-    eye = np.eye(K)
     for i in range(H.shape[0]):
         A = H[i] + W
         try:
             L = np.linalg.cholesky(A)
         except np.linalg.LinAlgError:
             L = np.diag(np.sqrt(np.maximum(np.diag(A), 1e-12)))
-        P[i] = solve_triangular(L, eye, lower=True)
+        P[i] = np.tril(np.linalg.inv(L))

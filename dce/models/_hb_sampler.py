@@ -3,9 +3,9 @@
 :func:`prepare` lays a :class:`dce.data.choice_data.ChoiceData` out for the kernels; :func:`start_values`
 finds every respondent's fractional-likelihood maximum and Hessian (bayesm's way of centring and
 shaping the Metropolis proposals); :func:`run_chain` runs one chain in blocks of iterations, drawing
-its random numbers with numpy from the chain's own seed sequence (separate streams for the proposals,
-the acceptance tests, the chi-squares and the normals of the population draw, each consumed in
-iteration order, so that neither the block size nor the worker that runs the chain changes a number);
+its random numbers from numpy generators of the chain's own seed sequence (separate streams for the
+proposals, the acceptance tests, the chi-squares and the normals of the population draw, each consumed
+in iteration order, so that neither the block size nor the worker that runs the chain changes a number);
 :func:`run_chains` runs the chains in parallel processes and reports progress.
 """
 from __future__ import annotations
@@ -227,20 +227,13 @@ def run_chain(hbd, prior, settings, B0, H, seed_seq, backend="numba", progress=N
     out_sig = np.empty((n_keep, K, K))
     ll_trace = np.empty(settings.iterations)
     Wsum = np.zeros((K, K))
-    df = prior.nu + R - np.arange(K)
-    nz = K * (K - 1) // 2
     slot, acc_after, acc_burn = 0, 0, math.nan
     for a, b in _blocks(settings.iterations, settings.burn):
         n = b - a
-        zn = g_prop.standard_normal((n, R * K))
-        ez = g_acc.standard_exponential((n, R))
-        chi2 = g_chi.chisquare(df, size=(n, K))
-        zz = g_norm.standard_normal((n, nz + K))
-        zb, zm = np.ascontiguousarray(zz[:, :nz]), np.ascontiguousarray(zz[:, nz:])
         accepted, slot = k.run_block(n, a, settings.burn, settings.thin, hbd.Dt, hbd.doff, hbd.task_ptr,
                                      hbd.resp_ptr, hbd.ztype, prior.mubar, prior.Amu, prior.nu, prior.V, B, ll, mu,
-                                     Sig, M, Minv, P, scale, zn, ez, chi2, zb, zm, out_beta, out_mu, out_sig, slot,
-                                     ll_trace[a:b], Wsum)
+                                     Sig, M, Minv, P, scale, g_prop, g_acc, g_chi, g_norm, out_beta, out_mu,
+                                     out_sig, slot, ll_trace[a:b], Wsum)
         rate = accepted / (n * R)
         if b <= settings.burn:                            # adapt during burn-in only
             acc_burn = rate

@@ -94,7 +94,22 @@ def _thinned_individual(chains, n):
     """At most ``n`` draws per respondent, evenly spaced over all chains' kept draws: (R, n, K)."""
     beta = np.concatenate([c["beta"] for c in chains])          # (chains x kept, R, K)
     picks = np.unique(np.linspace(0, beta.shape[0] - 1, min(n, beta.shape[0])).round().astype(int))
-    return np.round(np.transpose(beta[picks], (1, 0, 2)), 6)
+    return round_significant(np.transpose(beta[picks], (1, 0, 2)), 6)
+
+
+def round_significant(x, digits):
+    """``x`` rounded to ``digits`` significant digits (so that the JSON holds short numbers)."""
+    x = np.asarray(x, dtype=float)
+    out = x.copy()
+    nz = np.isfinite(x) & (x != 0)
+    e = digits - 1 - np.floor(np.log10(np.abs(x[nz]))).astype(int)
+    vals = x[nz]
+    res = np.empty_like(vals)
+    for k in np.unique(e):
+        sel = e == k
+        res[sel] = np.round(vals[sel] * 10.0 ** k) / 10.0 ** k if k >= 0 else np.round(vals[sel] / 10.0 ** -k) * 10.0 ** -k
+    out[nz] = res
+    return out
 
 
 def build_result(model, data, chains, prior, ztype, per_resp, hbd, mnl, backend, workers):

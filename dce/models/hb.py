@@ -63,7 +63,8 @@ class HierarchicalBayes(Model):
     """Hierarchical Bayes logit, ``fit(data) -> ModelResult``; ``individual_means()``, ``write_draws(path)``.
 
     ``random``: sign constraints {coefficient: ``n`` | ``ln`` | ``-ln``} (every coefficient is random;
-    unnamed ones are normal); ``iterations`` per chain, of which the first ``burn`` are burn-in; every
+    unnamed ones are normal); ``iterations`` per chain, of which the first ``burn`` (default half) are
+    burn-in; every
     ``thin``-th later draw is kept; ``chains`` (run in ``workers`` processes; default as many as there
     are chains and CPUs); ``prior_variance``, ``prior_dof`` (see the module); ``target_acceptance``;
     ``posterior_draws``: draws per respondent kept in the result (and its JSON) for post-estimation;
@@ -73,7 +74,7 @@ class HierarchicalBayes(Model):
     name = "hb"
     label = "Hierarchical Bayes logit"
 
-    def __init__(self, random=None, iterations=20000, burn=10000, thin=10, chains=2, prior_variance=None,
+    def __init__(self, random=None, iterations=20000, burn=None, thin=10, chains=2, prior_variance=None,
                  prior_dof=None, target_acceptance=0.3, posterior_draws=100, workers=None, **kwargs):
         super().__init__(**kwargs)
         self.random = dict(random or {})
@@ -82,7 +83,7 @@ class HierarchicalBayes(Model):
                 raise ArgumentError("random", f"'{dist}' for '{name}': a hierarchical Bayes model takes n, ln or "
                                               "-ln (sign constraints through a log-normal)")
         self.iterations = _whole(iterations, "iterations", 2)
-        self.burn = _whole(burn, "burn", 0)
+        self.burn = self.iterations // 2 if burn is None else _whole(burn, "burn", 0)
         if self.burn >= self.iterations:
             raise ArgumentError("burn", f"the burn-in ({self.burn:,}) must be shorter than the iterations "
                                         f"({self.iterations:,})")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 
@@ -52,9 +53,16 @@ def read_bytes(path, what="file") -> bytes:
         raise DCEError(f"{path}: cannot be read ({e.strerror or e})") from None
 
 
+# a JSON list of numbers (and nulls) as ``json.dumps(indent=2)`` writes it: one item per line
+_NUMBER_LIST = re.compile(r"\[\n\s*((?:-?[0-9][0-9.eE+-]*|null)(?:,\n\s*(?:-?[0-9][0-9.eE+-]*|null))*)\n\s*\]")
+
+
 def write_json(path, obj):
+    """Write ``obj`` as indented JSON, lists of numbers on one line (matrices one row a line), atomically."""
+    text = json.dumps(obj, indent=2, allow_nan=False)
+    text = _NUMBER_LIST.sub(lambda m: "[" + re.sub(r",\n\s*", ", ", m.group(1)) + "]", text)
     with atomic_open(path) as fh:
-        json.dump(obj, fh, indent=2, allow_nan=False)
+        fh.write(text)
         fh.write("\n")
 
 
