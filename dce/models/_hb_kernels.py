@@ -214,6 +214,63 @@ def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w):
         mu[k] = bt[k] + sc * s
 
 
+@nb.njit(inline="always", cache=True, fastmath=_FM)
+def _sweep(Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, scale, g_prop, g_acc, z, bnew, beta, y, t, v):
+    """One random-walk Metropolis step for every respondent given ``mu`` and the precision ``W``;
+    returns (accepted, total log-likelihood).  ``z`` ... ``v`` are scratch."""
+    R, K = B.shape
+    accepted = 0
+    total = 0.0
+    for i in range(R):
+        for m in range(K):
+            z[m] = g_prop.standard_normal() * scale
+        Pi = P[i]
+        for k in range(K):
+            y[k] = 0.0
+        for m in range(K):                                # the step y = scale P[i]' z (dense loops:
+            zs = z[m]                                     # P[i] is lower triangular, zeros above)
+            for k in range(K):
+                y[k] += Pi[m, k] * zs
+        for k in range(K):
+            bnew[k] = B[i, k] + y[k]
+            t[k] = y[k] + 2.0 * (B[i, k] - mu[k])
+        dq = 0.0                                          # prior: (bnew-mu)'W(bnew-mu) - (b-mu)'W(b-mu)
+        for a in range(K):                                #      = y' W (y + 2 (b - mu))
+            s = 0.0
+            for m in range(K):
+                s += W[a, m] * t[m]
+            dq += y[a] * s
+        _transform(bnew, ztype, beta)
+        ll_new = loglik_one(Dt, doff, task_ptr, resp_ptr[i], resp_ptr[i + 1], beta, v)
+        ratio = ll_new - ll[i] - 0.5 * dq
+        if ratio > -g_acc.standard_exponential():
+            for k in range(K):
+                B[i, k] = bnew[k]
+            ll[i] = ll_new
+            accepted += 1
+        total += ll[i]
+    return accepted, total
+
+
+@nb.njit(nogil=True, cache=True, fastmath=_FM)
+def metropolis_only(n_it, Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, scale, g_prop, g_acc, out):
+    """``n_it`` Metropolis sweeps with ``mu`` and ``W`` held fixed, ``out[j]`` (n_it, R, K) the sampled
+    values after sweep ``j``; returns the number accepted.  (The step :func:`run_block` takes, alone: its
+    invariance is checked against an exactly computable posterior.)"""
+    R, K = B.shape
+    z, bnew, beta, y, t = np.empty(K), np.empty(K), np.empty(K), np.empty(K), np.empty(K)
+    v = np.empty(_max_rows(task_ptr, resp_ptr))
+    accepted = 0
+    for j in range(n_it):
+        acc, _ = _sweep(Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, scale, g_prop, g_acc,
+                        z, bnew, beta, y, t, v)
+        accepted += acc
+        for i in range(R):
+            for k in range(K):
+                out[j, i, k] = B[i, k]
+    return accepted
+
+
 @nb.njit(nogil=True, cache=True, fastmath=_FM)
 def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, mubar, Amu, nu, V,
               B, ll, mu, Sig, M, Minv, P, scale, g_prop, g_acc, g_chi, g_norm,
@@ -238,11 +295,7 @@ def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, muba
     chi2 = np.empty(K)
     zb = np.empty(max(nz, 1))
     zm = np.empty(K)
-    z = np.empty(K)
-    bnew = np.empty(K)
-    beta = np.empty(K)
-    y = np.empty(K)
-    t = np.empty(K)
+    z, bnew, beta, y, t = np.empty(K), np.empty(K), np.empty(K), np.empty(K), np.empty(K)
     v = np.empty(_max_rows(task_ptr, resp_ptr))
     accepted = 0
     for j in range(n_it):
@@ -264,35 +317,9 @@ def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, muba
             for a in range(K):
                 for b in range(K):
                     Wsum[a, b] += W[a, b]
-        total = 0.0
-        for i in range(R):
-            for m in range(K):
-                z[m] = g_prop.standard_normal() * scale
-            Pi = P[i]
-            for k in range(K):
-                y[k] = 0.0
-            for m in range(K):                                # the step y = scale P[i]' z (dense loops:
-                zs = z[m]                                     # P[i] is lower triangular, zeros above)
-                for k in range(K):
-                    y[k] += Pi[m, k] * zs
-            for k in range(K):
-                bnew[k] = B[i, k] + y[k]
-                t[k] = y[k] + 2.0 * (B[i, k] - mu[k])
-            dq = 0.0                                          # prior: (bnew-mu)'W(bnew-mu) - (b-mu)'W(b-mu)
-            for a in range(K):                                #      = y' W (y + 2 (b - mu))
-                s = 0.0
-                for m in range(K):
-                    s += W[a, m] * t[m]
-                dq += y[a] * s
-            _transform(bnew, ztype, beta)
-            ll_new = loglik_one(Dt, doff, task_ptr, resp_ptr[i], resp_ptr[i + 1], beta, v)
-            ratio = ll_new - ll[i] - 0.5 * dq
-            if ratio > -g_acc.standard_exponential():
-                for k in range(K):
-                    B[i, k] = bnew[k]
-                ll[i] = ll_new
-                accepted += 1
-            total += ll[i]
+        acc, total = _sweep(Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, scale, g_prop, g_acc,
+                            z, bnew, beta, y, t, v)
+        accepted += acc
         ll_trace[j] = total
         if it >= burn and (it + 1 - burn) % thin == 0:
             for i in range(R):

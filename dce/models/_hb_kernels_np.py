@@ -60,6 +60,29 @@ def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w=None):
     mu[:] = bt + (Minv.T @ zm) / np.sqrt(n)
 
 
+def _sweep(Dt, doff, idx, ztype, B, ll, mu, W, P, scale, g_prop, g_acc):
+    """One Metropolis step for every respondent (in place); returns the number accepted."""
+    R, K = B.shape
+    y = np.einsum("rmk,rm->rk", P, g_prop.standard_normal(R * K).reshape(R, K) * scale)
+    bnew = B + y
+    ll_new = _loglik(Dt, doff, idx, transform(bnew, ztype))
+    dq = np.einsum("rk,rk->r", y, (y + 2.0 * (B - mu)) @ W)
+    acc = ll_new - ll - 0.5 * dq > -g_acc.standard_exponential(R)
+    B[acc] = bnew[acc]
+    ll[acc] = ll_new[acc]
+    return int(acc.sum())
+
+
+def metropolis_only(n_it, Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, scale, g_prop, g_acc, out):
+    """Metropolis sweeps with ``mu`` and ``W`` fixed; see :func:`dce.models._hb_kernels.metropolis_only`."""
+    idx = _index(task_ptr, resp_ptr)
+    accepted = 0
+    for j in range(n_it):
+        accepted += _sweep(Dt, doff, idx, ztype, B, ll, mu, W, P, scale, g_prop, g_acc)
+        out[j] = B
+    return accepted
+
+
 def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, mubar, Amu, nu, V,
               B, ll, mu, Sig, M, Minv, P, scale, g_prop, g_acc, g_chi, g_norm,
               out_beta, out_mu, out_sig, slot, ll_trace, Wsum):
@@ -77,15 +100,7 @@ def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, muba
         W = M @ M.T
         if it < burn:
             Wsum += W
-        y = np.einsum("rmk,rm->rk", P, g_prop.standard_normal(R * K).reshape(R, K) * scale)
-        bnew = B + y
-        ll_new = _loglik(Dt, doff, idx, transform(bnew, ztype))
-        dq = np.einsum("rk,rk->r", y, (y + 2.0 * (B - mu)) @ W)
-        ratio = ll_new - ll - 0.5 * dq
-        acc = ratio > -g_acc.standard_exponential(R)
-        B[acc] = bnew[acc]
-        ll[acc] = ll_new[acc]
-        accepted += int(acc.sum())
+        accepted += _sweep(Dt, doff, idx, ztype, B, ll, mu, W, P, scale, g_prop, g_acc)
         ll_trace[j] = ll.sum()
         if it >= burn and (it + 1 - burn) % thin == 0:
             out_beta[slot] = transform(B, ztype)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -57,9 +58,21 @@ def read_bytes(path, what="file") -> bytes:
 _NUMBER_LIST = re.compile(r"\[\n\s*((?:-?[0-9][0-9.eE+-]*|null)(?:,\n\s*(?:-?[0-9][0-9.eE+-]*|null))*)\n\s*\]")
 
 
+def _finite(obj):
+    """``obj`` with NaN and infinite floats as None (JSON null: a figure that is not available)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def write_json(path, obj):
-    """Write ``obj`` as indented JSON, lists of numbers on one line (matrices one row a line), atomically."""
-    text = json.dumps(obj, indent=2, allow_nan=False)
+    """Write ``obj`` as indented JSON (NaN and infinities as null, lists of numbers on one line, so that
+    matrices read one row a line), atomically."""
+    text = json.dumps(_finite(obj), indent=2, allow_nan=False)
     text = _NUMBER_LIST.sub(lambda m: "[" + re.sub(r",\n\s*", ", ", m.group(1)) + "]", text)
     with atomic_open(path) as fh:
         fh.write(text)
