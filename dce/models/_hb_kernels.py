@@ -143,12 +143,12 @@ def _tri_inv(L, Li):
 
 
 @nb.njit(nogil=True, cache=True, fastmath=_FM)
-def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w):
+def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w, D):
     """One conjugate draw of ``(mu, Sigma)`` given the respondents' values ``B`` (R, K).
 
     ``chi2`` (K,): chi-square draws with nu + R - k degrees of freedom; ``zb`` (at least K (K - 1) / 2,)
     and ``zm`` (K,): standard normals.  Writes ``mu``, ``Sig`` (Sigma), ``M`` (lower Cholesky factor of Sigma^-1)
-    and ``Minv`` (M^-1); ``w`` is scratch (5 K x K).
+    and ``Minv`` (M^-1); ``w`` (5, K, K) and ``D`` (R, K) are scratch.
     """
     R, K = B.shape
     bt = w[0, 0]
@@ -162,15 +162,14 @@ def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w):
         for i in range(R):
             s += B[i, k]
         bt[k] = s / n
-    for k in range(K):
-        for m in range(K):
-            S[k, m] = V[k, m] + Amu * (mubar[k] - bt[k]) * (mubar[m] - bt[m])
     for i in range(R):
         for k in range(K):
-            dk = B[i, k] - bt[k]
-            for m in range(k + 1):
-                S[k, m] += dk * (B[i, m] - bt[m])
+            D[i, k] = B[i, k] - bt[k]
+    np.dot(D.T, D, S)                             # the scatter of the respondents' values (BLAS)
     for k in range(K):
+        for m in range(K):
+            S[k, m] += V[k, m] + Amu * (mubar[k] - bt[k]) * (mubar[m] - bt[m])
+    for k in range(K):                            # exactly symmetric
         for m in range(k + 1, K):
             S[k, m] = S[m, k]
     _chol(S, L)                                   # V + S = L L'
@@ -215,35 +214,34 @@ def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w):
 
 
 @nb.njit(inline="always", cache=True, fastmath=_FM)
-def _sweep(Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, scale, g_prop, g_acc, z, bnew, beta, y, t, v):
+def _sweep(Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, scale, g_prop, g_acc, Y, T, U, bnew, beta, v):
     """One random-walk Metropolis step for every respondent given ``mu`` and the precision ``W``;
-    returns (accepted, total log-likelihood).  ``z`` ... ``v`` are scratch."""
+    returns (accepted, total log-likelihood).  ``Y``, ``T``, ``U`` (R, K), ``bnew``, ``beta`` (K,) and
+    ``v`` are scratch.  First every respondent's step ``y = scale P[i]' z`` and the change of the prior's
+    quadratic form, ``(b+y-mu)'W(b+y-mu) - (b-mu)'W(b-mu) = y'W(y + 2(b - mu))`` (one matrix product
+    for all), then each respondent's likelihood and acceptance."""
     R, K = B.shape
+    for i in range(R):
+        Pi = P[i]
+        for k in range(K):
+            Y[i, k] = 0.0
+        for m in range(K):                                # P[i] is lower triangular, zeros above
+            zs = g_prop.standard_normal() * scale
+            for k in range(K):
+                Y[i, k] += Pi[m, k] * zs
+        for k in range(K):
+            T[i, k] = Y[i, k] + 2.0 * (B[i, k] - mu[k])
+    np.dot(T, W, U)
     accepted = 0
     total = 0.0
     for i in range(R):
-        for m in range(K):
-            z[m] = g_prop.standard_normal() * scale
-        Pi = P[i]
+        dq = 0.0
         for k in range(K):
-            y[k] = 0.0
-        for m in range(K):                                # the step y = scale P[i]' z (dense loops:
-            zs = z[m]                                     # P[i] is lower triangular, zeros above)
-            for k in range(K):
-                y[k] += Pi[m, k] * zs
-        for k in range(K):
-            bnew[k] = B[i, k] + y[k]
-            t[k] = y[k] + 2.0 * (B[i, k] - mu[k])
-        dq = 0.0                                          # prior: (bnew-mu)'W(bnew-mu) - (b-mu)'W(b-mu)
-        for a in range(K):                                #      = y' W (y + 2 (b - mu))
-            s = 0.0
-            for m in range(K):
-                s += W[a, m] * t[m]
-            dq += y[a] * s
+            dq += Y[i, k] * U[i, k]
+            bnew[k] = B[i, k] + Y[i, k]
         _transform(bnew, ztype, beta)
         ll_new = loglik_one(Dt, doff, task_ptr, resp_ptr[i], resp_ptr[i + 1], beta, v)
-        ratio = ll_new - ll[i] - 0.5 * dq
-        if ratio > -g_acc.standard_exponential():
+        if ll_new - ll[i] - 0.5 * dq > -g_acc.standard_exponential():
             for k in range(K):
                 B[i, k] = bnew[k]
             ll[i] = ll_new
@@ -258,12 +256,13 @@ def metropolis_only(n_it, Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, 
     values after sweep ``j``; returns the number accepted.  (The step :func:`run_block` takes, alone: its
     invariance is checked against an exactly computable posterior.)"""
     R, K = B.shape
-    z, bnew, beta, y, t = np.empty(K), np.empty(K), np.empty(K), np.empty(K), np.empty(K)
+    Y, T, U = np.empty((R, K)), np.empty((R, K)), np.empty((R, K))
+    bnew, beta = np.empty(K), np.empty(K)
     v = np.empty(_max_rows(task_ptr, resp_ptr))
     accepted = 0
     for j in range(n_it):
         acc, _ = _sweep(Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, scale, g_prop, g_acc,
-                        z, bnew, beta, y, t, v)
+                        Y, T, U, bnew, beta, v)
         accepted += acc
         for i in range(R):
             for k in range(K):
@@ -295,7 +294,8 @@ def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, muba
     chi2 = np.empty(K)
     zb = np.empty(max(nz, 1))
     zm = np.empty(K)
-    z, bnew, beta, y, t = np.empty(K), np.empty(K), np.empty(K), np.empty(K), np.empty(K)
+    Y, T, U, D = np.empty((R, K)), np.empty((R, K)), np.empty((R, K)), np.empty((R, K))
+    bnew, beta = np.empty(K), np.empty(K)
     v = np.empty(_max_rows(task_ptr, resp_ptr))
     accepted = 0
     for j in range(n_it):
@@ -306,7 +306,7 @@ def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, muba
             zb[c] = g_norm.standard_normal()
         for k in range(K):
             zm[k] = g_norm.standard_normal()
-        draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w)
+        draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w, D)
         for a in range(K):                                   # the precision W = Sigma^-1 = M M'
             for b in range(K):
                 s = 0.0
@@ -318,7 +318,7 @@ def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, muba
                 for b in range(K):
                     Wsum[a, b] += W[a, b]
         acc, total = _sweep(Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, scale, g_prop, g_acc,
-                            z, bnew, beta, y, t, v)
+                            Y, T, U, bnew, beta, v)
         accepted += acc
         ll_trace[j] = total
         if it >= burn and (it + 1 - burn) % thin == 0:

@@ -42,7 +42,7 @@ def loglik_all(Dt, doff, task_ptr, resp_ptr, ztype, B, out):
     out[:] = _loglik(Dt, doff, _index(task_ptr, resp_ptr), transform(B, ztype))
 
 
-def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w=None):
+def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w=None, D=None):
     """One conjugate draw of ``(mu, Sigma)``; see :func:`dce.models._hb_kernels.draw_mu_sigma`."""
     R, K = B.shape
     n = R + Amu
