@@ -11,8 +11,6 @@ _OPTIONS = [
                                       "[default: half the iterations].")),
     (("--thin",), dict(type=int, help="HB: keep every THIN-th draw after the burn-in [default: 10].")),
     (("--chains",), dict(type=int, help="HB: chains, run in parallel processes [default: 2].")),
-    (("--workers",), dict(type=int, help="HB: processes running the chains [default: one per chain, up to the "
-                                         "CPUs]; the draws do not depend on it.")),
     (("--prior-variance",), dict(type=float, help="HB: prior variance of the coefficients (V = nu x variance x I) "
                                                   "[default: 1, bayesm's].")),
     (("--prior-dof",), dict(type=float, help="HB: prior degrees of freedom beyond the number of coefficients "
@@ -22,8 +20,7 @@ _OPTIONS = [
     (("--draws-out",), dict(type=click.Path(dir_okay=False),
                             help="HB: write every kept individual draw (.npz or .parquet).")),
 ]
-NAMES = ("iterations", "burn", "thin", "chains", "workers", "prior_variance", "prior_dof", "posterior_draws",
-         "draws_out")
+NAMES = ("iterations", "burn", "thin", "chains", "prior_variance", "prior_dof", "posterior_draws", "draws_out")
 
 
 def hb_options(fn):
@@ -33,13 +30,17 @@ def hb_options(fn):
     return fn
 
 
-def check_options(model, hb):
-    """HB options with another model: one line naming them."""
+def check_options(model, hb, n_boot=None, scheduler=None):
+    """HB options with another model, or options HB does not take: one line naming them."""
     from dce.errors import DCEError
 
     given = [n for n in NAMES if hb.get(n) is not None]
     if given and model != "hb":
         raise DCEError(", ".join("--" + n.replace("_", "-") for n in given) + " need --model hb")
+    if model == "hb" and n_boot:
+        raise DCEError("--bootstrap: a hierarchical Bayes model has its posterior draws (no bootstrap)")
+    if model == "hb" and scheduler:
+        raise DCEError("--scheduler: the chains of a hierarchical Bayes model run in local processes (--workers)")
 
 
 def hb_estimator(random_, correlated, seed, progress, backend, hb):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from dce.cli._hb import hb_options
-from dce.cli.common import format_option, user_errors
+from dce.cli.common import format_option, runner_options, user_errors
 
 
 def _parse_random(values):
@@ -13,6 +13,8 @@ def _parse_random(values):
 
     out = {}
     for value in values:
+        # a bare `scale` (willingness-to-pay space) is the lognormal scale
+        value = ",".join("scale=ln" if v.strip() == "scale" else v for v in value.split(","))
         out.update(parse_pairs(value, "--random", "NAME=DIST (for example pf=n)"))
     return out
 
@@ -49,9 +51,14 @@ def _parse_random(values):
                                 "compares them).")
 @click.option("--shared", help="Latent class: comma list of coefficients equal in every class.")
 @click.option("--membership", help='Latent class: respondent covariates of class membership, e.g. "age_z + female".')
+@click.option("--space", type=click.Choice(["pref", "wtp"]), default="pref", show_default=True,
+              help="Preference space, or willingness-to-pay space (mnl, mixed): utility = scale x (-price + "
+                   "WTP x attributes), the WTPs estimated directly; needs --price.")
+@click.option("--price", help="--space wtp: the price column (or a numeric design attribute such as income).")
 @click.option("--random", "random_", multiple=True,
-              help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated); HB: "
-                   "sign constraints NAME=ln or NAME=-ln.")
+              help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated); "
+                   "with --space wtp the WTPs and `scale` (a bare `scale`: lognormal); HB: sign constraints "
+                   "NAME=ln or NAME=-ln.")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
 @click.option("--draws", type=int, default=1000, show_default=True, help="Mixed logit: simulation draws.")
 @click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",
@@ -63,6 +70,10 @@ def _parse_random(values):
 @click.option("--individual", type=click.Path(dir_okay=False),
               help="Mixed logit: conditional means per respondent; latent class: posterior class probabilities, "
                    "modal class and posterior-weighted coefficients; HB: posterior means per respondent (CSV).")
+@click.option("--bootstrap", "n_boot", type=int, default=None,
+              help="Respondent-level bootstrap with this many replicates: percentile and BCa intervals, kept in "
+                   "the JSON for the bootstrap intervals of dce shares and dce wtp.")
+@runner_options
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
 @click.option("--validation-output", type=click.Path(dir_okay=False),
               help="Survey export: write the validation report of the responses as JSON (for dce report).")
@@ -71,8 +82,9 @@ def _parse_random(values):
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the results.")
 @user_errors
 def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
-        model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, random_,
-        correlated, draws, draw_type, seed, starts, individual, output, validation_output, fmt, quiet, **hb):
+        model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, space,
+        price, random_, correlated, draws, draw_type, seed, starts, individual, n_boot, workers, scheduler, output,
+        validation_output, fmt, quiet, **hb):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
@@ -93,27 +105,34 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     from dce.cli.common import check_format
 
     check_format(fmt)
+    if n_boot is not None and n_boot < 2:
+        raise DCEError(f"--bootstrap: must be at least 2 replicates, not {n_boot}")
+    from dce.cli.common import where_to_run
+
+    workers, scheduler = where_to_run(workers, scheduler)
     if model != "latent" and (classes or shared or membership):
         raise DCEError("--classes, --shared and --membership need --model latent")
     counts = _class_counts(classes) if model == "latent" else [None]
     from dce.cli._hb import check_options
 
-    check_options(model, hb)
+    check_options(model, hb, n_boot=n_boot, scheduler=scheduler)
     from dce.util.seeds import resolve_seed
 
     seed = resolve_seed(seed)          # one seed for every fit of the command, reported in each
     progress = None if quiet or model == "mnl" else _progress_printer
     ests = [_estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
                        seed=seed, starts=starts, progress=progress, classes=k, shared=shared, membership=membership,
-                       hb=hb)
+                       space=space, price=price, hb=hb)
             for k in counts]
+    for est in ests:     # where the starts run (several starts only)
+        est.workers, est.scheduler = workers, scheduler
     if individual and not hasattr(ests[0], "individual_means"):
         raise DCEError(f"--individual: the {ests[0].label.lower()} has no individual-level estimates")
     cdata, report, df = _choice_data(data, survey, sheet=sheet, formula=formula, model_file=model_file, alt=alt,
                                      task=task, id_col=id_col, choice_col=choice_col, avail=avail,
                                      design_path=design_path, spec_path=spec_path, id_col_s=id_col_s,
                                      block_col=block_col, answer_cols=answer_cols, codes=codes, missing=missing,
-                                     interactions=interactions)
+                                     interactions=interactions, price=price if space == "wtp" else None)
     from dce.cli.common import info_console, provenance
 
     inputs = (data, design_path, spec_path, model_file)
@@ -125,6 +144,8 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         if membership:
             est.membership_data = df
         result = _fit_one(est, cdata, individual=_numbered(individual, k, len(counts)))
+        if n_boot:
+            _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet)
         if model == "hb":
             from dce.cli._hb import write_outputs
 
@@ -214,8 +235,19 @@ def _numbered(path, k, n):
     return f"{stem}.k{k}{ext}"
 
 
+def _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet):
+    """Bootstrap the fit over respondents (seed: the fit's) and keep it in the result."""
+    from dce.cli.common import ProgressBar
+    from dce.models.bootstrap import attach, bootstrap
+
+    with ProgressBar("bootstrap replicates", enabled=not quiet) as bar:
+        boot = bootstrap(est, cdata, result, n_boot, seed=est.seed_, workers=workers, scheduler=scheduler,
+                         progress=bar)
+    attach(result, boot)
+
+
 def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress, classes=None, shared=None,
-               membership=None, hb=None):
+               membership=None, space="pref", price=None, hb=None):
     """The estimator of ``--model`` with the command's options; the model checks them (one place)."""
     import os
 
@@ -225,26 +257,37 @@ def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, p
     threads = os.environ.get("DCE_THREADS") or os.environ.get("NUMBA_NUM_THREADS") or None
     backend = os.environ.get("DCE_MIXED_BACKEND", "auto")
     common = dict(se=se, seed=seed, callback=progress() if progress else None)
+    if model not in ("mixed", "hb") and random_:
+        raise DCEError("--random needs --model mixed (or hb)")
+    family = model
+    if space == "wtp":
+        from dce.errors import ArgumentError
+
+        if model not in ("mnl", "mixed"):
+            raise DCEError("--space wtp: willingness-to-pay space is for --model mnl or mixed")
+        if not price:
+            raise ArgumentError("price", "--space wtp needs the price column (or numeric attribute), e.g. --price pf")
+        family, common["price"] = f"{model}_wtp", price
+    elif price:
+        raise DCEError("--price needs --space wtp")
     if model == "hb":
         from dce.cli._hb import hb_estimator
 
         return hb_estimator(random_, correlated, seed, progress, backend, hb)
-    if model != "mixed" and random_:
-        raise DCEError("--random needs --model mixed (or hb)")
     if model == "mnl":
-        return model_class("mnl")(**common)
+        return model_class(family)(**common)
     if model == "latent":
         shared = [s.strip() for s in (shared or "").split(",") if s.strip()]
         return model_class("latent")(classes=classes, shared=shared, membership=membership, starts=starts, **common)
     corr = None
     if correlated:
         corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
-    return model_class("mixed")(random=_parse_random(random_), correlated=corr, draws=draws, draw_type=draw_type,
+    return model_class(family)(random=_parse_random(random_), correlated=corr, draws=draws, draw_type=draw_type,
                                 starts=starts, threads=threads, backend=backend, **common)
 
 
 def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, choice_col, avail, design_path,
-                 spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions):
+                 spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions, price=None):
     """The ChoiceData of the command's input (and the validation report of a survey export)."""
     from dce.data.readers import read_table
 
@@ -270,6 +313,10 @@ def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, ch
         return choice_data_from_model_file(model_file, df, source=data, id_col=id_col), None, df
     from dce.data.build import choice_data_from_formula
 
+    if price is not None:   # willingness-to-pay space: the price is a term of the formula
+        from dce.models.wtp_space import price_formula
+
+        formula = price_formula(formula, price, df, source=data)
     return choice_data_from_formula(df, formula, source=data, alt=alt, task=task, id_col=id_col,
                                     choice_col=choice_col, avail=avail), None, df
 

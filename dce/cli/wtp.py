@@ -35,9 +35,16 @@ def wtp(model, cost, level, sims, seed, output, fmt):
     from dce.report.tables import wtp_tables
 
     tables = wtp_tables(rows, imp, cost, model, level)
+    reps = fitted.bootstrap_replicates
+    boot = (f"; bootstrap: percentiles over {reps.shape[0]} respondent-level bootstrap replicates"
+            if reps is not None else "")
     tables[-1].notes.append(f"WTP = coefficient / |coefficient of {cost}|: positive values are worth paying (or "
                             f"giving up {cost}) for. s.e. by the delta method; K-R: Krinsky-Robb, {sims} parameter "
-                            f"draws; seed {seed}")
+                            f"draws{boot}; seed {seed}")
+    if any("distribution" in r for r in rows):
+        tables[-1].notes.append(f"Where coefficients vary over respondents, WTP is the ratio of the mean coefficients; "
+                                f"the distribution is that of each respondent's ratio (for a model estimated in "
+                                f"willingness-to-pay space against {cost}, the distribution of its WTPs)")
     from dce.cli.common import emit_tables, provenance
 
     emit_tables(tables, fmt)

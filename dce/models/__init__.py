@@ -12,6 +12,8 @@ MODELS = {
     "mnl": "dce.models.mnl:ConditionalLogit",
     "mixed": "dce.models.mixed:MixedLogit",
     "latent": "dce.models.latent:LatentClassLogit",
+    "mnl_wtp": "dce.models.wtp_space:ConditionalLogitWTP",
+    "mixed_wtp": "dce.models.wtp_space:MixedLogitWTP",
     "hb": "dce.models.hb:HierarchicalBayes",
 }
 

@@ -119,22 +119,72 @@ def _dot3(a, b, c):
 
 
 @nb.njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
-def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, want_hess, bounds, c_lo, c_hi,
+def _to_scaled(G, HK, coef, U, S, pidx, want_hess):
+    """Score G (K x D) and Hessian HK (pairs x D) of every draw from the utility coefficients beta to the
+    coefficients c of willingness-to-pay space, in place: ``beta_k = c_k c_S`` (k != S), ``beta_S = c_S``.
+
+    With ``a = d beta / d c_S`` (``a_k = c_k``, ``a_S = 1``): ``g_c,k = c_S g_k``, ``g_c,S = a'g``;
+    ``H_c = A'HA`` plus the second-derivative term ``g_k`` at (k, S) and (S, k), that is with
+    ``u = H a``: ``c_S^2 H_kl`` (k, l != S), ``c_S u_k + g_k`` (k != S, S) and ``a'u`` (S, S).
+    """
+    K = G.shape[0]
+    D = G.shape[1]
+    if want_hess:
+        for k in range(K):
+            for d in range(D):
+                U[k, d] = HK[pidx[k, S], d]
+            for l in range(K):
+                if l != S:
+                    i = pidx[k, l]
+                    for d in range(D):
+                        U[k, d] += HK[i, d] * coef[l, d]
+        for k in range(K):
+            for l in range(k, K):
+                i = pidx[k, l]
+                if k != S and l != S:
+                    for d in range(D):
+                        HK[i, d] *= coef[S, d] * coef[S, d]
+                elif k != l:
+                    m = l if k == S else k
+                    for d in range(D):
+                        HK[i, d] = coef[S, d] * U[m, d] + G[m, d]
+        iS = pidx[S, S]
+        for d in range(D):
+            HK[iS, d] = U[S, d]
+        for k in range(K):
+            if k != S:
+                for d in range(D):
+                    HK[iS, d] += coef[k, d] * U[k, d]
+    for k in range(K):
+        if k != S:
+            for d in range(D):
+                G[S, d] += G[k, d] * coef[k, d]
+    for k in range(K):
+        if k != S:
+            for d in range(D):
+                G[k, d] *= coef[S, d]
+
+
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, sidx, want_hess, bounds, c_lo, c_hi,
                  out_ll, out_S, out_E, out_H):
     """Per-respondent simulated log-likelihood, scores and conditional means; optionally the Hessian.
 
     dX: tasks x (alts-1) x K, the non-chosen alternatives minus the chosen one (tasks sorted by
     respondent; unavailable slots zero); doff: tasks x (alts-1) offset differences (-1e300 for an
     unavailable slot); starts: respondent r owns tasks starts[r]:starts[r+1]; mu: K; L: K x Q loadings
-    (eta = mu + L z); ztype: K (0 beta = eta, 1 beta = exp(eta), 2 beta = -exp(eta)); Z: R x Q x D
-    (standard draws).  Parameter p is mu[pk[p]] when pq[p] < 0 and L[pk[p], pq[p]] otherwise.
+    (eta = mu + L z); ztype: K (0 c = eta, 1 c = exp(eta), 2 c = -exp(eta)); Z: R x Q x D (standard
+    draws).  Parameter p is mu[pk[p]] when pq[p] < 0 and L[pk[p], pq[p]] otherwise.  sidx: -1, the
+    utility coefficients are the c's (preference space); else the index of a scale coefficient that
+    multiplies every other one, ``beta_k = c_k c_sidx``, ``beta_sidx = c_sidx`` (willingness-to-pay
+    space: c_k is a WTP, c_sidx the scale; the price column of dX carries the price's sign).
 
     Respondents come in chunks: chunk c holds respondents bounds[c]:bounds[c+1]; this call does chunks
     c_lo:c_hi (callers run disjoint ranges of chunks in parallel threads: the kernel releases the GIL).
 
     Writes out_ll[r] = log mean_d prod_t P; out_S[r, p] = E_w[s_p] (w the posterior weights of the
     draws, s the gradient of the log of draw d's product of probabilities: the score of respondent r);
-    out_E[r, k] = E_w[beta_k] (conditional means).  With want_hess, out_H[c] (one slot per chunk of
+    out_E[r, k] = E_w[c_k] (conditional means).  With want_hess, out_H[c] (one slot per chunk of
     respondents; the Hessian is their sum) receives sum_r (E_w[H_d + s s'] - E_w[s] E_w[s]'), H_d the
     Hessian of the log of draw d's product: the exact Hessian of the simulated log-likelihood.
     """
@@ -165,7 +215,9 @@ def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, want_hess, bounds, c
             for p in range(P):
                 for p2 in range(P):
                     Hc[p, p2] = 0.0
-        beta = np.empty((K, D))
+        beta = np.empty((K, D))                       # utility coefficients of every draw
+        coef = np.empty((K, D)) if sidx >= 0 else beta  # the model's coefficients c (WTP space: c != beta)
+        U = np.empty((K if sidx >= 0 and want_hess else 0, D))
         G = np.empty((K, D))
         HK = np.empty((NH, D))
         logL = np.empty(D)
@@ -184,18 +236,26 @@ def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, want_hess, bounds, c
             for k in range(K):
                 m0 = mu[k]
                 for d in range(D):
-                    beta[k, d] = m0
+                    coef[k, d] = m0
                 for q in range(Q):
                     a = L[k, q]
                     if a != 0.0:
                         for d in range(D):
-                            beta[k, d] += a * Z[r, q, d]
+                            coef[k, d] += a * Z[r, q, d]
                 if ztype[k] == 1:
                     for d in range(D):
-                        beta[k, d] = vexp(beta[k, d])
+                        coef[k, d] = vexp(coef[k, d])
                 elif ztype[k] == 2:
                     for d in range(D):
-                        beta[k, d] = -vexp(beta[k, d])
+                        coef[k, d] = -vexp(coef[k, d])
+            if sidx >= 0:
+                for k in range(K):
+                    if k == sidx:
+                        for d in range(D):
+                            beta[k, d] = coef[k, d]
+                    else:
+                        for d in range(D):
+                            beta[k, d] = coef[k, d] * coef[sidx, d]
             # draws in blocks of BLOCK, so that the working arrays stay in the L1 cache
             for b0 in range(0, D, BLOCK):
                 n = min(BLOCK, D - b0)
@@ -310,23 +370,25 @@ def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, want_hess, bounds, c
             isw = 1.0 / sw
             for d in range(D):
                 w[d] *= isw
+            if sidx >= 0:
+                _to_scaled(G, HK, coef, U, sidx, pidx, want_hess)
             if want_hess:
-                # Hessian in eta = mu + L z: H_beta c'_k c'_l, plus g_beta c''_k on the diagonal
-                # (c = exp or -exp: c' = c'' = beta; so that g_beta c'' = g_eta)
+                # Hessian in eta = mu + L z: H_c c'_k c'_l, plus g_c c''_k on the diagonal
+                # (c = exp or -exp: c' = c'' = c; so that g_c c'' = g_eta)
                 for i in range(NKK):
                     k = pa[i]
                     l = pb[i]
                     if ztype[k] != 0:
                         for d in range(D):
-                            HK[i, d] *= beta[k, d]
+                            HK[i, d] *= coef[k, d]
                     if ztype[l] != 0:
                         for d in range(D):
-                            HK[i, d] *= beta[l, d]
+                            HK[i, d] *= coef[l, d]
             for k in range(K):
                 if ztype[k] != 0:
                     for d in range(D):
-                        G[k, d] *= beta[k, d]     # score in eta
-                out_E[r, k] = _dot2(w, beta[k])
+                        G[k, d] *= coef[k, d]     # score in eta
+                out_E[r, k] = _dot2(w, coef[k])
             for p in range(P):
                 k = pk[p]
                 q = pq[p]

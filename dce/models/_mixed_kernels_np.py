@@ -26,10 +26,40 @@ def coefficients_np(mu, L, ztype, Z):
     return beta
 
 
-def panel_kernel_np(dX, doff, starts, mu, L, ztype, Z, pk, pq, want_hess, bounds, c_lo, c_hi,
+def scaled_coefficients(coef, sidx):
+    """Utility coefficients ``beta`` (R x K x C) from the coefficients ``c`` of every draw: ``c`` itself
+    (``sidx < 0``), else ``beta_k = c_k c_sidx`` for k != sidx and ``beta_sidx = c_sidx`` (WTP space)."""
+    if sidx < 0:
+        return coef
+    beta = coef * coef[:, sidx:sidx + 1]
+    beta[:, sidx] = coef[:, sidx]
+    return beta
+
+
+def _to_scaled(g, H, coef, S):
+    """Scores g (R x K x C) and Hessians H (R x K x K x C, or None) of every draw from ``beta`` to the
+    coefficients ``c`` of WTP space (see :func:`dce.models._mixed_kernels._to_scaled`)."""
+    a = coef.copy()
+    a[:, S] = 1.0
+    s = coef[:, S]                                                     # R x C
+    if H is not None:
+        u = np.einsum("rklc,rlc->rkc", H, a)
+        Hc = H * (s * s)[:, None, None, :]
+        cross = s[:, None, :] * u + g
+        Hc[:, :, S] = cross
+        Hc[:, S, :] = cross
+        Hc[:, S, S] = np.einsum("rkc,rkc->rc", a, u)
+        H = Hc
+    gc = g * s[:, None, :]
+    gc[:, S] = np.einsum("rkc,rkc->rc", g, a)
+    return gc, H
+
+
+def panel_kernel_np(dX, doff, starts, mu, L, ztype, Z, pk, pq, sidx, want_hess, bounds, c_lo, c_hi,
                     out_ll, out_S, out_E, out_H, chunk_bytes=CHUNK_BYTES):
-    """See :func:`dce.models._mixed_kernels.panel_kernel`.  All respondents at once (``bounds``,
-    ``c_lo`` and ``c_hi`` are ignored); the Hessian goes to ``out_H[0]``."""
+    """See :func:`dce.models._mixed_kernels.panel_kernel` (``sidx``: the scale coefficient of WTP space, or
+    -1).  All respondents at once (``bounds``, ``c_lo`` and ``c_hi`` are ignored); the Hessian goes to
+    ``out_H[0]``."""
     T, J1, K = dX.shape
     R, Q, D = Z.shape
     P = pk.size
@@ -49,8 +79,8 @@ def panel_kernel_np(dX, doff, starts, mu, L, ztype, Z, pk, pq, want_hess, bounds
     for c0 in range(0, D, C):
         c1 = min(D, c0 + C)
         Zc = Z[:, :, c0:c1]                                           # R x Q x C
-        beta = coefficients_np(mu, L, ztype, Zc)                       # R x K x C
-        bt = beta[resp_of_task]                                        # T x K x C
+        coef = coefficients_np(mu, L, ztype, Zc)                       # R x K x C
+        bt = scaled_coefficients(coef, sidx)[resp_of_task]             # T x K x C
         dv = np.einsum("tjk,tkc->tjc", dX, bt) + doff[:, :, None]      # T x J1 x C
         del bt
         mx = np.maximum(dv.max(axis=1), 0.0)                           # T x C
@@ -62,7 +92,14 @@ def panel_kernel_np(dX, doff, starts, mu, L, ztype, Z, pk, pq, want_hess, bounds
         xb = np.einsum("tjk,tjc->tkc", dX, e)                          # T x K x C
         logL = np.add.reduceat(logp, first, axis=0)                    # R x C
         g = -np.add.reduceat(xb, first, axis=0)                        # R x K x C (score in beta)
-        cp = np.where(expo[None, :, None], beta, 1.0)                  # d beta / d eta (= d2 beta)
+        Hb = None
+        if want_hess:
+            Ht = np.einsum("tjk,tjl,tjc->tklc", dX, dX, e) - xb[:, :, None, :] * xb[:, None, :, :]
+            Hb = -np.add.reduceat(Ht, first, axis=0)                    # R x K x K x C
+            del Ht
+        if sidx >= 0:
+            g, Hb = _to_scaled(g, Hb, coef, sidx)                       # in c (WTP space)
+        cp = np.where(expo[None, :, None], coef, 1.0)                  # d c / d eta (= d2 c)
         geta = g * cp
         Mn = np.maximum(M, logL.max(axis=1))
         scale = np.exp(M - Mn)
@@ -74,11 +111,8 @@ def panel_kernel_np(dX, doff, starts, mu, L, ztype, Z, pk, pq, want_hess, bounds
         gp = geta[:, pk, :] * A                                        # R x P x C: scores per draw
         SW = SW * scale + w.sum(axis=1)
         SA = SA * scale[:, None] + np.einsum("rc,rpc->rp", w, gp)
-        SE = SE * scale[:, None] + np.einsum("rc,rkc->rk", w, beta)
+        SE = SE * scale[:, None] + np.einsum("rc,rkc->rk", w, coef)
         if want_hess:
-            Ht = np.einsum("tjk,tjl,tjc->tklc", dX, dX, e) - xb[:, :, None, :] * xb[:, None, :, :]
-            Hb = -np.add.reduceat(Ht, first, axis=0)                    # R x K x K x C
-            del Ht
             Heta = Hb * cp[:, :, None, :] * cp[:, None, :, :]
             idx = np.flatnonzero(expo)
             Heta[:, idx, idx, :] += geta[:, idx, :]

@@ -98,7 +98,9 @@ class HierarchicalBayes(Model):
         if not 0 < self.target_acceptance < 1:
             raise ArgumentError("target_acceptance", f"must be between 0 and 1, not {target_acceptance}")
         self.posterior_draws = _whole(posterior_draws, "posterior_draws", 1)
-        self.workers = None if workers is None else _whole(workers, "workers", 1)
+        from dce.runner import resolve_workers
+
+        self.workers = None if workers is None else resolve_workers(workers)
 
     # ------------------------------------------------------------------ set-up
     def _ztype(self, names):
@@ -163,10 +165,14 @@ class HierarchicalBayes(Model):
         """Sample the posterior given ``data`` (:class:`dce.data.choice_data.ChoiceData`, respondent ids
         required); returns the :class:`dce.models.results.ModelResult`."""
         from dce.models import _hb_sampler as hs
-        from dce.util.backend import choose_backend, usable_cpus
+        from dce.runner import resolve_workers
+        from dce.util.backend import choose_backend
         from dce.util.seeds import resolve_seed
 
         t0 = time.perf_counter()
+        if getattr(self, "scheduler", None):
+            raise ArgumentError("scheduler", "the chains of a hierarchical Bayes model run in local processes "
+                                             "(workers)")
         per = self._check_data(data)
         names = list(data.names)
         ztype = self._ztype(names)
@@ -174,8 +180,7 @@ class HierarchicalBayes(Model):
         self.seed_ = seed
         prior = self._prior(len(names), ztype)
         backend = choose_backend(self.backend)
-        workers = self.workers or self.threads or usable_cpus()
-        workers = max(1, min(workers, self.chains))
+        workers = min(resolve_workers(self.workers if self.workers is not None else self.threads), self.chains)
         pooled, pooled_info, mnl = self._pooled(data, ztype)
         hbd = hs.prepare(data, ztype)
         B0, H = hs.start_values(hbd, pooled, pooled_info)

@@ -97,6 +97,10 @@ class _Problem:
         doff = np.zeros((T, J - 1)) if off is None else off[rows, idx] - off[np.arange(T), ch][:, None]
         dX[~av_o] = 0.0
         doff[~av_o] = -1e300
+        # willingness-to-pay space: a scale coefficient multiplies the others; the price carries its sign
+        self.sidx, sign = model._scaling()
+        if self.sidx >= 0 and sign != 1.0:
+            dX[:, :, self.sidx] *= sign
         self.dX = np.ascontiguousarray(dX)
         self.doff = np.ascontiguousarray(doff)
         self.K = K
@@ -148,8 +152,8 @@ class _Problem:
         S = np.empty((R, P))
         E = np.empty((R, K))
         Hc = np.zeros((self.n_chunks, P, P) if hess else (self.n_chunks, 1, 1))
-        args = (self.dX, self.doff, self.starts, mu, L, self.ztype, self.Z, self.pk, self.pq, bool(hess),
-                self.bounds)
+        args = (self.dX, self.doff, self.starts, mu, L, self.ztype, self.Z, self.pk, self.pq, self.sidx,
+                bool(hess), self.bounds)
         nc = self.n_chunks
         if self.threads <= 1:
             self.kernel(*args, 0, nc, ll, S, E, Hc)
@@ -218,9 +222,18 @@ class MixedLogit(Model):
         self.hessian = hessian
 
     # ------------------------------------------------------------------ specification
+    def _model_names(self, names):
+        """The model's coefficients for the data's coefficients ``names`` (the same in preference space)."""
+        return list(names)
+
+    def _scaling(self):
+        """``(index of a scale coefficient multiplying the others, sign of its column)``: ``(-1, 1.0)``, none
+        (preference space; see :mod:`dce.models.wtp_space`)."""
+        return -1, 1.0
+
     def _setup(self, data):
         """Parameters of the model for the coefficients of ``data`` (a ChoiceData or a list of names)."""
-        names = list(data.names) if hasattr(data, "names") else list(data)
+        names = self._model_names(list(data.names) if hasattr(data, "names") else list(data))
         for name in self.random:
             if name not in names:
                 raise ArgumentError("random", f"'{name}' is not a coefficient of the model "
@@ -280,22 +293,27 @@ class MixedLogit(Model):
         return np.ascontiguousarray(U)
 
     # ------------------------------------------------------------------ estimation
-    def _start_values(self, data):
-        """Conditional-logit estimates for the means (log of them for lognormals), 0.1 for the spreads."""
+    def _start_coefficients(self, data):
+        """Start values of the coefficients (K,), the conditional logit they come from, and the start
+        spreads (K,): the conditional-logit estimates and 0.1."""
         from dce.models.mnl import ConditionalLogit
 
+        mnl = ConditionalLogit().fit(data)
+        return mnl.estimates.copy(), mnl, np.full(data.n_vars, 0.1)
+
+    def _start_values(self, data):
+        """Conditional-logit estimates for the means (log of them for lognormals), 0.1 for the spreads."""
         if self.start is not None:
             theta = np.asarray(self.start, float)
             if theta.size != len(self._names):
                 raise ArgumentError("start", f"{theta.size} values given, the model has {len(self._names)} "
                                     "parameters")
             return theta, None
-        mnl = ConditionalLogit().fit(data)
-        b = mnl.estimates.copy()
+        b, mnl, spread = self._start_coefficients(data)
         K = data.n_vars
         mu = b.copy()
         for k in self._rand_idx:
-            d = self.random[data.names[k]]
+            d = self.random[self._coef_names[k]]
             if d == "ln":
                 mu[k] = math.log(max(b[k], 1e-3 * max(1.0, abs(b[k]))))
             elif d == "-ln":
@@ -303,7 +321,7 @@ class MixedLogit(Model):
         lv = np.zeros(len(self._lparams))
         for i, (k, q) in enumerate(self._lparams):
             if self._rand_idx[q] == k:
-                lv[i] = 0.1
+                lv[i] = spread[k]
         return np.concatenate([mu[:K], lv]), mnl
 
     def _perturbed(self, theta0, rng):
@@ -327,11 +345,15 @@ class MixedLogit(Model):
         self._mnl = None
         return _Problem(self, data, seed)
 
+    def _before_starts(self, problem, data):
+        """The default start values (a conditional logit's), which every start perturbs."""
+        self._theta0, self._mnl = self._start_values(data)
+
     def _initial(self, problem, data, start, rng):
+        if getattr(self, "_theta0", None) is None:      # called without the base's _before_starts
+            self._before_starts(problem, data)
         if start == 0:
-            theta0, self._mnl = self._start_values(data)
-            self._theta0 = theta0
-            return theta0
+            return self._theta0
         return self._perturbed(self._theta0, rng)
 
     def _normalise(self, problem, theta):
@@ -477,7 +499,7 @@ class MixedLogit(Model):
         import pandas as pd
 
         self._fitted()
-        if list(data.names) != self._coef_names:
+        if self._model_names(data.names) != self._coef_names:
             raise DCEError("individual means: the data do not have the coefficients of the fitted model")
         prob = _Problem(self, data, self.seed_)
         E = prob.kernel_pass(self.theta_)[2]
@@ -490,7 +512,7 @@ class MixedLogit(Model):
             col = "task"
         out = pd.DataFrame({col: ids, "n_tasks": np.bincount(codes, minlength=R)})
         for k in self._rand_idx:
-            out[data.names[k]] = E[:, k]
+            out[self._coef_names[k]] = E[:, k]
         return out
 
     # ------------------------------------------------------------------ post-estimation

@@ -39,6 +39,8 @@ FAMILIES = {
     "mnl": {},
     "mixed": {"random": {"a": "n", "b": "ln"}, "draws": 20},
     "latent": {"classes": 2, "starts": 2},
+    "mnl_wtp": {"price": "b"},
+    "mixed_wtp": {"price": "b", "random": {"a": "n", "scale": "ln"}, "draws": 20},
     "hb": {"iterations": 200, "thin": 2, "chains": 2},
 }
 # samplers override fit(): no likelihood is maximised, so there is no evaluate() to check

@@ -113,8 +113,8 @@ def test_numpy_chunks_give_the_same_result():
     for chunk in (10**9, 2000):   # one chunk / several chunks of a few draws
         R, K, P = prob.R, prob.K, prob.n_params
         outs = [np.empty(R), np.empty((R, P)), np.empty((R, K)), np.empty((1, P, P))]
-        panel_kernel_np(prob.dX, prob.doff, prob.starts, mu, L, prob.ztype, prob.Z, prob.pk, prob.pq, True,
-                        prob.bounds, 0, 1, *outs, chunk_bytes=chunk)
+        panel_kernel_np(prob.dX, prob.doff, prob.starts, mu, L, prob.ztype, prob.Z, prob.pk, prob.pq, prob.sidx,
+                        True, prob.bounds, 0, 1, *outs, chunk_bytes=chunk)
         res.append(outs)
     for x, y in zip(*res):
         np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
