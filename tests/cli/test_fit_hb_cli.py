@@ -84,7 +84,8 @@ def test_individual_and_draws_files(fitted):
 
 
 def test_parquet_draws(panel, tmp_path):
-    r = run("fit", panel, *BASE, "--id", "rid", *SAMPLER, "--chains", "1", "--draws-out", tmp_path / "d.parquet")
+    r = run("fit", panel, *BASE, "--id", "rid", *SAMPLER, "--chains", "1", "--workers", "1",
+            "--draws-out", tmp_path / "d.parquet")
     assert r.exit_code == 0, r.output
     d = pd.read_parquet(tmp_path / "d.parquet")
     assert list(d.columns) == ["chain", "draw", "id", "price", "quality[T.best]", "quality[T.good]"]
@@ -137,6 +138,9 @@ def test_survey_export_accepts_model_hb(tmp_path):
     (["--id", "rid", "--model", "hb", "--random", "price=u"], "--random"),
     (["--id", "rid", "--model", "hb", "--correlated", "all"], "--correlated"),
     (["--id", "rid", "--iterations", "100"], "need --model hb"),
+    (["--id", "rid", "--model", "hb", "--bootstrap", "10"], "--bootstrap"),
+    (["--id", "rid", "--model", "hb", "--scheduler", "tcp://localhost:1"], "--scheduler"),
+    (["--id", "rid", "--model", "hb", "--workers", "0"], "--workers"),
 ])
 def test_refusals_are_one_line_and_write_nothing(panel, tmp_path, args, needle):
     out = tmp_path / "m.json"
