@@ -34,6 +34,7 @@ _EXPORTS = {
     "ModelResult": "dce.models.results",
     "ConditionalLogit": "dce.models.mnl",
     "MixedLogit": "dce.models.mixed",
+    "HierarchicalBayes": "dce.models.hb",
     "model_class": "dce.models",
     # post-estimation
     "Scenario": "dce.post.shares",
