@@ -426,6 +426,19 @@ class LatentClassLogit(Model):
             self._em_traces.append(trace)
         return theta
 
+    def _start(self, problem, data, s, stream, label=""):
+        """One start (in this process or a worker's): its EM steps travel with its result (``em_steps``)."""
+        self._em_traces = []
+        opt, iterations = super()._start(problem, data, s, stream, label)
+        if opt is not None:
+            opt.em_steps = sum(len(t) - 1 for t in self._em_traces)
+        return opt, iterations
+
+    def _multistart(self, problem, data, seed):
+        runs = super()._multistart(problem, data, seed)
+        self._em_steps = [int(getattr(r["opt"], "em_steps", 0)) for r in runs]
+        return runs
+
     def _maximize(self, problem, theta0, label):
         """Newton steps through the engine, in rounds of :attr:`NEWTON_ROUND` iterations: a round that ends
         short of convergence where the likelihood is not concave (between optima, where the engine can only
@@ -522,7 +535,7 @@ class LatentClassLogit(Model):
             "membership_profiles": _profiles(problem.Z),
             "entropy_r2": entropy_r2, "caic": caic, "seed": int(self.seed_),
             "em_iterations": self.em_iterations,
-            "em_steps": [len(t) - 1 for t in self._em_traces],
+            "em_steps": list(self._em_steps),
         })
         se, est = result.se(), result.estimates
         t = Table("Class coefficients (s.e. in brackets)",

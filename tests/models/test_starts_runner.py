@@ -49,3 +49,4 @@ def test_latent_class_starts_in_worker_processes_give_the_same_fit():
     here, pool = fit(1), fit(2)
     assert np.array_equal(here.estimates, pool.estimates)
     assert here.info["starts"] == pool.info["starts"]
+    assert here.info["em_steps"] == pool.info["em_steps"] and len(here.info["em_steps"]) == 3
