@@ -83,7 +83,7 @@ def main(argv=None):
     ref = {
         "what": "bayesm::rhierMnlRwMixture on bayesm's camera data, default priors (ncomp = 1, mubar = 0, "
                 "Amu = 0.01, nu = k + 3, V = nu I), the second half of the kept draws",
-        "command": "python benchmarks/ref_hb_bayesm.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(["python benchmarks/ref_hb_bayesm.py", *(sys.argv[1:] if argv is None else argv)]),
         "bayesm": str(timing["bayesm"]), "r": str(timing["r"]),
         "iterations": a.iterations, "keep": a.keep, "seed": a.seed, "kept_draws_used": n_keep - n_keep // 2,
         "data": "camera_long.csv.gz: id = position in bayesm's list, task = 100 (id - 1) + task position",

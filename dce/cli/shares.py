@@ -57,7 +57,10 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
     table = shares_table(rows, f"{title} ({fitted.model}, {model})", level, by)
     how = {"krinsky-robb": f" ({sims} parameter draws)",
            "bootstrap": f" (percentiles over {sims} respondent-level bootstrap replicates)"}.get(ci, "")
-    table.notes.append(f"confidence intervals: {ci}{how}"
+    label = ci
+    if ci == "krinsky-robb" and not fitted.has_covariance:     # a sampler: its coefficient sets are posterior draws
+        label, how = "credible intervals", " (percentiles over the model's kept posterior draws)"
+    table.notes.append(f"confidence intervals: {label}{how}"
                        + (f"; {draws} draws of the random coefficients" if varies else "") + f"; seed {seed}")
     from dce.cli.common import emit_tables, provenance
 

@@ -112,7 +112,7 @@ def round_significant(x, digits):
     return out
 
 
-def build_result(model, data, chains, prior, ztype, per_resp, hbd, mnl, backend, workers):
+def build_result(model, data, chains, prior, ztype, per_resp, mnl, backend, workers):
     """The :class:`dce.models.results.ModelResult` of a finished sampler run."""
     from dce.models._hb_sampler import Settings
     from dce.models.results import ModelResult

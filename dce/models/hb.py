@@ -192,7 +192,7 @@ class HierarchicalBayes(Model):
         self.names_ = names
         from dce.models import _hb_summary as summ
 
-        result = summ.build_result(self, data, chains, prior, ztype, per, hbd, mnl, backend, workers)
+        result = summ.build_result(self, data, chains, prior, ztype, per, mnl, backend, workers)
         result.seconds = time.perf_counter() - t0
         self.result_ = result
         return result

@@ -83,6 +83,13 @@ def test_individual_and_draws_files(fitted):
     assert np.allclose(z["beta"].mean(axis=(0, 1)), ind.iloc[:, 1:].to_numpy())
 
 
+def test_progress_display_and_table_formats(panel, tmp_path):
+    r = run("fit", panel, *BASE, "--id", "rid", "--model", "hb", "--iterations", "200", "--chains", "1",
+            "--thin", "2", "--seed", "2", "--format", "csv")
+    assert r.exit_code == 0, r.output
+    assert "95% credible interval" in r.output and "R-hat" in r.output
+
+
 def test_parquet_draws(panel, tmp_path):
     r = run("fit", panel, *BASE, "--id", "rid", *SAMPLER, "--chains", "1", "--workers", "1",
             "--draws-out", tmp_path / "d.parquet")
