@@ -12,11 +12,22 @@ class DCEError(Exception):
     exit_code = 2
 
     def __init__(self, message: str):
+        message = one_line(message)
         super().__init__(message)
         self.message = message
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.message
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: line breaks and other control characters (quoted from a user's file, a value
+    holding a newline) are shown escaped, as ``\\n``."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 class ArgumentError(DCEError):
@@ -26,7 +37,7 @@ class ArgumentError(DCEError):
     def __init__(self, argument: str, message: str):
         self.argument = argument
         super().__init__(f"{argument}: {message}")
-        self.detail = message
+        self.detail = one_line(message)
 
     def __reduce__(self):   # raised in a worker process, re-raised here: keep both parts
         return (type(self), (self.argument, self.detail))
@@ -48,6 +59,18 @@ def option_name(argument: str, options: dict | None = None) -> str:
     if options and argument in options:
         return options[argument]
     return OPTION_NAMES.get(argument, "--" + argument.replace("_", "-"))
+
+
+class UnreliableEstimate(DCEError):
+    """The run finished and wrote what it was asked to, but its figures rest on no reliable estimate (a fit
+    that did not converge, has no finite maximum or could not start): exit status 3, so that a pipeline
+    stops there.  The message says why."""
+
+    exit_code = 3
+
+
+# exit statuses of the command line (documented in `dce --help` and the README)
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_UNRELIABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class NotFittedError(DCEError):

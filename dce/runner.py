@@ -207,7 +207,11 @@ def _run_here(job, tasks, ss, progress):
 
 # --------------------------------------------------------------------------------------- local processes
 def _init_worker(token, setup):
-    """Pool initializer: keep the setup, so that it travels once per worker rather than once per task."""
+    """Pool initializer: keep the setup, so that it travels once per worker rather than once per task.
+    Workers ignore Ctrl-C: the parent process handles it and stops them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _PENDING[token] = setup
 
 
@@ -243,8 +247,12 @@ def _run_pool(job, tasks, ss, w, progress, chunksize, start_method):
                     if progress is not None:
                         progress(done, len(tasks))
         except BaseException:
+            # interrupted (Ctrl-C) or a task failed: stop the workers now rather than finish their chunks
             for f in pending:
                 f.cancel()
+            for proc in list((getattr(ex, "_processes", None) or {}).values()):
+                proc.terminate()
+            ex.shutdown(wait=False, cancel_futures=True)
             raise
     return out
 

@@ -10,6 +10,22 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Fuzzing (tests/fuzz): a bounded, derandomized number of examples per property in CI (the same examples
+# every run); DCE_FUZZ_EXAMPLES=2000 python -m pytest tests/fuzz explores with fresh random examples.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass
+else:
+    _FUZZ = int(os.environ.get("DCE_FUZZ_EXAMPLES") or 0)
+    _QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large,
+              HealthCheck.filter_too_much, HealthCheck.large_base_example]
+    settings.register_profile("dce-ci", max_examples=30, deadline=None, derandomize=True, database=None,
+                              suppress_health_check=_QUIET, print_blob=True)
+    settings.register_profile("dce-long", max_examples=max(_FUZZ, 1), deadline=None,
+                              suppress_health_check=_QUIET, print_blob=True)
+    settings.load_profile("dce-long" if _FUZZ else "dce-ci")
 SHARED_DATA = Path(os.environ.get("DCE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 

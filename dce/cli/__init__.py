@@ -37,15 +37,33 @@ def invocation() -> str | None:
 
 
 class LazyGroup(click.Group):
-    def main(self, args=None, *rest, **kwargs):
-        """Run a command, remembering its arguments for the provenance of what it writes."""
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run a command, remembering its arguments for the provenance of what it writes.
+
+        Standalone (the console script, click's test runner): every failure the user can cause is one
+        line on standard error and an exit status (see :data:`EXIT_STATUS`); stray library warnings
+        are one line too.  An unexpected exception is left to :func:`main`."""
         global _ARGV
         _ARGV = list(args) if args is not None else sys.argv[1:]
         try:
-            return super().main(args, *rest, **kwargs)
+            if not standalone_mode:
+                return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                    warnings.simplefilter("ignore", category)   # addressed to developers, not users
+                try:
+                    rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+                except BaseException as e:  # noqa: B036 - every path ends in sys.exit or a re-raise
+                    code = _failure(e)
+                    if code is None:
+                        raise
+                    sys.exit(code)
+            sys.exit(rv if isinstance(rv, int) else 0)
         finally:
             _ARGV = None
-
     def list_commands(self, ctx):
         return [name for name, (mod, _, _) in COMMANDS.items() if _available(mod)]
 
@@ -78,34 +96,81 @@ def cli():
     dce design designs/newdeal.yaml --output design.csv     make a design
     dce fit data.csv --formula "choice ~ price + C(brand)" --alt alt --task task
     dce shares model.json --scenarios scenarios.yaml         shares against the status quo
+
+    \b
+    Exit status:
+      0    success
+      2    bad input: one line names the file, column, row, key or option; nothing is written
+      3    no reliable estimate (no convergence, no finite maximum, a fit that could not start):
+           the outputs are still written, with converged: false and the reason
+      130  interrupted (Ctrl-C): no file is left half-written
+      1    an internal error (a defect: please report it; DCE_DEBUG=1 shows the traceback)
     """
 
 
 def main(argv=None):
-    """Entry point of the console script: run the CLI, turning errors into one clear line."""
-    from dce.errors import DCEError
-
+    """Entry point of the console script: run the CLI; an unexpected failure is still one line
+    (exit status 1) unless ``DCE_DEBUG`` is set."""
     try:
-        cli.main(args=argv, prog_name="dce", standalone_mode=False)
-    except DCEError as e:
-        from dce.cli.common import cli_message
-
-        click.echo(f"error: {cli_message(e)}", err=True)
-        sys.exit(e.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+        cli.main(args=argv, prog_name="dce")
     except Exception as e:  # an unexpected failure: still one line, unless debugging
         if os.environ.get("DCE_DEBUG"):
             raise
         click.echo(f"error: internal error: {type(e).__name__}: {e} (set DCE_DEBUG=1 for details)", err=True)
         sys.exit(1)
-    sys.exit(0)
+
+
+def _failure(e):
+    """Print the one line of a failure the user can cause and return its exit status; None for an
+    unexpected exception (re-raised)."""
+    from dce.errors import EXIT_INPUT, EXIT_INTERRUPTED, DCEError
+
+    if isinstance(e, SystemExit):
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    if isinstance(e, (click.exceptions.Abort, KeyboardInterrupt)):
+        click.echo("interrupted: no file is left half-written", err=True)
+        return EXIT_INTERRUPTED
+    if isinstance(e, getattr(click.exceptions, "NoArgsIsHelpError", ())):   # `dce` alone: the help
+        e.show()
+        return e.exit_code
+    if isinstance(e, click.exceptions.BadParameter) and not isinstance(e, click.exceptions.MissingParameter):
+        click.echo(f"error: {_bad_parameter(e)}", err=True)
+        return EXIT_INPUT
+    if isinstance(e, click.exceptions.UsageError):
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        click.echo(f"error: {e.format_message().rstrip('.')}{hint}", err=True)
+        return EXIT_INPUT
+    if isinstance(e, click.ClickException):
+        e.show()
+        return e.exit_code
+    if isinstance(e, DCEError):
+        from dce.cli.common import cli_message
+
+        click.echo(f"error: {cli_message(e)}", err=True)
+        return e.exit_code
+    if isinstance(e, MemoryError):
+        detail = str(e).splitlines()[0] if str(e) else "out of memory"
+        click.echo(f"error: not enough memory for this run ({detail}): ask for fewer draws, simulations, "
+                   "starts or respondents", err=True)
+        return EXIT_INPUT
+    return None
+
+
+def _bad_parameter(e) -> str:
+    """``--draws: must be ...``: a bad option value named by its longest spelling."""
+    p = e.param
+    if p is None:
+        return e.format_message()
+    if isinstance(p, click.Option) and p.opts:
+        name = max(p.opts, key=len)
+    else:
+        name = (p.human_readable_name or "").upper()
+    return f"{name}: {e.message}"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A library warning as one line: no file, no source line (numerical ones say what they mean)."""
+    text = str(message).splitlines()[0] if str(message) else category.__name__
+    if issubclass(category, RuntimeWarning):
+        text = f"numerical problem ({text}); check the results"
+    click.echo(f"warning: {text}", err=True)

@@ -15,7 +15,7 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except DCEError as e:
-            raise UserError(cli_message(e)) from None
+            raise UserError(cli_message(e), exit_code=e.exit_code) from None
 
     return wrapper
 
@@ -32,6 +32,10 @@ def _user_error_cls():
 
     class _UserError(click.ClickException):
         exit_code = 2
+
+        def __init__(self, message, exit_code=2):
+            super().__init__(message)
+            self.exit_code = exit_code
 
         def format_message(self):
             return self.message
@@ -165,3 +169,111 @@ class ProgressBar:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# ---------------------------------------------------------------------------------------------- option types
+# Every option's range is checked when the command line is read, before any work is done, with one line
+# naming the option (``--draws: must be ...``).  Upper bounds keep a typing slip (1000000000000 draws)
+# from ending in an exhausted memory or a run of days; they are far above any sensible study.
+def _types():
+    import click
+
+    class Count(click.ParamType):
+        """A whole number in ``[low, high]``."""
+
+        name = "integer"
+
+        def __init__(self, low, high):
+            self.low, self.high = int(low), int(high)
+
+        def convert(self, value, param, ctx):
+            if isinstance(value, bool):
+                self.fail(f"expected a whole number, not {value!r}", param, ctx)
+            if isinstance(value, int):
+                v = value
+            else:
+                try:
+                    v = int(str(value).strip().replace("_", ""))
+                except ValueError:
+                    self.fail(f"expected a whole number, not {value!r}", param, ctx)
+            if not self.low <= v <= self.high:
+                self.fail(f"must be a whole number from {self.low:,} to {self.high:,}, not {v}", param, ctx)
+            return v
+
+        def get_metavar(self, param, ctx=None):
+            return "INTEGER"
+
+    class Seed(click.ParamType):
+        """A seed, checked by :func:`dce.util.seeds.resolve_seed` (0 to 2**32 - 1)."""
+
+        name = "seed"
+
+        def convert(self, value, param, ctx):
+            from dce.errors import ArgumentError
+            from dce.util.seeds import resolve_seed
+
+            if value is None:
+                return None
+            try:
+                return resolve_seed(value)
+            except ArgumentError as e:
+                self.fail(e.detail, param, ctx)
+
+    class Level(click.ParamType):
+        """A confidence level strictly between 0 and 1."""
+
+        name = "level"
+
+        def convert(self, value, param, ctx):
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                self.fail(f"expected a number between 0 and 1 (e.g. 0.95), not {value!r}", param, ctx)
+            if not 0 < v < 1:
+                self.fail(f"must be between 0 and 1 (e.g. 0.95), not {value}", param, ctx)
+            return v
+
+    class Output(click.ParamType):
+        """A file to write: checked up front (not empty, not a folder, in a folder that can be written)."""
+
+        name = "file"
+
+        def convert(self, value, param, ctx):
+            from dce.errors import DCEError
+            from dce.util.io import check_writable
+
+            try:
+                return check_writable(value)
+            except DCEError as e:
+                self.fail(e.message, param, ctx)
+
+        def get_metavar(self, param, ctx=None):
+            return "FILE"
+
+    return Count, Seed, Level, Output
+
+
+Count, _Seed, _Level, _Output = _types()
+SEED = _Seed()
+LEVEL = _Level()
+OUTPUT = _Output()
+
+
+def distinct_files(inputs, outputs):
+    """Refuse an output that is one of the inputs or another output (it would be overwritten).
+
+    ``inputs`` and ``outputs``: dicts or lists of ``(option, path)``; None paths are skipped."""
+    import os
+
+    from dce.errors import DCEError
+
+    pairs = [(o, p, False) for o, p in (inputs.items() if isinstance(inputs, dict) else inputs)]
+    pairs += [(o, p, True) for o, p in (outputs.items() if isinstance(outputs, dict) else outputs)]
+    seen = {}
+    for option, path, is_output in pairs:
+        if not path:
+            continue
+        key = os.path.realpath(os.fspath(path))
+        if key in seen and is_output:
+            raise DCEError(f"{option}: '{path}' is also {seen[key]}; give another file name")
+        seen.setdefault(key, f"the file of {option}" if is_output else f"the input {option}")

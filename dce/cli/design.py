@@ -3,19 +3,22 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import format_option, runner_options, user_errors
+from dce.cli.common import OUTPUT, SEED, Count, format_option, runner_options, user_errors
 
 
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the design to this CSV.")
+@click.option("--output", "-o", type=OUTPUT, help="Write the design to this CSV.")
 @click.option("--evaluate", "evaluate_csv", type=click.Path(dir_okay=False),
               help="Evaluate this design CSV (block, task, alt, attributes...) instead of making one.")
-@click.option("--seed", type=int, default=None, help="Seed of every random step (one is chosen and printed if not given).")
-@click.option("--starts", type=int, default=10, show_default=True, help="Random starts of the coordinate exchange.")
-@click.option("--draws", type=int, default=None, help="Prior draws for a Bayesian prior (default: the spec's 'draws').")
-@click.option("--questionnaire", type=click.Path(dir_okay=False), help="Write the tasks per block as Markdown.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the diagnostics as JSON.")
+@click.option("--seed", type=SEED, default=None,
+              help="Seed of every random step, 0 to 4294967295 (one is chosen and printed if not given).")
+@click.option("--starts", type=Count(1, 10_000), default=10, show_default=True,
+              help="Random starts of the coordinate exchange (1 to 10,000).")
+@click.option("--draws", type=Count(1, 100_000), default=None,
+              help="Prior draws for a Bayesian prior, 1 to 100,000 (default: the spec's 'draws').")
+@click.option("--questionnaire", type=OUTPUT, help="Write the tasks per block as Markdown.")
+@click.option("--json", "json_path", type=OUTPUT, help="Write the diagnostics as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the diagnostics.")
 @runner_options
 @format_option
@@ -38,11 +41,11 @@ def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_
         raise DCEError("give either --output (make a design) or --evaluate (read one), not both")
     if not evaluate_csv and not output:
         raise DCEError("give --output FILE.csv to make a design, or --evaluate FILE.csv to evaluate one")
-    if starts < 1:
-        raise DCEError("--starts must be at least 1")
-    if draws is not None and draws < 1:
-        raise DCEError("--draws must be at least 1")
     check_format(fmt)
+    from dce.cli.common import distinct_files
+
+    distinct_files({"SPEC": spec, "--evaluate": evaluate_csv},
+                   {"--output": output, "--questionnaire": questionnaire, "--json": json_path})
     con = info_console(fmt)
     s = load_design_spec(spec)
     if evaluate_csv:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from dce.cli._hb import hb_options
-from dce.cli.common import format_option, runner_options, user_errors
+from dce.cli.common import OUTPUT, SEED, Count, format_option, runner_options, user_errors
 
 
 def _parse_random(values):
@@ -60,22 +60,25 @@ def _parse_random(values):
                    "with --space wtp the WTPs and `scale` (a bare `scale`: lognormal); HB: sign constraints "
                    "NAME=ln or NAME=-ln.")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
-@click.option("--draws", type=int, default=1000, show_default=True, help="Mixed logit: simulation draws.")
+@click.option("--draws", type=Count(2, 1_000_000), default=1000, show_default=True,
+              help="Mixed logit: simulation draws per respondent (2 to 1,000,000).")
 @click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",
               show_default=True, help="Mixed logit: kind of draws.")
-@click.option("--seed", type=int, default=None, help="Seed for every random step (reported in the output).")
-@click.option("--starts", type=int, default=None,
-              help="Mixed logit (default 1) and latent class (default 10): starting points; the best "
+@click.option("--seed", type=SEED, default=None,
+              help="Seed for every random step, 0 to 4294967295 (reported in the output).")
+@click.option("--starts", type=Count(1, 1000), default=None,
+              help="Mixed logit (default 1) and latent class (default 10): starting points (1 to 1,000); the best "
                    "log-likelihood is kept and the spread reported.")
-@click.option("--individual", type=click.Path(dir_okay=False),
+@click.option("--individual", type=OUTPUT,
               help="Mixed logit: conditional means per respondent; latent class: posterior class probabilities, "
                    "modal class and posterior-weighted coefficients; HB: posterior means per respondent (CSV).")
 @click.option("--bootstrap", "n_boot", type=int, default=None,
               help="Respondent-level bootstrap with this many replicates: percentile and BCa intervals, kept in "
                    "the JSON for the bootstrap intervals of dce shares and dce wtp.")
 @runner_options
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
-@click.option("--validation-output", type=click.Path(dir_okay=False),
+@click.option("--output", "-o", type=OUTPUT,
+              help="Write the results as JSON (atomically; also when the fit is unreliable, with converged: false).")
+@click.option("--validation-output", type=OUTPUT,
               help="Survey export: write the validation report of the responses as JSON (for dce report).")
 @hb_options
 @format_option
@@ -90,6 +93,11 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     \b
     Long data (one row per alternative):  --alt ALT --task TASK [--id ID]
     Wide data (one row per task):         attributes in columns price1, price2, ...
+
+    \b
+    Exit status: 0 estimates; 2 bad input (nothing written); 3 no reliable estimate (no convergence,
+    no finite maximum, a variable too extreme to estimate with): the tables and --output JSON are
+    still written, with converged: false and the reason.
     """
     from dce.errors import DCEError
 
@@ -102,7 +110,7 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         raise DCEError("give exactly one of --formula and --model-file (or --design and --spec)")
     if validation_output and not survey:
         raise DCEError("--validation-output: only a survey export (--design and --spec) has a validation report")
-    from dce.cli.common import check_format
+    from dce.cli.common import check_format, distinct_files
 
     check_format(fmt)
     if n_boot is not None and n_boot < 2:
@@ -110,6 +118,8 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     from dce.cli.common import where_to_run
 
     workers, scheduler = where_to_run(workers, scheduler)
+    distinct_files({"DATA": data, "--design": design_path, "--spec": spec_path, "--model-file": model_file},
+                   {"--output": output, "--individual": individual, "--validation-output": validation_output})
     if model != "latent" and (classes or shared or membership):
         raise DCEError("--classes, --shared and --membership need --model latent")
     counts = _class_counts(classes) if model == "latent" else [None]
@@ -165,16 +175,33 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         from dce.util.io import write_json
 
         write_json(validation_output, {**report.to_dict(), "provenance": provenance(*inputs)})
+    _exit_status(results, counts, output)
+
+
+def _exit_status(results, counts, output):
+    """Exit status 3 (with the reason) when a fit gave no reliable estimate; its outputs are written."""
+    bad = [(k, r) for k, r in zip(counts, results) if not r.reliable]
+    if not bad:
+        return
+    from dce.errors import UnreliableEstimate
+
+    if len(results) == 1:
+        written = f" ({output} written, with converged: false)" if output else ""
+        raise UnreliableEstimate(f"no reliable estimate: {results[0].message}{written}")
+    raise UnreliableEstimate(f"no reliable estimate for {len(bad)} of {len(results)} fits: "
+                             + "; ".join(f"{k} classes: {r.message}" for k, r in bad))
 
 
 def _fit_one(est, cdata, individual=None):
     """Fit one estimator (closing its progress display), writing its individual-level table if asked."""
+    import numpy as np
+
     try:
         result = est.fit(cdata)
     finally:
         if est.callback is not None:
             est.callback.close()
-    if individual:
+    if individual and np.all(np.isfinite(result.estimates)):   # not for a fit that gave no estimates
         from dce.util.io import atomic_open
 
         table = est.individual_means(cdata)

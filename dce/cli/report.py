@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import user_errors
+from dce.cli.common import OUTPUT, user_errors
 
 
 @click.command()
@@ -17,7 +17,7 @@ from dce.cli.common import user_errors
               help="Survey validation JSON (dce fit --validation-output); repeatable.")
 @click.option("--power", "power", multiple=True,
               help="Power analysis JSON (dce power --output); repeatable.")
-@click.option("--output", "-o", required=True, help="The HTML file to write.")
+@click.option("--output", "-o", required=True, type=OUTPUT, help="The HTML file to write.")
 @click.option("--figures", "figures_dir",
               help="Also write every figure to this folder as SVG and PNG.")
 @click.option("--title", help="Title of the report (default: from the design).")
@@ -28,6 +28,12 @@ def report(models, design, shares, wtp, validation, power, output, figures_dir, 
     \b
     dce report model.json --design design.json --shares shares.json --wtp wtp.json --output report.html
     """
+    from dce.cli.common import distinct_files
+
+    inputs = [("MODEL", m) for m in models] + [("--design", design)]
+    inputs += [(f"--{k}", p) for k, ps in (("shares", shares), ("wtp", wtp), ("validation", validation),
+                                           ("power", power)) for p in ps]
+    distinct_files(inputs, {"--output": output})
     from dce.cli import invocation
     from dce.report.document import build_report, write_report
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import format_option, user_errors
+from dce.cli.common import LEVEL, OUTPUT, SEED, Count, format_option, user_errors
 
 
 @click.command()
@@ -15,26 +15,23 @@ from dce.cli.common import format_option, user_errors
               help="Confidence intervals: Krinsky-Robb draws of the estimates, the delta method, or the bootstrap "
                    "replicates of dce fit --bootstrap (auto: bootstrap when MODEL.json carries them, else "
                    "Krinsky-Robb).")
-@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
-@click.option("--sims", type=int, default=2000, show_default=True, help="Krinsky-Robb parameter draws.")
-@click.option("--draws", type=int, default=1000, show_default=True,
-              help="Draws of the coefficients per share where they vary over respondents (mixed logit).")
+@click.option("--level", type=LEVEL, default=0.95, show_default=True, help="Confidence level, between 0 and 1.")
+@click.option("--sims", type=Count(10, 1_000_000), default=2000, show_default=True,
+              help="Krinsky-Robb parameter draws (10 to 1,000,000).")
+@click.option("--draws", type=Count(1, 100_000), default=1000, show_default=True,
+              help="Draws of the coefficients per share where they vary over respondents (mixed logit; "
+                   "1 to 100,000).")
 @click.option("--by", help="Shares per level of this respondent covariate (the model must interact with it).")
-@click.option("--seed", type=int, default=None, help="Seed of the simulation (reported).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the shares as JSON (atomically).")
+@click.option("--seed", type=SEED, default=None, help="Seed of the simulation, 0 to 4294967295 (reported).")
+@click.option("--output", "-o", type=OUTPUT, help="Write the shares as JSON (atomically).")
 @format_option
 @user_errors
 def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
     """Shares of respondents preferring each scenario of SCENARIOS over the reference, from MODEL.json."""
-    from dce.errors import DCEError
-
-    if not 0 < level < 1:
-        raise DCEError(f"--level must be between 0 and 1, not {level}")
-    if sims < 10 or draws < 1:
-        raise DCEError("--sims must be at least 10 and --draws at least 1")
-    from dce.cli.common import check_format
+    from dce.cli.common import check_format, distinct_files
 
     check_format(fmt)
+    distinct_files({"MODEL": model, "--scenarios": scenarios}, {"--output": output})
     from dce.models.results import ModelResult
     from dce.post.shares import load_scenarios, preference_shares
     from dce.util.seeds import resolve_seed
@@ -71,3 +68,8 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
         write_json(output, {"model": str(model), "reference": ref_label, "ci_method": ci, "level": level,
                             "seed": seed, "sims": sims, "by": by, "draws": draws if varies else None,
                             "scenarios": rows, "provenance": provenance(model, scenarios)})
+    if not fitted.reliable:
+        from dce.errors import UnreliableEstimate
+
+        raise UnreliableEstimate(f"{model}: the model did not converge ({fitted.message}); these shares rest on "
+                                 "no reliable estimate")

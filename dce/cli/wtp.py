@@ -3,27 +3,25 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import format_option, user_errors
+from dce.cli.common import LEVEL, OUTPUT, SEED, Count, format_option, user_errors
 
 
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--cost", required=True, help="The numeric attribute (price, income) to express values in.")
-@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
-@click.option("--sims", type=int, default=5000, show_default=True, help="Krinsky-Robb parameter draws.")
-@click.option("--seed", type=int, default=None, help="Seed of the simulation (reported).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the results as JSON (atomically).")
+@click.option("--level", type=LEVEL, default=0.95, show_default=True, help="Confidence level, between 0 and 1.")
+@click.option("--sims", type=Count(10, 1_000_000), default=5000, show_default=True,
+              help="Krinsky-Robb parameter draws (10 to 1,000,000).")
+@click.option("--seed", type=SEED, default=None, help="Seed of the simulation, 0 to 4294967295 (reported).")
+@click.option("--output", "-o", type=OUTPUT, help="Write the results as JSON (atomically).")
 @format_option
 @user_errors
 def wtp(model, cost, level, sims, seed, output, fmt):
     """Marginal rates of substitution of every coefficient against COST, and attribute importance."""
-    from dce.errors import DCEError
-
-    if not 0 < level < 1:
-        raise DCEError(f"--level must be between 0 and 1, not {level}")
-    from dce.cli.common import check_format
+    from dce.cli.common import check_format, distinct_files
 
     check_format(fmt)
+    distinct_files({"MODEL": model}, {"--output": output})
     from dce.models.results import ModelResult
     from dce.post.wtp import importance, willingness_to_pay
     from dce.util.seeds import resolve_seed
@@ -54,3 +52,8 @@ def wtp(model, cost, level, sims, seed, output, fmt):
 
         write_json(output, {"model": str(model), "cost": cost, "level": level, "seed": seed, "sims": sims,
                             "wtp": rows, "importance": imp, "provenance": provenance(model)})
+    if not fitted.reliable:
+        from dce.errors import UnreliableEstimate
+
+        raise UnreliableEstimate(f"{model}: the model did not converge ({fitted.message}); these values rest on "
+                                 "no reliable estimate")

@@ -88,6 +88,10 @@ def parse_formula(formula: str, choice_col: str | None = None) -> tuple[str, lis
     except Exception as e:  # formulaic's syntax errors carry a coloured multi-line pointer
         msg = str(e).splitlines()[0].strip()
         raise ArgumentError("formula", f"'{formula}': {msg}") from None
+    if not hasattr(f, "lhs") or not hasattr(f, "rhs"):   # '~' alone, or '~ x': no two sides
+        raise ArgumentError("formula", f"'{formula}': no response; write it as 'choice ~ x1 + x2'")
+    if isinstance(f.lhs, tuple) or isinstance(f.rhs, tuple):   # 'a | b': a formula of several parts
+        raise ArgumentError("formula", f"'{formula}': '|' (a formula of several parts) is not supported")
     lhs = [t for t in f.lhs]
     if len(lhs) != 1 or len(lhs[0].factors) != 1:
         raise ArgumentError("formula", f"'{formula}': the left-hand side must be the one choice column")

@@ -16,9 +16,14 @@ Builders in :mod:`dce.data.build` (formulas on long or wide data) and :mod:`dce.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+# variables whose largest magnitude lies outside [1 / SCALE_LIMIT, SCALE_LIMIT] are refused for estimation:
+# their squares and cross-products (gradients, Hessians) would overflow or underflow in float64
+SCALE_LIMIT = 1e100
 
 
 @dataclass
@@ -129,6 +134,37 @@ class ChoiceData:
         order = np.argsort(codes, kind="stable")
         starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=R))]).astype(np.int64)
         return order, starts
+
+    def scale_problem(self) -> str | None:
+        """One line naming the variables whose values are too large (or too small) in magnitude to estimate
+        with and saying how to rescale them; None when every variable is fine.
+
+        Finite but extreme values (near 1e308, or 1e-200) make the likelihood's derivatives overflow or
+        underflow; rescaling a variable only rescales its coefficient, so the user can always fix it.
+        """
+        from dce.errors import where
+
+        def check(values, label):
+            a = np.abs(values[np.isfinite(values)]) if values.size else values
+            m = float(a.max()) if a.size else 0.0
+            if m > SCALE_LIMIT:
+                e = int(math.floor(math.log10(m)))
+                return f"{label} has values as large as {m:.3g}: too large to estimate with; rescale it " \
+                       f"(divide it by 1e{e}, for example)"
+            if 0 < m < 1 / SCALE_LIMIT:
+                e = -int(math.floor(math.log10(m)))
+                return f"{label} has values no larger than {m:.3g}: too small to estimate with; rescale it " \
+                       f"(multiply it by 1e{e}, for example)"
+            return None
+
+        found = [msg for k, name in enumerate(self.names) if (msg := check(self.X[..., k], f"variable '{name}'"))]
+        if self.offset is not None:
+            msg = check(self.offset, "the fixed part of the utilities (offset)")
+            found += [msg] if msg else []
+        if not found:
+            return None
+        more = f" (and {len(found) - 1} more variable{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
+        return f"{where(self.source)}{found[0]}{more}"
 
     def null_loglik(self) -> float:
         """Log-likelihood of equal shares among the available alternatives of each task."""

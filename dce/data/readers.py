@@ -220,7 +220,7 @@ def _zip_is_xlsx(path) -> bool:
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
-    except (zipfile.BadZipFile, OSError):
+    except _damaged():
         return False
     return any(n.startswith("xl/") for n in names)
 
@@ -340,6 +340,15 @@ def _detect_decimal(text: str, delim: str) -> str:
     return "," if comma > 0 and point == 0 else "."
 
 
+def _damaged():
+    """The exceptions of a damaged compressed file (zlib, lzma and zipfile raise their own)."""
+    import lzma
+    import zipfile
+    import zlib
+
+    return (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error, zipfile.BadZipFile, NotImplementedError)
+
+
 def _read_text(path, comp):
     import pandas as pd
 
@@ -348,7 +357,7 @@ def _read_text(path, comp):
             raw = fh.read(SAMPLE_BYTES)
     except DCEError:
         raise
-    except (OSError, EOFError, ValueError) as e:
+    except _damaged() as e:
         what = {"gzip": "gzip", "bz2": "bzip2", "xz": "xz", "zip": "ZIP"}.get(comp, "")
         raise _fail(path, f"cannot be read: a damaged {what} file ({e})".replace("  ", " ")) from None
     if not raw.strip():
@@ -385,7 +394,7 @@ def _read_text(path, comp):
         raise _fail(path, "is empty: it has no data rows") from None
     except pd.errors.ParserError as e:
         raise _fail(path, f"is not a regular table: {_parser_message(e, delim)}") from None
-    except (OSError, EOFError, ValueError) as e:
+    except _damaged() as e:
         raise _fail(path, f"cannot be read as a table ({_short(e)})") from None
     if not (isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1):
         raise _fail(path, "is not a regular table: the data rows have more fields than the header "

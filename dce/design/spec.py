@@ -98,13 +98,13 @@ class Attribute:
 def _as_number(v):
     if isinstance(v, bool):
         return None
-    if isinstance(v, (int, float)):
-        return float(v)
-    if isinstance(v, str):
-        try:
+    try:
+        if isinstance(v, (int, float)):
+            return float(v)
+        if isinstance(v, str):
             return float(v.strip())
-        except ValueError:
-            return None
+    except (ValueError, OverflowError):   # not a number, or an integer beyond the float range
+        return None
     return None
 
 
@@ -408,6 +408,9 @@ def parse_design_spec(text: str, source: str = "<design>") -> DesignSpec:
     return _parse(YamlDoc(text, source, what="design file"))
 
 
+MAX_ALTERNATIVES, MAX_TASKS, MAX_DRAWS = 100, 10_000, 100_000
+
+
 def _parse(doc) -> DesignSpec:
     source = doc.source
     d = doc.data
@@ -417,7 +420,7 @@ def _parse(doc) -> DesignSpec:
         if k not in TOP_KEYS:
             raise doc.error((k,), f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
 
-    def integer(key, default=None, minimum=1):
+    def integer(key, default=None, minimum=1, maximum=None):
         if key not in d:
             if default is None:
                 raise doc.error((), f"missing key '{key}'")
@@ -427,6 +430,8 @@ def _parse(doc) -> DesignSpec:
             raise doc.error((key,), f"must be a whole number, not {v!r}")
         if v < minimum:
             raise doc.error((key,), f"must be at least {minimum}, not {v}")
+        if maximum is not None and v > maximum:
+            raise doc.error((key,), f"must be at most {maximum:,}, not {v:,}")
         return v
 
     name = d.get("name", os.path.splitext(os.path.basename(source))[0])
@@ -435,10 +440,11 @@ def _parse(doc) -> DesignSpec:
     method = d.get("method", "coordinate_exchange")
     if method not in ("coordinate_exchange", "full_factorial"):
         raise doc.error(("method",), f"must be coordinate_exchange or full_factorial, not {method!r}")
-    alternatives = integer("alternatives", minimum=1)
-    tasks = integer("tasks", default=0 if method == "full_factorial" else None, minimum=0)
-    blocks = integer("blocks", default=1)
-    draws = integer("draws", default=200, minimum=1)
+    # the maxima are far beyond any survey; they keep a slip (tasks: 1000000000000) from a search of years
+    alternatives = integer("alternatives", minimum=1, maximum=MAX_ALTERNATIVES)
+    tasks = integer("tasks", default=0 if method == "full_factorial" else None, minimum=0, maximum=MAX_TASKS)
+    blocks = integer("blocks", default=1, maximum=MAX_TASKS)
+    draws = integer("draws", default=200, minimum=1, maximum=MAX_DRAWS)
     draw_type = d.get("draw_type", "halton")
     if draw_type not in ("halton", "sobol"):
         raise doc.error(("draw_type",), f"must be halton or sobol, not {draw_type!r}")

@@ -341,7 +341,6 @@ def proposal_roots(H, W, P):
     R, K, _ = H.shape
     A = np.empty((K, K))
     L = np.empty((K, K))
-    Li = np.empty((K, K))
     for i in range(R):
         for a in range(K):
             for b in range(K):

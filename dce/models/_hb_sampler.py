@@ -157,7 +157,7 @@ def start_values(hbd, pooled, pooled_info, w=FRACTION):
 
     Returns ``(B0 (R, K), H (R, K, K))``.
     """
-    R, K = hbd.R, hbd.K
+    R = hbd.R
     wgt = (w * hbd.n_tasks / hbd.n_tasks.sum())[:, None]
     B = np.tile(np.asarray(pooled, float), (R, 1))
 

@@ -91,6 +91,10 @@ class Model:
     def _checks(self, result, problem, data):
         """Family-specific warnings about the reliability of the estimates."""
 
+    def _parameter_names(self, data):
+        """The names of the parameters the model would estimate on ``data`` (without preparing it)."""
+        return list(data.names)
+
     @classmethod
     def coefficient_draws(cls, result, theta, n_draws, seed):
         """The coefficient vector implied by ``theta``: one row, weight 1 (fixed coefficients)."""
@@ -119,6 +123,15 @@ class Model:
             raise ArgumentError("id_col", "needed for cluster standard errors (respondent ids)")
         seed = resolve_seed(self.seed)
         self.seed_ = seed
+        # floating-point trouble far from the optimum (an overflowing trial step) is handled by the
+        # engine's checks of finiteness; it never reaches the user as a library warning
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            trouble = data.scale_problem()
+            if trouble is not None:     # no estimate: a family may still lay out its parameters from the data
+                return self._no_estimate(data, trouble, t0)
+            return self._fit(data, seed, t0)
+
+    def _fit(self, data, seed, t0) -> ModelResult:
         problem = self._prepare(data, seed)
         runs = self._multistart(problem, data, seed)
         good = [r for r in runs if r["opt"] is not None and np.isfinite(r["loglik"])]
@@ -126,6 +139,11 @@ class Model:
             raise DCEError("the log-likelihood is not finite at any starting point")
         best = max(good, key=lambda r: r["loglik"])
         result = self._result(problem, data, best["opt"], best["iterations"])
+        if result.loglik > -1e-6 * data.n_tasks:
+            # a likelihood of 1 is approached, never reached: the estimates run off to infinity
+            result.converged = False
+            result.message = "no finite maximum: every choice is predicted with certainty (perfect separation)"
+            result.warnings.append(result.message + "; the estimates diverge and are not meaningful")
         self._checks(result, problem, data)
         if not result.converged and not any(result.message in w for w in result.warnings):
             result.warnings.append(f"did not converge ({result.message}); gradient norm {result.grad_norm:.3g}")
@@ -145,6 +163,24 @@ class Model:
         """Start ``s`` from its own stream: its start values (:meth:`_initial`) and their optimisation."""
         theta0 = np.asarray(self._initial(problem, data, s, np.random.default_rng(stream)), float)
         return self._optimize(problem, theta0, label)
+
+    def _no_estimate(self, data, reason, t0) -> ModelResult:
+        """The result of a fit that could not be run: no estimates (NaN, null in the JSON), not converged,
+        ``reason`` as its message and warning (the command line writes it and exits with status 3)."""
+        names = self._parameter_names(data)
+        P = len(names)
+        nan = np.full((P, P), np.nan)
+        vcovs = {"classical": nan, "robust": nan.copy()}
+        if data.resp is not None:
+            vcovs["cluster"] = nan.copy()
+        result = ModelResult(
+            model=self.name, names=names, estimates=np.full(P, np.nan), vcovs=vcovs, se_type=self.se,
+            loglik=math.nan, loglik_null=data.null_loglik(), n_tasks=data.n_tasks,
+            n_respondents=data.n_respondents, iterations=0, converged=False, message=reason,
+            spec=dict(data.spec), coef_names=list(data.names), warnings=[reason])
+        result.seconds = time.perf_counter() - t0
+        self.result_ = result
+        return result
 
     def _multistart(self, problem, data, seed):
         """Every start, start ``s`` drawing from child ``s`` of ``SeedSequence(seed)`` (start 0: the default

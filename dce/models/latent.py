@@ -33,7 +33,6 @@ from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError
 from dce.models import engine
 from dce.models.base import Model
-from dce.models.mnl import _mean_x, probabilities, utilities
 
 
 def _lse(a, axis=1):
@@ -376,6 +375,10 @@ class LatentClassLogit(Model):
         self.em_tol = float(em_tol)
 
     # ------------------------------------------------------------------ the base's hooks
+    def _parameter_names(self, data):
+        Z, znames = membership_matrix(self.membership, self.membership_data, data)
+        return list(_Problem(self, data, Z, znames).names)
+
     def _prepare(self, data, seed):
         from dce.models.mnl import ConditionalLogit, check_identified
 

@@ -108,6 +108,7 @@ class _Problem:
         self.rand_idx = model._rand_idx
         self.Q = len(self.rand_idx)
         self.ztype = model._ztype()
+        _check_memory(R, self.Q, model.draws)
         self.Z = model._standard_draws(R, model.draws, model.draw_type, seed, model.scramble)
         self.lk, self.lq = model._lk_lq()
         self.pk = np.concatenate([np.arange(K), self.lk]).astype(np.int64)
@@ -337,6 +338,10 @@ class MixedLogit(Model):
         return th
 
     # ------------------------------------------------------------------ the base's hooks
+    def _parameter_names(self, data):
+        self._setup(data)
+        return list(self._names)
+
     def _prepare(self, data, seed):
         from dce.models.mnl import check_identified
 
@@ -523,6 +528,35 @@ class MixedLogit(Model):
         corr = (result.info.get("correlation") or {}).get("names") or None
         B = coefficient_draws(random, corr, result.coef_names, result.names, theta, n_draws, seed)
         return B, np.full(B.shape[0], 1.0 / B.shape[0])
+
+
+def _check_memory(R, Q, draws):
+    """Refuse draws that cannot fit in the memory free now (R x Q x draws numbers), before allocating them
+    (an allocation beyond it would end in swapping or the system killing the process)."""
+    need = 8.0 * R * Q * draws
+    have = available_memory()
+    if have is not None and need > 0.9 * have:
+        raise ArgumentError("draws", f"{draws:,} draws for {R:,} respondents and {Q} random coefficient"
+                            f"{'s' if Q != 1 else ''} need {need / 2**30:,.1f} GiB of memory; "
+                            f"{have / 2**30:,.1f} GiB are available (use fewer draws)")
+
+
+def available_memory():
+    """Bytes of memory available to a new allocation (Linux MemAvailable, else the free physical pages);
+    None where the system does not say."""
+    import os
+
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def implied_moments(dist, m, s2):

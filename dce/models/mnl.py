@@ -115,10 +115,7 @@ class ConditionalLogit(Model):
         return rng.normal(scale=0.5, size=data.n_vars)   # a logit is concave: other starts are a check
 
     def _checks(self, result, problem, data):
-        if result.loglik > -1e-6 * data.n_tasks:
-            result.converged = False
-            result.message = "no finite maximum: every choice is predicted with certainty (perfect separation)"
-            result.warnings.append(result.message + "; the estimates diverge and are not meaningful")
+        if not result.converged:
             return
         se = result.se("classical")
         wild = [n for n, b, s in zip(result.names, result.estimates, se) if s > 1e4 * max(1.0, abs(b))]
@@ -147,7 +144,7 @@ def check_identified(data: ChoiceData):
         D = (data.X[:, j, :] - xbar) * data.avail[:, j, None]
         G += D.T @ D
     scale = np.sqrt(np.clip(np.diag(G), 0, None))
-    const = [data.names[k] for k in range(K) if scale[k] <= 1e-12 * max(1.0, np.abs(data.X[..., k]).max())]
+    const = [data.names[k] for k in range(K) if scale[k] <= 1e-12 * np.abs(data.X[..., k]).max()]
     if const:
         raise DCEError(
             f"{where(data.source)}variable '{const[0]}' is constant within every "

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dce.errors import DCEError
+from dce.errors import DCEError, UnreliableEstimate
 
 SCHEMA_VERSION = 1
 SE_TYPES = ("classical", "robust", "cluster")
@@ -101,6 +101,12 @@ class ModelResult:
         return len(self.names)
 
     @property
+    def reliable(self) -> bool:
+        """Whether the estimates can be used: the fit converged to a finite maximum.  When not,
+        :attr:`message` says why (the command line then exits with status 3)."""
+        return bool(self.converged) and bool(np.all(np.isfinite(self.estimates)))
+
+    @property
     def vcov(self) -> np.ndarray:
         return self.vcovs[self.se_type]
 
@@ -131,11 +137,11 @@ class ModelResult:
 
     @property
     def rho2(self) -> float:
-        return 1 - self.loglik / self.loglik_null
+        return 1 - self.loglik / self.loglik_null if self.loglik_null else math.nan
 
     @property
     def rho2_adj(self) -> float:
-        return 1 - (self.loglik - self.n_params) / self.loglik_null
+        return 1 - (self.loglik - self.n_params) / self.loglik_null if self.loglik_null else math.nan
 
     def conf_int(self, level=0.95):
         """Normal-approximation interval ``(low, high)``, each (P,)."""
@@ -288,6 +294,9 @@ class ModelResult:
         missing = [k for k in REQUIRED if k not in d]
         if missing:
             raise DCEError(f"{source}: not a dce results file (no key '{missing[0]}')")
+        bad = _non_finite(d)
+        if bad is not None:   # dce writes null for these; NaN, Infinity or 1e999 come from elsewhere
+            raise DCEError(f"{source}: key '{bad}' holds a number that is not finite (NaN or infinite)")
         try:
             names = [str(p["name"]) for p in d["params"]]
             estimates = np.array([p["estimate"] for p in d["params"]], float)
@@ -296,25 +305,51 @@ class ModelResult:
             vcovs[se_type] = np.array(d["vcov"], float)
             if "vcov_robust" in d and "robust" not in vcovs:
                 vcovs["robust"] = np.array(d["vcov_robust"], float)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as e:
             raise DCEError(f"{source}: key 'params' or 'vcov' is malformed ({e})") from None
+        if not isinstance(d["model"], str):
+            raise DCEError(f"{source}: key 'model' is not the name of a model")
+        if len(set(names)) != len(names):
+            raise DCEError(f"{source}: key 'params' names a parameter twice")
+        if estimates.ndim != 1:
+            raise DCEError(f"{source}: key 'params' is malformed (an estimate is not a number)")
         k = len(names)
         for kind, V in vcovs.items():
             if V.shape != (k, k):
                 raise DCEError(f"{source}: key 'vcov' is not {k} x {k}" if kind == se_type
                                else f"{source}: key 'vcovs.{kind}' is not {k} x {k}")
+        if np.all(np.isfinite(estimates)) and not np.all(np.isfinite(vcovs[se_type])):
+            raise DCEError(f"{source}: key 'vcov' holds values that are not finite numbers")
         if not np.all(np.isfinite(estimates)):
+            if not d.get("converged", True):
+                raise UnreliableEstimate(f"{source}: the fit gave no estimates ({d.get('message') or 'no reason given'})")
             raise DCEError(f"{source}: some estimates are not finite numbers")
         from dce.report.table import Table
 
         try:
             tables = [Table.from_dict(t) for t in d.get("tables") or []]
             summary = [(str(a), str(b)) for a, b in d.get("summary") or []]
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise DCEError(f"{source}: key 'tables' or 'summary' is malformed ({e})") from None
         spec = d["spec"] or {}
         if not isinstance(spec, dict):
             raise DCEError(f"{source}: key 'spec' is not a mapping")
+        coef_names = d.get("coef_names")
+        if coef_names is not None and not (isinstance(coef_names, list) and all(isinstance(c, str) for c in coef_names)):
+            raise DCEError(f"{source}: key 'coef_names' is not a list of names")
+        spec_names = spec.get("names")
+        if coef_names is not None and isinstance(spec_names, list) and list(map(str, spec_names)) != coef_names:
+            raise DCEError(f"{source}: the model's coefficients ({', '.join(coef_names)}) do not match its spec "
+                           f"({', '.join(map(str, spec_names))}); was it fitted on another design?")
+        try:
+            result = cls._of(d, source, names, estimates, vcovs, se_type, spec, tables, summary)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as e:
+            raise DCEError(f"{source}: not a well-formed results file ({type(e).__name__}: {e})") from None
+        result._check_interface()
+        return result
+
+    @classmethod
+    def _of(cls, d, source, names, estimates, vcovs, se_type, spec, tables, summary):
         return cls(
             model=str(d["model"]), names=names, estimates=estimates, vcovs=vcovs, se_type=se_type,
             loglik=_num(d.get("loglik")), loglik_null=_num(d.get("loglik_null")),
@@ -326,6 +361,26 @@ class ModelResult:
             warnings=list(d.get("warnings") or []), fixed=dict(d.get("fixed") or {}),
             posterior={k: np.asarray(v, float) for k, v in d["posterior"].items()} if d.get("posterior") else None,
             source=source)
+
+    def _check_interface(self):
+        """Ask the result, once, what post-estimation will ask of it (weighted coefficient draws, segments,
+        uncertainty draws): a file whose model-specific fields do not fit its parameters (edited by hand,
+        damaged, of another model) is refused here with one line, before any computation."""
+        from numpy.linalg import LinAlgError
+
+        try:
+            B, w = self.coefficient_draws(n_draws=2, seed=0)
+            if np.shape(B) != (len(w), len(self.coef_names)):
+                raise ValueError(f"coefficient draws of shape {np.shape(B)} for {len(self.coef_names)} coefficients")
+            self.segment_draws(n_draws=2, seed=0)
+            for _ in self.coefficient_sets(1, n_draws=2, seed=0):
+                pass
+        except DCEError as e:
+            raise e if self.source in e.message else DCEError(f"{self.source}: {e.message}") from None
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError,
+                LinAlgError) as e:
+            raise DCEError(f"{self.source}: the fields of this {self.model} results file do not fit together "
+                           f"({type(e).__name__}: {e})") from None
 
     def save(self, path):
         """Write the JSON atomically (nothing half-written)."""
@@ -349,6 +404,33 @@ class ModelResult:
         if not isinstance(d, dict):
             raise DCEError(f"{path}: not a results JSON file")
         return cls.from_dict(d, source=path)
+
+
+def _non_finite(obj, path=""):
+    """The key path of the first float in ``obj`` that is NaN or infinite, or None (posterior draws, large
+    arrays, are checked at once)."""
+    if isinstance(obj, float):
+        return None if math.isfinite(obj) else (path or "(top)")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            where = f"{path}.{k}" if path else str(k)
+            if k == "posterior" and not path and isinstance(v, dict):
+                for name, arr in v.items():
+                    try:
+                        if not np.all(np.isfinite(np.asarray(arr, float))):
+                            return f"posterior.{name}"
+                    except (TypeError, ValueError):
+                        return f"posterior.{name}"
+                continue
+            found = _non_finite(v, where)
+            if found is not None:
+                return found
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            found = _non_finite(v, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def mvn_draws(rng, mean, cov, n):

@@ -273,6 +273,10 @@ class ConditionalLogitWTP(_WTPSpaceModel, ConditionalLogit):
         super().__init__(**kwargs)
         self._init_space(price, price_sign)
 
+    def _parameter_names(self, data):
+        check_price(data, self.price)
+        return list(WTPSpace(data.names, self.price, -1).names)
+
     def _prepare(self, data, seed):
         self._prepare_space(data)
         return _Problem(data, self._space)

@@ -11,9 +11,31 @@ memory) carries.  Two kinds of spec are understood:
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from dce.errors import ArgumentError, DCEError
+
+# what a spec of the wrong shape (a results file edited by hand, or damaged) raises while it is read
+_MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, ZeroDivisionError)
+
+
+def _malformed(source, e) -> DCEError:
+    return DCEError(f"{source}: key 'spec' is malformed ({type(e).__name__}: {e})")
+
+
+def _spec_guard(method):
+    """A coder method: a failure that is not the user's DCEError comes from a malformed spec."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except DCEError:
+            raise
+        except _MALFORMED as e:
+            raise _malformed(self.source, e) from None
+    return wrapper
 
 
 def coder_for(result):
@@ -26,13 +48,18 @@ def coder_for(result):
         return coder
     source = result.source or "model"
     kind = result.spec.get("type")
-    if kind == "formula":
-        coder = FormulaCoder(result.spec, source)
-    elif kind == "design":
-        coder = DesignCoder(result.spec, source)
-    else:
-        raise DCEError(f"{source}: the model's spec (type '{kind}') cannot code new alternatives; "
-                       "fit it with a formula or from a design")
+    try:
+        if kind == "formula":
+            coder = FormulaCoder(result.spec, source)
+        elif kind == "design":
+            coder = DesignCoder(result.spec, source)
+        else:
+            raise DCEError(f"{source}: the model's spec (type '{kind}') cannot code new alternatives; "
+                           "fit it with a formula or from a design")
+    except DCEError:
+        raise
+    except _MALFORMED as e:
+        raise _malformed(source, e) from None
     if list(coder.names) != list(result.coef_names):
         raise DCEError(f"{source}: the model's coefficients ({', '.join(result.coef_names)}) do not "
                        f"match its spec ({', '.join(coder.names)}); was it fitted on another design?")
@@ -45,12 +72,14 @@ class FormulaCoder:
 
     has_status_quo = False
 
+    @_spec_guard
     def profiles(self, by=None):
         if by is not None:
             raise ArgumentError("by", f"the model has no interaction with '{by}' (shares by group need a model "
                                       "fitted from a survey export with covariate interactions)")
         return [({}, 1.0)]
 
+    @_spec_guard
     def code_rows(self, levels, profiles, where="scenario", kind="designed"):
         return self.code(levels, where=where, kind=kind)[None, :]
 
@@ -60,6 +89,7 @@ class FormulaCoder:
         self.names = list(spec["names"])
         self.attributes = _formula_columns(spec)
 
+    @_spec_guard
     def code(self, levels: dict, where="scenario", kind="designed"):
         import pandas as pd
 
@@ -78,6 +108,7 @@ class FormulaCoder:
             raise DCEError(f"{where}: no value for '{missing[0]}'")
         return rebuild_design(self.spec, pd.DataFrame([levels]), source=where)[0]
 
+    @_spec_guard
     def numeric_attribute(self, name):
         """Whether ``name`` is a numeric (linearly coded) column of the model."""
         info = self.spec["factors"].get(name)
@@ -129,6 +160,7 @@ class DesignCoder:
         sq = self.design.status_quo
         return self.design.labels_of(sq.levels) if sq is not None else None
 
+    @_spec_guard
     def profiles(self, by=None):
         """Covariate profiles of the fitted sample: list of (values dict, weight); one empty profile without.
 
@@ -148,6 +180,7 @@ class DesignCoder:
             groups.setdefault(values[by], []).append((values, w))
         return dict(sorted(groups.items(), key=lambda kv: str(kv[0])))
 
+    @_spec_guard
     def code_rows(self, levels, profiles, where="scenario", kind="designed"):
         """Coded rows of one alternative for each covariate profile (profiles x coefficients)."""
         base = self.code(levels, where=where, kind=kind)
@@ -167,6 +200,7 @@ class DesignCoder:
                     rows[p, self.names.index(f"{coef}:{cov}")] = b * float(values[cov])
         return rows
 
+    @_spec_guard
     def code(self, levels: dict, where="scenario", kind="designed"):
         if kind == "opt_out":
             return self._align(self.design.code_alternative(kind="opt_out"))
@@ -181,6 +215,7 @@ class DesignCoder:
         names = self.design.param_names
         return np.array([x[names.index(n)] if n in names else 0.0 for n in self.names])
 
+    @_spec_guard
     def numeric_attribute(self, name):
         try:
             a = self.design.attribute(name)

@@ -153,6 +153,11 @@ def _num(v):
     return f if math.isfinite(f) else None
 
 
+def _fixed(x: float, digits: int) -> str:
+    """Fixed decimals; scientific notation beyond 1e12 in magnitude (a runaway estimate stays readable)."""
+    return f"{x:.{digits}f}" if abs(x) < 1e12 else f"{x:.{digits}e}"
+
+
 def format_cell(value, col: Column) -> str:
     """The text of one cell under its column's format (``-`` for a missing or non-finite number)."""
     if isinstance(value, dict) and "format" in value:
@@ -178,14 +183,14 @@ def format_cell(value, col: Column) -> str:
             return "-"
         a, b = (_num(x) for x in value)
         if fmt == "est_se":
-            return "-" if a is None else f"{a:.{col.digits}f} ({'-' if b is None else f'{b:.{col.digits}f}'})"
+            return "-" if a is None else f"{_fixed(a, col.digits)} ({'-' if b is None else _fixed(b, col.digits)})"
         if a is None or b is None:
             return "-"
         if fmt == "pct_ci":
             return f"[{100 * a:.1f}%, {100 * b:.1f}%]"
         if fmt == "g4_ci":
             return f"[{a:.4g}, {b:.4g}]"
-        return f"[{a:.{col.digits}f}, {b:.{col.digits}f}]"
+        return f"[{_fixed(a, col.digits)}, {_fixed(b, col.digits)}]"
     x = _num(value)
     if x is None:
         return "-" if not isinstance(value, str) else value
@@ -197,4 +202,4 @@ def format_cell(value, col: Column) -> str:
         return f"{100 * x:.{int(fmt[3:])}f}%"
     if fmt == "p":
         return "<0.0001" if x < 1e-4 else f"{x:.4f}"
-    return f"{x:.{int(fmt[1:])}f}"
+    return _fixed(x, int(fmt[1:]))

@@ -256,7 +256,7 @@ class Expr:
                 raise
             except RecursionError:
                 raise DCEError(f"{self.where}: the expression '{self.text[:60]}...' is too deeply nested") from None
-            except (TypeError, ValueError) as e:
+            except (TypeError, ValueError, OverflowError, ZeroDivisionError) as e:
                 raise DCEError(f"{self.where}: cannot evaluate '{self.text}': {e}") from None
 
     def _lookup(self, node, env):
@@ -441,11 +441,19 @@ class Expr:
 
 
 # ----------------------------------------------------------------------------------- helpers
+def _float(v) -> float:
+    """A number as a float; an integer literal beyond the float range is infinite (as 1e999 is)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
+
+
 def _const(v):
     if isinstance(v, bool):
         return np.bool_(v)
     if isinstance(v, (int, float)):
-        return np.float64(v)
+        return np.float64(_float(v))
     return v  # str
 
 
@@ -480,7 +488,7 @@ def _isin(left, members):
         arr = np.asarray(left, dtype=object)
         out = np.isin(arr, np.array([m for m in members], dtype=object))
     else:
-        nums = [float(m) for m in members if not isinstance(m, str)]
+        nums = [_float(m) for m in members if not isinstance(m, str)]
         if isinstance(left, (bool, np.bool_)):
             left = float(left)
         arr = np.asarray(left)

@@ -201,7 +201,11 @@ def load_model_file(path) -> ModelFile:
         if isinstance(code, bool) or not isinstance(code, (int, float)) or code != code:
             raise DCEError(f"{_where(path, lines, keys + ('code',))}: the code must be a number "
                            f"(the value of '{choice}' that means {name}), not {code!r}")
-        code = float(code)
+        try:
+            code = float(code)
+        except OverflowError:
+            raise DCEError(f"{_where(path, lines, keys + ('code',))}: the code {code} is too large for a number "
+                           "of the data") from None
         if code in codes:
             raise DCEError(f"{_where(path, lines, keys + ('code',))}: duplicate code {_json_code(code)} "
                            f"(also used by alternative '{codes[code]}')")

@@ -11,14 +11,42 @@ from contextlib import contextmanager
 from dce.errors import DCEError
 
 
-@contextmanager
-def atomic_open(path, mode="w", encoding="utf-8", newline=None):
-    """Open a temporary file in the target's folder; it replaces ``path`` only if the block succeeds."""
+def check_writable(path) -> str:
+    """Check before any work is done that ``path`` can be written: a file name (not empty, not a folder)
+    in an existing folder where a file can be made (tried, not guessed: a read-only file system or a
+    folder of another user fails here).  Returns the path; raises DCEError with one line otherwise."""
     path = os.fspath(path)
+    if not path.strip():
+        raise DCEError("an empty file name was given for an output")
+    if os.path.isdir(path):
+        raise DCEError(f"{path}: is a folder; give the name of the file to write")
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise DCEError(f"{path}: '{folder}' is a file, not a folder")
     if not os.path.isdir(folder):
         raise DCEError(f"{path}: folder '{folder}' does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=folder)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise DCEError(f"{path}: folder '{folder}' is not writable ({e.strerror or e})") from None
+    return path
+
+
+@contextmanager
+def atomic_open(path, mode="w", encoding="utf-8", newline=None):
+    """Open a temporary file in the target's folder; it replaces ``path`` only if the block succeeds.
+
+    Nothing is left behind when the block fails or is interrupted; a destination that cannot be
+    written (a folder, a missing or read-only folder, a full disk) is one DCEError naming the path."""
+    path = check_writable(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        # the temporary name keeps the target's ending, shortened so that it stays a valid file name
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path)[-100:], dir=folder)
+    except OSError as e:
+        raise DCEError(f"{path}: folder '{folder}' is not writable ({e.strerror or e})") from None
     try:
         # mkstemp makes the file private (0600); the output gets the mode any new file would get
         os.chmod(tmp, 0o666 & ~_umask())
@@ -26,11 +54,14 @@ def atomic_open(path, mode="w", encoding="utf-8", newline=None):
         with os.fdopen(fd, mode, **kw) as fh:
             yield fh
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and e.filename in (None, tmp, path):
+            # writing or renaming failed (disk full, quota, the target became a folder ...)
+            raise DCEError(f"{path}: could not be written ({e.strerror or e})") from None
         raise
 
 

@@ -11,6 +11,10 @@ import os
 
 from dce.errors import DCEError
 
+#: the most values (mappings, lists and scalars, counted as read) a document may hold: an alias (``*a``)
+#: repeats its anchor's whole subtree, so a few lines of nested aliases can stand for billions of values
+MAX_VALUES = 200_000
+
 
 class YamlDoc:
     """A YAML document as plain Python values (:attr:`data`) plus the line of each key path.
@@ -31,6 +35,8 @@ class YamlDoc:
         self.source = source
         self.lines = {}     # key path -> line (1-based) of the key
         self.texts = {}     # key path -> source text of a scalar value
+        self._count = 0     # values read so far (see MAX_VALUES)
+        self._open = set()  # ids of the mappings and lists being read (an alias to one of them is a cycle)
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
@@ -69,7 +75,26 @@ class YamlDoc:
     def _build(self, node, path):
         import yaml
 
+        self._count += 1
+        if self._count > MAX_VALUES:
+            raise DCEError(f"{self.source}: too large: more than {MAX_VALUES:,} values (do aliases such as *name "
+                           "repeat large parts of the file?)")
         self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in self._open:
+                raise DCEError(f"{self.source}: line {node.start_mark.line + 1}: an alias refers to a value that "
+                               "contains it (the value would be infinite)")
+            self._open.add(id(node))
+            try:
+                return self._build_collection(node, path)
+            finally:
+                self._open.discard(id(node))
+        self.texts[path] = node.value
+        return self._loader.construct_object(node, deep=True)
+
+    def _build_collection(self, node, path):
+        import yaml
+
         if isinstance(node, yaml.MappingNode):
             out, first = {}, {}
             for k, v in node.value:
@@ -84,10 +109,7 @@ class YamlDoc:
                 self.lines[path + (key,)] = line
                 out[key] = self._build(v, path + (key,))
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._build(v, path + (i,)) for i, v in enumerate(node.value)]
-        self.texts[path] = node.value
-        return self._loader.construct_object(node, deep=True)
+        return [self._build(v, path + (i,)) for i, v in enumerate(node.value)]
 
     @staticmethod
     def dotted(path) -> str:

@@ -41,6 +41,16 @@ def panel(tmp_path_factory):
 
 
 BASE = ["--formula", "chosen ~ price + quality", "--alt", "alt", "--task", "task"]
+
+
+def ok(r):
+    """Exit 0, or 3 (no reliable estimate, results still written) because these deliberately short chains
+    have not mixed: R-hat or ESS are the only reason allowed."""
+    if r.exit_code == 3:
+        last = r.output.strip().splitlines()[-1]
+        assert last.startswith("error: ") and "reliable estimate" in last and ("R-hat" in last or "ESS" in last), r.output
+        return
+    ok(r)
 SAMPLER = ["--model", "hb", "--iterations", "400", "--thin", "4", "--chains", "2", "--seed", "5", "--quiet"]
 
 
@@ -49,7 +59,7 @@ def fitted(panel, tmp_path_factory):
     out = tmp_path_factory.mktemp("fit")
     r = run("fit", panel, *BASE, "--id", "rid", *SAMPLER, "--random", "price=-ln", "--output", out / "m.json",
             "--individual", out / "ind.csv", "--draws-out", out / "d.npz")
-    assert r.exit_code == 0, r.output
+    ok(r)
     return out, r.output
 
 
@@ -86,14 +96,14 @@ def test_individual_and_draws_files(fitted):
 def test_progress_display_and_table_formats(panel, tmp_path):
     r = run("fit", panel, *BASE, "--id", "rid", "--model", "hb", "--iterations", "200", "--chains", "1",
             "--thin", "2", "--seed", "2", "--format", "csv")
-    assert r.exit_code == 0, r.output
+    ok(r)
     assert "95% credible interval" in r.output and "R-hat" in r.output
 
 
 def test_parquet_draws(panel, tmp_path):
     r = run("fit", panel, *BASE, "--id", "rid", *SAMPLER, "--chains", "1", "--workers", "1",
             "--draws-out", tmp_path / "d.parquet")
-    assert r.exit_code == 0, r.output
+    ok(r)
     d = pd.read_parquet(tmp_path / "d.parquet")
     assert list(d.columns) == ["chain", "draw", "id", "price", "quality[T.best]", "quality[T.good]"]
     assert len(d) == 50 * 40
@@ -105,7 +115,7 @@ def test_shares_and_wtp_use_the_individual_draws(fitted, tmp_path):
     sc.write_text("reference: {name: cheap basic, levels: {price: 1, quality: basic}}\n"
                   "scenarios:\n  - name: dear best\n    levels: {price: 3, quality: best}\n")
     r = run("shares", out / "m.json", "--scenarios", sc, "--output", tmp_path / "s.json")
-    assert r.exit_code == 0, r.output
+    ok(r)
     row = json.loads((tmp_path / "s.json").read_text())["scenarios"][0]
     # the share averaged over the respondents' draws stored in the JSON, computed here directly
     B = np.array(json.loads((out / "m.json").read_text())["posterior"]["individual"])   # R x S x K
@@ -115,7 +125,7 @@ def test_shares_and_wtp_use_the_individual_draws(fitted, tmp_path):
     assert row["ci_low"] <= row["share"] <= row["ci_high"]
     assert abs(row["ci_low"] - np.quantile(per_draw, 0.025)) < 1e-9
     r = run("wtp", out / "m.json", "--cost", "price", "--output", tmp_path / "w.json")
-    assert r.exit_code == 0, r.output
+    ok(r)
     w = {x["name"]: x for x in json.loads((tmp_path / "w.json").read_text())["wtp"]}
     assert w["quality[T.best]"]["wtp"] > 0 and "distribution" in w["quality[T.best]"]
 
@@ -127,11 +137,11 @@ def test_survey_export_accepts_model_hb(tmp_path):
     r = run("fit", path, "--design", NEWDEAL / "design.csv", "--spec", ROOT / "designs" / "newdeal.yaml",
             "--model", "hb", "--iterations", "200", "--thin", "2", "--chains", "1", "--seed", "1", "-q",
             "--output", tmp_path / "m.json")
-    assert r.exit_code == 0, r.output
+    ok(r)
     j = json.loads((tmp_path / "m.json").read_text())
     assert j["model"] == "hb" and j["n_respondents"] == 60
     r = run("shares", tmp_path / "m.json", "--scenarios", NEWDEAL / "scenarios.yaml")
-    assert r.exit_code == 0, r.output
+    ok(r)
 
 
 @pytest.mark.parametrize("args, needle", [

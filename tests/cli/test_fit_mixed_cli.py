@@ -54,7 +54,7 @@ def test_fit_mixed_seed_is_reported_when_not_given(electricity_path, tmp_path):
     (["--random", "price=n"], "'price' is not a coefficient"),
     (["--random", "pf=gamma"], "unknown distribution 'gamma'"),
     (["--random", "pf=n", "--correlated", "pf,cl"], "'cl' is a fixed coefficient"),
-    (["--random", "pf=n", "--draws", "1"], "too few"),
+    (["--random", "pf=n", "--draws", "1"], "--draws: must be a whole number from 2"),
     ([], "at least one random coefficient"),
 ])
 def test_fit_mixed_bad_input(electricity_path, extra, message):

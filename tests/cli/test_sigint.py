@@ -1,0 +1,75 @@
+"""Ctrl-C during a long fit or design search: the run stops within seconds, says so in one line, exits with
+status 130 and leaves no output file (nor a temporary one) behind."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def interrupt(args, tmp_path, ready):
+    """Start ``dce args``; once ``ready()`` holds (the run is busy), send SIGINT; return (process, stderr,
+    seconds from the signal to the exit)."""
+    # a shell's background job starts with SIGINT ignored, and Python keeps it so: give the child the
+    # default disposition, as a terminal would
+    p = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *map(str, args)], cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not ready() and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert p.poll() is None, "the run ended before it could be interrupted"
+    t0 = time.monotonic()
+    os.kill(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    return p, err, time.monotonic() - t0
+
+
+def check(p, err, seconds, tmp_path, outputs):
+    assert p.returncode == 130, err
+    assert err.strip().splitlines() == ["interrupted: no file is left half-written"], err
+    assert seconds < 10
+    for o in outputs:
+        assert not o.exists()
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_sigint_during_a_mixed_logit_fit(electricity_path, tmp_path):
+    out = tmp_path / "m.json"
+    # --draws 3000 with six random coefficients: a fit of a minute or more, interrupted once it iterates
+    args = ["fit", electricity_path, "-f", "choice ~ pf + cl + loc + wk + tod + seas", "--alt", "alt",
+            "--task", "chid", "--id", "id", "--model", "mixed", "--random", "pf=n,cl=n,loc=n,wk=n,tod=n,seas=n",
+            "--draws", "3000", "--seed", "1", "-o", out, "--individual", tmp_path / "ind.csv"]
+    start = time.monotonic()
+    p, err, seconds = interrupt(args, tmp_path, lambda: time.monotonic() - start > 4)
+    check(p, err, seconds, tmp_path, [out, tmp_path / "ind.csv"])
+
+
+def test_sigint_during_a_design_search(tmp_path):
+    out = tmp_path / "design.csv"
+    args = ["design", ROOT / "designs" / "newdeal.yaml", "-o", out, "--starts", "5000", "--seed", "1",
+            "--json", tmp_path / "d.json", "--questionnaire", tmp_path / "q.md"]
+    start = time.monotonic()
+    p, err, seconds = interrupt(args, tmp_path, lambda: time.monotonic() - start > 4)
+    check(p, err, seconds, tmp_path, [out, tmp_path / "d.json", tmp_path / "q.md"])
+
+
+@pytest.mark.parametrize("fail_at", [0, 1])
+def test_atomic_open_leaves_nothing_when_interrupted(tmp_path, fail_at):
+    """KeyboardInterrupt inside the writing block: no target, no temporary file."""
+    from dce.util.io import atomic_open
+
+    target = tmp_path / "out.csv"
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_open(target) as fh:
+            for i in range(3):
+                if i == fail_at:
+                    raise KeyboardInterrupt
+                fh.write("row\n")
+    assert not target.exists() and not list(tmp_path.iterdir())
