@@ -28,7 +28,7 @@ from ref_latent_biogeme import biogeme_fit, starts_for, wide_electricity
 os.chdir(tempfile.mkdtemp())
 Path("biogeme.toml").write_text('[Output]\ngenerate_html = "False"\ngenerate_yaml = "False"\n')
 C = int(sys.argv[3])
-ll, est, se, sec = biogeme_fit(wide_electricity(sys.argv[2]), C, starts_for(C, 1, 2024 + C)[0])
+ll, est, se, sec, converged = biogeme_fit(wide_electricity(sys.argv[2]), C, starts_for(C, 1, 2024 + C)[0])
 print(ll)
 """
 

@@ -3,7 +3,7 @@
 Fits 2- and 3-class panel latent class logits (coefficients pf, cl, loc, wk, tod, seas in every class;
 constants-only class membership; panel by respondent) with Biogeme from several seeded starts spread
 around the conditional logit, and records each start's log-likelihood and time, the best estimates and
-their s.e., and Biogeme's version, in tests/data/latent_biogeme_reference.json (so the tests need no
+their classical (Rao-Cramer) and robust s.e., and Biogeme's version, in tests/data/latent_biogeme_reference.json (so the tests need no
 Biogeme).
 
     pip install biogeme        # 3.3.2 when this was made
@@ -72,14 +72,24 @@ def biogeme_fit(wide, n_classes, start):
     res = model.estimate()
     seconds = time.perf_counter() - t0
     est = res.get_beta_values()
-    try:
-        from biogeme.results_processing import get_pandas_estimated_parameters
+    return (float(res.final_log_likelihood), est, standard_errors(res, list(est)), seconds,
+            bool(res.algorithm_has_converged))
 
-        table = get_pandas_estimated_parameters(res)
-        se = dict(zip(table["Name"], table["Std err"]))
-    except Exception:  # noqa: BLE001 - the s.e. are a bonus; the log-likelihood is the reference
-        se = {}
-    return float(res.final_log_likelihood), est, se, seconds
+
+def standard_errors(res, names):
+    """Biogeme's s.e. by kind: ``classical`` (Rao-Cramer, the inverse of minus the Hessian) and ``robust``
+    (sandwich with the respondents' scores: the panel likelihood is one observation per respondent).
+    Biogeme 3.3.2 names the column of ``get_pandas_estimated_parameters`` after the kind ("Robust std
+    err."), so they are asked for by kind instead."""
+    from biogeme.results_processing.variance_covariance import EstimateVarianceCovariance as Kind
+
+    out = {}
+    for key, kind in (("classical", Kind.RAO_CRAMER), ("robust", Kind.ROBUST)):
+        try:
+            out[key] = {n: float(res.get_parameter_std_err(n, kind)) for n in names}
+        except Exception:  # noqa: BLE001 - a singular Hessian leaves this start without s.e.
+            out[key] = {}
+    return out
 
 
 def main(argv=None):
@@ -104,12 +114,14 @@ def main(argv=None):
             for C in (int(x) for x in a.classes.split(",")):
                 runs = []
                 for s, start in enumerate(starts_for(C, a.starts, a.seed + C)):
-                    ll, est, se, sec = biogeme_fit(wide, C, start)
-                    runs.append({"loglik": ll, "seconds": sec, "estimates": est, "se": se})
+                    ll, est, se, sec, converged = biogeme_fit(wide, C, start)
+                    runs.append({"loglik": ll, "seconds": sec, "estimates": est, "se": se,
+                                 "converged": converged})
                     print(f"{C} classes, start {s + 1}: log-likelihood {ll:.4f} in {sec:.1f} s", flush=True)
                 best = max(runs, key=lambda r: r["loglik"])
                 out["models"][str(C)] = {"logliks": [r["loglik"] for r in runs],
                                          "seconds": [r["seconds"] for r in runs],
+                                         "converged": [r["converged"] for r in runs],
                                          "best": {"loglik": best["loglik"], "estimates": best["estimates"],
                                                   "se": best["se"]}}
         finally:

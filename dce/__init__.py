@@ -34,6 +34,7 @@ _EXPORTS = {
     "ModelResult": "dce.models.results",
     "ConditionalLogit": "dce.models.mnl",
     "MixedLogit": "dce.models.mixed",
+    "HierarchicalBayes": "dce.models.hb",
     "model_class": "dce.models",
     # post-estimation
     "Scenario": "dce.post.shares",
@@ -41,6 +42,9 @@ _EXPORTS = {
     "preference_shares": "dce.post.shares",
     "willingness_to_pay": "dce.post.wtp",
     "importance": "dce.post.wtp",
+    # sample size, bootstrap, replications
+    "power_analysis": "dce.power",
+    "bootstrap": "dce.models.bootstrap",
     # report
     "Table": "dce.report.table",
     "Column": "dce.report.table",

@@ -39,6 +39,9 @@ class ArgumentError(DCEError):
         super().__init__(f"{argument}: {message}")
         self.detail = one_line(message)
 
+    def __reduce__(self):   # raised in a worker process, re-raised here: keep both parts
+        return (type(self), (self.argument, self.detail))
+
     def for_cli(self, options: dict | None = None) -> str:
         """The message with the argument shown as its command-line option."""
         return f"{option_name(self.argument, options)}: {self.detail}"

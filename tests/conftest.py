@@ -97,3 +97,15 @@ def fitted(tmp_path_factory):
     path = tmp_path_factory.mktemp("m") / "model.json"
     path.write_text(json.dumps(res.to_dict()))
     return path, res
+
+
+# ------------------------------------------------------------------------------------------ a Dask cluster
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A real dask.distributed cluster on this machine: a scheduler and two single-threaded worker processes
+    (skipped where dask.distributed is not installed), with a client of the test's own."""
+    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed "
+                                                            "(pip install 'dce[dask]')")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as c, distributed.Client(c, set_as_default=False) as client:
+        yield c, client

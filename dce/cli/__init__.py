@@ -21,6 +21,7 @@ COMMANDS = {
     "shares": ("dce.cli.shares", "shares", "Predicted shares preferring scenarios over a reference."),
     "wtp": ("dce.cli.wtp", "wtp", "Willingness to pay and attribute importance."),
     "simulate": ("dce.cli.simulate", "simulate", "Simulate survey responses from a known truth."),
+    "power": ("dce.cli.power", "power", "Sample size by simulation: power per target and number of respondents."),
     "report": ("dce.cli.report", "report", "A self-contained HTML report of a study, with figures."),
 }
 

@@ -108,6 +108,69 @@ def provenance(*paths) -> dict:
             "inputs": [{"path": str(p), "sha256": sha256_file(p)} for p in paths if p]}
 
 
+# ---------------------------------------------------------------------------------------------- replications
+def runner_options(fn):
+    """``--workers`` and ``--scheduler`` of a command whose replications go through :mod:`dce.runner`."""
+    import click
+
+    fn = click.option("--scheduler", default=None, metavar="ADDRESS",
+                      help="Send the replications to a running Dask scheduler (tcp://host:8786); default: "
+                           "$DCE_SCHEDULER when set. Needs pip install \"dce[dask]\".")(fn)
+    return click.option("--workers", type=int, default=None,
+                        help="Local worker processes (default: every core; 1: this process). Runs locally "
+                             "even when DCE_SCHEDULER is set.")(fn)
+
+
+def where_to_run(workers, scheduler):
+    """``(workers, scheduler)`` for :func:`dce.runner.run`: ``--scheduler``, else ``$DCE_SCHEDULER`` unless
+    ``--workers`` asks for local processes; both options at once is an error."""
+    import os
+
+    from dce.errors import DCEError
+
+    if workers is not None and scheduler:
+        raise DCEError("give --workers (local processes) or --scheduler (a Dask cluster), not both")
+    if scheduler is None and workers is None:
+        scheduler = os.environ.get("DCE_SCHEDULER") or None
+    return workers, scheduler
+
+
+class ProgressBar:
+    """A rich progress bar with the time left on standard error, as a ``progress(done, total)`` callback
+    for :func:`dce.runner.run`; it appears at the first finished task and disappears when closed."""
+
+    def __init__(self, description, enabled=True):
+        self.description = description
+        self.enabled = enabled
+        self._bar = None
+        self._task = None
+
+    def __call__(self, done, total):
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                                 console=console(stderr=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=total)
+        self._bar.update(self._task, completed=done, total=total)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 # ---------------------------------------------------------------------------------------------- option types
 # Every option's range is checked when the command line is read, before any work is done, with one line
 # naming the option (``--draws: must be ...``).  Upper bounds keep a typing slip (1000000000000 draws)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import OUTPUT, SEED, Count, format_option, user_errors
+from dce.cli.common import OUTPUT, SEED, Count, format_option, runner_options, user_errors
 
 
 @click.command()
@@ -20,9 +20,10 @@ from dce.cli.common import OUTPUT, SEED, Count, format_option, user_errors
 @click.option("--questionnaire", type=OUTPUT, help="Write the tasks per block as Markdown.")
 @click.option("--json", "json_path", type=OUTPUT, help="Write the diagnostics as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the diagnostics.")
+@runner_options
 @format_option
 @user_errors
-def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_path, quiet, fmt):
+def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_path, quiet, workers, scheduler, fmt):
     """Make a D-efficient choice design from SPEC (YAML), or --evaluate a design CSV against SPEC.
 
     \b
@@ -64,7 +65,12 @@ def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_
             con.print(f"{s.name}: {s.tasks} tasks, {s.alternatives} alternatives"
                       f"{' + status quo' if s.status_quo else ''}{' + opt-out' if s.opt_out else ''}, "
                       f"{s.blocks} block{'s' if s.blocks != 1 else ''}, {s.n_params} parameters; seed {seed}")
-        d = make_design(s, seed=seed, starts=starts, draws=draws)
+        from dce.cli.common import ProgressBar, where_to_run
+
+        workers, scheduler = where_to_run(workers, scheduler)
+        with ProgressBar("design starts", enabled=not quiet and starts > 1) as bar:
+            d = make_design(s, seed=seed, starts=starts, draws=draws, workers=workers, scheduler=scheduler,
+                            progress=bar)
         write_design_csv(output, d)
         source = output
     diag = evaluate(d, s, draws=draws)

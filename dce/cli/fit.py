@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from dce.cli.common import OUTPUT, SEED, Count, format_option, user_errors
+from dce.cli._hb import hb_options
+from dce.cli.common import OUTPUT, SEED, Count, format_option, runner_options, user_errors
 
 
 def _parse_random(values):
@@ -43,8 +44,9 @@ def _parse_random(values):
 @click.option("--sheet", help="Excel: the sheet to read (default: the first).")
 @click.option("--se", type=click.Choice(["classical", "robust", "cluster"]), default="classical",
               show_default=True, help="Standard errors reported in the table and JSON `se`.")
-@click.option("--model", "model", type=click.Choice(["mnl", "mixed", "latent"]), default="mnl", show_default=True,
-              help="Conditional logit (mnl), mixed logit (mixed) or latent class logit (latent).")
+@click.option("--model", "model", type=click.Choice(["mnl", "mixed", "latent", "hb"]), default="mnl",
+              show_default=True, help="Conditional logit (mnl), mixed logit (mixed), latent class logit (latent) "
+                                      "or hierarchical Bayes logit (hb).")
 @click.option("--classes", help="Latent class: the number of classes, or a range such as 1-5 (fits each and "
                                 "compares them).")
 @click.option("--shared", help="Latent class: comma list of coefficients equal in every class.")
@@ -55,7 +57,8 @@ def _parse_random(values):
 @click.option("--price", help="--space wtp: the price column (or a numeric design attribute such as income).")
 @click.option("--random", "random_", multiple=True,
               help="Mixed logit: NAME=DIST with DIST n, ln, -ln, t or u (repeatable or comma-separated); "
-                   "with --space wtp the WTPs and `scale` (a bare `scale`: lognormal).")
+                   "with --space wtp the WTPs and `scale` (a bare `scale`: lognormal); HB: sign constraints "
+                   "NAME=ln or NAME=-ln.")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
 @click.option("--draws", type=Count(2, 1_000_000), default=1000, show_default=True,
               help="Mixed logit: simulation draws per respondent (2 to 1,000,000).")
@@ -68,17 +71,23 @@ def _parse_random(values):
                    "log-likelihood is kept and the spread reported.")
 @click.option("--individual", type=OUTPUT,
               help="Mixed logit: conditional means per respondent; latent class: posterior class probabilities, "
-                   "modal class and posterior-weighted coefficients (CSV).")
+                   "modal class and posterior-weighted coefficients; HB: posterior means per respondent (CSV).")
+@click.option("--bootstrap", "n_boot", type=int, default=None,
+              help="Respondent-level bootstrap with this many replicates: percentile and BCa intervals, kept in "
+                   "the JSON for the bootstrap intervals of dce shares and dce wtp.")
+@runner_options
 @click.option("--output", "-o", type=OUTPUT,
               help="Write the results as JSON (atomically; also when the fit is unreliable, with converged: false).")
 @click.option("--validation-output", type=OUTPUT,
               help="Survey export: write the validation report of the responses as JSON (for dce report).")
+@hb_options
 @format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the results.")
 @user_errors
 def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
         model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, space,
-        price, random_, correlated, draws, draw_type, seed, starts, individual, output, validation_output, fmt, quiet):
+        price, random_, correlated, draws, draw_type, seed, starts, individual, n_boot, workers, scheduler, output,
+        validation_output, fmt, quiet, **hb):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
@@ -104,19 +113,29 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     from dce.cli.common import check_format, distinct_files
 
     check_format(fmt)
+    if n_boot is not None and n_boot < 2:
+        raise DCEError(f"--bootstrap: must be at least 2 replicates, not {n_boot}")
+    from dce.cli.common import where_to_run
+
+    workers, scheduler = where_to_run(workers, scheduler)
     distinct_files({"DATA": data, "--design": design_path, "--spec": spec_path, "--model-file": model_file},
                    {"--output": output, "--individual": individual, "--validation-output": validation_output})
     if model != "latent" and (classes or shared or membership):
         raise DCEError("--classes, --shared and --membership need --model latent")
     counts = _class_counts(classes) if model == "latent" else [None]
+    from dce.cli._hb import check_options
+
+    check_options(model, hb, n_boot=n_boot, scheduler=scheduler)
     from dce.util.seeds import resolve_seed
 
     seed = resolve_seed(seed)          # one seed for every fit of the command, reported in each
     progress = None if quiet or model == "mnl" else _progress_printer
     ests = [_estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
                        seed=seed, starts=starts, progress=progress, classes=k, shared=shared, membership=membership,
-                       space=space, price=price)
+                       space=space, price=price, hb=hb)
             for k in counts]
+    for est in ests:     # where the starts run (several starts only)
+        est.workers, est.scheduler = workers, scheduler
     if individual and not hasattr(ests[0], "individual_means"):
         raise DCEError(f"--individual: the {ests[0].label.lower()} has no individual-level estimates")
     cdata, report, df = _choice_data(data, survey, sheet=sheet, formula=formula, model_file=model_file, alt=alt,
@@ -135,6 +154,12 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         if membership:
             est.membership_data = df
         result = _fit_one(est, cdata, individual=_numbered(individual, k, len(counts)))
+        if n_boot:
+            _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet)
+        if model == "hb":
+            from dce.cli._hb import write_outputs
+
+            write_outputs(est, hb)
         if cdata.spec.get("excluded"):
             result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
         result.info["provenance"] = provenance(*inputs)
@@ -237,8 +262,19 @@ def _numbered(path, k, n):
     return f"{stem}.k{k}{ext}"
 
 
+def _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet):
+    """Bootstrap the fit over respondents (seed: the fit's) and keep it in the result."""
+    from dce.cli.common import ProgressBar
+    from dce.models.bootstrap import attach, bootstrap
+
+    with ProgressBar("bootstrap replicates", enabled=not quiet) as bar:
+        boot = bootstrap(est, cdata, result, n_boot, seed=est.seed_, workers=workers, scheduler=scheduler,
+                         progress=bar)
+    attach(result, boot)
+
+
 def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress, classes=None, shared=None,
-               membership=None, space="pref", price=None):
+               membership=None, space="pref", price=None, hb=None):
     """The estimator of ``--model`` with the command's options; the model checks them (one place)."""
     import os
 
@@ -248,8 +284,8 @@ def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, p
     threads = os.environ.get("DCE_THREADS") or os.environ.get("NUMBA_NUM_THREADS") or None
     backend = os.environ.get("DCE_MIXED_BACKEND", "auto")
     common = dict(se=se, seed=seed, callback=progress() if progress else None)
-    if model != "mixed" and random_:
-        raise DCEError("--random needs --model mixed")
+    if model not in ("mixed", "hb") and random_:
+        raise DCEError("--random needs --model mixed (or hb)")
     family = model
     if space == "wtp":
         from dce.errors import ArgumentError
@@ -261,6 +297,10 @@ def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, p
         family, common["price"] = f"{model}_wtp", price
     elif price:
         raise DCEError("--price needs --space wtp")
+    if model == "hb":
+        from dce.cli._hb import hb_estimator
+
+        return hb_estimator(random_, correlated, seed, progress, backend, hb)
     if model == "mnl":
         return model_class(family)(**common)
     if model == "latent":

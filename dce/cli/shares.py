@@ -10,8 +10,11 @@ from dce.cli.common import LEVEL, OUTPUT, SEED, Count, format_option, user_error
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--scenarios", "-s", required=True, type=click.Path(dir_okay=False),
               help="YAML file: reference (status_quo | none | {name, levels}) and a list of scenarios.")
-@click.option("--ci", type=click.Choice(["krinsky-robb", "delta"]), default="krinsky-robb", show_default=True,
-              help="Confidence intervals: Krinsky-Robb draws of the estimates, or the delta method.")
+@click.option("--ci", type=click.Choice(["auto", "krinsky-robb", "delta", "bootstrap"]), default="auto",
+              show_default=True,
+              help="Confidence intervals: Krinsky-Robb draws of the estimates, the delta method, or the bootstrap "
+                   "replicates of dce fit --bootstrap (auto: bootstrap when MODEL.json carries them, else "
+                   "Krinsky-Robb).")
 @click.option("--level", type=LEVEL, default=0.95, show_default=True, help="Confidence level, between 0 and 1.")
 @click.option("--sims", type=Count(10, 1_000_000), default=2000, show_default=True,
               help="Krinsky-Robb parameter draws (10 to 1,000,000).")
@@ -36,6 +39,10 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
     fitted = ModelResult.load(model)
     ref_label, ref_row, items = load_scenarios(scenarios, fitted)
     seed = resolve_seed(seed)
+    if ci == "auto":
+        ci = "bootstrap" if fitted.bootstrap_replicates is not None else "krinsky-robb"
+    if ci == "bootstrap":
+        sims = fitted.require_replicates("ci").shape[0]
     rows = preference_shares(fitted, items, ref_row, ci=ci, n_sim=sims, n_draws=draws, seed=seed, level=level, by=by)
     from dce.report.tables import shares_table
 
@@ -45,7 +52,12 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
     varies = fitted.coefficient_draws(n_draws=2, seed=seed)[0].shape[0] != fitted.coefficient_draws(
         n_draws=3, seed=seed)[0].shape[0]
     table = shares_table(rows, f"{title} ({fitted.model}, {model})", level, by)
-    table.notes.append(f"confidence intervals: {ci}" + (f" ({sims} parameter draws)" if ci == "krinsky-robb" else "")
+    how = {"krinsky-robb": f" ({sims} parameter draws)",
+           "bootstrap": f" (percentiles over {sims} respondent-level bootstrap replicates)"}.get(ci, "")
+    label = ci
+    if ci == "krinsky-robb" and not fitted.has_covariance:     # a sampler: its coefficient sets are posterior draws
+        label, how = "credible intervals", " (percentiles over the model's kept posterior draws)"
+    table.notes.append(f"confidence intervals: {label}{how}"
                        + (f"; {draws} draws of the random coefficients" if varies else "") + f"; seed {seed}")
     from dce.cli.common import emit_tables, provenance
 

@@ -33,9 +33,13 @@ def wtp(model, cost, level, sims, seed, output, fmt):
     from dce.report.tables import wtp_tables
 
     tables = wtp_tables(rows, imp, cost, model, level)
+    reps = fitted.bootstrap_replicates
+    boot = (f"; bootstrap: percentiles over {reps.shape[0]} respondent-level bootstrap replicates"
+            if reps is not None else "")
+    kr = (f"s.e. by the delta method; K-R: Krinsky-Robb, {sims} parameter draws" if fitted.has_covariance else
+          "no covariance of the estimates (a sampler): the K-R column gives percentiles over the kept posterior draws")
     tables[-1].notes.append(f"WTP = coefficient / |coefficient of {cost}|: positive values are worth paying (or "
-                            f"giving up {cost}) for. s.e. by the delta method; K-R: Krinsky-Robb, {sims} parameter "
-                            f"draws; seed {seed}")
+                            f"giving up {cost}) for. {kr}{boot}; seed {seed}")
     if any("distribution" in r for r in rows):
         tables[-1].notes.append(f"Where coefficients vary over respondents, WTP is the ratio of the mean coefficients; "
                                 f"the distribution is that of each respondent's ratio (for a model estimated in "

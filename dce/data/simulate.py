@@ -155,7 +155,6 @@ def simulate_responses(design, truth: dict, n_respondents: int, seed: int):
         raise ArgumentError("n_respondents", "must be at least 1")
     rng = make_rng(seed)
     X = design.matrix()                                  # tasks x positions x params
-    names = truth["names"]
     blocks = {}
     for s in range(design.n_tasks):
         blocks.setdefault(int(design.block[s]), []).append(s)
@@ -164,9 +163,38 @@ def simulate_responses(design, truth: dict, n_respondents: int, seed: int):
     order = rng.permutation(n_respondents)
     block_of = np.empty(n_respondents, int)
     block_of[order] = [block_ids[i % len(block_ids)] for i in range(n_respondents)]
-    # covariates: exact proportions (largest remainders), randomly assigned
+    B, cov_values = respondent_coefficients(truth, n_respondents, rng)
+    answers = np.full((n_respondents, n_max), np.nan)
+    for r in range(n_respondents):
+        tasks = blocks[block_of[r]]
+        V = X[tasks] @ B[r]                                  # tasks x positions
+        U = V + rng.gumbel(size=V.shape)
+        answers[r, : len(tasks)] = U.argmax(axis=1) + 1
+    out = {"id": np.arange(1, n_respondents + 1), "block": block_of}
+    out.update(cov_values)
+    for k in range(n_max):
+        out[f"q{k + 1}"] = pd.array(answers[:, k], dtype="Int64") if np.isnan(answers[:, k]).any() \
+            else answers[:, k].astype(int)
+    return pd.DataFrame(out)
+
+
+def respondent_coefficients(truth, n_respondents, rng):
+    """Coefficients of ``n_respondents`` respondents drawn from ``truth`` with the generator ``rng``.
+
+    Covariates take their exact population proportions (largest remainders), randomly assigned, and
+    shift the coefficients of their groups; random coefficients then vary around the result (a normal
+    adds ``sd * z``; a lognormal has the coefficient as its median and ``sd`` on the log scale).
+
+    Returns
+    -------
+    B : ndarray, shape (n_respondents, K)
+        One coefficient vector per respondent, in the order of ``truth["names"]``.
+    cov_values : dict of str -> ndarray, shape (n_respondents,)
+        Each covariate's level per respondent.
+    """
+    names = truth["names"]
     cov_values = {}
-    B = np.repeat(truth["beta"][None, :], n_respondents, axis=0)
+    B = np.repeat(np.asarray(truth["beta"], float)[None, :], n_respondents, axis=0)
     for cov, (props, shifts) in truth["covariates"].items():
         levels = list(props)
         raw = np.array([props[lv] for lv in levels]) * n_respondents
@@ -188,15 +216,11 @@ def simulate_responses(design, truth: dict, n_respondents: int, seed: int):
             sign = -1.0 if dist == "-ln" else 1.0
             med = abs(B[:, k])
             B[:, k] = sign * med * np.exp(sd * z)
-    answers = np.full((n_respondents, n_max), np.nan)
-    for r in range(n_respondents):
-        tasks = blocks[block_of[r]]
-        V = X[tasks] @ B[r]                                  # tasks x positions
-        U = V + rng.gumbel(size=V.shape)
-        answers[r, : len(tasks)] = U.argmax(axis=1) + 1
-    out = {"id": np.arange(1, n_respondents + 1), "block": block_of}
-    out.update(cov_values)
-    for k in range(n_max):
-        out[f"q{k + 1}"] = pd.array(answers[:, k], dtype="Int64") if np.isnan(answers[:, k]).any() \
-            else answers[:, k].astype(int)
-    return pd.DataFrame(out)
+    return B, cov_values
+
+
+def prior_truth(spec):
+    """The truth of a design's prior means (a conditional logit): what `dce power` simulates from when no
+    truth file is given."""
+    return {"model": "mnl", "names": list(spec.param_names), "beta": np.asarray(spec.prior_mean, float),
+            "random": {}, "covariates": {}}

@@ -393,8 +393,20 @@ def assign_blocks(levels: np.ndarray, n_levels, n_blocks: int, rng: np.random.Ge
     return best + 1
 
 
+def _search_context(spec, B, backend):
+    """The search state, built once per worker process of :func:`dce.runner.run`."""
+    return _Search(spec, B, backend=backend)
+
+
+def _search_start(ctx, max_passes, stream):
+    """One start of the coordinate exchange from its own stream: ``(levels, error, passes, backend)``."""
+    idx, err, npass = ctx.run(np.random.default_rng(stream), max_passes=max_passes)
+    return idx, err, npass, ctx.backend
+
+
 def make_design(spec: DesignSpec, seed: int | None = None, starts: int = 10, draws: int | None = None,
-                max_passes: int = 50, block_restarts: int = 20, progress=None, backend: str = "auto") -> Design:
+                max_passes: int = 50, block_restarts: int = 20, progress=None, backend: str = "auto",
+                workers: int | None = 1, scheduler: str | None = None) -> Design:
     """Make a D-efficient design for ``spec`` by coordinate exchange (or the shifted full factorial).
 
     Parameters
@@ -412,11 +424,15 @@ def make_design(spec: DesignSpec, seed: int | None = None, starts: int = 10, dra
     block_restarts : int
         Random starting splits of the blocking (:func:`assign_blocks`).
     progress : callable, optional
-        ``progress(i, starts, best_error)``, called after each start.
+        ``progress(done, starts)``, called as starts finish.
     backend : {"auto", "numba", "numpy"}
         The candidate kernel (:func:`dce.util.backend.choose_backend`); both give the same errors to
         round-off, but round-off can steer the search, so the same seed gives the same design for the
         same backend.
+    workers, scheduler
+        Where the starts run (:func:`dce.runner.run`): local processes (default 1: this process; None:
+        every core) or a Dask scheduler.  Start ``i`` draws from stream ``2 + i`` of the seed, so the
+        design does not depend on where the starts ran.
 
     Returns
     -------
@@ -448,18 +464,21 @@ def make_design(spec: DesignSpec, seed: int | None = None, starts: int = 10, dra
         levels = full_factorial_design(spec)
         search.update(starts=0, errors=[], passes=[])
     else:
-        ctx = _Search(spec, B, backend=backend)
+        import functools
+
+        from dce.runner import run
+
+        out = run(_search_start, [int(max_passes)] * starts, start_ss,
+                  setup=functools.partial(_search_context, spec, B, backend), workers=workers, scheduler=scheduler,
+                  progress=progress)
         best, best_err, errors, passes = None, np.inf, [], []
-        for i, child in enumerate(start_ss):
-            idx, err, npass = ctx.run(np.random.default_rng(child), max_passes=max_passes)
+        for idx, err, npass, used in out:
             errors.append(err)
             passes.append(npass)
             if err < best_err:
                 best, best_err = idx.copy(), err
-            if progress is not None:
-                progress(i + 1, starts, best_err)
         levels = best
-        search.update(starts=starts, errors=errors, passes=passes, objective=best_err, backend=ctx.backend)
+        search.update(starts=starts, errors=errors, passes=passes, objective=best_err, backend=used)
     block = assign_blocks(levels, spec.n_levels, spec.blocks, np.random.default_rng(block_ss),
                           restarts=block_restarts)
     order = np.argsort(block, kind="stable")

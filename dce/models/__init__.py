@@ -14,6 +14,7 @@ MODELS = {
     "latent": "dce.models.latent:LatentClassLogit",
     "mnl_wtp": "dce.models.wtp_space:ConditionalLogitWTP",
     "mixed_wtp": "dce.models.wtp_space:MixedLogitWTP",
+    "hb": "dce.models.hb:HierarchicalBayes",
 }
 
 

@@ -21,6 +21,7 @@ sampler overrides :meth:`Model.fit` and returns the same result type.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 
@@ -42,7 +43,7 @@ class Model:
     singular_warning = "the Hessian is singular at the estimates: some parameters are not identified"
 
     def __init__(self, *, se="classical", starts=None, seed=None, maxiter=None, tol=None, start=None,
-                 callback=None, threads=None, backend="auto"):
+                 callback=None, threads=None, backend="auto", workers=1, scheduler=None):
         from dce.util.backend import BACKENDS, resolve_threads
         from dce.util.seeds import resolve_seed
 
@@ -68,6 +69,11 @@ class Model:
         self.callback = callback
         self.threads = None if threads is None else resolve_threads(threads)
         self.backend = backend
+        # where the starts run (dce.runner): local processes (None: every core) or a Dask scheduler
+        from dce.runner import resolve_workers
+
+        self.workers = None if workers is None else resolve_workers(workers)
+        self.scheduler = scheduler
 
     # ------------------------------------------------------------------ what a family supplies
     def _prepare(self, data, seed):  # pragma: no cover - abstract
@@ -117,12 +123,12 @@ class Model:
             raise ArgumentError("id_col", "needed for cluster standard errors (respondent ids)")
         seed = resolve_seed(self.seed)
         self.seed_ = seed
-        trouble = data.scale_problem()
-        if trouble is not None:
-            return self._no_estimate(data, trouble, t0)
         # floating-point trouble far from the optimum (an overflowing trial step) is handled by the
         # engine's checks of finiteness; it never reaches the user as a library warning
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            trouble = data.scale_problem()
+            if trouble is not None:     # no estimate: a family may still lay out its parameters from the data
+                return self._no_estimate(data, trouble, t0)
             return self._fit(data, seed, t0)
 
     def _fit(self, data, seed, t0) -> ModelResult:
@@ -150,6 +156,14 @@ class Model:
         self.theta_ = result.estimates
         return result
 
+    def _before_starts(self, problem, data):
+        """Work every start shares, done once here before the starts (a family's default start values)."""
+
+    def _start(self, problem, data, s, stream, label=""):
+        """Start ``s`` from its own stream: its start values (:meth:`_initial`) and their optimisation."""
+        theta0 = np.asarray(self._initial(problem, data, s, np.random.default_rng(stream)), float)
+        return self._optimize(problem, theta0, label)
+
     def _no_estimate(self, data, reason, t0) -> ModelResult:
         """The result of a fit that could not be run: no estimates (NaN, null in the JSON), not converged,
         ``reason`` as its message and warning (the command line writes it and exits with status 3)."""
@@ -169,15 +183,35 @@ class Model:
         return result
 
     def _multistart(self, problem, data, seed):
-        rng = np.random.default_rng([seed, 7])
-        runs = []
-        for s in range(self.starts):
-            theta0 = self._initial(problem, data, s, rng)
-            label = f"start {s + 1}/{self.starts}: " if self.starts > 1 else ""
-            opt, iterations = self._optimize(problem, theta0, label)
-            runs.append({"start": s, "opt": opt, "iterations": iterations,
-                         "loglik": opt.loglik if opt is not None else -math.inf})
-        return runs
+        """Every start, start ``s`` drawing from child ``s`` of ``SeedSequence(seed)`` (start 0: the default
+        start values); through :func:`dce.runner.run` when there are several starts and ``workers`` or
+        ``scheduler`` ask for more than this process (each worker builds the problem once), so the fit is
+        the same wherever the starts ran."""
+        from dce.util.seeds import streams
+
+        self._before_starts(problem, data)
+        ss = streams(seed, self.starts)
+        if self.starts == 1 or (self.scheduler is None and self.workers == 1):
+            outs = [self._start(problem, data, s, ss[s], f"start {s + 1}/{self.starts}: " if self.starts > 1 else "")
+                    for s in range(self.starts)]
+        else:
+            import functools
+
+            from dce.runner import resolve_workers, run
+
+            worker = copy.copy(self)
+            worker.callback, worker.workers, worker.scheduler = None, 1, None
+            if self.scheduler is None:   # the cores are shared among the local workers
+                from dce.util.backend import resolve_threads
+
+                n = min(resolve_workers(self.workers), self.starts)
+                worker.threads = max(1, resolve_threads(self.threads) // n)
+            else:
+                worker.threads = 1
+            outs = run(_start_task, range(self.starts), ss, workers=self.workers, scheduler=self.scheduler,
+                       setup=functools.partial(_start_context, worker, data, seed))
+        return [{"start": s, "opt": opt, "iterations": iterations,
+                 "loglik": opt.loglik if opt is not None else -math.inf} for s, (opt, iterations) in enumerate(outs)]
 
     def _maximize(self, problem, theta0, label):
         user = self.callback
@@ -225,6 +259,16 @@ class Model:
         if not hasattr(self, "result_"):
             raise NotFittedError(f"the {self.label or self.name} has not been fitted: call fit(data) first")
         return self.result_
+
+
+def _start_context(model, data, seed):
+    """A worker's copy of the model and its problem, built once per worker process."""
+    return model, model._prepare(data, seed), data
+
+
+def _start_task(ctx, s, stream):
+    model, problem, data = ctx
+    return model._start(problem, data, s, stream)
 
 
 def _describe_starts(result, runs, best):

@@ -33,7 +33,6 @@ from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError
 from dce.models import engine
 from dce.models.base import Model
-from dce.models.mnl import _mean_x, probabilities, utilities
 
 
 def _lse(a, axis=1):
@@ -43,7 +42,16 @@ def _lse(a, axis=1):
 
 
 class _Problem:
-    """The latent class likelihood on one data set, as the engine and EM see it."""
+    """The latent class likelihood on one data set, as the engine and EM see it.
+
+    The tasks are sorted by respondent once, so that a respondent's sums are contiguous (``reduceat``),
+    and coded as differences from the chosen alternative, ``dX[t, j] = x[t, j] - x[t, chosen]``: the
+    log-probability of a choice is then ``-log sum_j exp(dX[t, j] b)`` and its score
+    ``-sum_j P_tj dX[t, j]``, one product for every class at once.
+    """
+
+    COLLAPSED = 1e-3        # EM stops a start whose class holds less posterior mass than this (respondents)
+    OUTER_MAX = 2 ** 24     # cells of the precomputed products dX dX' (128 MB); above, Gram matrices instead
 
     def __init__(self, model: "LatentClassLogit", data: ChoiceData, Z, znames):
         T, J, K = data.X.shape
@@ -51,8 +59,29 @@ class _Problem:
         self.data, self.C, self.K = data, C, K
         self.codes, self.N = data.panel()
         self.order, self.starts = data.panel_blocks()
+        self.first = self.starts[:-1]
+        self.rt = self.codes[self.order]                 # respondent of each sorted task
         self.Z, self.znames, self.M = Z, list(znames), Z.shape[1]
-        self.Xc = data.X[np.arange(T), data.chosen]
+        o, rows = self.order, np.arange(T)
+        X = data.X[o]
+        ch = data.chosen[o]
+        av = data.avail[o]
+        dX = X - X[rows, ch][:, None, :]
+        dX[~av] = 0.0
+        self.dX = np.ascontiguousarray(dX)
+        self.dXf = self.dX.reshape(T * J, K)
+        # the distinct products dX_tjk dX_tjl (k <= l), so that a class's weighted information matrix is one
+        # matrix-vector product; skipped for data too large to hold them
+        self.iu = np.triu_indices(K)
+        self.outer = None
+        if T * J * len(self.iu[0]) <= self.OUTER_MAX:
+            self.outer = np.ascontiguousarray(self.dXf[:, self.iu[0]] * self.dXf[:, self.iu[1]])
+        doff = np.zeros((T, J))
+        if data.offset is not None:
+            off = data.offset[o]
+            doff = off - off[rows, ch][:, None]
+        doff[~av] = -np.inf
+        self.doff = doff if (data.offset is not None or not av.all()) else None
         shared = [n for n in data.names if n in model.shared]
         names, bidx, pos = [], np.zeros((C, K), np.int64), {}
         for c in range(C):
@@ -74,6 +103,12 @@ class _Problem:
         self.n_beta = int(gidx[1, 0]) if C > 1 else len(names)
         self.score_groups = (np.arange(self.N), self.N) if data.resp is not None else None
         self.engine_options = {}
+        self.collapsed = False
+        # the spread of each variable within tasks (around the task's mean over available alternatives)
+        na = np.maximum(av.sum(axis=1), 1)
+        dev = (X - (X * av[:, :, None]).sum(axis=1, keepdims=True) / na[:, None, None]) * av[:, :, None]
+        sd = np.sqrt((dev ** 2).sum(axis=(0, 1)) / max(int(av.sum()) - T, 1))
+        self.x_sd = np.where(sd > 0, sd, 1.0)
 
     # ------------------------------------------------------------------ pieces
     def unpack(self, theta):
@@ -92,58 +127,75 @@ class _Problem:
         return logpi, np.exp(logpi)
 
     def per_respondent(self, x):
-        """Sums over each respondent's tasks: (T, ...) -> (N, ...)."""
-        return np.add.reduceat(x[self.order], self.starts[:-1], axis=0)
+        """Sums over each respondent's tasks of a (sorted) task array: (T, ...) -> (N, ...)."""
+        return np.add.reduceat(x, self.first, axis=0)
 
     def classes_pass(self, B):
-        """Per class: probabilities (T, J), mean x (T, K), chosen log-probability (T,)."""
-        d = self.data
-        out = []
-        for c in range(self.C):
-            P, logP = probabilities(utilities(B[c], d), d.avail)
-            out.append((P, _mean_x(P, d.X), logP[np.arange(d.n_tasks), d.chosen]))
-        return out
+        """Every class at once: the chosen alternatives' log-probabilities (T, C), the probabilities
+        (C, T, J) and the scores ``x_chosen - xbar`` (C, T, K), for the sorted tasks."""
+        T, J, K = self.dX.shape
+        D = (B @ self.dXf.T).reshape(self.C, T, J)        # V_j - V_chosen
+        if self.doff is not None:
+            D += self.doff
+        m = D.max(axis=2, keepdims=True)                  # >= 0: the chosen alternative has 0
+        E = np.exp(np.maximum(D - m, _EXP_FLOOR))
+        S = E.sum(axis=2, keepdims=True)
+        P = E / S
+        logp = -(m[..., 0] + np.log(S[..., 0])).T
+        d = -np.einsum("ctj,tjk->ctk", P, self.dX)
+        return logp, P, d
 
-    def posterior(self, theta):
+    def posterior(self, theta, cp=None):
         """Log-likelihood, per-respondent log-likelihoods (N,), posteriors h (N, C), pi (N, C), class pass."""
         B, G = self.unpack(theta)
-        cp = self.classes_pass(B)
+        cp = self.classes_pass(B) if cp is None else cp
         logpi, pi = self.membership(G)
-        a = logpi + self.per_respondent(np.column_stack([lp for _, _, lp in cp]))
+        a = logpi + self.per_respondent(cp[0])
         lln = _lse(a)
         with np.errstate(invalid="ignore"):
             h = np.exp(a - lln[:, None])
+        h[h < _TINY] = 0.0
         return float(lln.sum()), lln, h, pi, cp
 
     def _beta_hessian(self, cp, w):
-        """sum_c sum_t w_tc H_tc mapped onto the coefficient parameters (the within-class logit part)."""
-        P_ = len(self.names)
+        """sum_c sum_t w_tc H_tc mapped onto the coefficient parameters (the within-class logit part), with
+        ``H_tc = -(sum_j P_tj dX_tj dX_tj' - d_t d_t')`` for the sorted tasks' weights ``w`` (T, C)."""
+        P_, K = len(self.names), self.K
         H = np.zeros((P_, P_))
-        X = self.data.X
-        for c, (P, xbar, _) in enumerate(cp):
-            Hc = np.zeros((self.K, self.K))
-            for j in range(X.shape[1]):
-                W = (X[:, j, :] - xbar) * np.sqrt(P[:, j] * w[:, c])[:, None]
-                Hc -= W.T @ W
-            H[np.ix_(self.bidx[c], self.bidx[c])] += Hc
+        _, P, d = cp
+        W = _flush(P * w.T[:, :, None])
+        if self.outer is not None:            # einsum, not BLAS (see _gram)
+            v = np.einsum("cn,nk->ck", W.reshape(self.C, -1), self.outer)
+            info = np.empty((self.C, K, K))
+            info[:, self.iu[0], self.iu[1]] = v
+            info[:, self.iu[1], self.iu[0]] = v
+        for c in range(self.C):
+            if self.outer is None:
+                A = (self.dX * np.sqrt(W[c])[:, :, None]).reshape(-1, K)
+                ic = _gram(A)
+            else:
+                ic = info[c]
+            dw = d[c] * np.sqrt(w[:, c])[:, None]
+            H[np.ix_(self.bidx[c], self.bidx[c])] -= ic - _gram(dw)
         return H
 
-    def _gamma_hessian(self, pi):
+    def _gamma_hessian(self, pi, h=None):
         """The membership logit's Hessian (the same for every class)."""
         P_ = len(self.names)
         H = np.zeros((P_, P_))
         Z = self.Z
         for c2 in range(1, self.C):
             for c3 in range(1, self.C):
-                wgt = pi[:, c2] * ((c2 == c3) - pi[:, c3])
-                H[np.ix_(self.gidx[c2], self.gidx[c3])] -= (Z * wgt[:, None]).T @ Z
+                wgt = _flush(pi[:, c2] * ((c2 == c3) - pi[:, c3]))
+                H[np.ix_(self.gidx[c2], self.gidx[c3])] -= _gram(Z * wgt[:, None], Z)
         return H
 
     def _da(self, cp, pi):
         """Gradients of a_nc = log pi_nc + log L_nc: (N, C, P)."""
         da = np.zeros((self.N, self.C, len(self.names)))
-        for c, (_, xbar, _) in enumerate(cp):
-            da[:, c, self.bidx[c]] += self.per_respondent(self.Xc - xbar)
+        s = self.per_respondent(cp[2].transpose(1, 0, 2))    # N, C, K
+        for c in range(self.C):
+            da[:, c, self.bidx[c]] += s[:, c, :]
         for c2 in range(1, self.C):
             da[:, :, self.gidx[c2]] -= (pi[:, c2][:, None] * self.Z)[:, None, :]
             da[:, c2, self.gidx[c2]] += self.Z
@@ -159,46 +211,63 @@ class _Problem:
         S = np.einsum("nc,ncp->np", h, da)
         H = None
         if hess:
-            H = np.einsum("nc,ncp,ncq->pq", h, da, da) - S.T @ S
-            H += self._beta_hessian(cp, h[self.codes]) + self._gamma_hessian(pi)
+            W = (np.sqrt(h)[:, :, None] * da).reshape(-1, len(self.names))
+            H = _gram(W) - _gram(S)
+            H += self._beta_hessian(cp, h[self.rt]) + self._gamma_hessian(pi)
             H = 0.5 * (H + H.T)
         return engine.Evaluation(ll, S.sum(axis=0), scores=S, hess=H, payload=h)
 
     # ------------------------------------------------------------------ EM
     def em(self, theta, iterations, tol):
         """Generalised EM iterations from ``theta`` until the relative gain is below ``tol``; returns the
-        parameters and the log-likelihood of each iteration."""
+        parameters and the log-likelihood of each iteration.  A class whose posterior mass falls below
+        :attr:`COLLAPSED` respondents ends the iterations (``self.collapsed``): it cannot come back."""
         theta = np.asarray(theta, float).copy()
         trace = []
+        cp = None
+        self.collapsed = False
         for _ in range(iterations):
-            ll, _, h, _, _ = self.posterior(theta)
+            ll, _, h, _, cp = self.posterior(theta, cp)
             trace.append(ll)
             if not np.isfinite(ll) or (len(trace) > 1 and trace[-1] - trace[-2] < tol * (1 + abs(ll))):
                 break
-            theta = self._m_step(theta, h)
+            if self.C > 1 and h.sum(axis=0).min() < self.COLLAPSED:
+                self.collapsed = True
+                break
+            theta, cp = self._m_step(theta, h, cp)
         return theta, trace
 
-    def _m_step(self, theta, h):
-        theta = theta.copy()
-        w = h[self.codes]                       # task weights (T, C)
-        beta_ix = np.unique(self.bidx)
-        theta = _newton(lambda t, full: self._q_beta(t, w, full), theta, beta_ix)
+    def _m_step(self, theta, h, cp):
+        """One Newton step on the class coefficients (from the pass ``cp`` at ``theta``) and one on the
+        membership parameters; returns the parameters and the class pass at them."""
+        w = h[self.rt]                          # sorted task weights (T, C)
+        theta, cp = self._beta_step(theta, w, cp)
         if self.C > 1:
             gamma_ix = self.gidx[1:].ravel()
             theta = _newton(lambda t, full: self._q_gamma(t, h, full), theta, gamma_ix)
-        return theta
+        return theta, cp
 
-    def _q_beta(self, theta, w, full=True):
-        """The expected complete-data log-likelihood of the coefficients (and its gradient and Hessian)."""
-        B, _ = self.unpack(theta)
-        cp = self.classes_pass(B)
-        q = sum(float(w[:, c] @ lp) for c, (_, _, lp) in enumerate(cp))
-        if not full:
-            return q
+    def _beta_step(self, theta, w, cp):
+        """A Newton step on the expected complete-data log-likelihood of the coefficients, halved until
+        it does not fall; the class pass at the accepted point comes back for the next E-step."""
+        ix = np.unique(self.bidx)
+        q = float((w * cp[0]).sum())
         g = np.zeros(len(self.names))
-        for c, (_, xbar, _) in enumerate(cp):
-            np.add.at(g, self.bidx[c], ((self.Xc - xbar) * w[:, c][:, None]).sum(axis=0))
-        return q, g, self._beta_hessian(cp, w)
+        for c in range(self.C):
+            np.add.at(g, self.bidx[c], w[:, c] @ cp[2][c])
+        step = _solve(-self._beta_hessian(cp, w)[np.ix_(ix, ix)], g[ix])
+        if step is None:
+            return theta, cp
+        t = 1.0
+        while t > 1e-6:
+            cand = theta.copy()
+            cand[ix] += t * step
+            cpn = self.classes_pass(self.unpack(cand)[0])
+            qn = float((w * cpn[0]).sum())
+            if np.isfinite(qn) and qn >= q:
+                return cand, cpn
+            t *= 0.5
+        return theta, cp
 
     def _q_gamma(self, theta, h, full=True):
         _, G = self.unpack(theta)
@@ -212,17 +281,58 @@ class _Problem:
         return q, g, self._gamma_hessian(pi)
 
 
+# Probabilities and weights below these are set to 0 (or the floor): products of numbers near the bottom of
+# the floating-point range underflow into subnormals, which make matrix products hundreds of times slower.
+_EXP_FLOOR = -600.0
+_TINY = 1e-250
+
+
+def _gram(A, B=None):
+    """``A' B`` (default ``A' A``) summed over the long first axis by einsum: OpenBLAS splits such products
+    over threads, and on a busy machine waiting for them costs up to a thousand times the product itself."""
+    return np.einsum("np,nq->pq", A, A if B is None else B)
+
+
+def _flush(a):
+    """``a`` with entries smaller than 1e-200 in absolute value set to 0 (in place)."""
+    a[np.abs(a) < 1e-200] = 0.0
+    return a
+
+
+def _concave(H):
+    """Whether ``H`` (a Hessian) is negative definite (Cholesky of ``-H`` scaled by its diagonal)."""
+    if H is None or not np.all(np.isfinite(H)):
+        return False
+    d = np.sqrt(np.abs(np.diag(H)))
+    if np.any(d == 0):
+        return False
+    try:
+        np.linalg.cholesky(-H / np.outer(d, d))
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def _solve(A, g):
+    """``A^-1 g`` for a positive (semi)definite ``A``, scaled by its diagonal (so that the step does not
+    depend on the units of the parameters) with a small ridge; None when it gives no ascent."""
+    d = np.sqrt(np.abs(np.diag(A)))
+    d = np.where(d > 0, d, 1.0)
+    try:
+        step = np.linalg.solve(A / np.outer(d, d) + 1e-9 * np.eye(len(g)), g / d) / d
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(step)) or g @ step <= 0:
+        return None
+    return step
+
+
 def _newton(f, theta, ix):
     """One Newton step on a concave ``f(theta, full) -> value[, grad, hess]`` over the parameters ``ix``
     (others fixed), halved until the value does not fall: the M-step of a generalised EM."""
     q, g, H = f(theta, True)
-    gi, Hi = g[ix], H[np.ix_(ix, ix)]
-    ridge = 1e-9 * max(1.0, np.abs(np.diag(Hi)).max())
-    try:
-        step = np.linalg.solve(-Hi + ridge * np.eye(len(ix)), gi)
-    except np.linalg.LinAlgError:
-        return theta
-    if not np.all(np.isfinite(step)) or gi @ step <= 0:
+    step = _solve(-H[np.ix_(ix, ix)], g[ix])
+    if step is None:
         return theta
     t = 1.0
     while t > 1e-6:
@@ -246,6 +356,8 @@ class LatentClassLogit(Model):
 
     name = "latent"
     label = "Latent class logit"
+    EM_RETRIES = 2          # rounds of EM with a 10 times tighter tolerance while the Hessian is not concave
+    NEWTON_ROUND = 10       # engine iterations before EM takes over again where the likelihood is not concave
     default_starts = 10
     default_maxiter = 200
     default_tol = 1e-8
@@ -282,13 +394,18 @@ class LatentClassLogit(Model):
                                            f"{self.classes * n_own} respondents; the data have {N}")
         Z, znames = membership_matrix(self.membership, self.membership_data, data)
         self._mnl = ConditionalLogit().fit(data)
+        self._em_traces = []
         return _Problem(self, data, Z, znames)
 
     def _initial(self, problem, data, start, rng):
-        """A random start around the conditional logit, then EM iterations."""
+        """A random start around the conditional logit, then EM iterations.
+
+        Each class's coefficients are the conditional logit's plus normal noise of sd ``0.5 |b_k| + 0.1 /
+        sd_k``, with ``sd_k`` the spread of variable ``k`` within tasks: the starts do not depend on the
+        units of the variables (a price in cents gives the same fit as one in dollars)."""
         b = self._mnl.estimates
         theta = np.zeros(len(problem.names))
-        spread = 0.5 * np.abs(b) + 0.1
+        spread = 0.5 * np.abs(b) + 0.1 / problem.x_sd
         for c in range(problem.C):
             theta[problem.bidx[c]] = b + (rng.normal(size=b.size) * spread if problem.C > 1 else 0.0)
         if self.start is not None and start == 0:
@@ -296,10 +413,76 @@ class LatentClassLogit(Model):
             if theta.shape != (len(problem.names),):
                 raise ArgumentError("start", f"{theta.size} values given, the model has {len(problem.names)} "
                                              "parameters")
+        problem.collapsed = False
         if problem.C > 1 and self.em_iterations > 0:
             theta, trace = problem.em(theta, self.em_iterations, self.em_tol)
-            self._em_traces = getattr(self, "_em_traces", []) + [trace]
+            # Newton steps pay once the likelihood is concave around the estimates; until then (a saddle,
+            # a flat ridge) the engine could only take slow BHHH steps: EM goes on, with a tighter tolerance
+            tol = self.em_tol
+            for _ in range(self.EM_RETRIES):
+                left = self.em_iterations - (len(trace) - 1)
+                if problem.collapsed or left <= 0 or _concave(problem.evaluate(theta, True).hess):
+                    break
+                tol /= 10
+                theta, more = problem.em(theta, left, tol)
+                trace += more[1:]
+            self._em_traces.append(trace)
         return theta
+
+    def _start(self, problem, data, s, stream, label=""):
+        """One start (in this process or a worker's): its EM steps travel with its result (``em_steps``)."""
+        self._em_traces = []
+        opt, iterations = super()._start(problem, data, s, stream, label)
+        if opt is not None:
+            opt.em_steps = sum(len(t) - 1 for t in self._em_traces)
+        return opt, iterations
+
+    def _multistart(self, problem, data, seed):
+        runs = super()._multistart(problem, data, seed)
+        self._em_steps = [int(getattr(r["opt"], "em_steps", 0)) for r in runs]
+        return runs
+
+    def _maximize(self, problem, theta0, label):
+        """Newton steps through the engine, in rounds of :attr:`NEWTON_ROUND` iterations: a round that ends
+        short of convergence where the likelihood is not concave (between optima, where the engine can only
+        creep by BHHH steps) is followed by EM iterations, which climb monotonically, then another round."""
+        if problem.C == 1 or self.em_iterations == 0:
+            return super()._maximize(problem, theta0, label)
+        user = self.callback
+
+        def callback(it, ll, gn, elapsed):
+            return user(it, ll, gn, elapsed, label=label) if label else user(it, ll, gn, elapsed)
+        theta, iterations, opt = np.asarray(theta0, float), 0, None
+        for _ in range(self.maxiter):
+            opt = engine.maximize(problem.evaluate, theta, tol=self.tol,
+                                  maxiter=min(self.NEWTON_ROUND, self.maxiter - iterations),
+                                  callback=callback if user is not None else None, **problem.engine_options)
+            iterations += opt.iterations
+            if opt.iterations == 0 and not opt.converged and not opt.last.finite:
+                return None
+            if opt.converged or iterations >= self.maxiter:
+                break
+            theta = opt.x
+            if not _concave(opt.hess):
+                theta, trace = problem.em(theta, self.em_iterations, self.em_tol / 100)
+                if self._em_traces:
+                    self._em_traces[-1] += trace[1:]
+                if problem.collapsed:
+                    break
+        opt.iterations = iterations
+        return opt
+
+    def _optimize(self, problem, theta0, label):
+        """Newton steps from the EM estimates; a start whose class collapsed during EM is not refined
+        (the Hessian is singular there and the engine could only creep): it keeps its EM log-likelihood."""
+        if not problem.collapsed:
+            return super()._optimize(problem, theta0, label)
+        theta = self._normalise(problem, theta0)
+        ev = problem.evaluate(theta, True)
+        if not ev.finite:
+            return None, 0
+        return engine.OptResult(theta, ev.loglik, ev.grad, 0, False, "a class collapsed during EM (no respondent "
+                                "left in it)", 1, ev.hess, ev), 0
 
     def _normalise(self, problem, theta):
         """Classes in order of decreasing share (membership re-expressed against the new class 1)."""
@@ -337,26 +520,34 @@ class LatentClassLogit(Model):
 
     def _describe(self, result, problem, data):
         from dce.report.table import Column, Table
+        from dce.util.numdiff import jacobian
 
         h, pi = self._posterior
         N, C = h.shape
         share = pi.mean(axis=0)
+        # delta-method s.e. of the shares (functions of the membership parameters)
+        Jac = jacobian(lambda th: problem.membership(problem.unpack(th)[1])[1].mean(axis=0), result.estimates)
+        share_se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", Jac, result.vcov, Jac), 0, None))
         ent = float(-(h * np.log(np.clip(h, 1e-300, None))).sum())
         entropy_r2 = 1 - ent / (N * math.log(C)) if C > 1 else 1.0
         caic = -2 * result.loglik + result.n_params * (math.log(N) + 1)
         result.info.update({
-            "classes": [{"class": c + 1, "share": float(share[c])} for c in range(C)],
+            "classes": [{"class": c + 1, "share": float(share[c]), "share_se": _num(share_se[c]),
+                         "modal_respondents": int(np.sum(h.argmax(axis=1) == c))} for c in range(C)],
             "membership": {"formula": self.membership, "covariates": problem.znames},
             "membership_profiles": _profiles(problem.Z),
             "entropy_r2": entropy_r2, "caic": caic, "seed": int(self.seed_),
             "em_iterations": self.em_iterations,
+            "em_steps": list(self._em_steps),
         })
         se, est = result.se(), result.estimates
         t = Table("Class coefficients (s.e. in brackets)",
                   [Column("coefficient")] + [Column(f"class {c + 1} ({100 * share[c]:.1f}%)", "est_se")
                                              for c in range(C)], key="classes")
+        t.add_row("share", *[[float(share[c]), _num(share_se[c])] for c in range(C)])
         for k, n in enumerate(data.names):
             t.add_row(n, *[[est[problem.bidx[c, k]], se[problem.bidx[c, k]]] for c in range(C)])
+        t.notes.append("share: the sample average of the prior class probabilities (delta-method s.e.)")
         result.tables.append(t)
         if C > 1:
             m = Table("Class membership (multinomial logit, class 1 the reference; s.e. in brackets)",
@@ -429,6 +620,12 @@ class LatentClassLogit(Model):
         return [(f"class {c + 1}", float(share[c]), B[c:c + 1], np.ones(1)) for c in range(B.shape[0])]
 
 
+def _num(x):
+    """A JSON-safe float (NaN and infinities become None)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
 def _profiles(Z):
     """The distinct membership covariate rows of the sample and their frequencies (for class shares)."""
     rows, counts = np.unique(np.round(Z, 12), axis=0, return_counts=True)
@@ -477,7 +674,15 @@ def membership_matrix(formula, frame, data: ChoiceData):
         else:
             cols.append(per_resp.astype(float))
             names.append(col)
-    return np.column_stack(cols), names
+    Z = np.column_stack(cols)
+    for k in range(1, Z.shape[1]):
+        if np.ptp(Z[:, k]) == 0:
+            raise ArgumentError("membership", f"'{names[k]}' takes the same value for every respondent, so its effect "
+                                              "on class membership is not identified")
+    if np.linalg.matrix_rank(Z) < Z.shape[1]:
+        raise ArgumentError("membership", "the covariates (" + ", ".join(names[1:]) + ") are perfectly collinear "
+                                          "with each other or the constant: drop one")
+    return Z, names
 
 
 def _resp(data, t):

@@ -350,11 +350,15 @@ class MixedLogit(Model):
         self._mnl = None
         return _Problem(self, data, seed)
 
+    def _before_starts(self, problem, data):
+        """The default start values (a conditional logit's), which every start perturbs."""
+        self._theta0, self._mnl = self._start_values(data)
+
     def _initial(self, problem, data, start, rng):
+        if getattr(self, "_theta0", None) is None:      # called without the base's _before_starts
+            self._before_starts(problem, data)
         if start == 0:
-            theta0, self._mnl = self._start_values(data)
-            self._theta0 = theta0
-            return theta0
+            return self._theta0
         return self._perturbed(self._theta0, rng)
 
     def _normalise(self, problem, theta):

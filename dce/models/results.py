@@ -184,17 +184,47 @@ class ModelResult:
         theta = self.estimates if theta is None else np.asarray(theta, float)
         return self.model_class.segment_draws(self, theta, int(n_draws), int(seed))
 
-    def coefficient_sets(self, n_sim, n_draws=1000, seed=0):
-        """``n_sim`` weighted coefficient sets ``(B, w)`` that carry the estimates' uncertainty."""
+    def coefficient_sets(self, n_sim, n_draws=1000, seed=0, bootstrap=False):
+        """``n_sim`` weighted coefficient sets ``(B, w)`` that carry the estimates' uncertainty; with
+        ``bootstrap``, one set per bootstrap replicate of the parameters (:attr:`bootstrap_replicates`)."""
+        if bootstrap:
+            return (self.coefficient_draws(t, n_draws, seed) for t in self.require_replicates())
         return self.model_class.coefficient_sets(self, int(n_sim), int(n_draws), int(seed))
+
+    @property
+    def bootstrap_replicates(self):
+        """The parameters re-estimated on respondent-level bootstrap samples (`dce fit --bootstrap`),
+        ``(B, P)``, or None when the result carries none."""
+        boot = self.info.get("bootstrap")
+        reps = boot.get("replicates") if isinstance(boot, dict) else None
+        if not reps:
+            return None
+        reps = np.asarray(reps, float)
+        if reps.ndim != 2 or reps.shape[1] != self.n_params:
+            raise DCEError(f"{self.source or 'model'}: key 'bootstrap.replicates' is not a list of "
+                           f"{self.n_params} parameter values per replicate")
+        return reps
+
+    def require_replicates(self, argument="ci"):
+        """:attr:`bootstrap_replicates`, or an error naming ``argument`` when the result has none."""
+        reps = self.bootstrap_replicates
+        if reps is None:
+            from dce.errors import ArgumentError
+
+            raise ArgumentError(argument, f"{self.source or 'the model'} carries no bootstrap replicates "
+                                          "(fit it with dce fit --bootstrap B)")
+        return reps
 
     @property
     def has_covariance(self) -> bool:
         """Whether the delta method applies (a covariance of smooth parameters)."""
         return self.se_type in SE_TYPES and self.se_type in self.vcovs
 
-    def parameter_draws(self, n, seed=0) -> np.ndarray:
-        """Krinsky-Robb draws ``(n, P)`` from the normal distribution of the estimates."""
+    def parameter_draws(self, n, seed=0, bootstrap=False) -> np.ndarray:
+        """Krinsky-Robb draws ``(n, P)`` from the normal distribution of the estimates; with ``bootstrap``
+        the bootstrap replicates instead."""
+        if bootstrap:
+            return self.require_replicates()
         return mvn_draws(np.random.default_rng(seed), self.estimates, self.vcov, int(n))
 
     # ----------------------------------------------------------------- serialisation

@@ -6,7 +6,9 @@ shares among all scenarios.  Every model speaks through its result's weighted co
 (:meth:`dce.models.results.ModelResult.coefficient_draws`): one vector for a conditional logit, the
 mixing distribution of a mixed logit, ...; the probabilities are averaged over them with their weights.
 Intervals: Krinsky-Robb (percentiles over the result's :meth:`coefficient_sets`, draws of the estimates
-from their normal distribution) or the delta method (models with a covariance of the estimates).
+from their normal distribution), the bootstrap (percentiles over the respondent-level bootstrap
+replicates a result of `dce fit --bootstrap` carries) or the delta method (models with a covariance of
+the estimates).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import numpy as np
 
 from dce.errors import DCEError
 
-CI_METHODS = ("krinsky-robb", "delta")
+CI_METHODS = ("krinsky-robb", "delta", "bootstrap")
 
 
 @dataclass
@@ -41,11 +43,38 @@ def _shares_given_coefs(B, wd, Xs, x_ref, w):
     return (P @ wd) @ w
 
 
+class ShareMap:
+    """The shares of scenarios as a function of weighted coefficient draws: ``f(B, w) -> (S,)``.
+
+    ``B`` (R x K) are coefficient vectors in the order of the model's coefficients, ``w`` (R,) their
+    weights (a result's :meth:`coefficient_draws`, or the draws of a known truth); the shares are
+    averaged over the covariate ``profiles`` (``[(values, weight), ...]``, default: the fitted sample's).
+    """
+
+    def __init__(self, result, scenarios, reference=None, profiles=None):
+        from dce.post.coding import coder_for
+
+        coder = coder_for(result)
+        profiles = coder.profiles() if profiles is None else profiles
+        w = np.array([wt for _, wt in profiles], float)
+        self.w = w / w.sum()
+        self.Xs = np.array([coder.code_rows(s.levels, profiles, where=s.name) for s in scenarios], float)
+        self.x_ref = None
+        if reference is not None:
+            levels, kind = reference
+            self.x_ref = coder.code_rows(levels, profiles, where="reference", kind=kind)
+
+    def __call__(self, B, wd):
+        return _shares_given_coefs(np.atleast_2d(B), np.asarray(wd, float), self.Xs, self.x_ref, self.w)
+
+
 def preference_shares(result, scenarios, reference=None, ci="krinsky-robb", n_sim=2000, n_draws=1000, seed=0,
                       level=0.95, by=None):
     """Shares preferring each scenario (fractions) with confidence intervals.
 
     ``result``: a :class:`dce.models.results.ModelResult`; ``scenarios``: list of :class:`Scenario`;
+    ``ci``: ``krinsky-robb``, ``delta`` or ``bootstrap`` (the result's bootstrap replicates; ``n_sim``
+    is then their number);
     ``reference``: ``(levels, kind)`` of the reference
     alternative, or None for market shares among the scenarios.  A model with respondent covariates
     averages over the fitted sample's covariate profiles; ``by`` gives one set of shares per level of
@@ -61,28 +90,25 @@ def preference_shares(result, scenarios, reference=None, ci="krinsky-robb", n_si
     if ci == "delta" and not result.has_covariance:
         raise ArgumentError("ci", f"the delta method needs a covariance of the estimates; the {result.label} "
                                   "has none (use krinsky-robb)")
+    boot = ci == "bootstrap"
+    if boot:
+        n_sim = result.require_replicates("ci").shape[0]
     coder = coder_for(result)
     groups = {None: coder.profiles()} if by is None else coder.profiles(by=by)
     out = []
     for gname, profiles in groups.items():
-        w = np.array([wt for _, wt in profiles], float)
-        w = w / w.sum()
-        Xs = np.array([coder.code_rows(s.levels, profiles, where=s.name) for s in scenarios], float)
-        x_ref = None
-        if reference is not None:
-            levels, kind = reference
-            x_ref = coder.code_rows(levels, profiles, where="reference", kind=kind)
+        f = ShareMap(result, scenarios, reference, profiles)
+
         def share_fn(draws):
-            return lambda theta: _shares_given_coefs(*draws(theta), Xs, x_ref, w)
+            return lambda theta: f(*draws(theta))
 
         overall = share_fn(lambda th: result.coefficient_draws(th, n_draws=n_draws, seed=seed))
-        sets = (_shares_given_coefs(B, wd, Xs, x_ref, w)
-                for B, wd in result.coefficient_sets(n_sim, n_draws=n_draws, seed=seed))
+        sets = (f(B, wd) for B, wd in result.coefficient_sets(n_sim, n_draws=n_draws, seed=seed, bootstrap=boot))
         for row in _with_ci(result, scenarios, overall, sets, ci, n_sim, seed, level):
             out.append(row if by is None else {"group": gname, **row})
         for s, (label, share, _, _) in enumerate(result.segment_draws(n_draws=n_draws, seed=seed) if by is None else []):
             seg = share_fn(lambda th, s=s: result.segment_draws(th, n_draws=n_draws, seed=seed)[s][2:])
-            sims = (seg(t) for t in result.parameter_draws(n_sim, seed))
+            sims = (seg(t) for t in result.parameter_draws(n_sim, seed, bootstrap=boot))
             for row in _with_ci(result, scenarios, seg, sims, ci, n_sim, seed, level):
                 out.append({"segment": label, "segment_share": float(share), **row})
     return out
@@ -90,10 +116,10 @@ def preference_shares(result, scenarios, reference=None, ci="krinsky-robb", n_si
 
 def _with_ci(result, scenarios, shares, sims, ci, n_sim, seed, level):
     """Rows of point shares (``shares(theta)`` at the estimates) with percentile intervals over the
-    simulated shares ``sims`` (Krinsky-Robb or posterior) or delta-method ones."""
+    simulated shares ``sims`` (Krinsky-Robb, posterior or bootstrap) or delta-method ones."""
     point = shares(result.estimates)
     alpha = (1 - level) / 2
-    if ci == "krinsky-robb":
+    if ci != "delta":
         sims = np.array(list(sims))
         lo, hi = np.quantile(sims, [alpha, 1 - alpha], axis=0)
     else:

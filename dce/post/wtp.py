@@ -30,14 +30,30 @@ def _weighted_quantiles(x, w, qs):
     return np.array([x[order][min(np.searchsorted(cw, q), len(x) - 1)] for q in qs])
 
 
-def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.95):
+class WtpMap:
+    """WTP of every coefficient but ``cost`` as a function of weighted coefficient draws:
+    ``f(B, w) -> (K - 1,)``, the ratio of the mean coefficients ``(w @ B)_k / |(w @ B)_cost|``."""
+
+    def __init__(self, coef_names, cost):
+        self.cost = list(coef_names).index(cost)
+        self.keep = [k for k in range(len(coef_names)) if k != self.cost]
+        self.names = [coef_names[k] for k in self.keep]
+
+    def __call__(self, B, w):
+        b = _weighted_mean(np.atleast_2d(B), np.asarray(w, float))
+        return b[self.keep] / abs(b[self.cost])
+
+
+def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.95, bootstrap=None):
     """WTP of every coefficient against the numeric attribute ``cost``, with delta and Krinsky-Robb CIs.
 
     ``result``: a :class:`dce.models.results.ModelResult`.  The WTP is the ratio of the mean coefficients
     over the result's weighted coefficient draws (a lognormal's mean, not its underlying normal's); where
     the coefficients vary over respondents (several draws), the distribution of the individual ratio is
     added (mean, median, quantiles).  Returns one dict per coefficient but ``cost``; a model with segments
-    of respondents (latent classes) adds rows per segment (``segment``, ``segment_share``).
+    of respondents (latent classes) adds rows per segment (``segment``, ``segment_share``).  With
+    ``bootstrap`` (None: when the result carries bootstrap replicates) the rows also hold the percentile
+    interval over the replicates, ``boot_low`` and ``boot_high``.
     """
     from dce.errors import ArgumentError
     from dce.post.coding import coder_for
@@ -65,6 +81,15 @@ def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.9
 
     sets = (ratio(_weighted_mean(B, w)) for B, w in result.coefficient_sets(n_sim, n_draws=1000, seed=seed))
     rows = _wtp_rows(result, names, c, ratios, sets, q, alpha)
+    if bootstrap is None:
+        bootstrap = result.bootstrap_replicates is not None
+    if bootstrap:
+        boot = np.array([ratio(_weighted_mean(B, w)) for B, w in
+                         result.coefficient_sets(0, n_draws=1000, seed=seed, bootstrap=True)])
+        lo, hi = np.quantile(boot, [alpha, 1 - alpha], axis=0)
+        for row in rows:
+            k = names.index(row["name"])
+            row["boot_low"], row["boot_high"] = float(lo[k]), float(hi[k])
     B, wd = result.coefficient_draws(n_draws=n_draws, seed=seed)
     if B.shape[0] > 1:
         for row in rows:

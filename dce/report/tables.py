@@ -141,12 +141,15 @@ def wtp_tables(rows, imp, cost, source, level) -> list:
     """WTP with delta and Krinsky-Robb intervals, its distribution where coefficients vary, importance."""
     pct = int(round(level * 100))
     seg = any("segment" in r for r in rows)
+    boot = any("boot_low" in r for r in rows)
     out = [Table(f"Willingness to pay, in units of '{cost}' ({source})",
                  ([Column("segment")] if seg else []) + [
                      Column("coefficient"), Column("WTP", "g4"), Column("s.e.", "g4"),
-                     Column(f"{pct}% CI (delta)", "g4_ci"), Column(f"{pct}% CI (K-R)", "g4_ci")],
+                     Column(f"{pct}% CI (delta)", "g4_ci"), Column(f"{pct}% CI (K-R)", "g4_ci")]
+                 + ([Column(f"{pct}% CI (bootstrap)", "g4_ci")] if boot else []),
                  [([_segment_cell(r)] if seg else []) + [r["name"], r["wtp"], r["se"], [r["delta_low"], r["delta_high"]],
-                                                        [r["kr_low"], r["kr_high"]]] for r in rows], key="wtp")]
+                                                        [r["kr_low"], r["kr_high"]]]
+                  + ([[r.get("boot_low"), r.get("boot_high")]] if boot else []) for r in rows], key="wtp")]
     dist = [r for r in rows if "distribution" in r]
     if dist:
         out.append(Table("Distribution over respondents", [Column("coefficient")] + [
@@ -190,6 +193,58 @@ def _numeric_column(cells):
     if _NUMERIC_CELL is None:
         _NUMERIC_CELL = re.compile(r"^[\s\-+0-9.,%eE\[\]()<>/x]*$|^(nan|inf|-|—|yes|no)$")
     return all(_NUMERIC_CELL.match(str(c).strip()) for c in cells)
+
+
+def power_tables(d) -> list:
+    """The tables of a power analysis (the JSON of `dce power`): power by size with the sample sizes for
+    80% and 90% power beside the analytic ones, then the simulation's figures per target and size."""
+    sizes = d["sizes"]
+    level = 1 - float(d.get("alpha", 0.05))
+    pct = f"{100 * level:g}%"
+    targets = d["targets"]
+    summary = Table(f"Power by number of respondents ({d.get('replications')} replications each, SIMULATED)",
+                    [Column("target"), Column("truth", "g4")] + [Column(f"n = {n}", "pct1") for n in sizes]
+                    + [Column("n for 80%", "int"), Column("n for 90%", "int"), Column("analytic n80", "int"),
+                       Column("S-estimate", "int")],
+                    [[t["name"], t.get("truth")] + list(t["power"])
+                     + [t.get("n80"), t.get("n90"), t.get("analytic_n80"), t.get("s_estimate")] for t in targets],
+                    key="power")
+    summary.notes.append(
+        f"power: share of ALL replications rejecting the null ({_null_text(d)}) at alpha = {d.get('alpha')} with "
+        "the sign of the truth (a failed fit counts as not rejecting); n for 80%/90%: interpolated between the "
+        "sizes tried (- : not reached); analytic n80 and S-estimate (Ngene's: |truth| / s.e. = "
+        f"{_z(d):.2f}) from the design's conditional-logit information at the truth")
+    first = [t for t in targets if t.get("n80") is not None and t["n80"] == sizes[0] and t["power"][0] >= 0.8]
+    if first:
+        summary.notes.append(f"n for 80% = {sizes[0]}: already reached at the smallest size tried")
+    width = any("mean_ci_width" in t for t in targets)
+    detail = Table("Simulation by target and number of respondents",
+                   [Column("target"), Column("respondents", "int"), Column("power", "pct1"),
+                    Column("analytic", "pct1"), Column("mean s.e.", "g4"), Column("bias", "g4"),
+                    Column(f"{pct} coverage", "pct1")]
+                   + ([Column("mean CI width", "g4")] if width else []) + [Column("failed fits", "int")],
+                   [], key="power_detail")
+    for t in targets:
+        ap = t.get("analytic_power") or [None] * len(sizes)
+        for s, n in enumerate(sizes):
+            detail.add_row(t["name"], n, t["power"][s], ap[s], t["mean_se"][s], t["bias"][s], t["coverage"][s],
+                           *([t["mean_ci_width"][s]] if width else []), d["failed"][s])
+    detail.notes.append("mean s.e., bias and coverage over the fits that succeeded; bias: mean estimate - truth")
+    return [summary, detail]
+
+
+def _z(d):
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - float(d.get("alpha", 0.05)) / 2)
+
+
+def _null_text(d):
+    kind = d.get("target", "coefficients")
+    if kind == "shares":
+        nulls = {t.get("null") for t in d["targets"]}
+        return "share = " + ", ".join(f"{100 * v:.1f}%" for v in sorted(v for v in nulls if v is not None))
+    return "0"
 
 
 def comparison_table(results) -> Table:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 
@@ -83,9 +85,37 @@ def read_bytes(path, what="file") -> bytes:
         raise DCEError(f"{path}: cannot be read ({e.strerror or e})") from None
 
 
+def _collect(obj, lists):
+    """``obj`` with NaN and infinite floats as None (JSON null: a figure that is not available), and every
+    non-empty list of numbers replaced by a placeholder string naming its index in ``lists``."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _collect(v, lists) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        if obj and all((isinstance(v, (int, float)) and not isinstance(v, bool)) or v is None for v in obj):
+            lists.append([v if not isinstance(v, float) or math.isfinite(v) else None for v in obj])
+            return f"\x00{len(lists) - 1}\x00"
+        return [_collect(v, lists) for v in obj]
+    if isinstance(obj, str) and "\x00" in obj:
+        raise ValueError("strings in JSON output may not contain NUL characters")
+    return obj
+
+
+def _number_list(values):
+    """A list of numbers (or None) as JSON on one line, as ``json.dumps`` writes it."""
+    return "[" + ", ".join("null" if v is None else float.__repr__(v) if isinstance(v, float) else int.__repr__(v)
+                           for v in values) + "]"
+
+
 def write_json(path, obj):
+    """Write ``obj`` as indented JSON, atomically: NaN and infinities as null, and lists of numbers on one
+    line (a matrix one row a line; long vectors of draws stay compact)."""
+    lists = []
+    text = json.dumps(_collect(obj, lists), indent=2, allow_nan=False)
+    text = re.sub(r'"\\u0000(\d+)\\u0000"', lambda m: _number_list(lists[int(m.group(1))]), text)
     with atomic_open(path) as fh:
-        json.dump(obj, fh, indent=2, allow_nan=False)
+        fh.write(text)
         fh.write("\n")
 
 

@@ -37,8 +37,18 @@ def resolve_seed(seed=None, argument: str = "seed") -> int:
 
 
 def rng(seed, *stream) -> np.random.Generator:
-    """A generator for ``seed`` and an optional stream label (small non-negative integers)."""
+    """A generator for ``seed`` and an optional stream label (small non-negative integers); ``seed`` may
+    also be a replication's :class:`numpy.random.SeedSequence` (from :func:`streams` or :func:`child`)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.default_rng(child(seed, *stream) if stream else seed)
     return np.random.default_rng([int(seed), *[int(s) for s in stream]] if stream else int(seed))
+
+
+def child(ss, *keys) -> np.random.SeedSequence:
+    """The child ``keys`` of a SeedSequence, made without changing it (``ss.spawn`` counts its children):
+    the same numbers whichever process asks, however often."""
+    return np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + tuple(int(k) for k in keys),
+                                  pool_size=ss.pool_size)
 
 
 def streams(seed, n: int) -> list:

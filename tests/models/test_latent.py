@@ -130,8 +130,41 @@ def test_reaches_biogemes_best_optimum_on_electricity(electricity_path, classes)
         for name, value in theirs.items():
             if name.startswith("class"):
                 c, coef = name.split(".", 1)
-                mine = ours[f"class{perm[int(c[5:])]}.{coef}"]
-                assert abs(mine - value) <= 0.5 * 10 ** (np.floor(np.log10(abs(value))) - 2), name
+                assert _three_digits(ours[f"class{perm[int(c[5:])]}.{coef}"], value), name
+
+
+def _three_digits(mine, theirs):
+    """Equal to 3 significant digits: within half a unit of the third digit of the reference."""
+    return abs(mine - theirs) <= 0.5 * 10 ** (np.floor(np.log10(abs(theirs))) - 2)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_standard_errors_match_biogeme_at_its_optimum(electricity_path, classes):
+    """Started at Biogeme's best estimates (no EM), the engine stays on that optimum, and the classical and
+    robust s.e. of the class coefficients equal Biogeme's Rao-Cramer and robust (sandwich over respondents)
+    s.e. to 3 significant digits.  For 3 classes Biogeme's best is a local optimum that dce's starts beat."""
+    if not REFERENCE.exists():
+        pytest.skip(f"no Biogeme reference in {REFERENCE} (python benchmarks/ref_latent_biogeme.py)")
+    best = json.loads(REFERENCE.read_text())["models"][str(classes)]["best"]
+    if not best.get("se", {}).get("classical"):
+        pytest.skip("the Biogeme reference has no standard errors (remake it with benchmarks/ref_latent_biogeme.py)")
+    data = _electricity(electricity_path)
+    names = ([f"class{c}.{v}" for c in range(1, classes + 1) for v in VARS]
+             + [f"membership{c}.const" for c in range(2, classes + 1)])
+    start = [best["estimates"][n] for n in names]
+    res = LatentClassLogit(classes=classes, starts=1, em_iterations=0, start=start, seed=1).fit(data)
+    assert res.converged and res.loglik == pytest.approx(best["loglik"], abs=1e-4)
+    ours = dict(zip(res.names, res.estimates))
+    perm = _match_classes(ours, best["estimates"], classes)
+    se = {kind: dict(zip(res.names, res.se(kind))) for kind in ("classical", "robust")}
+    for name, value in best["estimates"].items():
+        if not name.startswith("class"):
+            continue
+        c, coef = name.split(".", 1)
+        mine = f"class{perm[int(c[5:])]}.{coef}"
+        assert _three_digits(ours[mine], value), name
+        for kind in ("classical", "robust"):
+            assert _three_digits(se[kind][mine], best["se"][kind][name]), (kind, name, se[kind][mine])
 
 
 def _match_classes(ours, theirs, C):
@@ -184,3 +217,53 @@ def test_a_collapsed_class_is_a_warning_not_a_crash():
     assert res.info["classes"][1]["share"] < 0.01
     assert any("class 2 holds" in w and "collapsed" in w for w in res.warnings)
     assert np.all(np.isfinite(res.estimates))
+
+
+def test_the_fit_does_not_depend_on_the_units_of_a_variable():
+    """Starts are spread in units of each variable's spread and M-steps are scaled: a price in cents gives
+    the fit of a price in euros, start by start (SIMULATED)."""
+    data, _ = simulated(n_resp=150, n_tasks=5, seed=4)
+    cents = ChoiceData(X=data.X * np.array([100.0, 1.0]), avail=data.avail, chosen=data.chosen, names=data.names,
+                       alt_labels=data.alt_labels, resp=data.resp, spec=data.spec)
+    a = LatentClassLogit(classes=3, starts=4, seed=9).fit(data)
+    b = LatentClassLogit(classes=3, starts=4, seed=9).fit(cents)
+    np.testing.assert_allclose(b.info["starts"]["logliks"], a.info["starts"]["logliks"], rtol=1e-9)
+    scale = np.array([100.0 if n.endswith("price") else 1.0 for n in a.names])
+    np.testing.assert_allclose(b.estimates * scale, a.estimates, rtol=1e-5, atol=1e-8)
+
+
+def test_a_start_whose_class_collapses_during_em_stops_there():
+    data, _ = simulated(n_resp=100, n_tasks=4, seed=6)
+    model = LatentClassLogit(classes=2, seed=1)
+    problem = model._prepare(data, 1)
+    # class 2 prefers the dearest, worst alternative: EM empties it within a few iterations
+    theta, trace = problem.em(np.array([-1.0, 1.0, 8.0, -8.0, 0.0]), 200, 0.0)
+    assert problem.collapsed and len(trace) < 20
+    assert np.all(np.diff(trace) >= -1e-9 * np.abs(trace[1:]))
+    res = LatentClassLogit(classes=2, starts=1, start=[-1.0, 1.0, 8.0, -8.0, 0.0], seed=1).fit(data)
+    assert not res.converged and "collapsed during EM" in res.message
+    assert any("collapsed" in w for w in res.warnings)
+
+
+def test_class_shares_come_with_delta_method_standard_errors():
+    data, frame = simulated(n_resp=300, n_tasks=6, seed=2)
+    res = LatentClassLogit(classes=2, membership="z", membership_data=frame, starts=2, seed=5).fit(data)
+    classes = res.info["classes"]
+    assert sum(c["share"] for c in classes) == pytest.approx(1.0)
+    # two classes: the shares move together, so their s.e. are equal; finite and small next to the share
+    assert classes[0]["share_se"] == pytest.approx(classes[1]["share_se"], rel=1e-6)
+    assert 0 < classes[0]["share_se"] < 0.2
+    assert sum(c["modal_respondents"] for c in classes) == 300
+    table = [t for t in res.tables if t.key == "classes"][0]
+    assert table.rows[0][0] == "share" and table.rows[0][1][1] == pytest.approx(classes[0]["share_se"])
+
+
+@pytest.mark.parametrize("column,match", [
+    ("same", "'same' takes the same value for every respondent"),
+    ("z + z2", "perfectly collinear"),
+])
+def test_unidentified_membership_covariates_are_refused(column, match):
+    data, frame = simulated(n_resp=40, n_tasks=3)
+    frame = frame.assign(same=1.0, z2=2 * frame["z"])
+    with pytest.raises(DCEError, match=match):
+        LatentClassLogit(classes=2, membership=column, membership_data=frame).fit(data)

@@ -1,0 +1,262 @@
+"""Hierarchical Bayes logit: every respondent's own coefficients, shrunk towards a population distribution.
+
+Model: ``y_nt ~ logit(X_nt beta_n)``, ``beta*_n ~ N(mu, Sigma)`` with a full covariance matrix, where
+``beta_n = beta*_n`` for a normal coefficient and ``beta_n = +-exp(beta*_n)`` for one with a sign
+constraint (``random={"price": "-ln"}``, a log-normal).  Priors (bayesm's parametrisation, and by
+default bayesm's values so that results can be checked against ``bayesm::rhierMnlRwMixture``):
+``mu | Sigma ~ N(mubar, Sigma / Amu)``, ``Sigma ~ IW(nu, V)``; ``mubar = 0``, ``Amu = 0.01``,
+``nu = K + prior_dof`` (3), ``V = nu * prior_variance * I`` (variance 1).  With sign constraints and
+no prior options, bayesm's defaults for that case: ``mubar = 2`` and prior variance 0.2 for the
+constrained coefficients, ``Amu = 0.1``, ``nu = K + 15``.
+
+Sampler: the Allenby-Rossi Gibbs scheme (:mod:`dce.models._hb_kernels`): conjugate normal /
+inverse-Wishart draws of ``(mu, Sigma)``, one random-walk Metropolis step per respondent, proposals
+centred on the current value with covariance ``s^2 (H_n + Sigma^-1)^-1`` (``H_n`` the information of the
+respondent's likelihood at the maximum of bayesm's fractional likelihood, where each chain starts).
+During burn-in only, ``s`` is adapted towards an acceptance rate of 0.3 and ``Sigma^-1`` in the proposal
+is refreshed with its running average; afterwards the proposals are fixed, so the kept draws come from
+a time-homogeneous Markov chain.  Chains run in parallel processes, chain ``c`` on the ``c``-th child of
+``SeedSequence(seed)``: the draws do not depend on the number of workers.
+
+The result (:class:`dce.models.results.ModelResult`, ``model: "hb"``) holds the posterior means and
+standard deviations of the population means (named like the coefficients, on the scale of ``beta*``)
+and of the population standard deviations (``sd.NAME``), their posterior covariance (``vcovs
+["posterior"]``), credible intervals, split R-hat and effective sample sizes, and a thinned set of
+every respondent's draws (``posterior["individual"]``), which post-estimation uses: preference shares
+averaged over respondents and draws, intervals from the shares of each kept iteration.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from dce.errors import ArgumentError, DCEError
+from dce.models.base import Model
+
+DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal"}
+_ZTYPE = {"n": 0, "ln": 1, "-ln": 2}
+RHAT_MAX = 1.01
+ESS_MIN = 400
+
+
+def _whole(value, argument, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or int(value) != value:
+        raise ArgumentError(argument, f"expected a whole number, not {value!r}")
+    if int(value) < low:
+        raise ArgumentError(argument, f"must be at least {low}, not {int(value)}")
+    return int(value)
+
+
+def _positive(value, argument):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ArgumentError(argument, f"expected a number, not {value!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise ArgumentError(argument, f"must be a positive number, not {value!r}")
+    return v
+
+
+class HierarchicalBayes(Model):
+    """Hierarchical Bayes logit, ``fit(data) -> ModelResult``; ``individual_means()``, ``write_draws(path)``.
+
+    ``random``: sign constraints {coefficient: ``n`` | ``ln`` | ``-ln``} (every coefficient is random;
+    unnamed ones are normal); ``iterations`` per chain, of which the first ``burn`` (default half) are
+    burn-in; every
+    ``thin``-th later draw is kept; ``chains`` (run in ``workers`` processes; default as many as there
+    are chains and CPUs); ``prior_variance``, ``prior_dof`` (see the module); ``target_acceptance``;
+    ``posterior_draws``: draws per respondent kept in the result (and its JSON) for post-estimation;
+    ``callback(done, total, loglik, acceptance, elapsed)`` for progress; ``seed``; ``backend``.
+    """
+
+    name = "hb"
+    label = "Hierarchical Bayes logit"
+
+    def __init__(self, random=None, iterations=20000, burn=None, thin=10, chains=2, prior_variance=None,
+                 prior_dof=None, target_acceptance=0.3, posterior_draws=100, workers=None, **kwargs):
+        super().__init__(**kwargs)
+        self.random = dict(random or {})
+        for name, dist in self.random.items():
+            if dist not in DISTRIBUTIONS:
+                raise ArgumentError("random", f"'{dist}' for '{name}': a hierarchical Bayes model takes n, ln or "
+                                              "-ln (sign constraints through a log-normal)")
+        self.iterations = _whole(iterations, "iterations", 2)
+        self.burn = self.iterations // 2 if burn is None else _whole(burn, "burn", 0)
+        if self.burn >= self.iterations:
+            raise ArgumentError("burn", f"the burn-in ({self.burn:,}) must be shorter than the iterations "
+                                        f"({self.iterations:,})")
+        self.thin = _whole(thin, "thin", 1)
+        if (self.iterations - self.burn) // self.thin < 1:
+            raise ArgumentError("thin", f"keeps no draw: {self.iterations - self.burn:,} iterations after the "
+                                        f"burn-in, every {self.thin:,}th kept")
+        self.chains = _whole(chains, "chains", 1)
+        self.prior_variance = None if prior_variance is None else _positive(prior_variance, "prior_variance")
+        self.prior_dof = None if prior_dof is None else _positive(prior_dof, "prior_dof")
+        self.target_acceptance = float(target_acceptance)
+        if not 0 < self.target_acceptance < 1:
+            raise ArgumentError("target_acceptance", f"must be between 0 and 1, not {target_acceptance}")
+        self.posterior_draws = _whole(posterior_draws, "posterior_draws", 1)
+        from dce.runner import resolve_workers
+
+        self.workers = None if workers is None else resolve_workers(workers)
+
+    # ------------------------------------------------------------------ set-up
+    def _ztype(self, names):
+        for n in self.random:
+            if n not in names:
+                raise ArgumentError("random", f"'{n}' is not a coefficient of the model (coefficients: "
+                                              f"{', '.join(names)})")
+        return np.array([_ZTYPE[self.random.get(n, "n")] for n in names], dtype=np.int64)
+
+    def _prior(self, K, ztype):
+        """bayesm's priors (its defaults for sign constraints where there are some and no options)."""
+        from dce.models._hb_sampler import Prior
+
+        signed = ztype != 0
+        default = self.prior_variance is None and self.prior_dof is None and signed.any()
+        dof = self.prior_dof if self.prior_dof is not None else (15.0 if default else 3.0)
+        nu = K + dof
+        if self.prior_variance is not None:
+            var = np.full(K, self.prior_variance)
+        else:
+            var = np.where(signed, 0.2, 1.0) if default else np.ones(K)
+        mubar = np.where(signed, 2.0, 0.0) if default else np.zeros(K)
+        return Prior(mubar=mubar, Amu=0.1 if default else 0.01, nu=float(nu), V=nu * np.diag(var))
+
+    def _check_data(self, data):
+        from dce.models.mnl import check_identified
+
+        if data.resp is None:
+            raise ArgumentError("id_col", "a hierarchical Bayes model needs respondent ids (each respondent's "
+                                          "own coefficients)")
+        T = data.n_tasks
+        if not np.all(data.avail[np.arange(T), data.chosen]):
+            bad = int(np.flatnonzero(~data.avail[np.arange(T), data.chosen])[0])
+            raise DCEError(f"task {data.task_ids[bad]}: the chosen alternative is not available")
+        codes, R = data.panel()
+        per = np.bincount(codes, minlength=R)
+        if per.max() < 2:
+            raise DCEError(f"every respondent has fewer than 2 choice tasks ({R:,} respondents, {T:,} tasks): "
+                           "individual coefficients need several choices per respondent (is --id right?)")
+        check_identified(data)
+        return per
+
+    def _pooled(self, data, ztype):
+        """Conditional-logit estimates and information on the sampled scale (log of |beta| where signed)."""
+        from dce.models.mnl import ConditionalLogit
+
+        mnl = ConditionalLogit().fit(data)
+        b = mnl.estimates.copy()
+        try:
+            info = np.linalg.inv(mnl.vcovs["classical"])
+        except np.linalg.LinAlgError:
+            info = np.linalg.pinv(mnl.vcovs["classical"])
+        lam = np.ones(b.size)
+        for k in np.flatnonzero(ztype):
+            sign = 1.0 if ztype[k] == 1 else -1.0
+            b[k] = math.log(max(sign * b[k], 1e-3 * max(1.0, abs(b[k]))))
+            lam[k] = sign * math.exp(b[k])
+        return b, info * np.outer(lam, lam), mnl
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data):
+        """Sample the posterior given ``data`` (:class:`dce.data.choice_data.ChoiceData`, respondent ids
+        required); returns the :class:`dce.models.results.ModelResult`."""
+        from dce.models import _hb_sampler as hs
+        from dce.runner import resolve_workers
+        from dce.util.backend import choose_backend
+        from dce.util.seeds import resolve_seed
+
+        t0 = time.perf_counter()
+        if getattr(self, "scheduler", None):
+            raise ArgumentError("scheduler", "the chains of a hierarchical Bayes model run in local processes "
+                                             "(workers)")
+        per = self._check_data(data)
+        names = list(data.names)
+        ztype = self._ztype(names)
+        seed = resolve_seed(self.seed)
+        self.seed_ = seed
+        prior = self._prior(len(names), ztype)
+        backend = choose_backend(self.backend)
+        workers = min(resolve_workers(self.workers if self.workers is not None else self.threads), self.chains)
+        pooled, pooled_info, mnl = self._pooled(data, ztype)
+        hbd = hs.prepare(data, ztype)
+        B0, H = hs.start_values(hbd, pooled, pooled_info)
+        settings = hs.Settings(self.iterations, self.burn, self.thin, self.target_acceptance)
+        chains = hs.run_chains(hbd, prior, settings, B0, H, seed, self.chains, workers, backend, self.callback)
+        self.draws_ = {"beta": np.stack([c["beta"] for c in chains]), "mu": np.stack([c["mu"] for c in chains]),
+                       "sigma": np.stack([c["sigma"] for c in chains])}
+        self.ids_ = _respondent_ids(data)
+        self.names_ = names
+        from dce.models import _hb_summary as summ
+
+        result = summ.build_result(self, data, chains, prior, ztype, per, mnl, backend, workers)
+        result.seconds = time.perf_counter() - t0
+        self.result_ = result
+        return result
+
+    # ------------------------------------------------------------------ individual results
+    def individual_means(self, data=None):
+        """Each respondent's posterior mean coefficients (all kept draws): columns ``id`` and one per
+        coefficient, rows in the order of the data's respondents."""
+        import pandas as pd
+
+        self._fitted()
+        if data is not None and list(data.names) != self.names_:
+            raise DCEError("individual means: the data do not have the coefficients of the fitted model")
+        means = self.draws_["beta"].mean(axis=(0, 1))
+        out = pd.DataFrame({"id": self.ids_})
+        for k, n in enumerate(self.names_):
+            out[n] = means[:, k]
+        return out
+
+    def write_draws(self, path):
+        """Write every kept individual draw: ``.npz`` (arrays ``beta`` (chains, draws, respondents,
+        coefficients), ``mu``, ``sigma``, ``ids``, ``names``) or ``.parquet`` (one row per chain, draw
+        and respondent)."""
+        from dce.models._hb_summary import write_draws
+
+        self._fitted()
+        write_draws(path, self.draws_, self.ids_, self.names_)
+
+    # ------------------------------------------------------------------ post-estimation
+    @classmethod
+    def coefficient_draws(cls, result, theta, n_draws, seed):
+        """Every respondent's kept draws, pooled and equally weighted (``theta`` and ``n_draws`` play no
+        part: the draws are the posterior's)."""
+        ind = _individual(result)
+        B = ind.reshape(-1, ind.shape[2])
+        return B, np.full(B.shape[0], 1.0 / B.shape[0])
+
+    @classmethod
+    def coefficient_sets(cls, result, n_sim, n_draws, seed):
+        """One set per kept iteration stored in the result: the respondents' coefficients of that draw
+        (at most ``n_sim`` sets, evenly spaced)."""
+        ind = _individual(result)
+        S = ind.shape[1]
+        picks = np.unique(np.linspace(0, S - 1, min(int(n_sim), S)).round().astype(int))
+        w = np.full(ind.shape[0], 1.0 / ind.shape[0])
+        return ((np.ascontiguousarray(ind[:, s, :]), w) for s in picks)
+
+
+def _individual(result):
+    post = result.posterior or {}
+    ind = post.get("individual")
+    if ind is None:
+        raise DCEError(f"{result.source or 'model'}: the hierarchical Bayes result has no individual draws "
+                       "(key 'posterior.individual')")
+    ind = np.asarray(ind, float)
+    if ind.ndim != 3 or ind.shape[2] != len(result.coef_names):
+        raise DCEError(f"{result.source or 'model'}: key 'posterior.individual' is not respondents x draws x "
+                       f"{len(result.coef_names)} coefficients")
+    return ind
+
+
+def _respondent_ids(data):
+    """Respondent ids in the order of ``data.panel()`` codes, as JSON-safe values."""
+    import pandas as pd
+
+    ids = pd.unique(np.asarray(data.resp))
+    return [v.item() if hasattr(v, "item") else v for v in ids]
