@@ -247,12 +247,10 @@ def _run_pool(job, tasks, ss, w, progress, chunksize, start_method):
                     if progress is not None:
                         progress(done, len(tasks))
         except BaseException:
-            # interrupted (Ctrl-C) or a task failed: stop the workers now rather than finish their chunks
-            for f in pending:
-                f.cancel()
+            # interrupted (Ctrl-C) or a task failed: stop the workers now rather than finish their chunks;
+            # the pool then marks the pending futures broken itself (cancelling them first races its thread)
             for proc in list((getattr(ex, "_processes", None) or {}).values()):
                 proc.terminate()
-            ex.shutdown(wait=False, cancel_futures=True)
             raise
     return out
 
