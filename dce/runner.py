@@ -35,21 +35,9 @@ _PENDING: dict = {}           # per local worker: token -> setup, handed over by
 
 def resolve_workers(workers=None, argument: str = "workers") -> int:
     """A checked number of local worker processes; None: every usable core."""
-    from dce.util.backend import usable_cpus
+    from dce.util.backend import resolve_threads
 
-    if workers is None:
-        return usable_cpus()
-    if isinstance(workers, bool):
-        raise ArgumentError(argument, f"expected a whole number, not {workers!r}")
-    try:
-        w = int(workers)
-    except (TypeError, ValueError):
-        raise ArgumentError(argument, f"expected a whole number, not {workers!r}") from None
-    if w != workers and not (isinstance(workers, str) and str(w) == workers.strip()):
-        raise ArgumentError(argument, f"expected a whole number, not {workers!r}")
-    if w < 1:
-        raise ArgumentError(argument, f"must be at least 1, not {w}")
-    return w
+    return resolve_threads(workers, argument)
 
 
 def describe(workers=None, scheduler=None) -> str:
@@ -225,6 +213,16 @@ class _PoolJob(_Job):
         return _CONTEXTS.get(self.token)
 
 
+def _store(out, pairs, done, progress):
+    """Put a finished chunk's ``(index, result)`` pairs in place; report and return the count done."""
+    for i, r in pairs:
+        out[i] = r
+        done += 1
+    if progress is not None:
+        progress(done, len(out))
+    return done
+
+
 def _run_pool(job, tasks, ss, w, progress, chunksize, start_method):
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -241,11 +239,7 @@ def _run_pool(job, tasks, ss, w, progress, chunksize, start_method):
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:
-                    for i, r in f.result():
-                        out[i] = r
-                        done += 1
-                    if progress is not None:
-                        progress(done, len(tasks))
+                    done = _store(out, f.result(), done, progress)
         except BaseException:
             # interrupted (Ctrl-C) or a task failed: stop the workers now rather than finish their chunks;
             # the pool then marks the pending futures broken itself (cancelling them first races its thread)
@@ -304,11 +298,7 @@ def _run_dask(job, tasks, ss, address, progress, chunksize, timeout):
         done = 0
         try:
             for fut in as_completed(futures, loop=client.loop):
-                for i, r in fut.result():
-                    out[i] = r
-                    done += 1
-                if progress is not None:
-                    progress(done, len(tasks))
+                done = _store(out, fut.result(), done, progress)
         except BaseException:
             client.cancel(futures)
             raise

@@ -43,10 +43,14 @@ def resolve_threads(threads=None, argument: str = "threads") -> int:
     """A checked thread count; None: the usable CPUs."""
     if threads is None:
         return usable_cpus()
+    if isinstance(threads, bool):
+        raise ArgumentError(argument, f"expected a whole number, not {threads!r}")
     try:
         t = int(threads)
     except (TypeError, ValueError):
         raise ArgumentError(argument, f"expected a whole number, not {threads!r}") from None
+    if t != threads and not (isinstance(threads, str) and str(t) == threads.strip()):
+        raise ArgumentError(argument, f"expected a whole number, not {threads!r}")
     if t < 1:
         raise ArgumentError(argument, f"must be at least 1, not {t}")
     return t
