@@ -47,9 +47,23 @@ def _implied(mu, sig, ztype, names):
     return out
 
 
+def _converged(diag, kept):
+    """(converged, message): the chains count as converged unless some population parameter's R-hat is
+    above RHAT_UNRELIABLE (Gelman et al.'s 1.1) or too few draws were kept to tell.  Poor mixing short of
+    that (R-hat above 1.01, ESS below 400) is a warning only: the estimates stand, less precisely."""
+    from dce.models.hb import RHAT_UNRELIABLE
+
+    if kept < 4 or diag["max_rhat"] is None or diag["min_ess"] is None:
+        return False, f"only {kept} kept draws per chain: too few to tell whether the chains converged"
+    text = f"largest R-hat {diag['max_rhat']:.3f}, smallest ESS {diag['min_ess']:.0f}"
+    if diag["max_rhat"] > RHAT_UNRELIABLE:
+        return False, f"{text}: R-hat above {RHAT_UNRELIABLE}, the chains have not converged"
+    return True, text
+
+
 def _diagnostics(theta, pnames, chains, settings):
     """R-hat, ESS, acceptance and the log-likelihood trace; returns (dict, warnings)."""
-    from dce.models.hb import ESS_MIN, RHAT_MAX
+    from dce.models.hb import ESS_MIN, RHAT_MAX, RHAT_UNRELIABLE
     from dce.models.mcmc import ess, split_rhat
 
     rhat, n_eff = split_rhat(theta), ess(theta)
@@ -85,7 +99,7 @@ def _diagnostics(theta, pnames, chains, settings):
         "seconds_by_chain": [_f(c["seconds"]) for c in chains],
         "loglik_trace": {"iteration": its.tolist(), "chains": [[_f(v) for v in c["ll_trace"][its - 1]]
                                                                for c in chains]},
-        "thresholds": {"rhat": RHAT_MAX, "ess": ESS_MIN},
+        "thresholds": {"rhat": RHAT_MAX, "ess": ESS_MIN, "rhat_unreliable": RHAT_UNRELIABLE},
     }
     return diag, warnings, rhat, n_eff
 
@@ -129,13 +143,12 @@ def build_result(model, data, chains, prior, ztype, per_resp, mnl, backend, work
     diag, warnings, rhat, n_eff = _diagnostics(theta, pnames, chains, settings)
     mean_ll = float(np.mean([c["ll_trace"][settings.burn:].mean() for c in chains]))
     null_ll = data.null_loglik()
-    converged = not any(w.startswith(("R-hat", "effective", "only")) for w in warnings)
+    converged, message = _converged(diag, theta.shape[1])
     result = ModelResult(
         model="hb", names=pnames, estimates=est, vcovs={"posterior": V}, se_type="posterior", loglik=mean_ll,
         loglik_null=null_ll, n_tasks=data.n_tasks, n_respondents=int(per_resp.size),
         iterations=model.iterations, converged=converged,
-        message=(f"largest R-hat {diag['max_rhat']:.3f}, smallest ESS {diag['min_ess']:.0f}"
-                 if diag["max_rhat"] is not None and diag["min_ess"] is not None else "no diagnostics"),
+        message=message,
         spec=dict(data.spec), coef_names=names, warnings=warnings,
         posterior={"individual": _thinned_individual(chains, model.posterior_draws)})
     se = result.se()

@@ -37,8 +37,9 @@ from dce.models.base import Model
 
 DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal"}
 _ZTYPE = {"n": 0, "ln": 1, "-ln": 2}
-RHAT_MAX = 1.01
+RHAT_MAX = 1.01        # above it, or an ESS below ESS_MIN: a warning (poor mixing; the estimates stand)
 ESS_MIN = 400
+RHAT_UNRELIABLE = 1.1  # above it the chains have not converged: no reliable estimate (exit 3 in the CLI)
 
 
 def _whole(value, argument, low):

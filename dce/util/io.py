@@ -85,6 +85,9 @@ def read_bytes(path, what="file") -> bytes:
         raise DCEError(f"{path}: cannot be read ({e.strerror or e})") from None
 
 
+_NUMBER_TYPES = frozenset((int, float, type(None)))
+
+
 def _collect(obj, lists):
     """``obj`` with NaN and infinite floats as None (JSON null: a figure that is not available), and every
     non-empty list of numbers replaced by a placeholder string naming its index in ``lists``."""
@@ -93,19 +96,40 @@ def _collect(obj, lists):
     if isinstance(obj, dict):
         return {k: _collect(v, lists) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        if obj and all((isinstance(v, (int, float)) and not isinstance(v, bool)) or v is None for v in obj):
-            lists.append([v if not isinstance(v, float) or math.isfinite(v) else None for v in obj])
+        if obj and _NUMBER_TYPES.issuperset(map(type, obj)):
+            lists.append(list(obj))                 # NaN and infinities become null in _numbers
             return f"\x00{len(lists) - 1}\x00"
-        return [_collect(v, lists) for v in obj]
+        if obj and all((isinstance(v, (int, float)) and not isinstance(v, bool)) or v is None for v in obj):
+            # numbers of subclasses (numpy floats): as plain floats and ints
+            lists.append([v if v is None else float(v) if isinstance(v, float) else int(v) for v in obj])
+            return f"\x00{len(lists) - 1}\x00"
+        items = [_collect(v, lists) for v in obj]
+        if items and all(isinstance(v, str) and v.startswith("\x00") and isinstance(lists[int(v[1:-1])], list)
+                         for v in items):
+            # a matrix: one placeholder for all its rows (each row one line), so that the (pure Python)
+            # indenting encoder sees one string instead of thousands
+            lists.append(tuple(lists[int(v[1:-1])] for v in items))
+            return f"\x00{len(lists) - 1}\x00"
+        return items
     if isinstance(obj, str) and "\x00" in obj:
         raise ValueError("strings in JSON output may not contain NUL characters")
     return obj
 
 
-def _number_list(values):
-    """A list of numbers (or None) as JSON on one line, as ``json.dumps`` writes it."""
-    return "[" + ", ".join("null" if v is None else float.__repr__(v) if isinstance(v, float) else int.__repr__(v)
-                           for v in values) + "]"
+def _numbers(item, indent):
+    """A list of numbers on one line, or a matrix (a tuple of such lists) one row a line, indented as
+    ``json.dumps(indent=2)`` would from a line indented by ``indent``; NaN and infinities as null."""
+    if isinstance(item, list):
+        text = json.dumps(item)
+    else:
+        inner = indent + "  "
+        text = "[\n" + inner + json.dumps(list(item))[1:-1].replace("], [", "],\n" + inner + "[") + "\n" + indent + "]"
+    if "NaN" in text or "Infinity" in text:         # the only letters N and I a list of numbers can hold
+        text = _NON_FINITE.sub("null", text)
+    return text
+
+
+_NON_FINITE = re.compile(r"-?Infinity|NaN")
 
 
 def write_json(path, obj):
@@ -113,7 +137,8 @@ def write_json(path, obj):
     line (a matrix one row a line; long vectors of draws stay compact)."""
     lists = []
     text = json.dumps(_collect(obj, lists), indent=2, allow_nan=False)
-    text = re.sub(r'"\\u0000(\d+)\\u0000"', lambda m: _number_list(lists[int(m.group(1))]), text)
+    text = re.sub(r'(?m)^( *)(.*)"\\u0000(\d+)\\u0000"',
+                  lambda m: m.group(1) + m.group(2) + _numbers(lists[int(m.group(3))], m.group(1)), text)
     with atomic_open(path) as fh:
         fh.write(text)
         fh.write("\n")

@@ -241,7 +241,18 @@ def test_poor_mixing_is_a_warning_not_a_crash(small, tmp_path):
     assert set(diag["rhat"]) == set(res.names) and diag["max_rhat"] is not None
     res.save(tmp_path / "m.json")
     back = type(res).load(tmp_path / "m.json")
-    assert back.info["diagnostics"]["thresholds"] == {"rhat": 1.01, "ess": 400}
+    assert back.info["diagnostics"]["thresholds"] == {"rhat": 1.01, "ess": 400, "rhat_unreliable": 1.1}
+
+
+def test_poor_mixing_short_of_non_convergence_keeps_the_estimate():
+    """R-hat between 1.01 and 1.1 or a low ESS is a warning; above 1.1, or too few draws, no reliable estimate."""
+    from dce.models._hb_summary import _converged
+
+    assert _converged({"max_rhat": 1.04, "min_ess": 32.0}, 1000) == (True, "largest R-hat 1.040, smallest ESS 32")
+    ok, message = _converged({"max_rhat": 1.25, "min_ess": 900.0}, 1000)
+    assert not ok and "above 1.1" in message
+    ok, message = _converged({"max_rhat": None, "min_ess": None}, 3)
+    assert not ok and "only 3 kept draws" in message
 
 
 def test_result_contract(small, tmp_path):
