@@ -173,7 +173,7 @@ def build_result(model, data, chains, prior, ztype, per_resp, mnl, backend, work
     implied = _implied(np.stack([c["mu"] for c in chains]), sig, ztype, names)
     if implied:
         result.info["implied"] = implied
-    _tables(result, names, pnames, est, se, lo, hi, rhat, n_eff, cor_mean, chains, ztype, implied)
+    _tables(result, names, pnames, est, se, rhat, n_eff, cor_mean, chains, ztype, implied)
     _summary(result, model, prior, diag, backend, workers, mnl, settings)
     return result
 
@@ -188,15 +188,16 @@ def _prior_info(prior, model, ztype):
             "form": "mu | Sigma ~ N(mubar, Sigma / Amu), Sigma ~ IW(nu, V)"}
 
 
-def _tables(result, names, pnames, est, se, lo, hi, rhat, n_eff, cor, chains, ztype, implied):
+def _tables(result, names, pnames, est, se, rhat, n_eff, cor, chains, ztype, implied):
     from dce.report.table import Column, Table
 
     dists = {0: "normal", 1: "lognormal", 2: "negative lognormal"}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mcse = np.where(n_eff > 0, se / np.sqrt(n_eff), np.nan)
     result.tables.append(Table(
-        "Population: posterior mean, sd and 95% credible interval; convergence",
-        [Column("parameter"), Column("mean", "f4"), Column("posterior sd", "f4"), Column("95% credible interval", "ci"),
-         Column("R-hat", "f3"), Column("ESS", "int")],
-        [[n, est[i], se[i], [lo[i], hi[i]], rhat[i], None if not np.isfinite(n_eff[i]) else int(round(n_eff[i]))]
+        "Convergence of the population parameters (MC s.e. = posterior sd / sqrt(ESS))",
+        [Column("parameter"), Column("R-hat", "f3"), Column("ESS", "int"), Column("MC s.e.", "f4")],
+        [[n, rhat[i], None if not np.isfinite(n_eff[i]) else int(round(n_eff[i])), mcse[i]]
          for i, n in enumerate(pnames)], key="population"))
     K = len(names)
     result.tables.append(Table(

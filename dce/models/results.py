@@ -118,7 +118,16 @@ class ModelResult:
         return np.sqrt(np.clip(np.diag(V), 0, None))
 
     @property
+    def bayesian(self) -> bool:
+        """Whether the estimates are posterior means (a sampler's): no z statistics or p-values then, and
+        the intervals are credible intervals."""
+        return self.se_type == "posterior"
+
+    @property
     def z(self) -> np.ndarray:
+        """z statistics, estimate / s.e. (NaN for posterior means: a posterior has no test statistic)."""
+        if self.bayesian:
+            return np.full(self.n_params, np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.estimates / self.se()
 
@@ -144,8 +153,14 @@ class ModelResult:
         return 1 - (self.loglik - self.n_params) / self.loglik_null if self.loglik_null else math.nan
 
     def conf_int(self, level=0.95):
-        """Normal-approximation interval ``(low, high)``, each (P,)."""
+        """Interval ``(low, high)``, each (P,): for posterior means the equal-tailed credible interval the
+        sampler stored at this level (``info["credible_intervals"]``), otherwise the normal approximation."""
         from statistics import NormalDist
+
+        stored = self.info.get("credible_intervals") if self.bayesian else None
+        if stored and stored.get("level") == level and all(n in stored.get("intervals", {}) for n in self.names):
+            lo, hi = np.array([stored["intervals"][n] for n in self.names], dtype=float).reshape(-1, 2).T
+            return lo, hi
 
         q = NormalDist().inv_cdf(0.5 + level / 2)
         se = self.se()

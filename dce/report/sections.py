@@ -286,7 +286,8 @@ def estimates_table(m, i) -> Table:
 
     t = terminal_table(m.result)
     t.title, t.key = f"Model {i}: estimates", f"model{i}_estimates"
-    t.notes.append(f"{LABELS.get(m.result.se_type, 's.e.')}; 95% confidence intervals from the normal approximation"
+    t.notes.append("posterior means and sds; 95% equal-tailed credible intervals" if m.result.bayesian else
+                   f"{LABELS.get(m.result.se_type, 's.e.')}; 95% confidence intervals from the normal approximation"
                    + ("; parameters marked fixed are held at the value shown" if m.result.fixed else ""))
     return t
 
@@ -294,7 +295,8 @@ def estimates_table(m, i) -> Table:
 def _estimates_figure(m, i):
     r = m.result
     lo, hi = r.conf_int()
-    return F.forest(f"model-{i}-estimates", f"Model {i}: estimates with 95% confidence intervals.",
+    kind = "credible" if r.bayesian else "confidence"
+    return F.forest(f"model-{i}-estimates", f"Model {i}: estimates with 95% {kind} intervals.",
                     list(r.names), r.estimates, lo, hi, xlabel="estimate", reference=0.0)
 
 

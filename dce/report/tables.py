@@ -11,12 +11,20 @@ SE_LABEL = {"classical": "s.e.", "robust": "robust s.e.", "cluster": "cluster s.
 
 
 def estimates_table(result, source="") -> Table:
-    """Estimates with s.e., z, p and the 95% interval, then parameters held fixed."""
+    """Estimates with s.e., z, p and the 95% interval, then parameters held fixed; for posterior means
+    (a sampler's result) the posterior sd and the 95% credible interval, without z and p."""
     title = f"{result.label}{': ' + str(source) if source else ''}"
+    se = result.se()
+    lo, hi = result.conf_int()
+    if result.bayesian:
+        t = Table(title, [Column("parameter"), Column("posterior mean", "f6"), Column("posterior sd", "f6"),
+                          Column("95% credible interval", "ci")], key="estimates")
+        for i, name in enumerate(result.names):
+            t.add_row(name, result.estimates[i], se[i], [lo[i], hi[i]])
+        return t
     t = Table(title, [Column("parameter"), Column("estimate", "f6"), Column(SE_LABEL.get(result.se_type, "s.e."), "f6"),
                       Column("z", "f2"), Column("p", "p"), Column("95% CI", "ci")], key="estimates")
-    se, z, p = result.se(), result.z, result.p
-    lo, hi = result.conf_int()
+    z, p = result.z, result.p
     for i, name in enumerate(result.names):
         t.add_row(name, result.estimates[i], se[i], z[i], p[i], [lo[i], hi[i]])
     for name, value in result.fixed.items():

@@ -75,12 +75,16 @@ def test_hb_json_holds_the_posterior_summaries(fitted):
         "distribution", "mean", "sd", "mean_se", "sd_se"}
     assert j["correlation"]["names"] == names and len(j["correlation"]["matrix"]) == 3
     assert set(j["credible_intervals"]["intervals"]) == {p["name"] for p in j["params"]}
+    for p in j["params"]:        # posterior means: credible intervals, no z or p
+        assert [p["ci_low"], p["ci_high"]] == j["credible_intervals"]["intervals"][p["name"]]
+        assert p["z"] is None and p["p"] is None
     assert {"rhat", "ess", "acceptance", "loglik_trace"} <= set(j["diagnostics"])
     assert j["prior"]["source"] == "bayesm's defaults for sign constraints"
     assert j["chains"] == 2 and j["kept_draws"] == 2 * 50
     assert np.array(j["posterior"]["individual"]).shape == (40, 100, 3)
     assert j["individual_ids"][:2] == ["r00", "r01"]
-    assert "RLH" in text and "percent certainty" in text and "Population: posterior mean" in text
+    assert "RLH" in text and "percent certainty" in text and "Convergence of the population parameters" in text
+    assert "95% credible interval" in text and "z " not in text.split("Convergence")[0]
 
 
 def test_individual_and_draws_files(fitted):
