@@ -32,7 +32,7 @@ from dce.models._mixed_kernels import vexp
 _FM = {"contract"}
 
 
-@nb.njit(inline="always", cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=_FM)
 def _transform(bstar, ztype, beta):
     """Coefficients from the sampled values: identity, exp or -exp (log-normal sign constraints)."""
     for k in range(bstar.shape[0]):
@@ -116,7 +116,7 @@ def _max_rows(task_ptr, resp_ptr):
 
 
 # ---------------------------------------------------------------------------------- small dense algebra
-@nb.njit(inline="always", cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=_FM)
 def _chol(A, L):
     """Lower Cholesky factor of the symmetric positive definite A into L; False if not positive definite."""
     K = A.shape[0]
@@ -138,7 +138,7 @@ def _chol(A, L):
     return True
 
 
-@nb.njit(inline="always", cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=_FM)
 def _tri_inv(L, Li):
     """Inverse of the lower-triangular L into Li (lower triangular)."""
     K = L.shape[0]
@@ -224,7 +224,7 @@ def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w, D):
         mu[k] = bt[k] + sc * s
 
 
-@nb.njit(inline="always", cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=_FM)
 def _sweep(Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, PT, scale, g_prop, g_acc, Z, YT, T, U, bnew, beta, v):
     """One random-walk Metropolis step for every respondent given ``mu`` and the precision ``W``;
     returns (accepted, total log-likelihood).  ``PT`` (K, K, R): the proposal roots with the respondent
@@ -266,7 +266,7 @@ def _sweep(Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, PT, scale, g_prop,
     return accepted, total
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _roots_by_respondent(P):
     """``P`` (R, K, K) with the respondent last: (K, K, R)."""
     R, K, _ = P.shape

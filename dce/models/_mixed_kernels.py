@@ -16,6 +16,11 @@ alternative (``dX = X_j - X_chosen``), and shifted by their maximum so that noth
 running product is rescaled by powers of two so that long panels do not underflow.  The exponential is
 a polynomial one written with plain arithmetic and bit operations, so that LLVM vectorises it over the
 draws (no SVML is needed); its error is within a few units in the last place of ``numpy.exp``.
+
+The kernel is split by stage (the coefficients of the draws, a task's probabilities, its gradient or
+Hessian, the posterior weights, a respondent's scores and Hessian), each a compiled function of its
+own.  Small functions are left to LLVM to inline (numba's own ``inline="always"`` re-runs its analyses
+at every call site and made the first compilation slower, and the compiled code no faster).
 """
 from __future__ import annotations
 
@@ -55,7 +60,7 @@ def _bits_f64(typingctx, x):
     return sig, codegen
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def vexp(x):
     """exp(x) for double x, vectorisable: Cody-Waite reduction and a degree-13 Taylor polynomial."""
     x = min(max(x, -708.0), 709.0)
@@ -165,7 +170,267 @@ def _to_scaled(G, HK, coef, U, S, pidx, want_hess):
                 G[k, d] *= coef[S, d]
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+_OPTS = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+
+
+@nb.njit(**_OPTS)
+def _draw_coefficients(mu, L, Z, r, ztype, sidx, coef, beta):
+    """The coefficients c (K x D) of respondent r's draws, ``c = mu + L z`` (exp or -exp where log-normal),
+    and the utility coefficients beta (the same array as coef in preference space; in WTP space
+    ``beta_k = c_k c_sidx``)."""
+    K, D = coef.shape
+    Q = Z.shape[1]
+    for k in range(K):
+        m0 = mu[k]
+        for d in range(D):
+            coef[k, d] = m0
+        for q in range(Q):
+            a = L[k, q]
+            if a != 0.0:
+                for d in range(D):
+                    coef[k, d] += a * Z[r, q, d]
+        if ztype[k] == 1:
+            for d in range(D):
+                coef[k, d] = vexp(coef[k, d])
+        elif ztype[k] == 2:
+            for d in range(D):
+                coef[k, d] = -vexp(coef[k, d])
+    if sidx >= 0:
+        for k in range(K):
+            if k == sidx:
+                for d in range(D):
+                    beta[k, d] = coef[k, d]
+            else:
+                for d in range(D):
+                    beta[k, d] = coef[k, d] * coef[sidx, d]
+
+
+@nb.njit(**_OPTS)
+def _task_probabilities(dX, doff, t, beta, b0, n, dv, mx, s, prod, lsum):
+    """Task t for the draws b0 .. b0 + n - 1: the probabilities of the non-chosen alternatives into dv
+    (alternatives x draws), the chosen one's multiplied into the running product (prod, rescaled by
+    powers of two with their logarithm in lsum, so that long panels do not underflow)."""
+    J1 = dX.shape[1]
+    K = dX.shape[2]
+    for j in range(J1):
+        o = doff[t, j]
+        for d in range(n):
+            dv[j, d] = o
+        for k in range(K):
+            x = dX[t, j, k]
+            if x != 0.0:
+                for d in range(n):
+                    dv[j, d] += x * beta[k, b0 + d]
+    for d in range(n):
+        mx[d] = max(0.0, dv[0, d])
+    for j in range(1, J1):
+        for d in range(n):
+            mx[d] = max(mx[d], dv[j, d])
+    over = 0
+    for d in range(n):
+        over += mx[d] > 300.0
+    if over == 0:
+        # no overflow possible: P_chosen = 1 / (1 + sum_j exp(dv_j)), no shift needed
+        for d in range(n):
+            s[d] = 1.0
+            mx[d] = 0.0
+        for j in range(J1):
+            for d in range(n):
+                e = vexp(dv[j, d])
+                dv[j, d] = e
+                s[d] += e
+    else:
+        for d in range(n):
+            s[d] = vexp(-mx[d])
+        for j in range(J1):
+            for d in range(n):
+                e = vexp(dv[j, d] - mx[d])
+                dv[j, d] = e
+                s[d] += e
+    for d in range(n):
+        inv = 1.0 / s[d]
+        s[d] = inv
+        pr = prod[d] * inv
+        small = pr < _TINY
+        prod[d] = pr * _RESCALE if small else pr
+        lsum[d] += mx[d] + (_LOG_RESCALE if small else 0.0)
+    for j in range(J1):
+        for d in range(n):
+            dv[j, d] *= s[d]       # the probabilities of the non-chosen alternatives
+
+
+@nb.njit(**_OPTS)
+def _task_gradient(dX, t, dv, n, g):
+    """Adds task t's gradient of log P_chosen in beta, ``-sum_j x_j p_j``, to g (K x draws)."""
+    J1 = dX.shape[1]
+    K = dX.shape[2]
+    for j in range(J1):
+        for k in range(K):
+            x = dX[t, j, k]
+            if x != 0.0:
+                for d in range(n):
+                    g[k, d] -= x * dv[j, d]
+
+
+@nb.njit(**_OPTS)
+def _task_hessian(dX, t, dv, n, g, hb, xb, nz, pa, pb):
+    """Adds task t's gradient to g and its Hessian of log P_chosen in beta, ``-(E_p[x x'] - xb xb')`` with
+    ``xb = E_p[x]`` (x relative to the chosen alternative), to hb (pairs x draws)."""
+    J1 = dX.shape[1]
+    K = dX.shape[2]
+    for k in range(K):
+        nz[k] = False
+        for d in range(n):
+            xb[k, d] = 0.0
+        for j in range(J1):
+            x = dX[t, j, k]
+            if x != 0.0:
+                nz[k] = True
+                for d in range(n):
+                    xb[k, d] += x * dv[j, d]
+        if nz[k]:
+            for d in range(n):
+                g[k, d] -= xb[k, d]
+    for i in range(pa.shape[0]):
+        k = pa[i]
+        l = pb[i]
+        if nz[k] and nz[l]:
+            for j in range(J1):
+                x = dX[t, j, k] * dX[t, j, l]
+                if x != 0.0:
+                    for d in range(n):
+                        hb[i, d] -= x * dv[j, d]
+            for d in range(n):
+                hb[i, d] += xb[k, d] * xb[l, d]
+
+
+@nb.njit(**_OPTS)
+def _respondent_draws(dX, doff, t0, t1, beta, want_hess, pa, pb, logL, G, HK):
+    """Log of the product of the chosen alternatives' probabilities over the tasks t0 .. t1 - 1 for every
+    draw (logL), its gradient in beta (G, K x draws) and, with want_hess, its Hessian (HK, pairs x draws);
+    the draws in blocks of BLOCK, so that the working arrays stay in the L1 cache."""
+    J1 = dX.shape[1]
+    K = dX.shape[2]
+    D = logL.shape[0]
+    NKK = pa.shape[0]
+    g = np.empty((K, BLOCK))
+    hb = np.empty((NKK if want_hess else 1, BLOCK))
+    xb = np.empty((K, BLOCK))
+    nz = np.empty(K, dtype=np.bool_)
+    prod = np.empty(BLOCK)
+    lsum = np.empty(BLOCK)
+    mx = np.empty(BLOCK)
+    s = np.empty(BLOCK)
+    dv = np.empty((J1, BLOCK))
+    for b0 in range(0, D, BLOCK):
+        n = min(BLOCK, D - b0)
+        for d in range(n):
+            prod[d] = 1.0
+            lsum[d] = 0.0
+        for k in range(K):
+            for d in range(n):
+                g[k, d] = 0.0
+        if want_hess:
+            for i in range(NKK):
+                for d in range(n):
+                    hb[i, d] = 0.0
+        for t in range(t0, t1):
+            _task_probabilities(dX, doff, t, beta, b0, n, dv, mx, s, prod, lsum)
+            if want_hess:
+                _task_hessian(dX, t, dv, n, g, hb, xb, nz, pa, pb)
+            else:
+                _task_gradient(dX, t, dv, n, g)
+        for d in range(n):
+            logL[b0 + d] = np.log(prod[d]) - lsum[d]
+        for k in range(K):
+            for d in range(n):
+                G[k, b0 + d] = g[k, d]
+        if want_hess:
+            for i in range(NKK):
+                for d in range(n):
+                    HK[i, b0 + d] = hb[i, d]
+
+
+@nb.njit(**_OPTS)
+def _posterior_weights(logL, w):
+    """Normalised weights of the draws, w_d proportional to L_d; returns log mean_d L_d."""
+    D = logL.shape[0]
+    M = -np.inf
+    for d in range(D):
+        if logL[d] > M:
+            M = logL[d]
+    for d in range(D):
+        w[d] = vexp(logL[d] - M)
+    sw = _sum1(w)
+    isw = 1.0 / sw
+    for d in range(D):
+        w[d] *= isw
+    return M + np.log(sw / D)
+
+
+@nb.njit(**_OPTS)
+def _respondent_scores(r, coef, ztype, w, G, HK, Z, pk, pq, pa, pb, want_hess, out_S, out_E, Sr):
+    """Respondent r's score (out_S[r], and Sr) and conditional means (out_E[r]) from the draws' gradients
+    G in the model's coefficients; with want_hess, HK turned from the coefficients to eta = mu + L z."""
+    K = G.shape[0]
+    D = G.shape[1]
+    if want_hess:
+        # Hessian in eta = mu + L z: H_c c'_k c'_l, plus g_c c''_k on the diagonal
+        # (c = exp or -exp: c' = c'' = c; so that g_c c'' = g_eta)
+        for i in range(pa.shape[0]):
+            k = pa[i]
+            l = pb[i]
+            if ztype[k] != 0:
+                for d in range(D):
+                    HK[i, d] *= coef[k, d]
+            if ztype[l] != 0:
+                for d in range(D):
+                    HK[i, d] *= coef[l, d]
+    for k in range(K):
+        if ztype[k] != 0:
+            for d in range(D):
+                G[k, d] *= coef[k, d]     # score in eta
+        out_E[r, k] = _dot2(w, coef[k])
+    for p in range(pk.shape[0]):
+        k = pk[p]
+        q = pq[p]
+        acc = _dot2(w, G[k]) if q < 0 else _dot3(w, G[k], Z[r, q])
+        out_S[r, p] = acc
+        Sr[p] = acc
+
+
+@nb.njit(**_OPTS)
+def _respondent_hessian(r, ztype, w, G, HK, Z, pk, pq, pidx, pa, pb, Sr, Hc):
+    """Adds respondent r's E_w[H_d + s s'] - E_w[s] E_w[s]' (in the parameters) to Hc."""
+    D = G.shape[1]
+    P = pk.shape[0]
+    for i in range(pa.shape[0]):
+        k = pa[i]
+        l = pb[i]
+        if k == l and ztype[k] != 0:
+            for d in range(D):
+                HK[i, d] += G[k, d]
+        for d in range(D):
+            HK[i, d] = w[d] * (HK[i, d] + G[k, d] * G[l, d])
+    for p in range(P):
+        k = pk[p]
+        q = pq[p]
+        for p2 in range(p, P):
+            l = pk[p2]
+            q2 = pq[p2]
+            i = pidx[k, l]
+            if q < 0 and q2 < 0:
+                acc = _sum1(HK[i])
+            elif q < 0:
+                acc = _dot2(HK[i], Z[r, q2])
+            elif q2 < 0:
+                acc = _dot2(HK[i], Z[r, q])
+            else:
+                acc = _dot3(HK[i], Z[r, q], Z[r, q2])
+            Hc[p, p2] += acc - Sr[p] * Sr[p2]
+
+
+@nb.njit(**_OPTS)
 def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, sidx, want_hess, bounds, c_lo, c_hi,
                  out_ll, out_S, out_E, out_H):
     """Per-respondent simulated log-likelihood, scores and conditional means; optionally the Hessian.
@@ -188,9 +453,7 @@ def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, sidx, want_hess, bou
     respondents; the Hessian is their sum) receives sum_r (E_w[H_d + s s'] - E_w[s] E_w[s]'), H_d the
     Hessian of the log of draw d's product: the exact Hessian of the simulated log-likelihood.
     """
-    J1 = dX.shape[1]
     K = dX.shape[2]
-    Q = Z.shape[1]
     D = Z.shape[2]
     P = pk.shape[0]
     NKK = K * (K + 1) // 2
@@ -208,8 +471,6 @@ def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, sidx, want_hess, bou
             n0 += 1
     NH = NKK if want_hess else 1
     for c in range(c_lo, c_hi):
-        r0 = bounds[c]
-        r1 = bounds[c + 1]
         Hc = out_H[c]
         if want_hess:
             for p in range(P):
@@ -222,204 +483,16 @@ def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, sidx, want_hess, bou
         HK = np.empty((NH, D))
         logL = np.empty(D)
         w = np.empty(D)
-        g = np.empty((K, BLOCK))
-        hb = np.empty((NH, BLOCK))
-        xb = np.empty((K, BLOCK))
-        nz = np.empty(K, dtype=np.bool_)
-        prod = np.empty(BLOCK)
-        lsum = np.empty(BLOCK)
-        mx = np.empty(BLOCK)
-        s = np.empty(BLOCK)
-        dv = np.empty((J1, BLOCK))
         Sr = np.empty(P)
-        for r in range(r0, r1):
-            for k in range(K):
-                m0 = mu[k]
-                for d in range(D):
-                    coef[k, d] = m0
-                for q in range(Q):
-                    a = L[k, q]
-                    if a != 0.0:
-                        for d in range(D):
-                            coef[k, d] += a * Z[r, q, d]
-                if ztype[k] == 1:
-                    for d in range(D):
-                        coef[k, d] = vexp(coef[k, d])
-                elif ztype[k] == 2:
-                    for d in range(D):
-                        coef[k, d] = -vexp(coef[k, d])
-            if sidx >= 0:
-                for k in range(K):
-                    if k == sidx:
-                        for d in range(D):
-                            beta[k, d] = coef[k, d]
-                    else:
-                        for d in range(D):
-                            beta[k, d] = coef[k, d] * coef[sidx, d]
-            # draws in blocks of BLOCK, so that the working arrays stay in the L1 cache
-            for b0 in range(0, D, BLOCK):
-                n = min(BLOCK, D - b0)
-                for d in range(n):
-                    prod[d] = 1.0
-                    lsum[d] = 0.0
-                for k in range(K):
-                    for d in range(n):
-                        g[k, d] = 0.0
-                if want_hess:
-                    for i in range(NKK):
-                        for d in range(n):
-                            hb[i, d] = 0.0
-                for t in range(starts[r], starts[r + 1]):
-                    for j in range(J1):
-                        o = doff[t, j]
-                        for d in range(n):
-                            dv[j, d] = o
-                        for k in range(K):
-                            x = dX[t, j, k]
-                            if x != 0.0:
-                                for d in range(n):
-                                    dv[j, d] += x * beta[k, b0 + d]
-                    for d in range(n):
-                        mx[d] = max(0.0, dv[0, d])
-                    for j in range(1, J1):
-                        for d in range(n):
-                            mx[d] = max(mx[d], dv[j, d])
-                    over = 0
-                    for d in range(n):
-                        over += mx[d] > 300.0
-                    if over == 0:
-                        # no overflow possible: P_chosen = 1 / (1 + sum_j exp(dv_j)), no shift needed
-                        for d in range(n):
-                            s[d] = 1.0
-                            mx[d] = 0.0
-                        for j in range(J1):
-                            for d in range(n):
-                                e = vexp(dv[j, d])
-                                dv[j, d] = e
-                                s[d] += e
-                    else:
-                        for d in range(n):
-                            s[d] = vexp(-mx[d])
-                        for j in range(J1):
-                            for d in range(n):
-                                e = vexp(dv[j, d] - mx[d])
-                                dv[j, d] = e
-                                s[d] += e
-                    for d in range(n):
-                        inv = 1.0 / s[d]
-                        s[d] = inv
-                        pr = prod[d] * inv
-                        small = pr < _TINY
-                        prod[d] = pr * _RESCALE if small else pr
-                        lsum[d] += mx[d] + (_LOG_RESCALE if small else 0.0)
-                    for j in range(J1):
-                        for d in range(n):
-                            dv[j, d] *= s[d]       # the probabilities of the non-chosen alternatives
-                    if not want_hess:
-                        for j in range(J1):
-                            for k in range(K):
-                                x = dX[t, j, k]
-                                if x != 0.0:
-                                    for d in range(n):
-                                        g[k, d] -= x * dv[j, d]
-                    else:
-                        # xb = E_p[x] (x relative to the chosen alternative); the Hessian of log P in
-                        # beta is -(E_p[x x'] - xb xb')
-                        for k in range(K):
-                            nz[k] = False
-                            for d in range(n):
-                                xb[k, d] = 0.0
-                            for j in range(J1):
-                                x = dX[t, j, k]
-                                if x != 0.0:
-                                    nz[k] = True
-                                    for d in range(n):
-                                        xb[k, d] += x * dv[j, d]
-                            if nz[k]:
-                                for d in range(n):
-                                    g[k, d] -= xb[k, d]
-                        for i in range(NKK):
-                            k = pa[i]
-                            l = pb[i]
-                            if nz[k] and nz[l]:
-                                for j in range(J1):
-                                    x = dX[t, j, k] * dX[t, j, l]
-                                    if x != 0.0:
-                                        for d in range(n):
-                                            hb[i, d] -= x * dv[j, d]
-                                for d in range(n):
-                                    hb[i, d] += xb[k, d] * xb[l, d]
-                for d in range(n):
-                    logL[b0 + d] = np.log(prod[d]) - lsum[d]
-                for k in range(K):
-                    for d in range(n):
-                        G[k, b0 + d] = g[k, d]
-                if want_hess:
-                    for i in range(NKK):
-                        for d in range(n):
-                            HK[i, b0 + d] = hb[i, d]
-            # posterior weights of the draws
-            M = -np.inf
-            for d in range(D):
-                if logL[d] > M:
-                    M = logL[d]
-            for d in range(D):
-                w[d] = vexp(logL[d] - M)
-            sw = _sum1(w)
-            out_ll[r] = M + np.log(sw / D)
-            isw = 1.0 / sw
-            for d in range(D):
-                w[d] *= isw
+        for r in range(bounds[c], bounds[c + 1]):
+            _draw_coefficients(mu, L, Z, r, ztype, sidx, coef, beta)
+            _respondent_draws(dX, doff, starts[r], starts[r + 1], beta, want_hess, pa, pb, logL, G, HK)
+            out_ll[r] = _posterior_weights(logL, w)
             if sidx >= 0:
                 _to_scaled(G, HK, coef, U, sidx, pidx, want_hess)
+            _respondent_scores(r, coef, ztype, w, G, HK, Z, pk, pq, pa, pb, want_hess, out_S, out_E, Sr)
             if want_hess:
-                # Hessian in eta = mu + L z: H_c c'_k c'_l, plus g_c c''_k on the diagonal
-                # (c = exp or -exp: c' = c'' = c; so that g_c c'' = g_eta)
-                for i in range(NKK):
-                    k = pa[i]
-                    l = pb[i]
-                    if ztype[k] != 0:
-                        for d in range(D):
-                            HK[i, d] *= coef[k, d]
-                    if ztype[l] != 0:
-                        for d in range(D):
-                            HK[i, d] *= coef[l, d]
-            for k in range(K):
-                if ztype[k] != 0:
-                    for d in range(D):
-                        G[k, d] *= coef[k, d]     # score in eta
-                out_E[r, k] = _dot2(w, coef[k])
-            for p in range(P):
-                k = pk[p]
-                q = pq[p]
-                acc = _dot2(w, G[k]) if q < 0 else _dot3(w, G[k], Z[r, q])
-                out_S[r, p] = acc
-                Sr[p] = acc
-            if want_hess:
-                for i in range(NKK):
-                    k = pa[i]
-                    l = pb[i]
-                    if k == l and ztype[k] != 0:
-                        for d in range(D):
-                            HK[i, d] += G[k, d]
-                    for d in range(D):
-                        HK[i, d] = w[d] * (HK[i, d] + G[k, d] * G[l, d])
-                for p in range(P):
-                    k = pk[p]
-                    q = pq[p]
-                    for p2 in range(p, P):
-                        l = pk[p2]
-                        q2 = pq[p2]
-                        i = pidx[k, l]
-                        if q < 0 and q2 < 0:
-                            acc = _sum1(HK[i])
-                        elif q < 0:
-                            acc = _dot2(HK[i], Z[r, q2])
-                        elif q2 < 0:
-                            acc = _dot2(HK[i], Z[r, q])
-                        else:
-                            acc = _dot3(HK[i], Z[r, q], Z[r, q2])
-                        Hc[p, p2] += acc - Sr[p] * Sr[p2]
+                _respondent_hessian(r, ztype, w, G, HK, Z, pk, pq, pidx, pa, pb, Sr, Hc)
         if want_hess:
             for p in range(P):
                 for p2 in range(p):
