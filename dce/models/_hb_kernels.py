@@ -381,3 +381,40 @@ def proposal_roots(H, W, P):
                     L[a, b] = 0.0
                 L[a, a] = math.sqrt(max(A[a, a], 1e-12))
         _tri_inv(L, P[i])
+
+
+# ------------------------------------------------------------------------- first compilation, in parts
+# Each part calls some of the sampler's functions on tiny arrays of the types run_block passes them, so
+# that numba compiles (and caches) exactly the specialisations it will use; :func:`dce.util.jit.compile_parts`
+# runs the parts in parallel processes on a machine's first run.
+def _tiny(R=2, K=2):
+    Dt = np.zeros((K, 2 * R))
+    task_ptr = np.arange(0, 2 * R + 1, 2, dtype=np.uint64)
+    resp_ptr = np.arange(R + 1, dtype=np.uint64)
+    return Dt, np.zeros(2 * R), task_ptr, resp_ptr, np.zeros(K, dtype=np.int64), np.zeros((R, K))
+
+
+def _compile_sweep():
+    Dt, doff, tp, rp, zt, B = _tiny()
+    R, K = B.shape
+    ll = np.zeros(R)
+    g = np.random.default_rng(0)
+    _sweep(Dt, doff, tp, rp, zt, B, ll, np.zeros(K), np.eye(K), np.zeros((K, K, R)), 1.0, g, g,
+           np.zeros((K, R)), np.zeros((K, R)), np.zeros((R, K)), np.zeros((R, K)), np.zeros(K), np.zeros(K),
+           np.zeros(4))
+
+
+def _compile_population():
+    Dt, doff, tp, rp, zt, B = _tiny()
+    R, K = B.shape
+    I = np.eye(K)
+    draw_mu_sigma(B, np.zeros(K), 0.01, K + 3.0, I.copy(), np.ones(K), np.zeros(1), np.zeros(K), np.zeros(K),
+                  I.copy(), I.copy(), I.copy(), np.zeros((5, K, K)), np.zeros((R, K)))
+    P = np.zeros((R, K, K))
+    proposal_roots(np.zeros((R, K, K)), I.copy(), P)
+    _roots_by_respondent(P)
+    _max_rows(tp, rp)
+    loglik_all(Dt, doff, tp, rp, zt, B, np.zeros(R))
+
+
+COMPILE_PARTS = (_compile_sweep, _compile_population)

@@ -78,6 +78,9 @@ def kernels(backend):
     """The kernel module for ``backend`` (numba or numpy)."""
     if backend == "numba":
         from dce.models import _hb_kernels as k
+        from dce.util.jit import compile_parts
+
+        compile_parts(k.run_block, k.COMPILE_PARTS)     # the first run on a machine: in parallel processes
     else:
         from dce.models import _hb_kernels_np as k
     return k

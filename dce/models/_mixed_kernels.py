@@ -497,3 +497,34 @@ def panel_kernel(dX, doff, starts, mu, L, ztype, Z, pk, pq, sidx, want_hess, bou
             for p in range(P):
                 for p2 in range(p):
                     Hc[p, p2] = Hc[p2, p]
+
+
+# ------------------------------------------------------------------------- first compilation, in parts
+# Each part calls some of the kernel's functions on tiny arrays of the types the kernel passes them, so
+# that numba compiles (and caches) exactly the specialisations the kernel will use;
+# :func:`dce.util.jit.compile_parts` runs the parts in parallel processes on a machine's first run.
+def _compile_task_functions():
+    K, D, J1 = 2, 3, 2
+    pa, pb = np.array([0, 0, 1]), np.array([0, 1, 1])
+    for hess in (False, True):
+        _respondent_draws(np.zeros((1, J1, K)), np.zeros((1, J1)), 0, 1, np.zeros((K, D)), hess, pa, pb,
+                          np.zeros(D), np.zeros((K, D)), np.zeros((3, D)))
+
+
+def _compile_respondent_functions():
+    K, D, P = 2, 3, 3
+    zt = np.zeros(K, dtype=np.int64)
+    Z = np.zeros((1, 1, D))
+    coef = np.zeros((K, D))
+    _draw_coefficients(np.zeros(K), np.zeros((K, 1)), Z, 0, zt, -1, coef, coef)
+    w = np.full(D, 1.0 / D)
+    _posterior_weights(np.zeros(D), w)
+    pk, pq = np.array([0, 1, 0]), np.array([-1, -1, 0])
+    pa, pb, pidx = np.array([0, 0, 1]), np.array([0, 1, 1]), np.array([[0, 1], [1, 2]])
+    G, HK, Sr = np.zeros((K, D)), np.zeros((3, D)), np.zeros(P)
+    _respondent_scores(0, coef, zt, w, G, HK, Z, pk, pq, pa, pb, True, np.zeros((1, P)), np.zeros((1, K)), Sr)
+    _respondent_hessian(0, zt, w, G, HK, Z, pk, pq, pidx, pa, pb, Sr, np.zeros((1, P, P))[0])
+    _to_scaled(G, HK, coef, np.zeros((K, D)), 0, pidx, True)
+
+
+COMPILE_PARTS = (_compile_task_functions, _compile_respondent_functions)

@@ -51,8 +51,10 @@ def _kernel(backend):
     from dce.util.backend import choose_backend
 
     if choose_backend(backend) == "numba":
-        from dce.models._mixed_kernels import panel_kernel
+        from dce.models._mixed_kernels import COMPILE_PARTS, panel_kernel
+        from dce.util.jit import compile_parts
 
+        compile_parts(panel_kernel, COMPILE_PARTS)    # the first run on a machine: in parallel processes
         return panel_kernel, "numba"
     from dce.models._mixed_kernels_np import panel_kernel_np
 

@@ -1,0 +1,75 @@
+"""A machine's first compilation of the numba kernels, spread over processes.
+
+numba compiles a kernel, and the compiled functions it calls, one after another in one process, then
+keeps the machine code in its disk cache, so that only the first run on a machine pays for it.  On that
+first run (nothing cached for the kernel's current source) :func:`compile_parts` compiles independent
+parts of a kernel at the same time: all but one in forked child processes, each writing numba's disk
+cache, the last one in this process; the kernel itself then finds its parts in the cache and only the
+kernel is left to compile.  Once the kernel is cached nothing is forked.  Where that cannot be done
+(not Linux, one core, a daemonic process that may not have children, numba's cache internals not as
+expected) numba compiles as usual, in this process.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+_TIMEOUT = 300.0      # seconds to wait for a child's compilation before compiling here as usual
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def is_cached(dispatcher) -> bool:
+    """Whether numba's disk cache holds compiled code of ``dispatcher`` for its current source (True when
+    that cannot be told, so that nothing is done in parallel)."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except Exception:       # noqa: BLE001 - numba internals differ: behave as if cached
+        return True
+
+
+def _child(part):
+    try:
+        part()
+    except BaseException:   # noqa: BLE001 - the parent compiles whatever is missing
+        os._exit(1)
+    os._exit(0)
+
+
+def compile_parts(kernel, parts) -> bool:
+    """Compile ``parts`` (callables, each compiling some of the functions ``kernel`` calls by calling them
+    on tiny arrays of the kernel's argument types) in parallel processes when ``kernel`` is not in
+    numba's disk cache.  Returns whether it did."""
+    if not parts or not sys.platform.startswith("linux") or usable_cores() < 2 or is_cached(kernel):
+        return False
+    try:
+        import multiprocessing as mp
+
+        if mp.current_process().daemon:
+            return False
+        n = min(len(parts), usable_cores())
+        ctx = mp.get_context("fork")
+        children = [ctx.Process(target=_child, args=(p,)) for p in parts[:n - 1]]
+        for c in children:
+            c.start()
+    except Exception:       # noqa: BLE001 - no child process: compile here as usual
+        return False
+    try:
+        for p in parts[n - 1:]:
+            p()
+    except BaseException:   # interrupted (or failed) here: stop the children at once
+        for c in children:
+            c.terminate()
+            c.join()
+        raise
+    for c in children:
+        c.join(_TIMEOUT)
+        if c.is_alive():
+            c.terminate()
+            c.join()
+    return True
