@@ -101,8 +101,9 @@ def cli():
     Exit status:
       0    success
       2    bad input: one line names the file, column, row, key or option; nothing is written
-      3    no reliable estimate (no convergence, no finite maximum, a fit that could not start):
-           the outputs are still written, with converged: false and the reason
+      3    no reliable estimate (no convergence - for --model hb an R-hat above 1.1 -, no finite
+           maximum, a fit that could not start): the outputs are still written, with
+           converged: false and the reason
       130  interrupted (Ctrl-C): no file is left half-written
       1    an internal error (a defect: please report it; DCE_DEBUG=1 shows the traceback)
     """

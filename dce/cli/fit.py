@@ -95,9 +95,10 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     Wide data (one row per task):         attributes in columns price1, price2, ...
 
     \b
-    Exit status: 0 estimates; 2 bad input (nothing written); 3 no reliable estimate (no convergence,
-    no finite maximum, a variable too extreme to estimate with): the tables and --output JSON are
-    still written, with converged: false and the reason.
+    Exit status: 0 estimates; 2 bad input (nothing written); 3 no reliable estimate (no convergence -
+    for --model hb a population parameter's R-hat above 1.1; poorer mixing is a warning -, no finite
+    maximum, a variable too extreme to estimate with): the tables and --output JSON are still
+    written, with converged: false and the reason.
     """
     from dce.errors import DCEError
 
