@@ -29,6 +29,27 @@ else:
 SHARED_DATA = Path(os.environ.get("DCE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+def simulated_choices(rng, X, V, resp, names, offset=False, avail_drop=False):
+    """SIMULATED answers to tasks ``X`` (T, J, K) with systematic utilities ``V`` (T, J): optionally a random
+    offset added and the last alternative unavailable in about 30% of tasks, then Gumbel errors; in that
+    order of draws from ``rng``.  ``resp``: respondent ids (T,)."""
+    from dce.data.choice_data import ChoiceData
+
+    T, n_alts = V.shape
+    off = None
+    if offset:
+        off = rng.normal(scale=0.5, size=(T, n_alts))
+        V = V + off
+    avail = np.ones((T, n_alts), bool)
+    if avail_drop:
+        avail[rng.random(T) < 0.3, n_alts - 1] = False
+    U = V + rng.gumbel(size=V.shape)
+    U[~avail] = -np.inf
+    X[~avail] = 0.0
+    return ChoiceData(X=X, avail=avail, chosen=U.argmax(axis=1), names=list(names),
+                      alt_labels=list(range(1, n_alts + 1)), resp=resp, offset=off, source="simulated")
+
+
 def shared_file(name: str) -> Path:
     path = SHARED_DATA / name
     if not path.exists():

@@ -15,6 +15,7 @@ import os
 import sys
 
 _TIMEOUT = 300.0      # seconds to wait for a child's compilation before compiling here as usual
+_SEEN = set()         # kernels already looked at in this process (each model fit asks again)
 
 
 def usable_cores() -> int:
@@ -44,7 +45,10 @@ def _child(part):
 def compile_parts(kernel, parts) -> bool:
     """Compile ``parts`` (callables, each compiling some of the functions ``kernel`` calls by calling them
     on tiny arrays of the kernel's argument types) in parallel processes when ``kernel`` is not in
-    numba's disk cache.  Returns whether it did."""
+    numba's disk cache.  Returns whether it did; a kernel is looked at once per process."""
+    if kernel in _SEEN:
+        return False
+    _SEEN.add(kernel)
     if not parts or not sys.platform.startswith("linux") or usable_cores() < 2 or is_cached(kernel):
         return False
     try:

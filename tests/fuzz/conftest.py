@@ -76,6 +76,19 @@ def run_cli(args, codes=(0, 2), place=None, outputs=(), folder=None):
     return r
 
 
+def key_paths(doc, path=(), items=None):
+    """Every key path of a nested structure (the root included); of a list only its first ``items``
+    items when given."""
+    out = [path]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += key_paths(v, path + (k,), items)
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc[:items]):
+            out += key_paths(v, path + (i,), items)
+    return out
+
+
 @pytest.fixture(scope="session")
 def fz():
     """The helpers, for tests under --import-mode=importlib (which cannot import this module by name)."""

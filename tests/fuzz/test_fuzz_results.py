@@ -16,6 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dce.errors import DCEError
+from tests.fuzz.conftest import key_paths
 
 N = settings.default.max_examples
 
@@ -27,22 +28,11 @@ json_values = st.recursive(json_scalars, lambda c: st.one_of(st.lists(c, max_siz
                            max_leaves=10)
 
 
-def key_paths(doc, path=()):
-    out = [path]
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out += key_paths(v, path + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc[:6]):
-            out += key_paths(v, path + (i,))
-    return out
-
-
 @st.composite
 def mutated(draw, bases):
     doc = copy.deepcopy(draw(st.sampled_from(bases)))
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(key_paths(doc)[1:]))
+        path = draw(st.sampled_from(key_paths(doc, items=6)[1:]))
         parent = doc
         for p in path[:-1]:
             parent = parent[p]

@@ -18,6 +18,7 @@ from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
 
 from dce.errors import DCEError
+from tests.fuzz.conftest import key_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 N = settings.default.max_examples
@@ -29,18 +30,6 @@ scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.int
 values = st.recursive(scalars, lambda c: st.one_of(st.lists(c, max_size=4),
                                                    st.dictionaries(st.text(max_size=8), c, max_size=4)),
                       max_leaves=10)
-
-
-def key_paths(doc, path=()):
-    """Every key path of a nested structure (the root included)."""
-    out = [path]
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out += key_paths(v, path + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            out += key_paths(v, path + (i,))
-    return out
 
 
 @st.composite

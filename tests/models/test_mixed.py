@@ -9,6 +9,7 @@ from dce.data.choice_data import ChoiceData
 from dce.errors import DCEError
 from dce.models.mixed import MixedLogit, _Problem
 from dce.util.numdiff import jacobian
+from tests.conftest import simulated_choices
 
 VARS = ["pf", "cl", "loc", "wk", "tod", "seas"]
 
@@ -30,20 +31,7 @@ def simulated_panel(n_resp, n_tasks, n_alts, beta_fn, names, seed, avail_drop=Fa
     X = rng.normal(size=(T, n_alts, K))
     resp = np.repeat(np.arange(n_resp), n_tasks)
     V = np.einsum("tjk,tk->tj", X, B[resp])
-    off = None
-    if offset:
-        off = rng.normal(scale=0.5, size=(T, n_alts))
-        V = V + off
-    avail = np.ones((T, n_alts), bool)
-    if avail_drop:
-        avail[rng.random(T) < 0.3, n_alts - 1] = False
-    U = V + rng.gumbel(size=V.shape)
-    U[~avail] = -np.inf
-    X[~avail] = 0.0
-    chosen = U.argmax(axis=1)
-    return ChoiceData(X=X, avail=avail, chosen=chosen, names=list(names),
-                      alt_labels=list(range(1, n_alts + 1)), resp=resp + 1000, offset=off,
-                      source="simulated")
+    return simulated_choices(rng, X, V, resp + 1000, names, offset, avail_drop)
 
 
 def _problem(model, data, seed=3):

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dce.data.choice_data import ChoiceData
 from dce.errors import DCEError
 from dce.models.mixed import _Problem
 from dce.models.mnl import ConditionalLogit
 from dce.models.results import ModelResult
 from dce.models.wtp_space import ConditionalLogitWTP, MixedLogitWTP, WTPSpace
 from dce.util.numdiff import hessian_from_grad, jacobian
+from tests.conftest import simulated_choices
 
 VARS = ["pf", "cl", "loc", "wk", "tod", "seas"]
 
@@ -41,18 +41,7 @@ def simulated_wtp(n_resp=300, n_tasks=8, n_alts=3, seed=0, mu_s=np.log(0.8), sd_
     w1 = rng.normal(w[0], sd_w[0], n_resp)[resp, None]
     w2 = rng.normal(w[1], sd_w[1], n_resp)[resp, None]
     V = s * ((1.0 if income else -1.0) * price + w1 * x[:, :, 0] + w2 * x[:, :, 1])
-    off = None
-    if offset:
-        off = rng.normal(scale=0.5, size=(T, n_alts))
-        V = V + off
-    avail = np.ones((T, n_alts), bool)
-    if avail_drop:
-        avail[rng.random(T) < 0.3, n_alts - 1] = False
-    U = V + rng.gumbel(size=V.shape)
-    U[~avail] = -np.inf
-    X[~avail] = 0.0
-    return ChoiceData(X=X, avail=avail, chosen=U.argmax(1), names=["price", "x1", "x2"],
-                      alt_labels=list(range(1, n_alts + 1)), resp=resp + 1, offset=off, source="simulated")
+    return simulated_choices(rng, X, V, resp + 1, ["price", "x1", "x2"], offset, avail_drop)
 
 
 # ------------------------------------------------------------------------------------------ conditional logit
