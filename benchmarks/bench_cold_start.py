@@ -49,9 +49,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=2)
     a = ap.parse_args(argv)
-    from dce.util.jit import usable_cores
+    from dce.util.backend import usable_cpus
 
-    print(f"{usable_cores()} usable cores; load average before {os.getloadavg()[0]:.2f}")
+    print(f"{usable_cpus()} usable cores; load average before {os.getloadavg()[0]:.2f}")
     for label, args in RUNS.items():
         cold, warm = [], []
         for _ in range(a.repeat):

@@ -51,7 +51,7 @@ print("LL", m.loglikelihood)
 NUMPY_EVAL = r"""
 import sys, numpy as np, pandas as pd
 from dce.data.choice_data import ChoiceData
-from dce.models.mixed import MixedLogit
+from dce.models.mixed.model import MixedLogit
 df = pd.read_csv(sys.argv[1]); v = ["pf", "cl", "loc", "wk", "tod", "seas"]
 X = df[v].to_numpy(float).reshape(-1, 4, 6)
 ch = df["choice"].astype(str).str.upper().eq("TRUE").to_numpy().reshape(-1, 4).argmax(1)

@@ -75,10 +75,10 @@ def _mixed_setup():
 
 
 def _mixed_task(data, i, stream):
-    from dce.models import _mixed_kernels
-    from dce.models.mixed import MixedLogit
+    from dce.models.mixed import kernels
+    from dce.models.mixed.model import MixedLogit
 
-    before = len(_mixed_kernels.panel_kernel.signatures)
+    before = len(kernels.panel_kernel.signatures)
     t0 = time.perf_counter()
     MixedLogit(random={"asc_status_quo": "n"}, draws=50, seed=i, threads=1).fit(data)
     return os.getpid(), before, time.perf_counter() - t0

@@ -42,7 +42,7 @@ def electricity(path):
 
 
 def models(draws, backend="auto", starts=1):
-    from dce.models.mixed import MixedLogit
+    from dce.models.mixed.model import MixedLogit
     from dce.models.wtp_space import MixedLogitWTP
 
     pref = MixedLogit({v: "n" for v in VARS}, draws=draws, seed=1, backend=backend, starts=starts)

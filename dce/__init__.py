@@ -17,8 +17,8 @@ _EXPORTS = {
     "read_table": "dce.data.readers",
     "choice_data_from_formula": "dce.data.build",
     "choice_data_from_survey": "dce.data.survey",
-    "choice_data_from_model_file": "dce.spec.modelfile",
-    "load_model_file": "dce.spec.modelfile",
+    "choice_data_from_model_file": "dce.data.modelfile",
+    "load_model_file": "dce.data.modelfile",
     "simulate_responses": "dce.data.simulate",
     # design
     "DesignSpec": "dce.design.spec",
@@ -33,8 +33,8 @@ _EXPORTS = {
     "Model": "dce.models.base",
     "ModelResult": "dce.models.results",
     "ConditionalLogit": "dce.models.mnl",
-    "MixedLogit": "dce.models.mixed",
-    "HierarchicalBayes": "dce.models.hb",
+    "MixedLogit": "dce.models.mixed.model",
+    "HierarchicalBayes": "dce.models.hb.model",
     "model_class": "dce.models",
     # post-estimation
     "Scenario": "dce.post.shares",
@@ -46,8 +46,8 @@ _EXPORTS = {
     "power_analysis": "dce.power",
     "bootstrap": "dce.models.bootstrap",
     # report
-    "Table": "dce.report.table",
-    "Column": "dce.report.table",
+    "Table": "dce.tables",
+    "Column": "dce.tables",
     # errors
     "DCEError": "dce.errors",
     "ArgumentError": "dce.errors",

@@ -2,14 +2,13 @@
 
 Every problem caused by the user's input (a file, a column, a model file, an option) is raised as a
 :class:`DCEError` with one line that names the file, column, row or key.  The CLI prints that line and
-exits with status 2; it never shows a traceback for a ``DCEError``.
+exits with status 2 (3 for an :class:`UnreliableEstimate`, see :mod:`dce.cli.errors`); it never shows a
+traceback for a ``DCEError``.
 """
 
 
 class DCEError(Exception):
     """An error in the user's input, reported as one clear line."""
-
-    exit_code = 2
 
     def __init__(self, message: str):
         message = one_line(message)
@@ -32,7 +31,8 @@ def one_line(text: str) -> str:
 
 class ArgumentError(DCEError):
     """A bad argument of a library function or command, named as the library calls it (``draws``,
-    ``id_col``); the CLI shows the option (``--draws``, ``--id``) through :func:`option_name`."""
+    ``id_col``); the CLI shows the option (``--draws``, ``--id``) through
+    :func:`dce.cli.errors.option_name`."""
 
     def __init__(self, argument: str, message: str):
         self.argument = argument
@@ -42,35 +42,11 @@ class ArgumentError(DCEError):
     def __reduce__(self):   # raised in a worker process, re-raised here: keep both parts
         return (type(self), (self.argument, self.detail))
 
-    def for_cli(self, options: dict | None = None) -> str:
-        """The message with the argument shown as its command-line option."""
-        return f"{option_name(self.argument, options)}: {self.detail}"
-
-
-# library argument -> command-line option, where the two differ by more than '_' -> '-'
-OPTION_NAMES = {"id_col": "--id", "alt": "--alt", "task": "--task", "random": "--random",
-                "choice_col": "--choice", "draws": "--draws", "n_sim": "--sims", "n_draws": "--draws",
-                "model_file": "--model-file", "se": "--se", "n_respondents": "--respondents",
-                "answer_cols": "--answer-cols", "id_col_s": "--id-col"}
-
-
-def option_name(argument: str, options: dict | None = None) -> str:
-    """The command-line option of a library argument (``id_col`` -> ``--id``)."""
-    if options and argument in options:
-        return options[argument]
-    return OPTION_NAMES.get(argument, "--" + argument.replace("_", "-"))
-
 
 class UnreliableEstimate(DCEError):
     """The run finished and wrote what it was asked to, but its figures rest on no reliable estimate (a fit
     that did not converge, has no finite maximum or could not start): exit status 3, so that a pipeline
     stops there.  The message says why."""
-
-    exit_code = 3
-
-
-# exit statuses of the command line (documented in `dce --help` and the README)
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_UNRELIABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class NotFittedError(DCEError):

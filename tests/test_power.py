@@ -129,7 +129,7 @@ def test_share_and_wtp_targets_from_the_result_interface(newdeal, tmp_path):
 
 
 def test_a_mixed_logit_plan_goes_through_the_same_interface(newdeal):
-    from dce.models.mixed import MixedLogit
+    from dce.models.mixed.model import MixedLogit
 
     out = power_analysis(newdeal, MixedLogit(random={"asc_status_quo": "n"}, draws=50), [60], 2, seed=8, workers=1)
     assert out["model"] == "mixed"

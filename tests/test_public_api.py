@@ -14,7 +14,7 @@ def test_every_public_name_resolves():
 
 
 def test_the_re_exports_are_the_modules_objects():
-    from dce.models.mixed import MixedLogit
+    from dce.models.mixed.model import MixedLogit
     from dce.models.results import ModelResult
 
     assert dce.MixedLogit is MixedLogit and dce.ModelResult is ModelResult

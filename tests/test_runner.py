@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from dce.cli.errors import for_cli
 from dce.errors import ArgumentError, DCEError
 from dce.runner import probe, probe_setup, run
 
@@ -67,7 +68,7 @@ def test_a_task_error_stops_the_run_and_reaches_the_caller_with_its_argument():
     for workers in (1, 2):
         with pytest.raises(ArgumentError) as e:
             run(_fails, range(8), 1, workers=workers, chunksize=1)
-        assert e.value.argument == "draws" and e.value.for_cli() == "--draws: must be at least 1, not 0"
+        assert e.value.argument == "draws" and for_cli(e.value) == "--draws: must be at least 1, not 0"
 
 
 def test_bad_arguments():

@@ -25,15 +25,6 @@ COMMANDS = {
     "report": ("dce.cli.report", "report", "A self-contained HTML report of a study, with figures."),
 }
 
-_ARGV = None      # the arguments of the running command, for the provenance of what it writes
-
-
-def invocation() -> str | None:
-    """The running command line as a shell would take it (``dce fit data.csv ...``); None when the
-    command was not started through the `dce` group (a subcommand called on its own)."""
-    import shlex
-
-    return None if _ARGV is None else shlex.join(["dce", *map(str, _ARGV)])
 
 
 class LazyGroup(click.Group):
@@ -43,8 +34,9 @@ class LazyGroup(click.Group):
         Standalone (the console script, click's test runner): every failure the user can cause is one
         line on standard error and an exit status (see :data:`EXIT_STATUS`); stray library warnings
         are one line too.  An unexpected exception is left to :func:`main`."""
-        global _ARGV
-        _ARGV = list(args) if args is not None else sys.argv[1:]
+        from dce.cli.errors import record_invocation
+
+        record_invocation(args if args is not None else sys.argv[1:])
         try:
             if not standalone_mode:
                 return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -63,7 +55,8 @@ class LazyGroup(click.Group):
                     sys.exit(code)
             sys.exit(rv if isinstance(rv, int) else 0)
         finally:
-            _ARGV = None
+            record_invocation(None)
+
     def list_commands(self, ctx):
         return [name for name, (mod, _, _) in COMMANDS.items() if _available(mod)]
 
@@ -124,7 +117,8 @@ def main(argv=None):
 def _failure(e):
     """Print the one line of a failure the user can cause and return its exit status; None for an
     unexpected exception (re-raised)."""
-    from dce.errors import EXIT_INPUT, EXIT_INTERRUPTED, DCEError
+    from dce.cli.errors import EXIT_INPUT, EXIT_INTERRUPTED, cli_message, exit_status
+    from dce.errors import DCEError
 
     if isinstance(e, SystemExit):
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -145,10 +139,8 @@ def _failure(e):
         e.show()
         return e.exit_code
     if isinstance(e, DCEError):
-        from dce.cli.common import cli_message
-
         click.echo(f"error: {cli_message(e)}", err=True)
-        return e.exit_code
+        return exit_status(e)
     if isinstance(e, MemoryError):
         detail = str(e).splitlines()[0] if str(e) else "out of memory"
         click.echo(f"error: not enough memory for this run ({detail}): ask for fewer draws, simulations, "

@@ -48,17 +48,17 @@ def hb_estimator(random_, correlated, seed, progress, backend, hb):
     import os
 
     from dce.errors import ArgumentError, DCEError
-    from dce.models.hb import HierarchicalBayes
+    from dce.models.hb.model import HierarchicalBayes
 
     if correlated:
         raise DCEError("--correlated: a hierarchical Bayes model always has a full covariance matrix")
     out = hb.get("draws_out")
     if out and os.path.splitext(out)[1].lower() not in (".npz", ".parquet"):
         raise ArgumentError("draws_out", f"{out}: write .npz or .parquet")
-    from dce.cli.fit import _parse_random
+    from dce.cli.common import parse_random
 
     kw = {n: hb[n] for n in NAMES if n != "draws_out" and hb.get(n) is not None}
-    return HierarchicalBayes(random=_parse_random(random_), seed=seed, backend=backend,
+    return HierarchicalBayes(random=parse_random(random_), seed=seed, backend=backend,
                              callback=HBProgress() if progress else None, **kw)
 
 

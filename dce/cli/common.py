@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 
+from dce.cli.errors import cli_message, exit_status  # noqa: F401  (cli_message re-exported)
 from dce.report.console import console, warn  # noqa: F401  (re-exported for the commands)
 
 
@@ -15,16 +16,9 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except DCEError as e:
-            raise UserError(cli_message(e), exit_code=e.exit_code) from None
+            raise UserError(cli_message(e), exit_code=exit_status(e)) from None
 
     return wrapper
-
-
-def cli_message(e) -> str:
-    """A library error's message as the command line says it: arguments shown as their options."""
-    from dce.errors import ArgumentError
-
-    return e.for_cli() if isinstance(e, ArgumentError) else e.message
 
 
 def _user_error_cls():
@@ -101,7 +95,7 @@ def emit_tables(tables, fmt, con=None):
 def provenance(*paths) -> dict:
     """How an output was made: dce version, the command line, and the SHA-256 of each input file."""
     from dce import __version__
-    from dce.cli import invocation
+    from dce.cli.errors import invocation
     from dce.report.inputs import sha256_file
 
     return {"dce_version": __version__, "command": invocation(),
@@ -277,3 +271,16 @@ def distinct_files(inputs, outputs):
         if key in seen and is_output:
             raise DCEError(f"{option}: '{path}' is also {seen[key]}; give another file name")
         seen.setdefault(key, f"the file of {option}" if is_output else f"the input {option}")
+
+
+# ---------------------------------------------------------------------------------------------- model options
+def parse_random(values):
+    """`--random pf=n --random cl=ln` or `--random pf=n,cl=n` -> {"pf": "n", "cl": "ln"}."""
+    from dce.util.io import parse_pairs
+
+    out = {}
+    for value in values:
+        # a bare `scale` (willingness-to-pay space) is the lognormal scale
+        value = ",".join("scale=ln" if v.strip() == "scale" else v for v in value.split(","))
+        out.update(parse_pairs(value, "--random", "NAME=DIST (for example pf=n)"))
+    return out

@@ -4,19 +4,7 @@ from __future__ import annotations
 import click
 
 from dce.cli._hb import hb_options
-from dce.cli.common import OUTPUT, SEED, Count, format_option, runner_options, user_errors
-
-
-def _parse_random(values):
-    """`--random pf=n --random cl=ln` or `--random pf=n,cl=n` -> {"pf": "n", "cl": "ln"}."""
-    from dce.util.io import parse_pairs
-
-    out = {}
-    for value in values:
-        # a bare `scale` (willingness-to-pay space) is the lognormal scale
-        value = ",".join("scale=ln" if v.strip() == "scale" else v for v in value.split(","))
-        out.update(parse_pairs(value, "--random", "NAME=DIST (for example pf=n)"))
-    return out
+from dce.cli.common import OUTPUT, SEED, Count, format_option, parse_random, runner_options, user_errors
 
 
 @click.command()
@@ -310,7 +298,7 @@ def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, p
     corr = None
     if correlated:
         corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
-    return model_class(family)(random=_parse_random(random_), correlated=corr, draws=draws, draw_type=draw_type,
+    return model_class(family)(random=parse_random(random_), correlated=corr, draws=draws, draw_type=draw_type,
                                 starts=starts, threads=threads, backend=backend, **common)
 
 
@@ -336,7 +324,7 @@ def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, ch
             design_source=design_path, spec_text=spec_text)
         return cdata, report, df
     if model_file is not None:
-        from dce.spec.modelfile import choice_data_from_model_file
+        from dce.data.modelfile import choice_data_from_model_file
 
         return choice_data_from_model_file(model_file, df, source=data, id_col=id_col), None, df
     from dce.data.build import choice_data_from_formula

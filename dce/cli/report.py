@@ -34,7 +34,7 @@ def report(models, design, shares, wtp, validation, power, output, figures_dir, 
     inputs += [(f"--{k}", p) for k, ps in (("shares", shares), ("wtp", wtp), ("validation", validation),
                                            ("power", power)) for p in ps]
     distinct_files(inputs, {"--output": output})
-    from dce.cli import invocation
+    from dce.cli.errors import invocation
     from dce.report.document import build_report, write_report
 
     rep = build_report(models=models, design=design, shares=shares, wtp=wtp, validation=validation, power=power,

@@ -2,7 +2,7 @@
 
 The formula is parsed with formulaic's Wilkinson parser, but every factor is evaluated here by our
 own code: a column, ``C(col)`` (or a text column) dummy-coded against a reference level, or an
-arithmetic expression evaluated by the restricted evaluator of :mod:`dce.spec.expr`.  Nothing in a
+arithmetic expression evaluated by the restricted evaluator of :mod:`dce.expr`.  Nothing in a
 formula is ever run as Python, so a formula stored in a results file can be rebuilt safely.
 
 The same :func:`design_matrix` codes the estimation data and, later, new alternatives (scenarios) from
@@ -242,7 +242,7 @@ def resolve_factor(expr: str, coder: _Coder, stored: dict | None = None) -> dict
 def _eval_numeric(expr, coder: _Coder):
     if coder.column_exists(expr):
         return coder.numeric(expr)
-    from dce.spec.expr import parse
+    from dce.expr import parse
 
     e = parse(_inner(expr), where=f"--formula term '{expr}'")
     env = {}
@@ -345,7 +345,7 @@ def choice_data_from_formula(df: pd.DataFrame, formula: str, *, source: str = ""
         per task, alternative attributes in columns ``price1``, ``price2``, ...: give neither).
     formula : str
         ``"choice ~ price + C(type) + I(price / income)"`` (see :func:`parse_formula`).  Factors are
-        evaluated by the restricted evaluator :mod:`dce.spec.expr`, never as Python.
+        evaluated by the restricted evaluator :mod:`dce.expr`, never as Python.
     source : str
         What messages call the table (its file).
     alt, task : str, optional
@@ -475,7 +475,7 @@ def _factor_names(terms, coder_columns):
             elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", f) or f in coder_columns:
                 names.append(f)
             else:
-                from dce.spec.expr import parse
+                from dce.expr import parse
 
                 names.extend(sorted(parse(_inner(f), where=f"--formula term '{f}'").names))
     return list(dict.fromkeys(names))

@@ -11,7 +11,7 @@ A :class:`ChoiceData` holds ``n_tasks`` choice tasks, each with up to ``n_alts``
 * ``task_rows`` (tasks, int) or ``None``: the row (0-based position) of each task in the table it was
   read from (its first row in long data), for reading respondent covariates (latent class membership).
 
-Builders in :mod:`dce.data.build` (formulas on long or wide data) and :mod:`dce.spec.modelfile`
+Builders in :mod:`dce.data.build` (formulas on long or wide data) and :mod:`dce.data.modelfile`
 (utilities per alternative) produce it; nothing downstream looks at the original table.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ A constraint names a combination of levels that may not appear within one altern
     delegation == 'none' and workweek < 50
     population in ['larger', 'smaller'] and not (income >= 0)
 
-The text is parsed by :mod:`dce.spec.expr` (Python's :mod:`ast`, a whitelist of node types, never
+The text is parsed by :mod:`dce.expr` (Python's :mod:`ast`, a whitelist of node types, never
 ``eval``), then checked against the attributes: names are attributes; text compares with level labels
 as written in the YAML (``==``, ``!=``, ``in``); numbers compare with numeric levels; comparisons are
 not chained; the whole is a condition (comparisons joined by ``and``/``or``/``not``).  Evaluating it
@@ -37,7 +37,7 @@ class Constraint:
     """
 
     def __init__(self, text: str, attributes):
-        from dce.spec import expr
+        from dce import expr
 
         self.text = text
         self._attrs = {a.name: (i, a) for i, a in enumerate(attributes)}

@@ -10,11 +10,11 @@ import importlib
 
 MODELS = {
     "mnl": "dce.models.mnl:ConditionalLogit",
-    "mixed": "dce.models.mixed:MixedLogit",
+    "mixed": "dce.models.mixed.model:MixedLogit",
     "latent": "dce.models.latent:LatentClassLogit",
     "mnl_wtp": "dce.models.wtp_space:ConditionalLogitWTP",
     "mixed_wtp": "dce.models.wtp_space:MixedLogitWTP",
-    "hb": "dce.models.hb:HierarchicalBayes",
+    "hb": "dce.models.hb.model:HierarchicalBayes",
 }
 
 

@@ -273,7 +273,7 @@ def _start_task(ctx, s, stream):
 
 def _describe_starts(result, runs, best):
     """The spread of the starts: JSON ``starts``, a table and a summary row; a warning when they differ."""
-    from dce.report.table import Column, Table
+    from dce.tables import Column, Table
 
     lls = [r["loglik"] for r in runs]
     fin = [v for v in lls if np.isfinite(v)]

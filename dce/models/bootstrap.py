@@ -189,8 +189,8 @@ def acceleration(model, result):
 
 def bootstrap_table(result, boot):
     """The bootstrap's table for people: estimate, bootstrap and model s.e., percentile and BCa intervals."""
-    from dce.report.table import Column, Table
-    from dce.report.tables import SE_LABEL
+    from dce.tables import Column, Table
+    from dce.models.results import SE_LABEL
 
     pct = f"{100 * boot['level']:g}%"
     se = result.se()

@@ -519,7 +519,7 @@ class LatentClassLogit(Model):
         self._posterior = (h, pi)
 
     def _describe(self, result, problem, data):
-        from dce.report.table import Column, Table
+        from dce.tables import Column, Table
         from dce.util.numdiff import jacobian
 
         h, pi = self._posterior

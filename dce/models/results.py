@@ -28,8 +28,10 @@ from dce.errors import DCEError, UnreliableEstimate
 
 SCHEMA_VERSION = 1
 SE_TYPES = ("classical", "robust", "cluster")
+# how each kind of standard error is labelled in tables and reports
+SE_LABEL = {"classical": "s.e.", "robust": "robust s.e.", "cluster": "cluster s.e.", "posterior": "posterior sd"}
 # JSON keys the result reads itself; every other top-level key is model-specific (``info``)
-_CORE_KEYS = {"schema_version", "model", "loglik", "loglik_null", "n_tasks", "n_respondents", "n_params", "aic",
+CORE_KEYS = {"schema_version", "model", "loglik", "loglik_null", "n_tasks", "n_respondents", "n_params", "aic",
               "bic", "rho2", "rho2_adj", "converged", "message", "grad_norm", "iterations", "seconds", "se_type",
               "params", "vcov", "vcovs", "vcov_robust", "warnings", "spec", "fixed", "coef_names", "tables",
               "summary", "posterior"}
@@ -56,7 +58,7 @@ class ModelResult:
         How alternatives are coded (a formula's terms, a design); ``spec["names"]`` are the coefficients.
     info : dict
         Model-specific figures (numbers and names only), written at the JSON's top level.
-    tables : list of :class:`dce.report.table.Table`
+    tables : list of :class:`dce.tables.Table`
         Model-specific tables for people (random coefficients, classes, starts, ...).
     summary : list of (str, str)
         Extra rows of the fit summary.
@@ -292,7 +294,7 @@ class ModelResult:
         if self.posterior:
             out["posterior"] = {k: np.asarray(v).tolist() for k, v in self.posterior.items()}
         for k, v in self.info.items():
-            if k in _CORE_KEYS:
+            if k in CORE_KEYS:
                 raise ValueError(f"model-specific field {k!r} would overwrite a field of the schema")
             out[k] = v
         return out
@@ -339,7 +341,7 @@ class ModelResult:
             if not d.get("converged", True):
                 raise UnreliableEstimate(f"{source}: the fit gave no estimates ({d.get('message') or 'no reason given'})")
             raise DCEError(f"{source}: some estimates are not finite numbers")
-        from dce.report.table import Table
+        from dce.tables import Table
 
         try:
             tables = [Table.from_dict(t) for t in d.get("tables") or []]
@@ -374,7 +376,7 @@ class ModelResult:
             iterations=int(d.get("iterations") or 0), converged=bool(d.get("converged", True)),
             message=str(d.get("message") or ""), grad_norm=_num(d.get("grad_norm")),
             seconds=_num(d.get("seconds"), 0.0), spec=spec, coef_names=d.get("coef_names"),
-            info={k: v for k, v in d.items() if k not in _CORE_KEYS}, tables=tables, summary=summary,
+            info={k: v for k, v in d.items() if k not in CORE_KEYS}, tables=tables, summary=summary,
             warnings=list(d.get("warnings") or []), fixed=dict(d.get("fixed") or {}),
             posterior={k: np.asarray(v, float) for k, v in d["posterior"].items()} if d.get("posterior") else None,
             source=source)

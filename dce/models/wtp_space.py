@@ -20,7 +20,7 @@ as in preference space with the price's coefficient replaced by ``scale`` (at it
 conditional logit in WTP space (numpy, exact gradient and Hessian through the chain rule, with the
 second-derivative term of the nonlinear map), :class:`MixedLogitWTP` the mixed logit in WTP space through
 the mixed logit's own kernel (whose coefficient map multiplies every coefficient by the scale
-coefficient, see :func:`dce.models._mixed_kernels.panel_kernel`).  Both start from the preference-space
+coefficient, see :func:`dce.models.mixed.kernels.panel_kernel`).  Both start from the preference-space
 conditional logit (its coefficient ratios, its price coefficient as the scale): the likelihood of the
 conditional logit is the same in both spaces, so its WTP-space fit starts at the optimum.
 """
@@ -32,7 +32,7 @@ import numpy as np
 
 from dce.errors import ArgumentError, DCEError, where
 from dce.models import engine
-from dce.models.mixed import MixedLogit
+from dce.models.mixed.model import MixedLogit
 from dce.models.mnl import ConditionalLogit, _chosen_rows, _hessian, _mean_x, probabilities, utilities
 
 SCALE = "scale"
@@ -358,7 +358,7 @@ class MixedLogitWTP(_WTPSpaceModel, MixedLogit):
 
     @classmethod
     def _space_draws(cls, result, space, theta, n_draws, seed):
-        from dce.models.mixed import coefficient_draws
+        from dce.models.mixed.model import coefficient_draws
 
         random = {n: (v or {}).get("distribution") for n, v in (result.info.get("random") or {}).items()}
         corr = (result.info.get("correlation") or {}).get("names") or None

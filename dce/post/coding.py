@@ -128,7 +128,7 @@ def _formula_columns(spec):
         elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", f):
             cols.append(f)
         else:
-            from dce.spec.expr import parse
+            from dce.expr import parse
 
             cols.extend(sorted(parse(_inner(f), where=f).names))
     return list(dict.fromkeys(cols))

@@ -1,11 +1,11 @@
 """Tables of a design's diagnostics (the dict of :func:`dce.design.diagnostics.evaluate` or its JSON).
 
-The same :class:`~dce.report.table.Table` objects are printed by `dce design`, written by
+The same :class:`~dce.tables.Table` objects are printed by `dce design`, written by
 ``--format`` and shown in the HTML report.
 """
 from __future__ import annotations
 
-from dce.report.table import Column, Table, cell
+from dce.tables import Column, Table, cell
 
 
 def _alternatives(d) -> str:

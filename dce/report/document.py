@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from dce.errors import DCEError
 from dce.report.inputs import read_input
-from dce.report.table import Table, cell_column, cell_value, format_cell
+from dce.tables import Table, cell_column, cell_value, format_cell
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 

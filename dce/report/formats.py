@@ -1,4 +1,4 @@
-"""Tables for papers: one or several :class:`~dce.report.table.Table` as text, Markdown, LaTeX, CSV, JSON or xlsx.
+"""Tables for papers: one or several :class:`~dce.tables.Table` as text, Markdown, LaTeX, CSV, JSON or xlsx.
 
 Every renderer reads the same table objects; none computes anything.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import re
 
-from dce.report.table import Column, Table, cell_column, cell_value, json_cell
+from dce.tables import Column, Table, cell_column, cell_value, json_cell
 
 FORMATS = ("text", "markdown", "latex", "csv", "json", "xlsx")
 BINARY = ("xlsx",)

@@ -1,4 +1,4 @@
-"""Renderers: one :class:`~dce.report.table.Table` to the terminal (rich) or to plain text formats.
+"""Renderers: one :class:`~dce.tables.Table` to the terminal (rich) or to plain text formats.
 
 The terminal renderer keeps the conventions of every `dce` table: text columns left-aligned and folded
 when long, numeric columns right-aligned and never wrapped, nothing read as markup (names such as
@@ -6,7 +6,7 @@ when long, numeric columns right-aligned and never wrapped, nothing read as mark
 """
 from __future__ import annotations
 
-from dce.report.table import Table
+from dce.tables import Table
 
 
 def to_rich(table: Table):

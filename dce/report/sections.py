@@ -1,7 +1,7 @@
 """The sections of the study report, built from the checked JSON inputs (:mod:`dce.report.inputs`).
 
 Each builder returns a :class:`Section`: an anchor, a title and blocks (tables as
-:class:`~dce.report.table.Table`, figures as :class:`~dce.report.figures.Figure`, paragraphs, lists).
+:class:`~dce.tables.Table`, figures as :class:`~dce.report.figures.Figure`, paragraphs, lists).
 Nothing here branches on the kind of model: a model section shows the generic fields of the model JSON
 (the estimates table `dce fit` prints, fit, convergence), every table in its ``tables`` list, every
 scalar model-specific field (draws, seed, starts, ...), and figures of what the model's own class says
@@ -18,14 +18,12 @@ import numpy as np
 
 from dce.errors import DCEError
 from dce.report import figures as F
-from dce.report.table import Column, Table, cell
+from dce.models.results import CORE_KEYS as RESULT_KEYS
+from dce.models.results import SE_LABEL
+from dce.tables import Column, Table, cell
 
-SE_LABEL = {"classical": "s.e.", "robust": "robust s.e.", "cluster": "cluster s.e.", "posterior": "posterior sd"}
 # top-level model JSON keys shown by the generic parts of a model section (everything else is model-specific)
-CORE_KEYS = {"schema_version", "model", "label", "loglik", "loglik_null", "n_tasks", "n_respondents", "n_params",
-             "aic", "bic", "rho2", "rho2_adj", "converged", "message", "grad_norm", "iterations", "seconds",
-             "se_type", "params", "vcov", "vcovs", "vcov_robust", "warnings", "spec", "fixed", "coef_names",
-             "tables", "summary", "posterior", "validation", "provenance"}
+CORE_KEYS = RESULT_KEYS | {"label", "validation", "provenance"}
 
 
 @dataclass
@@ -281,13 +279,12 @@ def coding_table(spec: dict, i: int) -> Table | None:
 
 def estimates_table(m, i) -> Table:
     """The estimates table `dce fit` prints, from the result read back."""
-    from dce.report.tables import SE_LABEL as LABELS
     from dce.report.tables import estimates_table as terminal_table
 
     t = terminal_table(m.result)
     t.title, t.key = f"Model {i}: estimates", f"model{i}_estimates"
     t.notes.append("posterior means and sds; 95% equal-tailed credible intervals" if m.result.bayesian else
-                   f"{LABELS.get(m.result.se_type, 's.e.')}; 95% confidence intervals from the normal approximation"
+                   f"{SE_LABEL.get(m.result.se_type, 's.e.')}; 95% confidence intervals from the normal approximation"
                    + ("; parameters marked fixed are held at the value shown" if m.result.fixed else ""))
     return t
 

@@ -1,13 +1,12 @@
 """Terminal reports: the estimates table and fit summary of a model, shares and WTP tables.
 
-Every table is built as data (:class:`dce.report.table.Table`) from a result's numbers and names and
+Every table is built as data (:class:`dce.tables.Table`) from a result's numbers and names and
 rendered by :mod:`dce.report.render`; the layout follows Biogeme's and Apollo's reports.
 """
 from __future__ import annotations
 
-from dce.report.table import Column, Table
-
-SE_LABEL = {"classical": "s.e.", "robust": "robust s.e.", "cluster": "cluster s.e.", "posterior": "posterior sd"}
+from dce.models.results import SE_LABEL
+from dce.tables import Column, Table
 
 
 def estimates_table(result, source="") -> Table:
@@ -57,7 +56,7 @@ def summary_rows(result) -> list:
 
 def summary_table(result) -> Table:
     """The fit summary as a table of raw numbers (each cell with its own format), for files and the report."""
-    from dce.report.table import cell
+    from dce.tables import cell
 
     rows = [["tasks", cell(result.n_tasks, "int")], ["respondents", cell(result.n_respondents, "int")],
             ["parameters", cell(result.n_params, "int")], ["log-likelihood", cell(result.loglik, "f3")],
@@ -172,7 +171,7 @@ def wtp_tables(rows, imp, cost, source, level) -> list:
 
 def simple_table(title, header, rows):
     """A rich table from a title, column names and rows of already formatted text cells (for callers
-    not yet on :class:`~dce.report.table.Table`).  Numeric-looking columns are right-aligned, unwrapped."""
+    not yet on :class:`~dce.tables.Table`).  Numeric-looking columns are right-aligned, unwrapped."""
     from rich import box
     from rich.table import Table as RichTable
     from rich.text import Text

@@ -33,9 +33,10 @@ def choose_backend(backend: str = "auto", argument: str = "backend") -> str:
 
 
 def usable_cpus() -> int:
+    """The processors this process may run on (its affinity mask, where the system has one)."""
     try:
         return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
+    except (AttributeError, OSError):  # not on Linux
         return os.cpu_count() or 1
 
 

@@ -14,15 +14,10 @@ from __future__ import annotations
 import os
 import sys
 
+from dce.util.backend import usable_cpus
+
 _TIMEOUT = 300.0      # seconds to wait for a child's compilation before compiling here as usual
 _SEEN = set()         # kernels already looked at in this process (each model fit asks again)
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def is_cached(dispatcher) -> bool:
@@ -49,14 +44,14 @@ def compile_parts(kernel, parts) -> bool:
     if kernel in _SEEN:
         return False
     _SEEN.add(kernel)
-    if not parts or not sys.platform.startswith("linux") or usable_cores() < 2 or is_cached(kernel):
+    if not parts or not sys.platform.startswith("linux") or usable_cpus() < 2 or is_cached(kernel):
         return False
     try:
         import multiprocessing as mp
 
         if mp.current_process().daemon:
             return False
-        n = min(len(parts), usable_cores())
+        n = min(len(parts), usable_cpus())
         ctx = mp.get_context("fork")
         children = [ctx.Process(target=_child, args=(p,)) for p in parts[:n - 1]]
         for c in children:

@@ -137,7 +137,7 @@ def test_library_result_says_whether_it_is_reliable(tmp_path):
 
 def test_draws_beyond_the_free_memory_are_refused_before_allocating(monkeypatch):
     from dce.errors import ArgumentError
-    from dce.models import mixed
+    from dce.models.mixed import model as mixed
 
     monkeypatch.setattr(mixed, "available_memory", lambda: 2**30)
     with pytest.raises(ArgumentError) as e:

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from dce.cli.errors import for_cli
 from dce.data.simulate import load_truth, simulate_responses
 from dce.design.io import read_design_csv
 from dce.design.spec import load_design_spec
@@ -70,4 +71,4 @@ def test_respondents_are_named_as_the_argument(spec):
     design = read_design_csv(ROOT / "examples" / "newdeal" / "design.csv", spec)
     with pytest.raises(ArgumentError, match="n_respondents: must be at least 1") as e:
         simulate_responses(design, load_truth(TRUTH, spec), 0, seed=1)
-    assert e.value.for_cli() == "--respondents: must be at least 1"
+    assert for_cli(e.value) == "--respondents: must be at least 1"

@@ -37,7 +37,7 @@ def test_matches_python_semantics(text, fn):
 
 
 @pytest.mark.parametrize("text,msg", [
-    # code is refused by the one restricted evaluator (dce.spec.expr), never run
+    # code is refused by the one restricted evaluator (dce.expr), never run
     ("__import__('os').system('x')", "is not allowed"),
     ("__import__('os')", "calling '__import__' is not allowed"),
     ("d.upper() == 'X'", "is not allowed"),

@@ -1,4 +1,4 @@
-"""Fuzzing the restricted expression language (dce.spec.expr: model files, design constraints, scenario
+"""Fuzzing the restricted expression language (dce.expr: model files, design constraints, scenario
 files) and the formula reader (dce.data.build): random expression trees, deep nesting, huge literals,
 names with any characters.  Property: a value (or a linear decomposition), or one DCEError line naming
 the place; no warning, no other exception, within a time bound."""
@@ -56,7 +56,7 @@ expressions = st.recursive(leaf, _extend, max_leaves=16)
 
 def check_expression(text, fz, env=ENV):
     """parse, evaluate and linear on ``text``: values or one DCEError line naming the place; no warning."""
-    from dce.spec.expr import parse
+    from dce.expr import parse
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")          # any warning fails the example

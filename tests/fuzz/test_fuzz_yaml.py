@@ -256,7 +256,7 @@ FRAME = model_frame()
 @example(doc={**MODEL_FILE, "choice": "text"})
 @example(doc={**MODEL_FILE, "alternatives": {"a": {"code": 10**400, "utility": "B * TT1"}}})  # once: OverflowError
 def test_model_files(tmp_path, fz, doc):
-    from dce.spec.modelfile import choice_data_from_model_file, load_model_file
+    from dce.data.modelfile import choice_data_from_model_file, load_model_file
 
     path = tmp_path / "model.yaml"
     path.write_text(dump(doc), encoding="utf-8")
@@ -291,6 +291,6 @@ def test_the_shipped_files_pass(tmp_path, fz, newdeal_model):
         assert check(fz, p, load_design) is not None
     p = tmp_path / "m.yaml"
     p.write_text(json.dumps(MODEL_FILE))
-    from dce.spec.modelfile import choice_data_from_model_file, load_model_file
+    from dce.data.modelfile import choice_data_from_model_file, load_model_file
 
     assert choice_data_from_model_file(load_model_file(p), FRAME, source="d.csv").n_tasks > 0

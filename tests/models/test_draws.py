@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dce.errors import DCEError
-from dce.models.draws import halton, primes, radical_inverse, transform, uniform_draws
+from dce.models.mixed.draws import halton, primes, radical_inverse, transform, uniform_draws
 
 
 def test_primes_and_radical_inverse():
@@ -64,7 +64,7 @@ def test_transforms():
 
 def test_bad_draws_are_checked_once_by_the_model():
     """Arguments are validated where the user gives them (the model), with the argument's name."""
-    from dce.models.mixed import MixedLogit
+    from dce.models.mixed.model import MixedLogit
 
     with pytest.raises(DCEError, match="^draws: 1 draws are too few"):
         MixedLogit({"a": "n"}, draws=1)

@@ -12,8 +12,8 @@ import pytest
 
 from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError
-from dce.models import _hb_sampler as hs
-from dce.models.hb import HierarchicalBayes
+from dce.models.hb import sampler as hs
+from dce.models.hb.model import HierarchicalBayes
 from dce.util.numdiff import hessian, jacobian
 
 from tests.conftest import shared_file
@@ -137,7 +137,7 @@ def _exact_moments(x, chosen, ztype, mu, sigma):
 
 @pytest.mark.parametrize("backend,ztype,n", [("numba", 0, 400000), ("numba", 2, 400000), ("numpy", 0, 60000)])
 def test_metropolis_step_leaves_the_posterior_invariant(backend, ztype, n):
-    from dce.models.mcmc import ess
+    from dce.models.hb.diagnostics import ess
 
     hbd, x, chosen = _one_respondent(ztype)
     mu, sigma = 0.4, 0.7
@@ -246,7 +246,7 @@ def test_poor_mixing_is_a_warning_not_a_crash(small, tmp_path):
 
 def test_poor_mixing_short_of_non_convergence_keeps_the_estimate():
     """R-hat between 1.01 and 1.1 or a low ESS is a warning; above 1.1, or too few draws, no reliable estimate."""
-    from dce.models._hb_summary import _converged
+    from dce.models.hb.summary import _converged
 
     assert _converged({"max_rhat": 1.04, "min_ess": 32.0}, 1000) == (True, "largest R-hat 1.040, smallest ESS 32")
     ok, message = _converged({"max_rhat": 1.25, "min_ess": 900.0}, 1000)

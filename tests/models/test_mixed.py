@@ -7,7 +7,7 @@ import pytest
 
 from dce.data.choice_data import ChoiceData
 from dce.errors import DCEError
-from dce.models.mixed import MixedLogit, _Problem
+from dce.models.mixed.model import MixedLogit, _Problem
 from dce.util.numdiff import jacobian
 from tests.conftest import simulated_choices
 
@@ -91,7 +91,7 @@ def test_numba_and_numpy_kernels_agree():
 
 def test_numpy_chunks_give_the_same_result():
     """The fallback processes draws in chunks; the merge across chunks is exact."""
-    from dce.models._mixed_kernels_np import panel_kernel_np
+    from dce.models.mixed.kernels_ref import panel_kernel_np
 
     data = simulated_panel(20, 3, 3, lambda r, n: r.normal(size=(n, 2)), ["a", "b"], seed=3)
     model = MixedLogit({"a": "n", "b": "n"}, draws=37, seed=1, backend="numpy")
@@ -110,7 +110,7 @@ def test_numpy_chunks_give_the_same_result():
 
 def test_fast_exponential_is_accurate():
     pytest.importorskip("numba")
-    from dce.models._mixed_kernels import vexp_array
+    from dce.models.mixed.kernels import vexp_array
 
     x = np.concatenate([np.linspace(-700, 700, 200001), np.random.default_rng(0).normal(size=10000)])
     np.testing.assert_allclose(vexp_array(x), np.exp(x), rtol=4e-16, atol=0)
@@ -267,7 +267,7 @@ def test_train_500_halton_draws_matches_reference(train_path):
 
 def test_coefficient_draws_follow_the_mixing_distribution():
     """coefficient_draws maps parameters to coefficients as the likelihood does (moments of the draws)."""
-    from dce.models.mixed import coefficient_draws
+    from dce.models.mixed.model import coefficient_draws
 
     names = ["a", "b", "c", "d", "e"]
     data = simulated_panel(40, 3, 3, lambda r, n: r.normal(size=(n, 5)), names, seed=6)

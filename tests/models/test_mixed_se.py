@@ -7,7 +7,7 @@ log-likelihood values alone, an estimate independent of our analytic gradient.
 """
 import numpy as np
 
-from dce.models.mixed import MixedLogit, _Problem
+from dce.models.mixed.model import MixedLogit, _Problem
 from dce.util.numdiff import hessian
 
 

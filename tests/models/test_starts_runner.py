@@ -14,7 +14,7 @@ def test_mixed_logit_starts_in_worker_processes_give_the_same_fit():
     from dce.data.survey import choice_data_from_survey
     from dce.design.io import read_design_csv
     from dce.design.spec import load_design_spec
-    from dce.models.mixed import MixedLogit
+    from dce.models.mixed.model import MixedLogit
 
     design = read_design_csv(ROOT / "examples" / "newdeal" / "design.csv",
                              load_design_spec(ROOT / "designs" / "newdeal.yaml"))

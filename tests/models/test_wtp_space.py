@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dce.errors import DCEError
-from dce.models.mixed import _Problem
+from dce.models.mixed.model import _Problem
 from dce.models.mnl import ConditionalLogit
 from dce.models.results import ModelResult
 from dce.models.wtp_space import ConditionalLogitWTP, MixedLogitWTP, WTPSpace

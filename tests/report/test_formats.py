@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dce.report.formats import FORMATS, flat, render, sheet_names, tex_escape
-from dce.report.table import Column, Table, cell
+from dce.tables import Column, Table, cell
 
 # pandas 3 reads floats exactly by default (and deprecates the option); pandas 2 needs "round_trip"
 EXACT = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from dce.cli import cli
 from dce.models.base import Model
-from dce.report.table import Column, Table
+from dce.tables import Column, Table
 
 EXTERNAL = re.compile(r"^\s*(https?:|//|ftp:|file:)", re.I)
 

@@ -1,4 +1,4 @@
-"""Tables as data (dce.report.table) and the terminal renderer (dce.report.render): every column format,
+"""Tables as data (dce.tables) and the terminal renderer (dce.report.render): every column format,
 cells with their own format, the JSON round trip, and the survey validation printout."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from dce.report.render import print_table
-from dce.report.table import FORMATS, Column, Table, cell, format_cell, json_cell
+from dce.tables import FORMATS, Column, Table, cell, format_cell, json_cell
 from dce.report.tables import print_validation, validation_table
 
 

@@ -14,9 +14,10 @@ pytest.importorskip("numba")
 SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np
-    from dce.models import _mixed_kernels as mk
-    from dce.util.jit import compile_parts, is_cached, usable_cores
-    from dce.models.mixed import _kernel
+    from dce.models.mixed import kernels as mk
+    from dce.util.backend import usable_cpus
+    from dce.util.jit import compile_parts, is_cached
+    from dce.models.mixed.model import _kernel
     before = is_cached(mk.panel_kernel)
     kernel, backend = _kernel("numba")           # compile_parts runs here on a cold cache
     # the kernel's first call, on a tiny problem of the types the mixed logit passes
@@ -27,7 +28,7 @@ SCRIPT = textwrap.dedent("""
     out = (np.empty(R), np.empty((R, 4)), np.empty((R, K)), np.zeros((1, 4, 4)))
     kernel(dX, doff, starts, mu, L, zt, Z, pk, pq, -1, True, bounds, 0, 1, *out)
     rd = mk._respondent_draws.stats
-    print(json.dumps({"before": before, "after": is_cached(mk.panel_kernel), "cores": usable_cores(),
+    print(json.dumps({"before": before, "after": is_cached(mk.panel_kernel), "cores": usable_cpus(),
                       "draws_hits": sum(rd.cache_hits.values()), "draws_misses": sum(rd.cache_misses.values()),
                       "ll": float(out[0][0])}))
 """)

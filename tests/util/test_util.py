@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dce.errors import ArgumentError, DCEError, option_name, where
+from dce.cli.errors import for_cli, option_name
+from dce.errors import ArgumentError, DCEError, where
 
 
 # ------------------------------------------------------------------------------------------ seeds
@@ -59,7 +60,7 @@ def test_error_places_and_option_names():
     assert where(None, task=4) == "task 4: " and where("f") == "f: " and where() == ""
     e = ArgumentError("id_col", "needed for cluster standard errors")
     assert str(e) == "id_col: needed for cluster standard errors"
-    assert e.for_cli() == "--id: needed for cluster standard errors"
+    assert for_cli(e) == "--id: needed for cluster standard errors"
     assert option_name("draw_type") == "--draw-type" and option_name("n_sim") == "--sims"
 
 

@@ -9,7 +9,7 @@ default bayesm's values so that results can be checked against ``bayesm::rhierMn
 no prior options, bayesm's defaults for that case: ``mubar = 2`` and prior variance 0.2 for the
 constrained coefficients, ``Amu = 0.1``, ``nu = K + 15``.
 
-Sampler: the Allenby-Rossi Gibbs scheme (:mod:`dce.models._hb_kernels`): conjugate normal /
+Sampler: the Allenby-Rossi Gibbs scheme (:mod:`dce.models.hb.kernels`): conjugate normal /
 inverse-Wishart draws of ``(mu, Sigma)``, one random-walk Metropolis step per respondent, proposals
 centred on the current value with covariance ``s^2 (H_n + Sigma^-1)^-1`` (``H_n`` the information of the
 respondent's likelihood at the maximum of bayesm's fractional likelihood, where each chain starts).
@@ -37,9 +37,6 @@ from dce.models.base import Model
 
 DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal"}
 _ZTYPE = {"n": 0, "ln": 1, "-ln": 2}
-RHAT_MAX = 1.01        # above it, or an ESS below ESS_MIN: a warning (poor mixing; the estimates stand)
-ESS_MIN = 400
-RHAT_UNRELIABLE = 1.1  # above it the chains have not converged: no reliable estimate (exit 3 in the CLI)
 
 
 def _whole(value, argument, low):
@@ -113,7 +110,7 @@ class HierarchicalBayes(Model):
 
     def _prior(self, K, ztype):
         """bayesm's priors (its defaults for sign constraints where there are some and no options)."""
-        from dce.models._hb_sampler import Prior
+        from dce.models.hb.sampler import Prior
 
         signed = ztype != 0
         default = self.prior_variance is None and self.prior_dof is None and signed.any()
@@ -165,7 +162,7 @@ class HierarchicalBayes(Model):
     def fit(self, data):
         """Sample the posterior given ``data`` (:class:`dce.data.choice_data.ChoiceData`, respondent ids
         required); returns the :class:`dce.models.results.ModelResult`."""
-        from dce.models import _hb_sampler as hs
+        from dce.models.hb import sampler as hs
         from dce.runner import resolve_workers
         from dce.util.backend import choose_backend
         from dce.util.seeds import resolve_seed
@@ -191,7 +188,7 @@ class HierarchicalBayes(Model):
                        "sigma": np.stack([c["sigma"] for c in chains])}
         self.ids_ = _respondent_ids(data)
         self.names_ = names
-        from dce.models import _hb_summary as summ
+        from dce.models.hb import summary as summ
 
         result = summ.build_result(self, data, chains, prior, ztype, per, mnl, backend, workers)
         result.seconds = time.perf_counter() - t0
@@ -217,7 +214,7 @@ class HierarchicalBayes(Model):
         """Write every kept individual draw: ``.npz`` (arrays ``beta`` (chains, draws, respondents,
         coefficients), ``mu``, ``sigma``, ``ids``, ``names``) or ``.parquet`` (one row per chain, draw
         and respondent)."""
-        from dce.models._hb_summary import write_draws
+        from dce.models.hb.summary import write_draws
 
         self._fitted()
         write_draws(path, self.draws_, self.ids_, self.names_)

@@ -11,7 +11,7 @@ import pytest
 from dce.data.readers import read_table
 from dce.errors import DCEError
 from dce.models.mnl import ConditionalLogit
-from dce.spec.modelfile import choice_data_from_model_file, load_model_file
+from dce.data.modelfile import choice_data_from_model_file, load_model_file
 
 ROOT = Path(__file__).resolve().parents[2]
 B01 = ROOT / "examples" / "swissmetro" / "b01logit.yaml"

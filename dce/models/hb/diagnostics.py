@@ -13,6 +13,10 @@ import math
 
 import numpy as np
 
+RHAT_MAX = 1.01        # above it, or an ESS below ESS_MIN: a warning (poor mixing; the estimates stand)
+ESS_MIN = 400
+RHAT_UNRELIABLE = 1.1  # above it the chains have not converged: no reliable estimate (exit 3 in the CLI)
+
 
 def _split(draws):
     """(chains, n, P) -> (2 chains, n // 2, P): each chain's first and second halves (the middle draw of

@@ -38,7 +38,7 @@ def scaled_coefficients(coef, sidx):
 
 def _to_scaled(g, H, coef, S):
     """Scores g (R x K x C) and Hessians H (R x K x K x C, or None) of every draw from ``beta`` to the
-    coefficients ``c`` of WTP space (see :func:`dce.models._mixed_kernels._to_scaled`)."""
+    coefficients ``c`` of WTP space (see :func:`dce.models.mixed.kernels._to_scaled`)."""
     a = coef.copy()
     a[:, S] = 1.0
     s = coef[:, S]                                                     # R x C
@@ -57,7 +57,7 @@ def _to_scaled(g, H, coef, S):
 
 def panel_kernel_np(dX, doff, starts, mu, L, ztype, Z, pk, pq, sidx, want_hess, bounds, c_lo, c_hi,
                     out_ll, out_S, out_E, out_H, chunk_bytes=CHUNK_BYTES):
-    """See :func:`dce.models._mixed_kernels.panel_kernel` (``sidx``: the scale coefficient of WTP space, or
+    """See :func:`dce.models.mixed.kernels.panel_kernel` (``sidx``: the scale coefficient of WTP space, or
     -1).  All respondents at once (``bounds``, ``c_lo`` and ``c_hi`` are ignored); the Hessian goes to
     ``out_H[0]``."""
     T, J1, K = dX.shape

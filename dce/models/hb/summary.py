@@ -1,6 +1,6 @@
 """The result of a hierarchical Bayes fit: posterior summaries, diagnostics, tables and the draws file.
 
-:func:`build_result` turns the chains of :func:`dce.models._hb_sampler.run_chains` into the one result
+:func:`build_result` turns the chains of :func:`dce.models.hb.sampler.run_chains` into the one result
 type; :func:`write_draws` writes every kept individual draw (``.npz`` or ``.parquet``) for simulators.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from dce.errors import ArgumentError
+from dce.models.hb.diagnostics import ESS_MIN, RHAT_MAX, RHAT_UNRELIABLE, ess, split_rhat
 
 LEVEL = 0.95
 TRACE_POINTS = 500     # log-likelihood trace in the JSON: at most this many points per chain
@@ -51,8 +52,6 @@ def _converged(diag, kept):
     """(converged, message): the chains count as converged unless some population parameter's R-hat is
     above RHAT_UNRELIABLE (Gelman et al.'s 1.1) or too few draws were kept to tell.  Poor mixing short of
     that (R-hat above 1.01, ESS below 400) is a warning only: the estimates stand, less precisely."""
-    from dce.models.hb import RHAT_UNRELIABLE
-
     if kept < 4 or diag["max_rhat"] is None or diag["min_ess"] is None:
         return False, f"only {kept} kept draws per chain: too few to tell whether the chains converged"
     text = f"largest R-hat {diag['max_rhat']:.3f}, smallest ESS {diag['min_ess']:.0f}"
@@ -63,9 +62,6 @@ def _converged(diag, kept):
 
 def _diagnostics(theta, pnames, chains, settings):
     """R-hat, ESS, acceptance and the log-likelihood trace; returns (dict, warnings)."""
-    from dce.models.hb import ESS_MIN, RHAT_MAX, RHAT_UNRELIABLE
-    from dce.models.mcmc import ess, split_rhat
-
     rhat, n_eff = split_rhat(theta), ess(theta)
     warnings = []
     if theta.shape[1] < 4:
@@ -128,7 +124,7 @@ def round_significant(x, digits):
 
 def build_result(model, data, chains, prior, ztype, per_resp, mnl, backend, workers):
     """The :class:`dce.models.results.ModelResult` of a finished sampler run."""
-    from dce.models._hb_sampler import Settings
+    from dce.models.hb.sampler import Settings
     from dce.models.results import ModelResult
 
     names = list(data.names)
@@ -189,7 +185,7 @@ def _prior_info(prior, model, ztype):
 
 
 def _tables(result, names, pnames, est, se, rhat, n_eff, cor, chains, ztype, implied):
-    from dce.report.table import Column, Table
+    from dce.tables import Column, Table
 
     dists = {0: "normal", 1: "lognormal", 2: "negative lognormal"}
     with np.errstate(divide="ignore", invalid="ignore"):

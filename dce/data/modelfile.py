@@ -10,7 +10,7 @@ A model file is YAML::
       train: {code: 1, available: "TRAIN_AV * (SP != 0)", utility: "ASC_TRAIN + B_TIME * TRAIN_TT / 100"}
       sm:    {code: 2, available: "SM_AV", utility: "B_TIME * SM_TT / 100"}
 
-Expressions are read by the restricted evaluator :mod:`dce.spec.expr` (never ``eval``).  In a
+Expressions are read by the restricted evaluator :mod:`dce.expr` (never ``eval``).  In a
 utility, names that are columns of the data are data; every other name is a parameter.  ``exclude``
 and ``available`` may use data columns only; ``available`` defaults to "always available" (nonzero
 means available).  Parameters are ordered alphabetically (as in Biogeme's report), whatever the
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dce.errors import DCEError, missing_value, where
-from dce.spec import expr as _expr
+from dce import expr as _expr
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -4,7 +4,7 @@ Imported only when a hierarchical Bayes model is estimated; compilation is cache
 (``cache=True``).  :func:`run_block` runs ``n_it`` iterations of the Allenby-Rossi sampler on the
 state arrays it is given (changing them in place), drawing from the caller's random generators
 (numba draws from numpy's own generators with numpy's algorithms), so that the pure-numpy twin
-(:mod:`dce.models._hb_kernels_np`) consumes the same numbers in the same order and gives the same chain.  One iteration:
+(:mod:`dce.models.hb.kernels_ref`) consumes the same numbers in the same order and gives the same chain.  One iteration:
 
 1. ``(mu, Sigma) | beta``: the conjugate normal / inverse-Wishart draw (bayesm's ``rmultireg`` with a
    column of ones): ``Sigma^-1 ~ Wishart(nu + R, (V + S)^-1)`` by the Bartlett decomposition, then
@@ -25,7 +25,7 @@ import math
 import numba as nb
 import numpy as np
 
-from dce.models._mixed_kernels import vexp
+from dce.models.mixed.kernels import vexp
 
 # Fused multiply-adds only: a * b + c rounded once (LLVM then vectorises the exponential well); no
 # reassociation, which would undo the exponential's exact range reduction.

@@ -1,4 +1,4 @@
-"""Pure-numpy twin of :mod:`dce.models._hb_kernels` (used where numba is not installed).
+"""Pure-numpy twin of :mod:`dce.models.hb.kernels` (used where numba is not installed).
 
 The same functions with the same arguments; each iteration is vectorised over respondents instead of
 looping over them, and consumes the caller's random numbers exactly as the compiled kernel does, so
@@ -43,7 +43,7 @@ def loglik_all(Dt, doff, task_ptr, resp_ptr, ztype, B, out):
 
 
 def draw_mu_sigma(B, mubar, Amu, nu, V, chi2, zb, zm, mu, Sig, M, Minv, w=None, D=None):
-    """One conjugate draw of ``(mu, Sigma)``; see :func:`dce.models._hb_kernels.draw_mu_sigma`."""
+    """One conjugate draw of ``(mu, Sigma)``; see :func:`dce.models.hb.kernels.draw_mu_sigma`."""
     R, K = B.shape
     n = R + Amu
     bt = (B.sum(axis=0) + Amu * mubar) / n
@@ -74,7 +74,7 @@ def _sweep(Dt, doff, idx, ztype, B, ll, mu, W, P, scale, g_prop, g_acc):
 
 
 def metropolis_only(n_it, Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, scale, g_prop, g_acc, out):
-    """Metropolis sweeps with ``mu`` and ``W`` fixed; see :func:`dce.models._hb_kernels.metropolis_only`."""
+    """Metropolis sweeps with ``mu`` and ``W`` fixed; see :func:`dce.models.hb.kernels.metropolis_only`."""
     idx = _index(task_ptr, resp_ptr)
     accepted = 0
     for j in range(n_it):
@@ -86,7 +86,7 @@ def metropolis_only(n_it, Dt, doff, task_ptr, resp_ptr, ztype, B, ll, mu, W, P, 
 def run_block(n_it, first, burn, thin, Dt, doff, task_ptr, resp_ptr, ztype, mubar, Amu, nu, V,
               B, ll, mu, Sig, M, Minv, P, scale, g_prop, g_acc, g_chi, g_norm,
               out_beta, out_mu, out_sig, slot, ll_trace, Wsum):
-    """Iterations of one chain; see :func:`dce.models._hb_kernels.run_block` (the same random numbers)."""
+    """Iterations of one chain; see :func:`dce.models.hb.kernels.run_block` (the same random numbers)."""
     R, K = B.shape
     idx = _index(task_ptr, resp_ptr)
     df = nu + R - np.arange(K)

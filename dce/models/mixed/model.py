@@ -23,8 +23,8 @@ draw ``d``'s product of logit probabilities, computed by the kernel in the same 
 likelihood).  Convergence is declared on the Newton decrement, so the Hessian of the last evaluation is
 the exact Hessian at the estimates: it gives the classical, robust and clustered standard errors with
 no further evaluations.  The likelihood kernel is compiled with numba when it is installed (see
-:mod:`dce.models._mixed_kernels`; it runs in threads over chunks of respondents) and otherwise runs in
-chunked numpy (:mod:`dce.models._mixed_kernels_np`), with the same results.
+:mod:`dce.models.mixed.kernels`; it runs in threads over chunks of respondents) and otherwise runs in
+chunked numpy (:mod:`dce.models.mixed.kernels_ref`), with the same results.
 
 :func:`coefficient_draws` draws individual coefficient vectors from a fitted model's mixing
 distribution (preference shares, WTP distributions).
@@ -39,7 +39,7 @@ from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError
 from dce.models import engine
 from dce.models.base import Model
-from dce.models.draws import DRAW_TYPES, transform, uniform_draws
+from dce.models.mixed.draws import DRAW_TYPES, transform, uniform_draws
 
 DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal", "t": "triangular",
                  "u": "uniform"}
@@ -51,12 +51,12 @@ def _kernel(backend):
     from dce.util.backend import choose_backend
 
     if choose_backend(backend) == "numba":
-        from dce.models._mixed_kernels import COMPILE_PARTS, panel_kernel
+        from dce.models.mixed.kernels import COMPILE_PARTS, panel_kernel
         from dce.util.jit import compile_parts
 
         compile_parts(panel_kernel, COMPILE_PARTS)    # the first run on a machine: in parallel processes
         return panel_kernel, "numba"
-    from dce.models._mixed_kernels_np import panel_kernel_np
+    from dce.models.mixed.kernels_ref import panel_kernel_np
 
     return panel_kernel_np, "numpy"
 
@@ -440,7 +440,7 @@ class MixedLogit(Model):
                                        "its coefficient hardly varies; consider keeping it fixed")
 
     def _describe(self, result, problem, data):
-        from dce.report.table import Column, Table
+        from dce.tables import Column, Table
 
         names, theta, val, se = self._coef_names, result.estimates, self._val, result.se()
         random, implied = {}, {}
@@ -483,7 +483,7 @@ class MixedLogit(Model):
 
     def _correlation(self, result):
         """JSON ``correlation`` and the covariance/correlation tables of the correlated coefficients."""
-        from dce.report.table import Column, Table
+        from dce.tables import Column, Table
 
         val, ck = self._val, self._corr_idx
         cn = [self._coef_names[k] for k in ck]
@@ -602,7 +602,7 @@ def coefficient_draws(random, correlated, coef_names, param_names, theta, n_draw
     (model, n_draws, seed) and reused, so that repeated calls (one per Krinsky-Robb draw) cost a small
     matrix product.
     """
-    from dce.models._mixed_kernels_np import coefficients_np
+    from dce.models.mixed.kernels_ref import coefficients_np
 
     names = list(coef_names)
     model = MixedLogit(random, correlated=correlated)

@@ -77,12 +77,12 @@ class Settings:
 def kernels(backend):
     """The kernel module for ``backend`` (numba or numpy)."""
     if backend == "numba":
-        from dce.models import _hb_kernels as k
+        from dce.models.hb import kernels as k
         from dce.util.jit import compile_parts
 
         compile_parts(k.run_block, k.COMPILE_PARTS)     # the first run on a machine: in parallel processes
     else:
-        from dce.models import _hb_kernels_np as k
+        from dce.models.hb import kernels_ref as k
     return k
 
 
@@ -121,7 +121,7 @@ def _segments(values, ptr):
 
 def _loglik(hbd, Bstar):
     """Per-respondent log-likelihoods (R,) at the sampled values ``Bstar`` (R, K)."""
-    from dce.models._hb_kernels_np import loglik_all
+    from dce.models.hb.kernels_ref import loglik_all
 
     out = np.empty(hbd.R)
     loglik_all(hbd.Dt, hbd.doff, hbd.task_ptr, hbd.resp_ptr, hbd.ztype, Bstar, out)
@@ -131,7 +131,7 @@ def _loglik(hbd, Bstar):
 def _mnl_parts(hbd, Bstar):
     """Per-respondent log-likelihood (R,), gradient (R, K) and minus the Gauss-Newton Hessian (R, K, K)
     (the information, positive semidefinite) with respect to the sampled values ``Bstar`` (R, K)."""
-    from dce.models._hb_kernels_np import transform
+    from dce.models.hb.kernels_ref import transform
 
     beta = transform(Bstar, hbd.ztype)
     lam = np.where(hbd.ztype == 0, 1.0, beta)           # d beta / d beta*

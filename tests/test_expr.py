@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dce.errors import DCEError
-from dce.spec.expr import FUNCTIONS, parse
+from dce.expr import FUNCTIONS, parse
 
 ENV = {
     "x": np.array([1.0, 2.0, 3.0, 4.0]),
