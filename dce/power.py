@@ -40,6 +40,7 @@ from statistics import NormalDist
 import numpy as np
 
 from dce.errors import ArgumentError, DCEError
+from dce.util.numbers import json_float, whole_number
 
 TARGETS = ("coefficients", "shares", "wtp")
 KIND = {"coefficients": "coefficient", "shares": "share", "wtp": "wtp"}
@@ -53,15 +54,10 @@ def check_sizes(respondents, argument="respondents") -> list:
         respondents = [respondents]
     out = []
     for v in respondents:
-        ok = not isinstance(v, bool)
         try:
-            n = int(v)
-            ok = ok and (n == v if not isinstance(v, str) else str(n) == v.strip())
-        except (TypeError, ValueError):
-            ok = False
-        if not ok or n < 1:
-            raise ArgumentError(argument, f"'{v}' is not a positive whole number of respondents")
-        out.append(n)
+            out.append(whole_number(v, argument, 1))
+        except ArgumentError:
+            raise ArgumentError(argument, f"'{v}' is not a positive whole number of respondents") from None
     if not out:
         raise ArgumentError(argument, "give at least one sample size")
     if len(set(out)) != len(out):
@@ -70,8 +66,7 @@ def check_sizes(respondents, argument="respondents") -> list:
 
 
 def _check(replications, alpha, target):
-    if isinstance(replications, bool) or int(replications) != replications or int(replications) < 2:
-        raise ArgumentError("replications", f"must be a whole number of at least 2, not {replications}")
+    whole_number(replications, "replications", 2)
     if not 0 < float(alpha) < 1:
         raise ArgumentError("alpha", f"must be between 0 and 1, not {alpha}")
     if target not in TARGETS:
@@ -317,10 +312,10 @@ def summarise(by_size, sizes, targets, truth, alpha):
     R = len(by_size[0])
     for k, name in enumerate(targets.names):
         power = [float(st["power"][k]) for st in stats]
-        row = {"name": name, "kind": targets.kind, "truth": _f(truth[k]), "null": _f(targets.nulls[k]),
+        row = {"name": name, "kind": targets.kind, "truth": json_float(truth[k]), "null": json_float(targets.nulls[k]),
                "power": power}
         for key in ("mean_se", "bias", "coverage") + (("mean_ci_width",) if targets.kind != "coefficient" else ()):
-            row[key] = [_f(st[key][k]) for st in stats]
+            row[key] = [json_float(st[key][k]) for st in stats]
         detectable = truth[k] != targets.nulls[k]
         row["n80"] = crossing(sizes, power, 0.8, R) if detectable else None
         row["n90"] = crossing(sizes, power, 0.9, R) if detectable else None
@@ -383,7 +378,3 @@ def analytic_figures(design, beta, targets, truth, alpha, sizes):
                   "analytic_n80": need(z + nd.inv_cdf(0.8)), "analytic_n90": need(z + nd.inv_cdf(0.9))}
     return out
 
-
-def _f(x):
-    x = float(x)
-    return x if math.isfinite(x) else None

@@ -181,18 +181,15 @@ def _types():
             self.low, self.high = int(low), int(high)
 
         def convert(self, value, param, ctx):
-            if isinstance(value, bool):
-                self.fail(f"expected a whole number, not {value!r}", param, ctx)
-            if isinstance(value, int):
-                v = value
-            else:
-                try:
-                    v = int(str(value).strip().replace("_", ""))
-                except ValueError:
-                    self.fail(f"expected a whole number, not {value!r}", param, ctx)
-            if not self.low <= v <= self.high:
-                self.fail(f"must be a whole number from {self.low:,} to {self.high:,}, not {v}", param, ctx)
-            return v
+            from dce.errors import ArgumentError
+            from dce.util.numbers import whole_number
+
+            if isinstance(value, str):
+                value = value.strip().replace("_", "")      # 1_000 as Python writes it
+            try:
+                return whole_number(value, "value", self.low, self.high)
+            except ArgumentError as e:
+                self.fail(e.detail, param, ctx)
 
         def get_metavar(self, param, ctx=None):
             return "INTEGER"
@@ -282,5 +279,5 @@ def parse_random(values):
     for value in values:
         # a bare `scale` (willingness-to-pay space) is the lognormal scale
         value = ",".join("scale=ln" if v.strip() == "scale" else v for v in value.split(","))
-        out.update(parse_pairs(value, "--random", "NAME=DIST (for example pf=n)"))
+        out.update(parse_pairs(value, "random", "NAME=DIST (for example pf=n)"))
     return out

@@ -309,6 +309,7 @@ def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, ch
 
     df = read_table(data, sheet=sheet, value_labels=survey)
     if survey:
+        from dce.cli.errors import arguments_as
         from dce.data.survey import choice_data_from_survey, parse_codes, parse_interactions, strip_qualtrics
         from dce.design.io import read_design_csv
         from dce.design.spec import load_design_spec
@@ -318,10 +319,11 @@ def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, ch
         design = read_design_csv(design_path, spec)
         with open(spec_path, encoding="utf-8") as fh:
             spec_text = fh.read()
-        cdata, report = choice_data_from_survey(
-            df, design, source=data, id_col=id_col_s, block_col=block_col, answer_cols=answer_cols,
-            codes=parse_codes(codes), missing=missing, interactions=parse_interactions(interactions),
-            design_source=design_path, spec_text=spec_text)
+        with arguments_as({"id_col": "id_col_s"}):
+            cdata, report = choice_data_from_survey(
+                df, design, source=data, id_col=id_col_s, block_col=block_col, answer_cols=answer_cols,
+                codes=parse_codes(codes), missing=missing, interactions=parse_interactions(interactions),
+                design_source=design_path, spec_text=spec_text)
         return cdata, report, df
     if model_file is not None:
         from dce.data.modelfile import choice_data_from_model_file

@@ -76,7 +76,7 @@ def parse_formula(formula: str, choice_col: str | None = None) -> tuple[str, lis
     text = formula.strip()
     if "~" not in text:
         if choice_col is None:
-            raise ArgumentError("formula", f"'{formula}': no response; write it as 'choice ~ x1 + x2' or give --choice")
+            raise ArgumentError("formula", f"'{formula}': no response; write it as 'choice ~ x1 + x2' or name the choice column (choice_col)")
         text = f"{choice_col} ~ {text}"
     plain = _plain_formula(text)
     if plain is not None:
@@ -244,7 +244,7 @@ def _eval_numeric(expr, coder: _Coder):
         return coder.numeric(expr)
     from dce.expr import parse
 
-    e = parse(_inner(expr), where=f"--formula term '{expr}'")
+    e = parse(_inner(expr), where=f"formula term '{expr}'")
     env = {}
     for name in e.names:
         if not coder.column_exists(name):
@@ -326,11 +326,15 @@ def _choice_flags(df, col, source):
     return parse_choice_flags(df[col], source, col)
 
 
-def _require(df, col, source, what):
+def _require(df, col, source, argument=None):
+    """A column the caller names must be in the data: an :class:`ArgumentError` naming ``argument`` (the
+    choice column of the formula when None) otherwise."""
     if col not in df.columns:
         close = [c for c in df.columns if str(c).lower() == str(col).lower()]
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise DCEError(f"{source}: {what} column '{col}' is not in the data{hint}")
+        if argument is None:
+            raise DCEError(f"{source}: choice column '{col}' is not in the data{hint}")
+        raise ArgumentError(argument, f"column '{col}' is not in {source or 'the data'}{hint}")
 
 
 def choice_data_from_formula(df: pd.DataFrame, formula: str, *, source: str = "", alt: str | None = None,
@@ -382,9 +386,9 @@ def choice_data_from_formula(df: pd.DataFrame, formula: str, *, source: str = ""
 def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     import pandas as pd
 
-    for col, what in ((alt, "--alt"), (task, "--task"), (response, "choice"), (id_col, "--id"), (avail, "--avail")):
+    for col, argument in ((alt, "alt"), (task, "task"), (response, None), (id_col, "id_col"), (avail, "avail")):
         if col is not None:
-            _require(df, col, source, what)
+            _require(df, col, source, argument)
     df = df.reset_index(drop=True)
     for col in [c for c in (alt, task, id_col) if c is not None]:
         if df[col].isna().any():
@@ -477,16 +481,16 @@ def _factor_names(terms, coder_columns):
             else:
                 from dce.expr import parse
 
-                names.extend(sorted(parse(_inner(f), where=f"--formula term '{f}'").names))
+                names.extend(sorted(parse(_inner(f), where=f"formula term '{f}'").names))
     return list(dict.fromkeys(names))
 
 
 def _from_wide(df, response, terms, formula, source, id_col, avail):
     import pandas as pd
 
-    _require(df, response, source, "choice")
+    _require(df, response, source)
     if id_col is not None:
-        _require(df, id_col, source, "--id")
+        _require(df, id_col, source, "id_col")
     df = df.reset_index(drop=True)
     columns = list(df.columns)
     stems, generic, suffixes = _wide_variables(columns, terms, source)
@@ -531,7 +535,7 @@ def _wide_variables(columns, terms, source):
                            f"alternative columns such as '{name}1', '{name}2'")
     if not stems:
         raise DCEError(f"{source}: wide data needs alternative attributes in columns such as 'price1', 'price2' "
-                       "(for long data give --alt and --task)")
+                       "(for long data, name its alternative and task columns: alt and task)")
     suffixes = sorted(set().union(*[set(c) for c in stems.values()]))
     for name, cols in stems.items():
         missing = [s for s in suffixes if s not in cols]
@@ -550,7 +554,7 @@ def _wide_availability(df, columns, avail, suffixes, source):
     if avail is not None:
         av_cols = _stem_columns(columns, avail)
         if not av_cols:
-            raise DCEError(f"{source}: --avail '{avail}': no columns '{avail}1', '{avail}2', ... in the data")
+            raise ArgumentError("avail", f"'{avail}': no columns '{avail}1', '{avail}2', ... in {source}")
     else:
         for stem in _AVAIL_STEMS:
             for c in {stem, stem.upper(), stem.capitalize()}:

@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# variables whose largest magnitude lies outside [1 / SCALE_LIMIT, SCALE_LIMIT] are refused for estimation:
-# their squares and cross-products (gradients, Hessians) would overflow or underflow in float64
-SCALE_LIMIT = 1e100
+from dce.util.numbers import SCALE_LIMIT
 
 
 @dataclass

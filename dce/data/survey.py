@@ -80,11 +80,11 @@ def strip_qualtrics(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def parse_codes(text: str, source: str = "--codes") -> dict[str, str]:
+def parse_codes(text: str, argument: str = "codes") -> dict[str, str]:
     """``"1=A,2=B,3=status_quo"`` -> {"1": "A", "2": "B", "3": "status_quo"}."""
     from dce.util.io import parse_pairs
 
-    return parse_pairs(text, source, "CODE=ALTERNATIVE (for example 3=status_quo)")
+    return parse_pairs(text, argument, "CODE=ALTERNATIVE (for example 3=status_quo)")
 
 
 def answer_columns(df: pd.DataFrame, pattern: str | None, n_max: int, source: str) -> list[str]:
@@ -175,9 +175,9 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
     spec = design.spec
     if missing not in ("drop", "error"):
         raise ArgumentError("missing", f"'{missing}' (use drop or error)")
-    for col, opt in ((id_col, "--id-col"), (block_col, "--block-col")):
+    for col, argument in ((id_col, "id_col"), (block_col, "block_col")):
         if col not in df.columns:
-            raise DCEError(f"{source}: {opt}: column '{col}' is not in the file")
+            raise ArgumentError(argument, f"column '{col}' is not in {source}")
     df = df.reset_index(drop=True)
     Xd = design.matrix()                        # design tasks x positions x params
     m = design.n_alternatives
@@ -219,7 +219,7 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
             if pos is None:
                 raise DCEError(f"{where(source, column=col, row=i + 1)}respondent {rid} answered '{v}', which is "
                                f"not an alternative of the task (1..{J}, or a label"
-                               f"{'; map codes with --codes' if not codes else ''})")
+                               f"{'; map other answer codes to alternatives (codes)' if not codes else ''})")
             task_rows.append(s)
             src_rows.append(i)
             resp.append(rid)
@@ -325,7 +325,7 @@ def _add_interactions(X, names, spec_json, df, id_col, resp, interactions, sourc
         if coef not in names:
             raise ArgumentError("interactions", f"'{coef}' is not a coefficient of the model ({', '.join(names)})")
         if cov not in df.columns:
-            raise DCEError(f"{source}: --interactions: covariate column '{cov}' is not in the file")
+            raise ArgumentError("interactions", f"covariate column '{cov}' is not in {source}")
         if cov not in covs:
             s = df[cov]
             if s.isna().any():

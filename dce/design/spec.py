@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dce.data.choice_data import SCALE_LIMIT
+from dce.util.numbers import SCALE_LIMIT
 from dce.errors import DCEError
 
 ASC_STATUS_QUO = "asc_status_quo"

@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 from dce.errors import ArgumentError, DCEError, NotFittedError
+from dce.util.numbers import whole_number
 from dce.models import engine
 from dce.models.results import SE_TYPES, ModelResult, mvn_draws
 
@@ -50,8 +51,7 @@ class Model:
         if se not in SE_TYPES:
             raise ArgumentError("se", f"unknown standard error type '{se}' (use classical, robust or cluster)")
         starts = self.default_starts if starts is None else starts
-        if isinstance(starts, bool) or int(starts) != starts or int(starts) < 1:
-            raise ArgumentError("starts", f"must be a whole number of at least 1, not {starts}")
+        starts = whole_number(starts, "starts", 1)
         maxiter = self.default_maxiter if maxiter is None else maxiter
         if int(maxiter) < 1:
             raise ArgumentError("maxiter", f"must be at least 1, not {maxiter}")

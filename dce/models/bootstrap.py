@@ -27,6 +27,7 @@ import numpy as np
 
 from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError
+from dce.util.numbers import json_float, whole_number
 
 
 def resample(data: ChoiceData, rng) -> ChoiceData:
@@ -94,8 +95,7 @@ def bootstrap(model, data, result, replications, seed=None, level=0.95, workers=
     from dce.runner import describe, run
     from dce.util.seeds import resolve_seed
 
-    if isinstance(replications, bool) or int(replications) != replications or int(replications) < 2:
-        raise ArgumentError("bootstrap", f"must be a whole number of at least 2, not {replications}")
+    replications = whole_number(replications, "bootstrap", 2)
     if not 0 < float(level) < 1:
         raise ArgumentError("level", f"must be between 0 and 1, not {level}")
     seed = resolve_seed(seed)
@@ -121,9 +121,9 @@ def bootstrap(model, data, result, replications, seed=None, level=0.95, workers=
     intervals = []
     for k, name in enumerate(result.names):
         pct, bca, z0 = intervals_of(good[:, k], result.estimates[k], level, None if accel is None else accel[k])
-        intervals.append({"name": name, "se": _f(np.std(good[:, k], ddof=1)) if len(good) > 1 else None,
-                          "percentile": pct, "bca": bca, "z0": _f(z0),
-                          "acceleration": None if accel is None else _f(accel[k])})
+        intervals.append({"name": name, "se": json_float(np.std(good[:, k], ddof=1)) if len(good) > 1 else None,
+                          "percentile": pct, "bca": bca, "z0": json_float(z0),
+                          "acceleration": None if accel is None else json_float(accel[k])})
     return {"method": "respondent-level (cluster) nonparametric bootstrap", "requested": B,
             "failed": B - len(good), "failures": [{"reason": r, "count": c} for r, c in reasons.items()],
             "seed": seed, "level": float(level), "ran_on": describe(workers, scheduler),
@@ -205,10 +205,6 @@ def bootstrap_table(result, boot):
                    + (f"; {boot['failed']} failed replicates left out" if boot["failed"] else ""))
     return t
 
-
-def _f(x):
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def attach(result, boot):

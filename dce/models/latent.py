@@ -31,6 +31,7 @@ import numpy as np
 
 from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError
+from dce.util.numbers import json_float, whole_number
 from dce.models import engine
 from dce.models.base import Model
 
@@ -365,9 +366,7 @@ class LatentClassLogit(Model):
     def __init__(self, classes=2, shared=(), membership=None, membership_data=None, em_iterations=200,
                  em_tol=1e-5, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(classes, bool) or int(classes) != classes or int(classes) < 1:
-            raise ArgumentError("classes", f"must be a whole number of at least 1, not {classes}")
-        self.classes = int(classes)
+        self.classes = whole_number(classes, "classes", 1)
         self.shared = list(shared or ())
         self.membership = membership.strip() if isinstance(membership, str) and membership.strip() else None
         self.membership_data = membership_data
@@ -532,7 +531,7 @@ class LatentClassLogit(Model):
         entropy_r2 = 1 - ent / (N * math.log(C)) if C > 1 else 1.0
         caic = -2 * result.loglik + result.n_params * (math.log(N) + 1)
         result.info.update({
-            "classes": [{"class": c + 1, "share": float(share[c]), "share_se": _num(share_se[c]),
+            "classes": [{"class": c + 1, "share": float(share[c]), "share_se": json_float(share_se[c]),
                          "modal_respondents": int(np.sum(h.argmax(axis=1) == c))} for c in range(C)],
             "membership": {"formula": self.membership, "covariates": problem.znames},
             "membership_profiles": _profiles(problem.Z),
@@ -544,7 +543,7 @@ class LatentClassLogit(Model):
         t = Table("Class coefficients (s.e. in brackets)",
                   [Column("coefficient")] + [Column(f"class {c + 1} ({100 * share[c]:.1f}%)", "est_se")
                                              for c in range(C)], key="classes")
-        t.add_row("share", *[[float(share[c]), _num(share_se[c])] for c in range(C)])
+        t.add_row("share", *[[float(share[c]), json_float(share_se[c])] for c in range(C)])
         for k, n in enumerate(data.names):
             t.add_row(n, *[[est[problem.bidx[c, k]], se[problem.bidx[c, k]]] for c in range(C)])
         t.notes.append("share: the sample average of the prior class probabilities (delta-method s.e.)")
@@ -619,11 +618,6 @@ class LatentClassLogit(Model):
         B, share = cls._layout(result, theta)
         return [(f"class {c + 1}", float(share[c]), B[c:c + 1], np.ones(1)) for c in range(B.shape[0])]
 
-
-def _num(x):
-    """A JSON-safe float (NaN and infinities become None)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _profiles(Z):

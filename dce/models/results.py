@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dce.errors import DCEError, UnreliableEstimate
+from dce.util.numbers import json_float
 
 SCHEMA_VERSION = 1
 SE_TYPES = ("classical", "robust", "cluster")
@@ -229,7 +230,7 @@ class ModelResult:
             from dce.errors import ArgumentError
 
             raise ArgumentError(argument, f"{self.source or 'the model'} carries no bootstrap replicates "
-                                          "(fit it with dce fit --bootstrap B)")
+                                          "(fit it with bootstrap replicates: dce.models.bootstrap.bootstrap)")
         return reps
 
     @property
@@ -252,29 +253,29 @@ class ModelResult:
         ses = {k: self.se(k) for k in self.vcovs}
         params = []
         for i, name in enumerate(self.names):
-            item = {"name": name, "estimate": _f(self.estimates[i]), "se": _f(se[i])}
+            item = {"name": name, "estimate": json_float(self.estimates[i]), "se": json_float(se[i])}
             for kind in SE_TYPES + ("posterior",):
                 if kind in ses:
-                    item[f"{kind}_se"] = _f(ses[kind][i])
-            item.update({"z": _f(z[i]), "p": _f(p[i]), "ci_low": _f(lo[i]), "ci_high": _f(hi[i])})
+                    item[f"{kind}_se"] = json_float(ses[kind][i])
+            item.update({"z": json_float(z[i]), "p": json_float(p[i]), "ci_low": json_float(lo[i]), "ci_high": json_float(hi[i])})
             params.append(item)
         out = {
             "schema_version": SCHEMA_VERSION,
             "model": self.model,
-            "loglik": _f(self.loglik),
-            "loglik_null": _f(self.loglik_null),
+            "loglik": json_float(self.loglik),
+            "loglik_null": json_float(self.loglik_null),
             "n_tasks": int(self.n_tasks),
             "n_respondents": int(self.n_respondents),
             "n_params": int(self.n_params),
-            "aic": _f(self.aic),
-            "bic": _f(self.bic),
-            "rho2": _f(self.rho2),
-            "rho2_adj": _f(self.rho2_adj),
+            "aic": json_float(self.aic),
+            "bic": json_float(self.bic),
+            "rho2": json_float(self.rho2),
+            "rho2_adj": json_float(self.rho2_adj),
             "converged": bool(self.converged),
             "message": self.message,
-            "grad_norm": _f(self.grad_norm),
+            "grad_norm": json_float(self.grad_norm),
             "iterations": int(self.iterations),
-            "seconds": _f(self.seconds),
+            "seconds": json_float(self.seconds),
             "se_type": self.se_type,
             "params": params,
             "vcov": _matrix(self.vcov),
@@ -286,7 +287,7 @@ class ModelResult:
         if "robust" in self.vcovs:
             out["vcov_robust"] = _matrix(self.vcovs["robust"])
         if self.fixed:
-            out["fixed"] = {k: _f(v) for k, v in self.fixed.items()}
+            out["fixed"] = {k: json_float(v) for k, v in self.fixed.items()}
         if self.summary:
             out["summary"] = [[str(k), str(v)] for k, v in self.summary]
         if self.tables:
@@ -461,7 +462,7 @@ def mvn_draws(rng, mean, cov, n):
 
 
 def _matrix(V):
-    return [[_f(v) for v in row] for row in np.asarray(V)]
+    return [[json_float(v) for v in row] for row in np.asarray(V)]
 
 
 def _num(x, default=math.nan):
@@ -470,8 +471,3 @@ def _num(x, default=math.nan):
     except (TypeError, ValueError):
         return default
 
-
-def _f(x):
-    """A JSON-safe float (NaN and infinities become null)."""
-    x = float(x)
-    return x if math.isfinite(x) else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from dce.errors import ArgumentError
+from dce.util.numbers import whole_number
 
 BACKENDS = ("auto", "numba", "numpy")
 
@@ -44,14 +45,4 @@ def resolve_threads(threads=None, argument: str = "threads") -> int:
     """A checked thread count; None: the usable CPUs."""
     if threads is None:
         return usable_cpus()
-    if isinstance(threads, bool):
-        raise ArgumentError(argument, f"expected a whole number, not {threads!r}")
-    try:
-        t = int(threads)
-    except (TypeError, ValueError):
-        raise ArgumentError(argument, f"expected a whole number, not {threads!r}") from None
-    if t != threads and not (isinstance(threads, str) and str(t) == threads.strip()):
-        raise ArgumentError(argument, f"expected a whole number, not {threads!r}")
-    if t < 1:
-        raise ArgumentError(argument, f"must be at least 1, not {t}")
-    return t
+    return whole_number(threads, argument, 1)

@@ -8,7 +8,7 @@ import re
 import tempfile
 from contextlib import contextmanager
 
-from dce.errors import DCEError
+from dce.errors import ArgumentError, DCEError
 
 
 def check_writable(path) -> str:
@@ -149,8 +149,9 @@ def write_text(path, text):
         fh.write(text)
 
 
-def parse_pairs(text, option, example):
-    """``"a=b, c=d"`` -> {"a": "b", "c": "d"}; an item without '=' names the option and an example."""
+def parse_pairs(text, argument, example):
+    """``"a=b, c=d"`` -> {"a": "b", "c": "d"}; an item without '=' is an :class:`ArgumentError` naming the
+    argument, with an example."""
     out = {}
     for item in (text or "").split(","):
         item = item.strip()
@@ -158,6 +159,6 @@ def parse_pairs(text, option, example):
             continue
         k, sep, v = (s.strip() for s in item.partition("="))
         if not sep or not k or not v:
-            raise DCEError(f"{option}: '{item}' is not of the form {example}")
+            raise ArgumentError(argument, f"'{item}' is not of the form {example}")
         out[k] = v
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dce.errors import ArgumentError
+from dce.util.numbers import whole_number
 
 MAX_SEED = 2**32 - 1
 
@@ -23,17 +23,7 @@ def resolve_seed(seed=None, argument: str = "seed") -> int:
     """``seed`` as a checked non-negative integer, or a fresh one when it is None."""
     if seed is None:
         return new_seed()
-    if isinstance(seed, bool):
-        raise ArgumentError(argument, f"expected a whole number, not {seed!r}")
-    try:
-        value = int(seed)
-    except (TypeError, ValueError):
-        raise ArgumentError(argument, f"expected a whole number, not {seed!r}") from None
-    if value != seed and not (isinstance(seed, str) and str(value) == seed.strip()):
-        raise ArgumentError(argument, f"expected a whole number, not {seed!r}")
-    if not 0 <= value <= MAX_SEED:
-        raise ArgumentError(argument, f"must be between 0 and {MAX_SEED}, not {value}")
-    return value
+    return whole_number(seed, argument, 0, MAX_SEED)
 
 
 def rng(seed, *stream) -> np.random.Generator:

@@ -60,7 +60,7 @@ def test_power_shares_target(tmp_path):
 @pytest.mark.parametrize("args, text", [
     (["--respondents", "50,abc"], "--respondents: 'abc' is not a positive whole number"),
     (["--respondents", "0,50"], "--respondents: '0' is not a positive whole number"),
-    (["--respondents", "50", "--replications", "1"], "--replications: must be a whole number of at least 2"),
+    (["--respondents", "50", "--replications", "1"], "--replications: must be at least 2"),
     (["--respondents", "50", "--target", "wtp"], "--target wtp needs --cost"),
     (["--respondents", "50", "--workers", "0"], "--workers: must be at least 1"),
     (["--respondents", "50", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"], "not both"),

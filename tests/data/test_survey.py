@@ -52,7 +52,7 @@ def test_labels_and_codes(design):
     assert data.chosen[0] == 2 and data.chosen[12] == 0 and data.chosen[1] == 2 and data.chosen[13] == 1
     df = answers_frame(2).replace({1: 11, 2: 12, 3: 13})
     df["id"], df["block"] = [1, 2], [1, 2]
-    with pytest.raises(DCEError, match="--codes"):
+    with pytest.raises(DCEError, match=r"map other answer codes to alternatives \(codes\)"):
         choice_data_from_survey(df, design)
     data, _ = choice_data_from_survey(df, design, codes=parse_codes("11=A,12=B,13=status_quo"))
     assert set(data.chosen.tolist()) <= {0, 1, 2}

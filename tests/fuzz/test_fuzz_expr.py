@@ -179,6 +179,6 @@ def test_random_formulas(fz, formula):
                 data = choice_data_from_formula(FRAME, formula, source="f.csv", alt="alt", task="task")
             except DCEError as e:
                 msg = fz.one_line_error(e, None)
-                assert msg.startswith(("formula:", "--formula term", "f.csv:")), msg
+                assert msg.startswith(("formula:", "formula term", "f.csv:")), msg
             else:
                 assert data.n_tasks == 12 and np.all(np.isfinite(data.X))

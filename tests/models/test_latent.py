@@ -178,8 +178,8 @@ def _match_classes(ours, theirs, C):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(classes=0), "^classes: must be a whole number of at least 1"),
-    (dict(classes=2.5), "^classes: must be a whole number"),
+    (dict(classes=0), "^classes: must be at least 1"),
+    (dict(classes=2.5), "^classes: expected a whole number"),
     (dict(classes=40), "^classes: 40 classes of 2 coefficients each need at least 80 respondents"),
     (dict(classes=2, shared=["nope"]), "^shared: 'nope' is not a coefficient"),
     (dict(classes=2, membership="age"), "^membership: 'age' is not a column"),

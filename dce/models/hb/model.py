@@ -33,28 +33,11 @@ import time
 import numpy as np
 
 from dce.errors import ArgumentError, DCEError
+from dce.util.numbers import positive_number, whole_number
 from dce.models.base import Model
 
 DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal"}
 _ZTYPE = {"n": 0, "ln": 1, "-ln": 2}
-
-
-def _whole(value, argument, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or int(value) != value:
-        raise ArgumentError(argument, f"expected a whole number, not {value!r}")
-    if int(value) < low:
-        raise ArgumentError(argument, f"must be at least {low}, not {int(value)}")
-    return int(value)
-
-
-def _positive(value, argument):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ArgumentError(argument, f"expected a number, not {value!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise ArgumentError(argument, f"must be a positive number, not {value!r}")
-    return v
 
 
 class HierarchicalBayes(Model):
@@ -80,22 +63,22 @@ class HierarchicalBayes(Model):
             if dist not in DISTRIBUTIONS:
                 raise ArgumentError("random", f"'{dist}' for '{name}': a hierarchical Bayes model takes n, ln or "
                                               "-ln (sign constraints through a log-normal)")
-        self.iterations = _whole(iterations, "iterations", 2)
-        self.burn = self.iterations // 2 if burn is None else _whole(burn, "burn", 0)
+        self.iterations = whole_number(iterations, "iterations", 2)
+        self.burn = self.iterations // 2 if burn is None else whole_number(burn, "burn", 0)
         if self.burn >= self.iterations:
             raise ArgumentError("burn", f"the burn-in ({self.burn:,}) must be shorter than the iterations "
                                         f"({self.iterations:,})")
-        self.thin = _whole(thin, "thin", 1)
+        self.thin = whole_number(thin, "thin", 1)
         if (self.iterations - self.burn) // self.thin < 1:
             raise ArgumentError("thin", f"keeps no draw: {self.iterations - self.burn:,} iterations after the "
                                         f"burn-in, every {self.thin:,}th kept")
-        self.chains = _whole(chains, "chains", 1)
-        self.prior_variance = None if prior_variance is None else _positive(prior_variance, "prior_variance")
-        self.prior_dof = None if prior_dof is None else _positive(prior_dof, "prior_dof")
+        self.chains = whole_number(chains, "chains", 1)
+        self.prior_variance = None if prior_variance is None else positive_number(prior_variance, "prior_variance")
+        self.prior_dof = None if prior_dof is None else positive_number(prior_dof, "prior_dof")
         self.target_acceptance = float(target_acceptance)
         if not 0 < self.target_acceptance < 1:
             raise ArgumentError("target_acceptance", f"must be between 0 and 1, not {target_acceptance}")
-        self.posterior_draws = _whole(posterior_draws, "posterior_draws", 1)
+        self.posterior_draws = whole_number(posterior_draws, "posterior_draws", 1)
         from dce.runner import resolve_workers
 
         self.workers = None if workers is None else resolve_workers(workers)
@@ -137,7 +120,7 @@ class HierarchicalBayes(Model):
         per = np.bincount(codes, minlength=R)
         if per.max() < 2:
             raise DCEError(f"every respondent has fewer than 2 choice tasks ({R:,} respondents, {T:,} tasks): "
-                           "individual coefficients need several choices per respondent (is --id right?)")
+                           "individual coefficients need several choices per respondent (is the respondent id column, id_col, right?)")
         check_identified(data)
         return per
 

@@ -10,15 +10,12 @@ import math
 import numpy as np
 
 from dce.errors import ArgumentError
+from dce.util.numbers import json_float
 from dce.models.hb.diagnostics import ESS_MIN, RHAT_MAX, RHAT_UNRELIABLE, ess, split_rhat
 
 LEVEL = 0.95
 TRACE_POINTS = 500     # log-likelihood trace in the JSON: at most this many points per chain
 
-
-def _f(x):
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _population(chains):
@@ -42,8 +39,8 @@ def _implied(mu, sig, ztype, names):
                     "sd": np.exp(m + s2 / 2) * np.sqrt(np.expm1(s2))}
         item = {}
         for key, v in vals.items():
-            item[key] = _f(v.mean())
-            item[key + "_se"] = _f(v.std(ddof=1)) if v.size > 1 else None
+            item[key] = json_float(v.mean())
+            item[key + "_se"] = json_float(v.std(ddof=1)) if v.size > 1 else None
         out[names[k]] = item
     return out
 
@@ -86,14 +83,14 @@ def _diagnostics(theta, pnames, chains, settings):
     step = max(1, math.ceil(its.size / TRACE_POINTS))
     its = its[::step]
     diag = {
-        "rhat": {n: _f(v) for n, v in zip(pnames, rhat)}, "ess": {n: _f(v) for n, v in zip(pnames, n_eff)},
-        "max_rhat": _f(np.nanmax(rhat)) if np.isfinite(rhat).any() else None,
-        "min_ess": _f(np.nanmin(n_eff)) if np.isfinite(n_eff).any() else None,
-        "acceptance": _f(np.mean(acc)), "acceptance_by_chain": [_f(a) for a in acc],
-        "acceptance_last_burn_in_block": [_f(c["acceptance_burn"]) for c in chains],
-        "target_acceptance": settings.target, "step_scale": [_f(c["scale"]) for c in chains],
-        "seconds_by_chain": [_f(c["seconds"]) for c in chains],
-        "loglik_trace": {"iteration": its.tolist(), "chains": [[_f(v) for v in c["ll_trace"][its - 1]]
+        "rhat": {n: json_float(v) for n, v in zip(pnames, rhat)}, "ess": {n: json_float(v) for n, v in zip(pnames, n_eff)},
+        "max_rhat": json_float(np.nanmax(rhat)) if np.isfinite(rhat).any() else None,
+        "min_ess": json_float(np.nanmin(n_eff)) if np.isfinite(n_eff).any() else None,
+        "acceptance": json_float(np.mean(acc)), "acceptance_by_chain": [json_float(a) for a in acc],
+        "acceptance_last_burn_in_block": [json_float(c["acceptance_burn"]) for c in chains],
+        "target_acceptance": settings.target, "step_scale": [json_float(c["scale"]) for c in chains],
+        "seconds_by_chain": [json_float(c["seconds"]) for c in chains],
+        "loglik_trace": {"iteration": its.tolist(), "chains": [[json_float(v) for v in c["ll_trace"][its - 1]]
                                                                for c in chains]},
         "thresholds": {"rhat": RHAT_MAX, "ess": ESS_MIN, "rhat_unreliable": RHAT_UNRELIABLE},
     }
@@ -151,19 +148,19 @@ def build_result(model, data, chains, prior, ztype, per_resp, mnl, backend, work
     cor_mean = cor.reshape(-1, K, K).mean(axis=0)
     cor_sd = cor.reshape(-1, K, K).std(axis=0, ddof=1) if flat.shape[0] > 1 else np.full((K, K), np.nan)
     result.info.update({
-        "random": {n: {"distribution": {0: "n", 1: "ln", 2: "-ln"}[int(ztype[k])], "mean": _f(est[k]),
-                       "sd": _f(est[K + k]), "mean_se": _f(se[k]), "sd_se": _f(se[K + k])}
+        "random": {n: {"distribution": {0: "n", 1: "ln", 2: "-ln"}[int(ztype[k])], "mean": json_float(est[k]),
+                       "sd": json_float(est[K + k]), "mean_se": json_float(se[k]), "sd_se": json_float(se[K + k])}
                    for k, n in enumerate(names)},
-        "correlation": {"names": names, "matrix": [[_f(v) for v in row] for row in cor_mean],
-                        "covariance": [[_f(v) for v in row] for row in sig.reshape(-1, K, K).mean(axis=0)],
-                        "matrix_se": [[_f(v) for v in row] for row in cor_sd]},
-        "credible_intervals": {"level": LEVEL, "intervals": {n: [_f(a), _f(b)] for n, a, b in zip(pnames, lo, hi)}},
+        "correlation": {"names": names, "matrix": [[json_float(v) for v in row] for row in cor_mean],
+                        "covariance": [[json_float(v) for v in row] for row in sig.reshape(-1, K, K).mean(axis=0)],
+                        "matrix_se": [[json_float(v) for v in row] for row in cor_sd]},
+        "credible_intervals": {"level": LEVEL, "intervals": {n: [json_float(a), json_float(b)] for n, a, b in zip(pnames, lo, hi)}},
         "diagnostics": diag,
         "prior": _prior_info(prior, model, ztype),
         "seed": int(model.seed_), "chains": model.chains, "burn": model.burn, "thin": model.thin,
         "kept_draws": int(flat.shape[0]), "backend": backend, "workers": int(workers),
-        "rlh": _f(math.exp(mean_ll / data.n_tasks)), "percent_certainty": _f(1.0 - mean_ll / null_ll),
-        "pooled_loglik": _f(mnl.loglik),
+        "rlh": json_float(math.exp(mean_ll / data.n_tasks)), "percent_certainty": json_float(1.0 - mean_ll / null_ll),
+        "pooled_loglik": json_float(mnl.loglik),
         "individual_ids": list(model.ids_),
     })
     implied = _implied(np.stack([c["mu"] for c in chains]), sig, ztype, names)

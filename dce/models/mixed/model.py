@@ -37,6 +37,7 @@ import numpy as np
 
 from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError
+from dce.util.numbers import json_float
 from dce.models import engine
 from dce.models.base import Model
 from dce.models.mixed.draws import DRAW_TYPES, transform, uniform_draws
@@ -453,13 +454,13 @@ class MixedLogit(Model):
         for k in self._rand_idx:
             n, dist = names[k], self.random[names[k]]
             sd, sd_se = val[(n, "sd")]
-            random[n] = {"distribution": dist, "mean": _f(theta[k]), "sd": _f(sd), "mean_se": _f(se[k]),
-                         "sd_se": _f(sd_se)}
+            random[n] = {"distribution": dist, "mean": json_float(theta[k]), "sd": json_float(sd), "mean_se": json_float(se[k]),
+                         "sd_se": json_float(sd_se)}
             rt.add_row(n, DISTRIBUTIONS[dist], [theta[k], se[k]], [sd, sd_se])
             if dist in ("ln", "-ln", "t", "u"):
-                im = {key: _f(val[(n, lab)][0]) for key, lab in (("mean", "mean"), ("median", "median"),
+                im = {key: json_float(val[(n, lab)][0]) for key, lab in (("mean", "mean"), ("median", "median"),
                                                                  ("sd", "coef_sd"))}
-                im.update({key + "_se": _f(val[(n, lab)][1]) for key, lab in
+                im.update({key + "_se": json_float(val[(n, lab)][1]) for key, lab in
                            (("mean", "mean"), ("median", "median"), ("sd", "coef_sd"))})
                 implied[n] = im
                 it.add_row(n, DISTRIBUTIONS[dist], *[list(val[(n, lab)]) for lab in ("mean", "median", "coef_sd")])
@@ -496,9 +497,9 @@ class MixedLogit(Model):
         result.tables.append(Table("Implied correlation", [Column("")] + [Column(c, "est_se", 3) for c in cn],
                                    [[cn[i]] + [[cor[i][j], val[("cor", i, j)][1]] for j in range(m)]
                                     for i in range(m)], key="correlation"))
-        return {"names": cn, "matrix": [[_f(v) for v in row] for row in cor],
-                "covariance": [[_f(v) for v in row] for row in cov],
-                "matrix_se": [[_f(val[("cor", i, j)][1]) for j in range(m)] for i in range(m)]}
+        return {"names": cn, "matrix": [[json_float(v) for v in row] for row in cor],
+                "covariance": [[json_float(v) for v in row] for row in cov],
+                "matrix_se": [[json_float(val[("cor", i, j)][1]) for j in range(m)] for i in range(m)]}
 
     # ------------------------------------------------------------------ posterior means
     def individual_means(self, data: ChoiceData):
@@ -579,10 +580,6 @@ def _exp(x):
     """exp without OverflowError (an estimate that ran away gives inf, reported as null)."""
     return math.exp(x) if x < 709.0 else math.inf
 
-
-def _f(x):
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 # ---------------------------------------------------------------------- coefficient draws
