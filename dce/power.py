@@ -39,6 +39,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from dce.data.coding import design_coding
 from dce.errors import ArgumentError, DCEError
 from dce.util.numbers import json_float, whole_number
 
@@ -80,7 +81,7 @@ def template_result(design, spec_text=None, model="mnl"):
     from dce.models.results import ModelResult
 
     names = list(design.spec.param_names)
-    spec = {"type": "design", "design_yaml": spec_text, "design_source": design.spec.source, "names": names}
+    spec = design_coding(design.spec, spec_text, names)
     P = len(names)
     return ModelResult(model=model, names=names, estimates=np.zeros(P), vcovs={"classical": np.zeros((P, P))},
                        spec=spec, coef_names=names, source=design.spec.source)
@@ -123,9 +124,7 @@ def make_targets(target, template, scenarios=None, reference=None, cost=None) ->
 
     if cost is None:
         raise ArgumentError("cost", "the wtp target needs the numeric money attribute (cost)")
-    from dce.post.coding import coder_for
-
-    coder = coder_for(template)
+    coder = template.coder
     if cost not in names or not coder.numeric_attribute(cost):
         raise ArgumentError("cost", f"'{cost}' is not a numeric, linearly coded attribute of the design "
                                     f"(coefficients: {', '.join(names)})")

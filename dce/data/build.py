@@ -143,7 +143,7 @@ def _categorical_call(expr: str):
     return col, ref
 
 
-def _inner(expr: str) -> str:
+def inner_expression(expr: str) -> str:
     """The expression inside ``I(...)`` (formulaic's protection of arithmetic), else the expression."""
     e = expr.strip()
     if e.startswith("I(") and e.endswith(")"):
@@ -244,7 +244,7 @@ def _eval_numeric(expr, coder: _Coder):
         return coder.numeric(expr)
     from dce.expr import parse
 
-    e = parse(_inner(expr), where=f"formula term '{expr}'")
+    e = parse(inner_expression(expr), where=f"formula term '{expr}'")
     env = {}
     for name in e.names:
         if not coder.column_exists(name):
@@ -457,7 +457,7 @@ def _check_chosen_counts(n_chosen, task_ids, source, col):
 _AVAIL_STEMS = ("av", "avail", "available")
 
 
-def _stem_columns(columns, stem):
+def stem_columns(columns, stem):
     """{suffix: column} of the columns named STEM<n> or STEM_<n>."""
     pat = re.compile(re.escape(stem) + r"_?(\d+)$")
     out = {}
@@ -481,7 +481,7 @@ def _factor_names(terms, coder_columns):
             else:
                 from dce.expr import parse
 
-                names.extend(sorted(parse(_inner(f), where=f"formula term '{f}'").names))
+                names.extend(sorted(parse(inner_expression(f), where=f"formula term '{f}'").names))
     return list(dict.fromkeys(names))
 
 
@@ -525,7 +525,7 @@ def _wide_variables(columns, terms, source):
     for name in names:
         if name == ALT_VIRTUAL and name not in columns:
             continue
-        cols = _stem_columns(columns, name)
+        cols = stem_columns(columns, name)
         if cols and name not in columns:
             stems[name] = cols
         elif name in columns:
@@ -552,13 +552,13 @@ def _wide_availability(df, columns, avail, suffixes, source):
     av = np.ones((T, J), bool)
     av_cols = None
     if avail is not None:
-        av_cols = _stem_columns(columns, avail)
+        av_cols = stem_columns(columns, avail)
         if not av_cols:
             raise ArgumentError("avail", f"'{avail}': no columns '{avail}1', '{avail}2', ... in {source}")
     else:
         for stem in _AVAIL_STEMS:
             for c in {stem, stem.upper(), stem.capitalize()}:
-                found = _stem_columns(columns, c)
+                found = stem_columns(columns, c)
                 if found and all(s in found for s in suffixes):
                     av_cols = found
                     break

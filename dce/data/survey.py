@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
+from dce.data.coding import design_coding
 from dce.errors import ArgumentError, DCEError, missing_value, where
 
 if TYPE_CHECKING:
@@ -238,8 +239,7 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
     report.tasks_used = len(task_rows)
     X = Xd[np.asarray(task_rows)]
     names = list(spec.param_names)
-    spec_json = {"type": "design", "design_yaml": spec_text, "design_source": spec.source,
-                 "names": names}
+    spec_json = design_coding(spec, spec_text, names)
     resp_arr = np.asarray(resp, dtype=object)
     if interactions:
         X, names, spec_json = _add_interactions(X, names, spec_json, df, id_col, resp_arr, interactions, source)

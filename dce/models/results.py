@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dce.data.coding import coding_for
 from dce.errors import DCEError, UnreliableEstimate
 from dce.util.numbers import json_float
 
@@ -99,6 +100,21 @@ class ModelResult:
         self.coef_names = list(self.coef_names)
 
     # ----------------------------------------------------------------- derived figures
+    @property
+    def coder(self):
+        """The coder of new alternatives under this model (:func:`dce.data.coding.coding_for`), checked
+        against the model's coefficients; made once and kept, so that the scenarios coded for shares and
+        WTP share one parse of the design."""
+        coder = self.__dict__.get("_coder")
+        if coder is None:
+            source = self.source or "model"
+            coder = coding_for(self.spec, source)
+            if list(coder.names) != list(self.coef_names):
+                raise DCEError(f"{source}: the model's coefficients ({', '.join(self.coef_names)}) do not "
+                               f"match its spec ({', '.join(coder.names)}); was it fitted on another design?")
+            self._coder = coder
+        return coder
+
     @property
     def n_params(self) -> int:
         return len(self.names)

@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 
+from dce.data.coding import is_categorical
 from dce.errors import ArgumentError, DCEError, where
 from dce.models import engine
 from dce.models.mixed.model import MixedLogit
@@ -121,7 +122,7 @@ def check_price(data, price):
         raise ArgumentError("price", f"{where(data.source)}a coefficient is already named '{SCALE}', the name of "
                                      "the scale parameter of willingness-to-pay space; rename it")
     if price not in names:
-        if _categorical(data.spec or {}, price):
+        if is_categorical(data.spec or {}, price):
             raise ArgumentError("price", f"{where(data.source)}'{price}' is not numeric (it is coded as "
                                          "categories); the price must be a number, linearly coded")
         raise ArgumentError("price", f"{where(data.source)}'{price}' is not a coefficient of the model "
@@ -133,31 +134,16 @@ def check_price(data, price):
         raise ArgumentError("price", f"{where(data.source)}'{price}' is constant within every task: the scale of a "
                                      "willingness-to-pay space model is not identified")
 
-
-def _categorical(spec, name):
-    """Whether ``name`` is a categorical factor (formula) or a dummy-coded attribute (design) of ``spec``."""
-    if spec.get("type") == "formula":
-        info = (spec.get("factors") or {}).get(name)
-        cols = [f for f, i in (spec.get("factors") or {}).items() if i.get("kind") == "categorical"
-                and i.get("column") == name]
-        return (info is not None and info.get("kind") == "categorical") or bool(cols)
-    if spec.get("type") == "design" and spec.get("design_yaml"):
-        try:
-            from dce.design.spec import parse_design_spec
-
-            return parse_design_spec(spec["design_yaml"]).attribute(name).coding != "linear"
-        except DCEError:
-            return False
     return False
 
 
 def price_formula(formula, price, df, source=""):
     """The formula with the price term added when it does not name it, after checking that the table has
     the price as a numeric column (long data) or as numeric alternative columns ``PRICE1``, ... (wide)."""
-    from dce.data.build import _stem_columns, parse_formula
+    from dce.data.build import parse_formula, stem_columns
     from dce.data.readers import is_text_column
 
-    cols = [price] if price in df.columns else list(_stem_columns(df.columns, price).values())
+    cols = [price] if price in df.columns else list(stem_columns(df.columns, price).values())
     if not cols:
         raise ArgumentError("price", f"{where(source)}no column '{price}' (nor alternative columns '{price}1', "
                                      f"'{price}2', ...)")

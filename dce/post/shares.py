@@ -52,9 +52,7 @@ class ShareMap:
     """
 
     def __init__(self, result, scenarios, reference=None, profiles=None):
-        from dce.post.coding import coder_for
-
-        coder = coder_for(result)
+        coder = result.coder
         profiles = coder.profiles() if profiles is None else profiles
         w = np.array([wt for _, wt in profiles], float)
         self.w = w / w.sum()
@@ -83,7 +81,6 @@ def preference_shares(result, scenarios, reference=None, ci="krinsky-robb", n_si
     ``segment`` (its label) and ``segment_share``.
     """
     from dce.errors import ArgumentError
-    from dce.post.coding import coder_for
 
     if ci not in CI_METHODS:
         raise ArgumentError("ci", f"unknown method '{ci}' (use krinsky-robb or delta)")
@@ -93,7 +90,7 @@ def preference_shares(result, scenarios, reference=None, ci="krinsky-robb", n_si
     boot = ci == "bootstrap"
     if boot:
         n_sim = result.require_replicates("ci").shape[0]
-    coder = coder_for(result)
+    coder = result.coder
     groups = {None: coder.profiles()} if by is None else coder.profiles(by=by)
     out = []
     for gname, profiles in groups.items():
@@ -142,7 +139,6 @@ def load_scenarios(path, result):
     Returns ``(reference_label, (levels, kind) or None, [Scenario...])``; every alternative is coded once
     here so that unknown attributes and levels are reported before any computation.
     """
-    from dce.post.coding import coder_for
     from dce.util.yamlio import YamlDoc
 
     ydoc = YamlDoc.load(path, what="scenarios file", allow_empty=True)
@@ -158,7 +154,7 @@ def load_scenarios(path, result):
     unknown = [k for k in doc if k not in ("reference", "scenarios", "name", "description")]
     if unknown:
         raise DCEError(f"{at(unknown[0])}: unknown key '{unknown[0]}' (expected reference, scenarios)")
-    coder = coder_for(result)
+    coder = result.coder
     items = doc.get("scenarios")
     if not isinstance(items, list) or not items:
         raise DCEError(f"{at('scenarios')}: must be a non-empty list of scenarios")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dce.data.coding import MALFORMED, malformed
 from dce.errors import DCEError
 
 
@@ -56,9 +57,7 @@ def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.9
     interval over the replicates, ``boot_low`` and ``boot_high``.
     """
     from dce.errors import ArgumentError
-    from dce.post.coding import coder_for
-
-    coder = coder_for(result)
+    coder = result.coder
     if cost not in coder.attributes and cost not in result.coef_names:
         raise ArgumentError("cost", f"'{cost}' is not an attribute of the model "
                                     f"(attributes: {', '.join(map(str, coder.attributes))})")
@@ -139,36 +138,19 @@ def _wtp_rows(result, names, c, ratios, sims, q, alpha):
 def importance(result):
     """Relative importance of each attribute: its utility range over its levels, as a share of the total
     (at the mean coefficients)."""
-    from dce.post.coding import _MALFORMED, _malformed
-
     try:
         return _importance(result)
     except DCEError:
         raise
-    except _MALFORMED as e:   # the spec's ranges and levels, read as they are
-        raise _malformed(result.source or "model", e) from None
+    except MALFORMED as e:   # the spec's ranges and levels, read as they are
+        raise malformed(result.source or "model", e) from None
 
 
 def _importance(result):
-    from dce.post.coding import coder_for
-
-    coder = coder_for(result)
+    coder = result.coder
     names = result.coef_names
     beta = dict(zip(names, _weighted_mean(*result.coefficient_draws(n_draws=2000, seed=0))))
-    ranges = {}
-    if hasattr(coder, "design"):
-        for a in coder.design.attributes:
-            u = a.table @ np.array([beta.get(col, 0.0) for col in a.columns])
-            ranges[a.name] = float(u.max() - u.min())
-    else:
-        for f, info in coder.spec["factors"].items():
-            if info["kind"] == "categorical":
-                cols = [n for n in names if n.startswith(f + "[")]
-                u = [0.0] + [beta[n] for n in cols]
-                ranges[f] = float(max(u) - min(u))
-            elif f in beta and "range" in info:
-                lo, hi = info["range"]
-                ranges[f] = float(abs(beta[f]) * (hi - lo))
+    ranges = coder.utility_ranges(beta)
     total = sum(ranges.values())
     return [{"attribute": a, "range": r, "importance": r / total if total > 0 else float("nan")}
             for a, r in ranges.items()]

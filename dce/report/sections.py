@@ -18,6 +18,7 @@ import numpy as np
 
 from dce.errors import DCEError
 from dce.report import figures as F
+from dce.data.coding import coding_for
 from dce.models.results import CORE_KEYS as RESULT_KEYS
 from dce.models.results import SE_LABEL
 from dce.tables import Column, Table, cell
@@ -245,31 +246,10 @@ def _short(v, limit=160):
 
 def coding_table(spec: dict, i: int) -> Table | None:
     """How the attributes enter utility: a design's attribute coding, or a formula's factors."""
-    rows = []
-    if spec.get("design_yaml"):
-        try:
-            from dce.design.spec import parse_design_spec
-
-            ds = parse_design_spec(spec["design_yaml"], source=str(spec.get("design_source", "design")))
-        except Exception:  # noqa: BLE001 - a spec this dce cannot read: no coding table
-            ds = None
-        for a in getattr(ds, "attributes", []):
-            rows.append([a.name, a.coding, ", ".join(map(str, a.labels)),
-                         "" if a.coding == "linear" else str(a.labels[a.reference]), ", ".join(a.columns)])
-    elif isinstance(spec.get("factors"), dict):
-        refs = spec.get("references") or {}
-        for f, info in spec["factors"].items():
-            if not isinstance(info, dict):
-                continue
-            kind = info.get("kind", "")
-            if kind == "categorical":
-                levels = ", ".join(map(str, info.get("levels", [])))
-                rows.append([f, "dummy (treatment)", levels, str(info.get("reference", refs.get(f, ""))),
-                             ", ".join(n for n in spec.get("names", []) if n.startswith(f + "["))])
-            else:
-                rng = info.get("range")
-                rows.append([f, "linear", f"range {rng[0]:g} to {rng[1]:g}" if isinstance(rng, list) and len(rng) == 2
-                             else "", "", str(info.get("expr", f))])
+    try:
+        rows = coding_for(spec).coding_rows()
+    except Exception:  # noqa: BLE001 - a spec this dce cannot read: no coding table
+        rows = []
     if not rows:
         return None
     return Table(f"Model {i}: coding of the attributes", [Column("attribute"), Column("coding"), Column("levels"),

@@ -5,6 +5,7 @@ rendered by :mod:`dce.report.render`; the layout follows Biogeme's and Apollo's 
 """
 from __future__ import annotations
 
+from dce.data.coding import references
 from dce.models.results import SE_LABEL
 from dce.tables import Column, Table
 
@@ -28,7 +29,7 @@ def estimates_table(result, source="") -> Table:
         t.add_row(name, result.estimates[i], se[i], z[i], p[i], [lo[i], hi[i]])
     for name, value in result.fixed.items():
         t.add_row(name, value, "fixed", "", "", "")
-    refs = result.spec.get("references") if isinstance(result.spec, dict) else None
+    refs = references(result.spec)
     if refs:
         t.notes.append("reference levels: " + ", ".join(f"{k} = {v}" for k, v in refs.items()))
     return t

@@ -1,27 +1,36 @@
-"""The coding of new alternatives (scenarios, a reference) under a fitted model.
+"""The coding of alternatives: the one home of a model's coding ``spec`` and the one reader of it.
 
-Post-estimation (shares, willingness to pay) codes alternatives with the ``spec`` that a result
-(:class:`dce.models.results.ModelResult`, read back from the JSON of `dce fit --output` or fitted in
-memory) carries.  Two kinds of spec are understood:
+Data builders code the estimation data and record how in ``ChoiceData.spec`` (kept in every model's
+results JSON, key ``spec``).  Two kinds of spec exist:
 
-* ``formula``: the formula's terms and factor codings (:func:`dce.data.build.rebuild_design`);
-  alternatives are given as column values, e.g. ``{pf: 7, cl: 1, loc: 1}``.
-* ``design``: a design file's attributes and coding (:mod:`dce.design.spec`), embedded in the JSON;
-  alternatives are given as attribute levels, the status quo filling in levels left out.
+* ``formula`` (:func:`dce.data.build.choice_data_from_formula`): the formula's terms and factor codings;
+  alternatives are given as column values, e.g. ``{pf: 7, cl: 1, loc: 1}``, and coded again by
+  :func:`dce.data.build.rebuild_design`.
+* ``design`` (:func:`design_coding`, the survey reader and power analysis): a design file's attributes and
+  coding (:mod:`dce.design.spec`), embedded as its YAML text; alternatives are given as attribute levels,
+  the status quo filling in levels left out.
+
+Everything else (willingness-to-pay space, shares, WTP and attribute importance, power, the report) asks
+the coder that :func:`coding_for` makes from a spec, and never reads the dict itself.
 """
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 
+from dce.data.build import inner_expression, rebuild_design
+from dce.design.spec import parse_design_spec
 from dce.errors import ArgumentError, DCEError
+from dce.expr import parse
 
 # what a spec of the wrong shape (a results file edited by hand, or damaged) raises while it is read
-_MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, ZeroDivisionError)
+MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, ZeroDivisionError)
 
 
-def _malformed(source, e) -> DCEError:
+def malformed(source, e) -> DCEError:
+    """The one line for a spec of the wrong shape."""
     return DCEError(f"{source}: key 'spec' is malformed ({type(e).__name__}: {e})")
 
 
@@ -33,38 +42,9 @@ def _spec_guard(method):
             return method(self, *args, **kwargs)
         except DCEError:
             raise
-        except _MALFORMED as e:
-            raise _malformed(self.source, e) from None
+        except MALFORMED as e:
+            raise malformed(self.source, e) from None
     return wrapper
-
-
-def coder_for(result):
-    """The coder of new alternatives under a fitted model (:class:`dce.models.results.ModelResult`).
-
-    The coder is kept on the result, so scenarios coded for shares and WTP share one design parse.
-    """
-    coder = getattr(result, "_coder", None)
-    if coder is not None:
-        return coder
-    source = result.source or "model"
-    kind = result.spec.get("type")
-    try:
-        if kind == "formula":
-            coder = FormulaCoder(result.spec, source)
-        elif kind == "design":
-            coder = DesignCoder(result.spec, source)
-        else:
-            raise DCEError(f"{source}: the model's spec (type '{kind}') cannot code new alternatives; "
-                           "fit it with a formula or from a design")
-    except DCEError:
-        raise
-    except _MALFORMED as e:
-        raise _malformed(source, e) from None
-    if list(coder.names) != list(result.coef_names):
-        raise DCEError(f"{source}: the model's coefficients ({', '.join(result.coef_names)}) do not "
-                       f"match its spec ({', '.join(coder.names)}); was it fitted on another design?")
-    result._coder = coder
-    return coder
 
 
 class FormulaCoder:
@@ -93,8 +73,6 @@ class FormulaCoder:
     def code(self, levels: dict, where="scenario", kind="designed"):
         import pandas as pd
 
-        from dce.data.build import rebuild_design
-
         if kind != "designed":
             raise DCEError(f"{where}: a model fitted from a formula has no {kind.replace('_', ' ')}; "
                            "give the reference alternative's values explicitly")
@@ -114,13 +92,49 @@ class FormulaCoder:
         info = self.spec["factors"].get(name)
         return info is not None and info["kind"] == "numeric" and name in self.names
 
+    def is_categorical(self, name):
+        """Whether ``name`` is a categorical factor of the formula, or the column one reads."""
+        factors = self.spec.get("factors") or {}
+        info = factors.get(name)
+        cols = [f for f, i in factors.items() if i.get("kind") == "categorical" and i.get("column") == name]
+        return (info is not None and info.get("kind") == "categorical") or bool(cols)
+
+    @_spec_guard
+    def utility_ranges(self, beta: dict) -> dict:
+        """{factor: range of its utility contribution} at coefficients ``beta`` (name -> value): over the
+        levels of a categorical factor (reference 0), over the observed range of a numeric one."""
+        ranges = {}
+        for f, info in self.spec["factors"].items():
+            if info["kind"] == "categorical":
+                cols = [n for n in self.names if n.startswith(f + "[")]
+                u = [0.0] + [beta[n] for n in cols]
+                ranges[f] = float(max(u) - min(u))
+            elif f in beta and "range" in info:
+                lo, hi = info["range"]
+                ranges[f] = float(abs(beta[f]) * (hi - lo))
+        return ranges
+
+    def coding_rows(self) -> list:
+        """(attribute, coding, levels, reference, columns) rows: how each factor enters utility."""
+        rows = []
+        refs = self.spec.get("references") or {}
+        for f, info in self.spec["factors"].items():
+            if not isinstance(info, dict):
+                continue
+            kind = info.get("kind", "")
+            if kind == "categorical":
+                levels = ", ".join(map(str, info.get("levels", [])))
+                rows.append([f, "dummy (treatment)", levels, str(info.get("reference", refs.get(f, ""))),
+                             ", ".join(n for n in self.spec.get("names", []) if n.startswith(f + "["))])
+            else:
+                rng = info.get("range")
+                rows.append([f, "linear", f"range {rng[0]:g} to {rng[1]:g}" if isinstance(rng, list) and len(rng) == 2
+                             else "", "", str(info.get("expr", f))])
+        return rows
+
 
 def _formula_columns(spec):
     """The data columns a formula's factors read (what a scenario must give)."""
-    import re
-
-    from dce.data.build import _inner
-
     cols = []
     for f, info in spec["factors"].items():
         if info["kind"] == "categorical":
@@ -128,9 +142,7 @@ def _formula_columns(spec):
         elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", f):
             cols.append(f)
         else:
-            from dce.expr import parse
-
-            cols.extend(sorted(parse(_inner(f), where=f).names))
+            cols.extend(sorted(parse(inner_expression(f), where=f).names))
     return list(dict.fromkeys(cols))
 
 
@@ -138,8 +150,6 @@ class DesignCoder:
     """Alternatives as attribute levels, coded by the design file embedded in the model."""
 
     def __init__(self, spec, source):
-        from dce.design.spec import parse_design_spec
-
         text = spec.get("design_yaml")
         if not text:
             raise DCEError(f"{source}: the model's spec has no design")
@@ -222,3 +232,66 @@ class DesignCoder:
         except DCEError:
             return False
         return a.coding == "linear"
+
+    def is_categorical(self, name):
+        """Whether ``name`` is a dummy-coded attribute of the design."""
+        try:
+            return self.design.attribute(name).coding != "linear"
+        except DCEError:
+            return False
+
+    @_spec_guard
+    def utility_ranges(self, beta: dict) -> dict:
+        """{attribute: range of its utility over its levels} at coefficients ``beta`` (name -> value)."""
+        ranges = {}
+        for a in self.design.attributes:
+            u = a.table @ np.array([beta.get(col, 0.0) for col in a.columns])
+            ranges[a.name] = float(u.max() - u.min())
+        return ranges
+
+    def coding_rows(self) -> list:
+        """(attribute, coding, levels, reference, columns) rows: how each attribute enters utility."""
+        return [[a.name, a.coding, ", ".join(map(str, a.labels)),
+                 "" if a.coding == "linear" else str(a.labels[a.reference]), ", ".join(a.columns)]
+                for a in self.design.attributes]
+
+
+def design_coding(design_spec, spec_text, names=None) -> dict:
+    """The spec of data coded from a design file (``spec_text``, the file's YAML, kept with the model so
+    that scenarios are coded alike later)."""
+    return {"type": "design", "design_yaml": spec_text, "design_source": design_spec.source,
+            "names": list(design_spec.param_names if names is None else names)}
+
+
+def coding_for(spec, source="model"):
+    """The coder of new alternatives under ``spec`` (a :class:`FormulaCoder` or a :class:`DesignCoder`);
+    a spec that cannot code alternatives, or one of the wrong shape, is one line naming ``source``."""
+    if not isinstance(spec, dict):
+        raise DCEError(f"{source}: key 'spec' is not a mapping")
+    kind = spec.get("type")
+    try:
+        if kind == "formula":
+            return FormulaCoder(spec, source)
+        if kind == "design":
+            return DesignCoder(spec, source)
+    except DCEError:
+        raise
+    except MALFORMED as e:
+        raise malformed(source, e) from None
+    raise DCEError(f"{source}: the model's spec (type '{kind}') cannot code new alternatives; "
+                   "fit it with a formula or from a design")
+
+
+def is_categorical(spec, name) -> bool:
+    """Whether ``name`` is a categorical factor (formula) or a dummy-coded attribute (design) of ``spec``;
+    False where the spec cannot tell."""
+    try:
+        return coding_for(spec).is_categorical(name)
+    except DCEError:
+        return False
+
+
+def references(spec) -> dict:
+    """{factor: reference level} of a formula's categorical factors (empty for other specs)."""
+    refs = spec.get("references") if isinstance(spec, dict) else None
+    return refs if isinstance(refs, dict) else {}
