@@ -40,8 +40,16 @@ from statistics import NormalDist
 import numpy as np
 
 from dce.data.coding import design_coding
+from dce.data.simulate import prior_truth, respondent_coefficients, simulate_responses
+from dce.data.survey import choice_data_from_survey
+from dce.design.info import information
 from dce.errors import ArgumentError, DCEError
+from dce.models.results import ModelResult
+from dce.post.wtp import WtpMap
+from dce.runner import describe, run
 from dce.util.numbers import json_float, whole_number
+from dce.util.numdiff import jacobian
+from dce.util.seeds import child, resolve_seed
 
 TARGETS = ("coefficients", "shares", "wtp")
 KIND = {"coefficients": "coefficient", "shares": "share", "wtp": "wtp"}
@@ -78,8 +86,6 @@ def _check(replications, alpha, target):
 def template_result(design, spec_text=None, model="mnl"):
     """A result with the coding of the design and no estimates: what scenarios are coded against before any
     fit (the spec the survey reader gives every fit of the design)."""
-    from dce.models.results import ModelResult
-
     names = list(design.spec.param_names)
     spec = design_coding(design.spec, spec_text, names)
     P = len(names)
@@ -120,8 +126,6 @@ def make_targets(target, template, scenarios=None, reference=None, cost=None) ->
         null = 0.5 if reference is not None else 1.0 / len(scenarios)
         return Targets("share", [s.name for s in scenarios], np.full(len(scenarios), null),
                        ShareMap(template, scenarios, reference))
-    from dce.post.wtp import WtpMap
-
     if cost is None:
         raise ArgumentError("cost", "the wtp target needs the numeric money attribute (cost)")
     coder = template.coder
@@ -135,8 +139,6 @@ def make_targets(target, template, scenarios=None, reference=None, cost=None) ->
 def truth_values(truth, targets, seed=0):
     """The targets under the truth (its population: covariate groups and random coefficients), and the
     truth's mean coefficients ``(K,)``."""
-    from dce.data.simulate import respondent_coefficients
-
     B, _ = respondent_coefficients(truth, TRUTH_DRAWS, np.random.default_rng(seed))
     w = np.full(B.shape[0], 1.0 / B.shape[0])
     return np.asarray(targets.fn(B, w), float), w @ B
@@ -144,8 +146,6 @@ def truth_values(truth, targets, seed=0):
 
 def target_estimates(result, targets, n_draws=1000, seed=0):
     """The targets of a fitted result and their delta-method standard errors, each ``(m,)``."""
-    from dce.util.numdiff import jacobian
-
     def g(theta):
         return targets.fn(*result.coefficient_draws(theta, n_draws=n_draws, seed=seed))
 
@@ -176,10 +176,6 @@ def _context(design, truth, model, target_args, spec_text, n_draws):
 
 def _replicate(ctx, n, stream):
     """One replication at ``n`` respondents: ``(estimates, se, None)`` or ``(None, None, why it failed)``."""
-    from dce.data.simulate import simulate_responses
-    from dce.data.survey import choice_data_from_survey
-    from dce.util.seeds import child
-
     df = simulate_responses(ctx.design, ctx.truth, n, child(stream, 0))
     est = copy.copy(ctx.model)
     est.seed = int(child(stream, 1).generate_state(1)[0])
@@ -247,10 +243,6 @@ def power_analysis(design, model, respondents, replications, seed=None, *, truth
         ``analytic_power``, ``analytic_n80``, ``analytic_n90``), ``failed`` (per size) and ``failures``
         (the reasons with their counts).
     """
-    from dce.data.simulate import prior_truth
-    from dce.runner import describe, run
-    from dce.util.seeds import resolve_seed
-
     t0 = time.perf_counter()
     sizes = check_sizes(respondents)
     _check(replications, alpha, target)
@@ -345,8 +337,6 @@ def analytic_figures(design, beta, targets, truth, alpha, sizes):
     """Per target, from the design's conditional-logit information at the coefficients ``beta``: Ngene's
     S-estimate, the analytic power at each size and the analytic n80 and n90 (None where the target
     equals its null or the information is singular)."""
-    from dce.design.info import information
-
     X = design.matrix()
     I = information(X, np.asarray(beta, float)[None, :])[0]
     nb = design.n_blocks
@@ -360,8 +350,6 @@ def analytic_figures(design, beta, targets, truth, alpha, sizes):
         return out
     if not np.all(np.isfinite(Iinv)) or np.min(np.linalg.eigvalsh(0.5 * (I + I.T))) <= 1e-12 * np.trace(I):
         return out
-    from dce.util.numdiff import jacobian
-
     G = jacobian(lambda b: targets.fn(b[None, :], np.ones(1)), np.asarray(beta, float))
     var1 = np.einsum("ik,kl,il->i", G, Iinv, G) * nb       # variance x respondents
     for k in range(len(targets.names)):

@@ -22,11 +22,19 @@ Library code reads no environment variable: the CLI reads ``DCE_SCHEDULER`` and 
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import threading
+import time
 import uuid
 
+import numpy as np
+
 from dce.errors import ArgumentError
+from dce.util.backend import resolve_threads
+from dce.util.seeds import resolve_seed, streams
 
 DASK_HINT = 'pip install "dce[dask]"  (or: pip install "dask[distributed]")'
 _CONTEXTS: dict = {}          # per worker process: token -> context built by the run's setup
@@ -35,8 +43,6 @@ _PENDING: dict = {}           # per local worker: token -> setup, handed over by
 
 def resolve_workers(workers=None, argument: str = "workers") -> int:
     """A checked number of local worker processes; None: every usable core."""
-    from dce.util.backend import resolve_threads
-
     return resolve_threads(workers, argument)
 
 
@@ -106,16 +112,12 @@ def run(fn, tasks, seed, *, setup=None, workers=None, scheduler=None, progress=N
 
 
 def _streams(seed, n):
-    import numpy as np
-
     if isinstance(seed, (list, tuple)):
         if len(seed) != n:
             raise ArgumentError("seed", f"{len(seed)} streams for {n} tasks")
         if not all(isinstance(s, np.random.SeedSequence) for s in seed):
             raise ArgumentError("seed", "expected an int or a list of numpy.random.SeedSequence")
         return list(seed)
-    from dce.util.seeds import resolve_seed, streams
-
     return streams(resolve_seed(seed), n)
 
 
@@ -148,16 +150,12 @@ _CONTROLLER = []     # per process: (threadpoolctl controller, modules loaded wh
 
 def _blas_limit(n):
     """BLAS limited to ``n`` threads inside the block (n None or 0: as it is)."""
-    import contextlib
-
     if not n:
         return contextlib.nullcontext()
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - a dependency of dce
         return contextlib.nullcontext()
-    import sys
-
     # finding the BLAS libraries takes milliseconds: again only when modules were imported since
     if not _CONTROLLER or _CONTROLLER[0][1] != len(sys.modules):
         _CONTROLLER[:] = [(ThreadpoolController(), len(sys.modules))]
@@ -321,11 +319,6 @@ def probe(context, task, stream):
     """A task that tells where it ran: ``(task, three standard normal numbers of its stream, process id,
     id of the worker's context)``.  ``run(probe, range(n), seed, setup=probe_setup, scheduler=ADDRESS)``
     checks a cluster: the numbers must equal those of ``workers=1`` and each process must show one context."""
-    import os
-    import time
-
-    import numpy as np
-
     if context and context.get("sleep"):
         time.sleep(context["sleep"])
     return (task, np.random.default_rng(stream).normal(size=3).tolist(), os.getpid(),

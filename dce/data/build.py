@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
+from dce.data.readers import is_text_column, numeric_column, parse_choice_flags
 from dce.errors import ArgumentError, DCEError, missing_value, where
+from dce.expr import parse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -186,8 +188,6 @@ class _Coder:
     def is_text(self, col):
         if self.text_cols is not None:
             return col in self.text_cols
-        from dce.data.readers import is_text_column
-
         return is_text_column(self.df[col])
 
     def numeric(self, col):
@@ -242,8 +242,6 @@ def resolve_factor(expr: str, coder: _Coder, stored: dict | None = None) -> dict
 def _eval_numeric(expr, coder: _Coder):
     if coder.column_exists(expr):
         return coder.numeric(expr)
-    from dce.expr import parse
-
     e = parse(inner_expression(expr), where=f"formula term '{expr}'")
     env = {}
     for name in e.names:
@@ -321,8 +319,6 @@ def _code_terms(terms, coder, mask):
 
 # ---------------------------------------------------------------------------------------------- long data
 def _choice_flags(df, col, source):
-    from dce.data.readers import parse_choice_flags
-
     return parse_choice_flags(df[col], source, col)
 
 
@@ -577,8 +573,6 @@ def _wide_to_long(df, stems, generic, suffixes, av, av_cols, source):
     """A long table (T * J rows) of the variables the formula uses, and its text columns; messages about
     values name the wide columns."""
     import pandas as pd
-
-    from dce.data.readers import is_text_column, numeric_column
 
     T, J = len(df), len(suffixes)
     long = {}

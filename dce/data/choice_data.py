@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dce.errors import where
 from dce.util.numbers import SCALE_LIMIT
 
 
@@ -140,8 +141,6 @@ class ChoiceData:
         Finite but extreme values (near 1e308, or 1e-200) make the likelihood's derivatives overflow or
         underflow; rescaling a variable only rescales its coefficient, so the user can always fix it.
         """
-        from dce.errors import where
-
         def check(values, label):
             a = np.abs(values[np.isfinite(values)]) if values.size else values
             m = float(a.max()) if a.size else 0.0

@@ -27,13 +27,16 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dce.errors import DCEError, missing_value, where
+import numpy as np
+
 from dce import expr as _expr
+from dce.data.choice_data import ChoiceData
+from dce.data.readers import is_text_column, numeric_column
+from dce.errors import DCEError, missing_value, where
+from dce.util.yamlio import YamlDoc, line_of
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from dce.data.choice_data import ChoiceData
 
 TOP_KEYS = ("choice", "exclude", "id", "alternatives", "description")
 ALT_KEYS = ("code", "available", "utility")
@@ -96,8 +99,6 @@ def _json_code(c):
 
 def _where(path, lines, keys) -> str:
     """``file: line N: a.b`` (the line of the key or of its nearest parent that has one)."""
-    from dce.util.yamlio import line_of
-
     keys = tuple(keys)
     line = line_of(lines, keys) if keys[:1] in lines else None      # a key's line, never the document's
     head = where(path, line=line)                                   # "file: line N: " or "file: "
@@ -141,8 +142,6 @@ def load_model_file(path) -> ModelFile:
         Naming the file, the line and the key of any problem; the YAML is read safely (plain data,
         nothing executed) and expressions by the restricted evaluator.
     """
-    from dce.util.yamlio import YamlDoc
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise DCEError(f"{path}: model file not found")
@@ -228,10 +227,6 @@ def _column_env(df, names, source, rows):
 
     Stray text in a numeric column and missing values raise DCEError naming column and row.
     """
-    import numpy as np
-
-    from dce.data.readers import is_text_column, numeric_column
-
     env = {}
     for name in names:
         s = df[name]
@@ -247,8 +242,6 @@ def _column_env(df, names, source, rows):
 
 def _flags(value, n, where, source, rows, what):
     """An availability/exclusion value as a bool array of length n (nonzero = true)."""
-    import numpy as np
-
     v = np.asarray(value)
     if v.dtype.kind in "OUS":
         raise DCEError(f"{where}: {what} must be a number or a condition, not text")
@@ -291,10 +284,6 @@ def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_co
         Naming the file and key, or the data file, column and row, of any problem (a utility not
         linear in its parameters, an unavailable chosen alternative, a missing or non-finite value).
     """
-    import numpy as np
-
-    from dce.data.choice_data import ChoiceData
-
     mf = model if isinstance(model, ModelFile) else load_model_file(model)
     source = source or str(df.attrs.get("source", "data"))
     columns = set(map(str, df.columns))
@@ -362,8 +351,6 @@ def _data_only(mf, e, keys, what, source, columns):
 
 def _kept_rows(mf, df, source, columns, rows_all):
     """(N,) bool: the rows that ``exclude`` keeps (all without it)."""
-    import numpy as np
-
     n_all = len(df)
     if mf.exclude is None:
         return np.ones(n_all, dtype=bool)
@@ -374,10 +361,6 @@ def _kept_rows(mf, df, source, columns, rows_all):
 
 def _chosen(mf, sub, source, rows):
     """(T,) the slot of the chosen alternative of each kept row, from the choice column's codes."""
-    import numpy as np
-
-    from dce.data.readers import numeric_column
-
     codes = numeric_column(sub[[mf.choice]], mf.choice, source, rows=rows)
     alt_codes = np.array([a.code for a in mf.alternatives])
     order = np.argsort(alt_codes)
@@ -394,8 +377,6 @@ def _chosen(mf, sub, source, rows):
 
 def _utilities(mf, env, params, source, rows):
     """The utilities as X (T, J, K) coefficients of the parameters, offset (T, J) and avail (T, J)."""
-    import numpy as np
-
     T, J, K = len(rows), len(mf.alternatives), len(params)
     index = {p: k for k, p in enumerate(params)}
     X = np.zeros((T, J, K))

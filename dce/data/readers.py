@@ -22,15 +22,19 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import lzma
 import os
 import re
-
+import warnings
+import zipfile
+import zlib
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from dce.errors import DCEError, missing_value, where
 
-if TYPE_CHECKING:                       # annotations only: numpy and pandas load when a file is read
-    import numpy as np
+if TYPE_CHECKING:                       # annotations only: pandas loads when a file is read
     import pandas as pd
 
 # ---------------------------------------------------------------------------------------- formats
@@ -217,8 +221,6 @@ def _format(path, head):
 
 
 def _zip_is_xlsx(path) -> bool:
-    import zipfile
-
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
@@ -344,10 +346,6 @@ def _detect_decimal(text: str, delim: str) -> str:
 
 def _damaged():
     """The exceptions of a damaged compressed file (zlib, lzma and zipfile raise their own)."""
-    import lzma
-    import zipfile
-    import zlib
-
     return (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error, zipfile.BadZipFile, NotImplementedError)
 
 
@@ -429,8 +427,6 @@ def _check_header(path, text, delim):
 
 
 def _read_csv_c(path, kw):
-    import warnings
-
     import pandas as pd
 
     with warnings.catch_warnings():
@@ -555,8 +551,6 @@ def _read_parquet(path):
 # ---------------------------------------------------------------------------------------- columns
 def _row_numbers(series, rows):
     """1-based data row numbers of the entries of ``series``."""
-    import numpy as np
-
     if rows is not None:
         return np.asarray(rows)
     idx = series.index
@@ -566,8 +560,6 @@ def _row_numbers(series, rows):
 
 
 def _missing_error(series, source, col, rows, mask):
-    import numpy as np
-
     pos = int(np.flatnonzero(mask)[0])
     r = _row_numbers(series, rows)[pos]
     return missing_value(source, col, r)
@@ -578,7 +570,6 @@ _NUMBERISH = re.compile(r"^\s*[+-]?(\d+[.,]?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 def _numbers_of(values):
     """Numeric value (float) or NaN of each unique value of an object array (vectorised)."""
-    import numpy as np
     import pandas as pd
 
     values = np.asarray(values, dtype=object)
@@ -621,7 +612,6 @@ def numeric_column(df: pd.DataFrame, col: str, source: str = "", rows=None) -> n
         Naming ``source``, the column, the row and the value when the column holds text that is not a
         number (``'abc'``, ``'1,5'``) or an infinite value, or a missing value.
     """
-    import numpy as np
     import pandas as pd
 
     if col not in df.columns:
@@ -666,7 +656,6 @@ def is_text_column(series: pd.Series) -> bool:
     are mostly numbers (``'1,5'`` style decimal commas count as numbers here) is numeric: its stray
     values are an error for :func:`numeric_column` to report, never a silent categorical.
     """
-    import numpy as np
     import pandas as pd
 
     dt = series.dtype
@@ -715,7 +704,6 @@ def parse_choice_flags(series: pd.Series, source: str = "", column: str | None =
     dce.errors.DCEError
         Naming the row and the value for anything else, a missing value included.
     """
-    import numpy as np
     import pandas as pd
 
     col = column if column is not None else series.name

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from dce.errors import ArgumentError, DCEError, where
+from dce.util.seeds import rng as make_rng
+from dce.util.yamlio import YamlDoc
 
 TRUTH_KEYS = {"model", "coefficients", "random", "covariates", "description"}
 DISTS = {"n", "ln", "-ln"}
@@ -48,8 +50,6 @@ def load_truth(path, spec) -> dict:
     dce.errors.DCEError
         Naming the file, the key and its line for any problem in the file.
     """
-    from dce.util.yamlio import YamlDoc
-
     doc = YamlDoc.load(path, what="truth file", allow_empty=True)
     data = doc.data
     if not isinstance(data, dict):
@@ -148,8 +148,6 @@ def simulate_responses(design, truth: dict, n_respondents: int, seed: int):
         number of tasks) holding the chosen position (1-based; missing past the end of a shorter block).
     """
     import pandas as pd
-
-    from dce.util.seeds import rng as make_rng
 
     if n_respondents < 1:
         raise ArgumentError("n_respondents", "must be at least 1")

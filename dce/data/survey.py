@@ -16,7 +16,9 @@ import numpy as np
 
 from dce.data.choice_data import ChoiceData
 from dce.data.coding import design_coding
+from dce.data.readers import is_text_column, numeric_column
 from dce.errors import ArgumentError, DCEError, missing_value, where
+from dce.util.io import parse_pairs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,8 +85,6 @@ def strip_qualtrics(df: pd.DataFrame) -> pd.DataFrame:
 
 def parse_codes(text: str, argument: str = "codes") -> dict[str, str]:
     """``"1=A,2=B,3=status_quo"`` -> {"1": "A", "2": "B", "3": "status_quo"}."""
-    from dce.util.io import parse_pairs
-
     return parse_pairs(text, argument, "CODE=ALTERNATIVE (for example 3=status_quo)")
 
 
@@ -315,8 +315,6 @@ def parse_interactions(text: str | None) -> list[tuple[str, str]]:
 
 def _add_interactions(X, names, spec_json, df, id_col, resp, interactions, source):
     """Append coefficient x covariate columns; text covariates are dummy-coded against their first level."""
-    from dce.data.readers import is_text_column, numeric_column
-
     row_of = {v: i for i, v in enumerate(df[id_col].tolist())}
     idx = np.array([row_of[r] for r in resp])
     covs = {}

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dce.design.info import a_errors, d_errors, information, prior_draws
+from dce.util.seeds import streams
 
 if TYPE_CHECKING:
     from dce.design.core import Design
@@ -23,8 +24,6 @@ def draws_for(spec: DesignSpec, seed=0, n: int | None = None) -> np.ndarray:
     """The prior draws a design made with ``seed`` was optimised for (one row for a fixed prior)."""
     if not spec.bayesian:
         return spec.prior_mean[None, :]
-    from dce.util.seeds import streams
-
     child = streams(seed, 1)[0]     # the stream make_design draws the prior from
     return prior_draws(spec.prior_mean, spec.prior_sd, int(n or spec.draws), spec.draw_type, seed=child)
 

@@ -13,6 +13,7 @@ search, tasks are assigned to blocks so that every level appears about equally o
 """
 from __future__ import annotations
 
+import itertools
 import time
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ import numpy as np
 from dce.design.core import Design
 from dce.design.info import prior_draws
 from dce.errors import ArgumentError, DCEError
+from dce.util.backend import choose_backend
+from dce.util.seeds import resolve_seed, streams
 
 if TYPE_CHECKING:
     from dce.design.spec import DesignSpec
@@ -43,8 +46,6 @@ def _info_batch(Xc, B):
 
 def _kernel(backend):
     """The compiled candidate kernel (numba) or None for the numpy path, and the backend's name."""
-    from dce.util.backend import choose_backend
-
     if choose_backend(backend) == "numba":
         from dce.design._kernels import candidate_errors
 
@@ -77,8 +78,6 @@ class _Search:
         if self.table is not None:
             self.feasible_ids = np.flatnonzero(self.table)
         self._dominance_table()
-        import itertools
-
         m = self.m
         if m <= 4:
             self.perms = [np.array(p) for p in itertools.permutations(range(m)) if list(p) != list(range(m))]
@@ -446,14 +445,10 @@ def make_design(spec: DesignSpec, seed: int | None = None, starts: int = 10, dra
     dce.errors.ArgumentError
         A bad ``seed``, ``starts`` or ``backend``.
     """
-    from dce.util.seeds import resolve_seed
-
     t0 = time.perf_counter()
     seed = resolve_seed(seed)
     if isinstance(starts, bool) or int(starts) != starts or starts < 1:
         raise ArgumentError("starts", f"must be a whole number of at least 1, not {starts}")
-    from dce.util.seeds import streams
-
     draw_ss, block_ss, *start_ss = streams(seed, 2 + starts)
     R = int(draws if draws is not None else spec.draws)
     B = prior_draws(spec.prior_mean, spec.prior_sd, R, spec.draw_type, seed=draw_ss) if spec.bayesian \

@@ -15,6 +15,7 @@ import numpy as np
 
 from dce.design.core import Design
 from dce.errors import DCEError, where
+from dce.util.io import atomic_open
 
 if TYPE_CHECKING:
     from dce.design.spec import DesignSpec
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 
 def write_design_csv(path, design: Design) -> None:
     """Write ``design`` atomically in the CSV layout above (nothing is left half-written on failure)."""
-    from dce.util.io import atomic_open
-
     cols = ["block", "task", "alt"] + design.spec.attribute_names
     with atomic_open(path, newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")

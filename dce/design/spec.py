@@ -31,8 +31,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dce.util.numbers import SCALE_LIMIT
+from dce.design.constraints import Constraint, ConstraintSyntaxError
 from dce.errors import DCEError
+from dce.util.numbers import SCALE_LIMIT
+from dce.util.yamlio import YamlDoc
 
 ASC_STATUS_QUO = "asc_status_quo"
 ASC_OPT_OUT = "asc_opt_out"
@@ -404,16 +406,12 @@ def load_design_spec(path) -> DesignSpec:
         Naming the file, the key (``attributes.delegation.prior``) and its line for any problem; the
         YAML is read safely (plain data, nothing executed, no custom tags).
     """
-    from dce.util.yamlio import YamlDoc
-
     path = os.fspath(path)
     return _parse(YamlDoc.load(path, what="design file"))
 
 
 def parse_design_spec(text: str, source: str = "<design>") -> DesignSpec:
     """Like :func:`load_design_spec`, from YAML text (``source`` names it in messages)."""
-    from dce.util.yamlio import YamlDoc
-
     return _parse(YamlDoc(text, source, what="design file"))
 
 
@@ -490,8 +488,6 @@ def _parse(doc) -> DesignSpec:
 
 def _constraints(doc, attributes) -> list:
     """The compiled ``constraints`` of the design file."""
-    from dce.design.constraints import Constraint, ConstraintSyntaxError
-
     constraints = []
     cons = doc.data.get("constraints") or []
     if not isinstance(cons, list):

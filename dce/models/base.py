@@ -28,9 +28,13 @@ import time
 import numpy as np
 
 from dce.errors import ArgumentError, DCEError, NotFittedError
-from dce.util.numbers import whole_number
 from dce.models import engine
 from dce.models.results import SE_TYPES, ModelResult, mvn_draws
+from dce.runner import resolve_workers
+from dce.tables import Column, Table
+from dce.util.backend import BACKENDS, resolve_threads
+from dce.util.numbers import whole_number
+from dce.util.seeds import resolve_seed, streams
 
 
 class Model:
@@ -45,9 +49,6 @@ class Model:
 
     def __init__(self, *, se="classical", starts=None, seed=None, maxiter=None, tol=None, start=None,
                  callback=None, threads=None, backend="auto", workers=1, scheduler=None):
-        from dce.util.backend import BACKENDS, resolve_threads
-        from dce.util.seeds import resolve_seed
-
         if se not in SE_TYPES:
             raise ArgumentError("se", f"unknown standard error type '{se}' (use classical, robust or cluster)")
         starts = self.default_starts if starts is None else starts
@@ -70,8 +71,6 @@ class Model:
         self.threads = None if threads is None else resolve_threads(threads)
         self.backend = backend
         # where the starts run (dce.runner): local processes (None: every core) or a Dask scheduler
-        from dce.runner import resolve_workers
-
         self.workers = None if workers is None else resolve_workers(workers)
         self.scheduler = scheduler
 
@@ -116,8 +115,6 @@ class Model:
     # ------------------------------------------------------------------ fitting
     def fit(self, data) -> ModelResult:
         """Estimate the model on ``data`` (:class:`dce.data.choice_data.ChoiceData`)."""
-        from dce.util.seeds import resolve_seed
-
         t0 = time.perf_counter()
         if self.se == "cluster" and data.resp is None:
             raise ArgumentError("id_col", "needed for cluster standard errors (respondent ids)")
@@ -187,8 +184,6 @@ class Model:
         start values); through :func:`dce.runner.run` when there are several starts and ``workers`` or
         ``scheduler`` ask for more than this process (each worker builds the problem once), so the fit is
         the same wherever the starts ran."""
-        from dce.util.seeds import streams
-
         self._before_starts(problem, data)
         ss = streams(seed, self.starts)
         if self.starts == 1 or (self.scheduler is None and self.workers == 1):
@@ -273,8 +268,6 @@ def _start_task(ctx, s, stream):
 
 def _describe_starts(result, runs, best):
     """The spread of the starts: JSON ``starts``, a table and a summary row; a warning when they differ."""
-    from dce.tables import Column, Table
-
     lls = [r["loglik"] for r in runs]
     fin = [v for v in lls if np.isfinite(v)]
     n = len(runs)

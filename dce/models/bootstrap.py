@@ -27,7 +27,11 @@ import numpy as np
 
 from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError
+from dce.models.results import SE_LABEL
+from dce.runner import describe, run
+from dce.tables import Column, Table
 from dce.util.numbers import json_float, whole_number
+from dce.util.seeds import resolve_seed
 
 
 def resample(data: ChoiceData, rng) -> ChoiceData:
@@ -92,9 +96,6 @@ def bootstrap(model, data, result, replications, seed=None, level=0.95, workers=
         parameter: ``name``, ``se``, ``percentile`` [low, high], ``bca`` [low, high] or None, ``z0``,
         ``acceleration``).
     """
-    from dce.runner import describe, run
-    from dce.util.seeds import resolve_seed
-
     replications = whole_number(replications, "bootstrap", 2)
     if not 0 < float(level) < 1:
         raise ArgumentError("level", f"must be between 0 and 1, not {level}")
@@ -189,9 +190,6 @@ def acceleration(model, result):
 
 def bootstrap_table(result, boot):
     """The bootstrap's table for people: estimate, bootstrap and model s.e., percentile and BCa intervals."""
-    from dce.tables import Column, Table
-    from dce.models.results import SE_LABEL
-
     pct = f"{100 * boot['level']:g}%"
     se = result.se()
     rows = [[iv["name"], result.estimates[k], iv["se"], se[k], iv["percentile"], iv["bca"]]

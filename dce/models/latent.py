@@ -30,10 +30,14 @@ import math
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
+from dce.data.readers import is_text_column, numeric_column
 from dce.errors import ArgumentError, DCEError
-from dce.util.numbers import json_float, whole_number
 from dce.models import engine
 from dce.models.base import Model
+from dce.models.mnl import ConditionalLogit, check_identified
+from dce.tables import Column, Table
+from dce.util.numbers import json_float, whole_number
+from dce.util.numdiff import jacobian
 
 
 def _lse(a, axis=1):
@@ -379,8 +383,6 @@ class LatentClassLogit(Model):
         return list(_Problem(self, data, Z, znames).names)
 
     def _prepare(self, data, seed):
-        from dce.models.mnl import ConditionalLogit, check_identified
-
         check_identified(data)
         unknown = [n for n in self.shared if n not in data.names]
         if unknown:
@@ -518,9 +520,6 @@ class LatentClassLogit(Model):
         self._posterior = (h, pi)
 
     def _describe(self, result, problem, data):
-        from dce.tables import Column, Table
-        from dce.util.numdiff import jacobian
-
         h, pi = self._posterior
         N, C = h.shape
         share = pi.mean(axis=0)
@@ -639,8 +638,6 @@ def membership_matrix(formula, frame, data: ChoiceData):
         raise ArgumentError("membership", "membership covariates need the table the choice data were read from "
                                           "(membership_data)")
     import pandas as pd
-
-    from dce.data.readers import is_text_column, numeric_column
 
     first_task = np.zeros(N, np.int64)
     first_task[codes[::-1]] = np.arange(len(codes))[::-1]

@@ -18,14 +18,19 @@ shares, WTP, power and the report never branch on the kind of model.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 
 from dce.data.coding import coding_for
 from dce.errors import DCEError, UnreliableEstimate
+from dce.models import model_class
+from dce.tables import Table
+from dce.util.io import read_bytes, write_json
 from dce.util.numbers import json_float
 
 SCHEMA_VERSION = 1
@@ -174,8 +179,6 @@ class ModelResult:
     def conf_int(self, level=0.95):
         """Interval ``(low, high)``, each (P,): for posterior means the equal-tailed credible interval the
         sampler stored at this level (``info["credible_intervals"]``), otherwise the normal approximation."""
-        from statistics import NormalDist
-
         stored = self.info.get("credible_intervals") if self.bayesian else None
         if stored and stored.get("level") == level and all(n in stored.get("intervals", {}) for n in self.names):
             lo, hi = np.array([stored["intervals"][n] for n in self.names], dtype=float).reshape(-1, 2).T
@@ -191,8 +194,6 @@ class ModelResult:
     # ----------------------------------------------------------------- the interface of post-estimation
     @property
     def model_class(self):
-        from dce.models import model_class
-
         return model_class(self.model, source=self.source or "model")
 
     @property
@@ -358,8 +359,6 @@ class ModelResult:
             if not d.get("converged", True):
                 raise UnreliableEstimate(f"{source}: the fit gave no estimates ({d.get('message') or 'no reason given'})")
             raise DCEError(f"{source}: some estimates are not finite numbers")
-        from dce.tables import Table
-
         try:
             tables = [Table.from_dict(t) for t in d.get("tables") or []]
             summary = [(str(a), str(b)) for a, b in d.get("summary") or []]
@@ -420,17 +419,11 @@ class ModelResult:
 
     def save(self, path):
         """Write the JSON atomically (nothing half-written)."""
-        from dce.util.io import write_json
-
         write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path) -> "ModelResult":
         """Read a results JSON written by `dce fit --output` (or :meth:`save`)."""
-        import json
-
-        from dce.util.io import read_bytes
-
         path = os.fspath(path)
         raw = read_bytes(path, "results file")
         try:

@@ -30,10 +30,12 @@ import math
 
 import numpy as np
 
+from dce.data.build import parse_formula, stem_columns
 from dce.data.coding import is_categorical
+from dce.data.readers import is_text_column
 from dce.errors import ArgumentError, DCEError, where
 from dce.models import engine
-from dce.models.mixed.model import MixedLogit
+from dce.models.mixed.model import MixedLogit, coefficient_draws
 from dce.models.mnl import ConditionalLogit, _chosen_rows, _hessian, _mean_x, probabilities, utilities
 
 SCALE = "scale"
@@ -140,9 +142,6 @@ def check_price(data, price):
 def price_formula(formula, price, df, source=""):
     """The formula with the price term added when it does not name it, after checking that the table has
     the price as a numeric column (long data) or as numeric alternative columns ``PRICE1``, ... (wide)."""
-    from dce.data.build import parse_formula, stem_columns
-    from dce.data.readers import is_text_column
-
     cols = [price] if price in df.columns else list(stem_columns(df.columns, price).values())
     if not cols:
         raise ArgumentError("price", f"{where(source)}no column '{price}' (nor alternative columns '{price}1', "
@@ -344,8 +343,6 @@ class MixedLogitWTP(_WTPSpaceModel, MixedLogit):
 
     @classmethod
     def _space_draws(cls, result, space, theta, n_draws, seed):
-        from dce.models.mixed.model import coefficient_draws
-
         random = {n: (v or {}).get("distribution") for n, v in (result.info.get("random") or {}).items()}
         corr = (result.info.get("correlation") or {}).get("names") or None
         C = coefficient_draws(random, corr, space.names, result.names, theta, n_draws, seed)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dce.errors import DCEError
+from dce.errors import ArgumentError, DCEError
+from dce.util.yamlio import YamlDoc
 
 CI_METHODS = ("krinsky-robb", "delta", "bootstrap")
 
@@ -80,8 +81,6 @@ def preference_shares(result, scenarios, reference=None, ci="krinsky-robb", n_si
     model with segments of respondents (latent classes) adds the shares within each segment, rows with
     ``segment`` (its label) and ``segment_share``.
     """
-    from dce.errors import ArgumentError
-
     if ci not in CI_METHODS:
         raise ArgumentError("ci", f"unknown method '{ci}' (use krinsky-robb or delta)")
     if ci == "delta" and not result.has_covariance:
@@ -139,8 +138,6 @@ def load_scenarios(path, result):
     Returns ``(reference_label, (levels, kind) or None, [Scenario...])``; every alternative is coded once
     here so that unknown attributes and levels are reported before any computation.
     """
-    from dce.util.yamlio import YamlDoc
-
     ydoc = YamlDoc.load(path, what="scenarios file", allow_empty=True)
     doc = ydoc.data
 

@@ -11,11 +11,13 @@ the result's coefficient draws (mean, median, quantiles).
 """
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 
 from dce.data.coding import MALFORMED, malformed
-from dce.errors import DCEError
-
+from dce.errors import ArgumentError, DCEError
+from dce.util.numdiff import jacobian
 
 
 def _weighted_mean(B, w):
@@ -56,7 +58,6 @@ def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.9
     ``bootstrap`` (None: when the result carries bootstrap replicates) the rows also hold the percentile
     interval over the replicates, ``boot_low`` and ``boot_high``.
     """
-    from dce.errors import ArgumentError
     coder = result.coder
     if cost not in coder.attributes and cost not in result.coef_names:
         raise ArgumentError("cost", f"'{cost}' is not an attribute of the model "
@@ -67,8 +68,6 @@ def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.9
     names = result.coef_names
     c = names.index(cost)
     alpha = (1 - level) / 2
-    from statistics import NormalDist
-
     q = NormalDist().inv_cdf(1 - alpha)
 
     def ratio(b):
@@ -116,8 +115,6 @@ def _ratio_distribution(B, wd, k, c):
 
 def _wtp_rows(result, names, c, ratios, sims, q, alpha):
     """WTP rows at the estimates with delta-method s.e. and percentile intervals over ``sims``."""
-    from dce.util.numdiff import jacobian
-
     est = ratios(result.estimates)
     if result.has_covariance:
         J = jacobian(ratios, result.estimates)

@@ -1,12 +1,12 @@
 """The terminal console shared by every report."""
 from __future__ import annotations
 
+import os
+
 
 def console(stderr=False):
     """A rich console that prints text as it is: names such as `delegation[nurse]` are not markup."""
     from rich.console import Console
-
-    import os
 
     con = Console(stderr=stderr, highlight=False, markup=False)
     if not con.is_terminal and "COLUMNS" not in os.environ:

@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 from dataclasses import dataclass, field
 
+import numpy
+
 from dce.errors import DCEError
+from dce.report import figures as F
+from dce.report import sections as S
 from dce.report.inputs import read_input
 from dce.tables import Table, cell_column, cell_value, format_cell
+from dce.util.io import atomic_open
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
@@ -50,8 +56,6 @@ def build_report(models=(), design=None, shares=(), wtp=(), validation=(), power
     -------
     Report
     """
-    from dce.report import sections as S
-
     models = [read_input(p, "model") for p in models]
     design = read_input(design, "design") if design is not None else None
     shares = [read_input(p, "shares") for p in shares]
@@ -101,10 +105,7 @@ def _default_title(design) -> str:
 
 def versions() -> dict:
     """Versions of dce and of the libraries whose numbers or figures the report holds."""
-    import platform
-
     import matplotlib
-    import numpy
 
     from dce import __version__
 
@@ -155,8 +156,6 @@ def render_html(title: str, sections) -> str:
     from markupsafe import Markup
 
     from dce import __version__
-    from dce.report import figures as F
-
     css = resources.files("dce.report").joinpath("templates/report.css").read_text(encoding="utf-8")
     views = []
     for s in sections:
@@ -182,9 +181,6 @@ def write_report(report: Report, output, figures_dir=None, png_dpi=150):
     Every destination is checked before anything is written: a folder that does not exist or cannot
     be written is an error and leaves no file behind.
     """
-    from dce.report import figures as F
-    from dce.util.io import atomic_open
-
     output = os.fspath(output)
     _check_writable_folder(os.path.dirname(os.path.abspath(output)), output)
     if os.path.isdir(output):

@@ -10,9 +10,11 @@ matplotlib is imported inside the functions: importing this module costs nothing
 """
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,8 +47,6 @@ def _rc():
 
 def _styled(fn):
     """Draw the whole figure under the report's style (text objects read the style when made)."""
-    import functools
-
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with _rc():
@@ -179,8 +179,6 @@ def forest(key, caption, labels, est, low, high, *, groups=None, xlabel="", refe
 
 
 def _wrap(text, width=42):
-    import textwrap
-
     text = str(text)
     return "\n".join(textwrap.wrap(text, width)) if len(text) > width else text
 

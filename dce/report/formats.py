@@ -22,9 +22,13 @@ format     what comes out
 """
 from __future__ import annotations
 
+import csv
+import datetime
 import io
+import json
 import re
 
+from dce.report.render import print_table
 from dce.tables import Column, Table, cell_column, cell_value, json_cell
 
 FORMATS = ("text", "markdown", "latex", "csv", "json", "xlsx")
@@ -121,8 +125,6 @@ def to_text(tables, width=120) -> str:
     """The terminal rendering (rich, no colour) captured as text."""
     from rich.console import Console
 
-    from dce.report.render import print_table
-
     buf = io.StringIO()
     con = Console(file=buf, width=width, highlight=False, markup=False, color_system=None,
                   force_terminal=False, emoji=False)
@@ -218,8 +220,6 @@ def to_latex(tables, standalone=False) -> str:
 
 # ---------------------------------------------------------------------------------------------- CSV / JSON
 def to_csv(tables) -> str:
-    import csv
-
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     for i, t in enumerate(tables):
@@ -235,8 +235,6 @@ def to_csv(tables) -> str:
 
 
 def to_json(tables) -> str:
-    import json
-
     return json.dumps({"tables": [t.to_dict() for t in tables]}, indent=2, allow_nan=False) + "\n"
 
 
@@ -270,8 +268,6 @@ def sheet_names(tables) -> list:
 
 def to_xlsx(tables) -> bytes:
     """A workbook: one sheet per table (raw numbers, number formats from the columns) and a notes sheet."""
-    import datetime
-
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 
 from dce.errors import DCEError
+from dce.util.io import read_bytes
 
 KINDS = ("model", "design", "shares", "wtp", "validation", "power")
 
@@ -45,8 +46,6 @@ class Input:
 
 def read_input(path, kind) -> Input:
     """Read and check one input file of ``kind`` (one of :data:`KINDS`)."""
-    from dce.util.io import read_bytes
-
     path = os.fspath(path)
     raw = read_bytes(path, f"{kind} JSON file")
     try:

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dce.errors import DCEError
-from dce.report import figures as F
 from dce.data.coding import coding_for
+from dce.errors import DCEError
 from dce.models.results import CORE_KEYS as RESULT_KEYS
 from dce.models.results import SE_LABEL
+from dce.report import figures as F
+from dce.report.design_tables import design_tables
+from dce.report.tables import estimates_table as terminal_table
+from dce.report.tables import shares_table, wtp_tables
 from dce.tables import Column, Table, cell
 
 # top-level model JSON keys shown by the generic parts of a model section (everything else is model-specific)
@@ -56,8 +59,6 @@ def slug(text: str) -> str:
 
 def model_label(m) -> str:
     """The model family's title: the registry's class label, else the JSON ``label``, else the key."""
-    from dce.errors import DCEError
-
     try:
         return str(m.result.label)
     except DCEError:    # a family this dce does not know: shown by its key
@@ -129,8 +130,6 @@ def _validation_blocks(s: Section, v: dict, source: str):
 
 # ------------------------------------------------------------------------------------------------ design
 def design_section(design) -> Section:
-    from dce.report.design_tables import design_tables
-
     d = design.data
     s = Section("design", "Experimental design")
     s.text(f"Design '{d.get('design', '')}' read from {design.path}"
@@ -259,8 +258,6 @@ def coding_table(spec: dict, i: int) -> Table | None:
 
 def estimates_table(m, i) -> Table:
     """The estimates table `dce fit` prints, from the result read back."""
-    from dce.report.tables import estimates_table as terminal_table
-
     t = terminal_table(m.result)
     t.title, t.key = f"Model {i}: estimates", f"model{i}_estimates"
     t.notes.append("posterior means and sds; 95% equal-tailed credible intervals" if m.result.bayesian else
@@ -322,8 +319,6 @@ def distribution_figure(m, i, n_draws=4000, seed=0):
     histogram per coefficient that varies.  Nothing (None) for fixed coefficients; a note (str) for a
     family this dce does not know.
     """
-    from dce.errors import DCEError
-
     r = m.result
     try:
         segments = r.segment_draws(n_draws=n_draws, seed=seed)
@@ -387,8 +382,6 @@ def comparison_section(models) -> Section:
 
 # ------------------------------------------------------------------------------------------------ shares
 def shares_section(inputs) -> Section:
-    from dce.report.tables import shares_table
-
     s = Section("shares", "Preference shares")
     for j, inp in enumerate(inputs, 1):
         d = inp.data
@@ -446,8 +439,6 @@ def _shares_figure(j, inp, title, pct, ref):
 
 # ------------------------------------------------------------------------------------------------ WTP
 def wtp_section(inputs) -> Section:
-    from dce.report.tables import wtp_tables
-
     s = Section("wtp", "Willingness to pay and attribute importance")
     for j, inp in enumerate(inputs, 1):
         d = inp.data

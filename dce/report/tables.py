@@ -5,9 +5,16 @@ rendered by :mod:`dce.report.render`; the layout follows Biogeme's and Apollo's 
 """
 from __future__ import annotations
 
+import math
+import re
+from statistics import NormalDist
+
 from dce.data.coding import references
 from dce.models.results import SE_LABEL
-from dce.tables import Column, Table
+from dce.report.console import console as make_console
+from dce.report.console import warn
+from dce.report.render import print_table, to_rich
+from dce.tables import Column, Table, cell
 
 
 def estimates_table(result, source="") -> Table:
@@ -57,8 +64,6 @@ def summary_rows(result) -> list:
 
 def summary_table(result) -> Table:
     """The fit summary as a table of raw numbers (each cell with its own format), for files and the report."""
-    from dce.tables import cell
-
     rows = [["tasks", cell(result.n_tasks, "int")], ["respondents", cell(result.n_respondents, "int")],
             ["parameters", cell(result.n_params, "int")], ["log-likelihood", cell(result.loglik, "f3")],
             ["null log-likelihood", cell(result.loglik_null, "f3")], ["rho-squared", cell(result.rho2, "f4")],
@@ -88,9 +93,6 @@ def validation_table(v: dict) -> Table:
 def print_validation(v: dict, console) -> None:
     """The validation table of a survey export (its ``to_dict()``), then its problems (the first ten)
     and quality checks as warnings."""
-    from dce.report.console import warn
-    from dce.report.render import print_table
-
     print_table(console, validation_table(v))
     problems = v["problems"]
     for p in problems[:10]:
@@ -108,10 +110,6 @@ def print_fit(result, source="", console=None):
     """Estimates, the model's own tables, the fit summary and the warnings of a result."""
     from rich.table import Table as RichTable
     from rich.text import Text
-
-    from dce.report.console import console as make_console
-    from dce.report.console import warn
-    from dce.report.render import print_table, to_rich
 
     con = console or make_console()
     est = estimates_table(result, source)
@@ -195,8 +193,6 @@ _NUMERIC_CELL = None
 
 def _numeric_column(cells):
     """Whether a column of text cells holds numbers (figures, percentages, intervals)."""
-    import re
-
     global _NUMERIC_CELL
     if _NUMERIC_CELL is None:
         _NUMERIC_CELL = re.compile(r"^[\s\-+0-9.,%eE\[\]()<>/x]*$|^(nan|inf|-|—|yes|no)$")
@@ -242,8 +238,6 @@ def power_tables(d) -> list:
 
 
 def _z(d):
-    from statistics import NormalDist
-
     return NormalDist().inv_cdf(1 - float(d.get("alpha", 0.05)) / 2)
 
 
@@ -258,8 +252,6 @@ def _null_text(d):
 def comparison_table(results) -> Table:
     """Models side by side: log-likelihood, parameters, AIC, BIC, CAIC, entropy R-squared and the smallest
     segment share (for models with segments of respondents, e.g. latent classes)."""
-    import math
-
     t = Table("Model comparison", [Column("model"), Column("segments", "int"), Column("LL", "f3"),
                                    Column("P", "int"), Column("AIC", "f2"), Column("BIC", "f2"),
                                    Column("CAIC", "f2"), Column("entropy R²", "f4"),

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 from dce.errors import DCEError
-
-import re
+from dce.util.io import read_bytes
 
 # YAML 1.1 (PyYAML) reads 1e-3 and -1E5 (an exponent without a decimal point) as text; people mean numbers
 _EXPONENT = re.compile(r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -67,8 +67,6 @@ class YamlDoc:
     @classmethod
     def load(cls, path, what: str = "file", allow_empty: bool = False) -> "YamlDoc":
         """Read a YAML file; a missing, unreadable, binary or non-UTF-8 file is a one-line error."""
-        from dce.util.io import read_bytes
-
         path = os.fspath(path)
         raw = read_bytes(path, what)
         try:

@@ -33,8 +33,16 @@ import time
 import numpy as np
 
 from dce.errors import ArgumentError, DCEError
-from dce.util.numbers import positive_number, whole_number
 from dce.models.base import Model
+from dce.models.hb import sampler as hs
+from dce.models.hb import summary as summ
+from dce.models.hb.sampler import Prior
+from dce.models.hb.summary import write_draws
+from dce.models.mnl import ConditionalLogit, check_identified
+from dce.runner import resolve_workers
+from dce.util.backend import choose_backend
+from dce.util.numbers import positive_number, whole_number
+from dce.util.seeds import resolve_seed
 
 DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal"}
 _ZTYPE = {"n": 0, "ln": 1, "-ln": 2}
@@ -79,8 +87,6 @@ class HierarchicalBayes(Model):
         if not 0 < self.target_acceptance < 1:
             raise ArgumentError("target_acceptance", f"must be between 0 and 1, not {target_acceptance}")
         self.posterior_draws = whole_number(posterior_draws, "posterior_draws", 1)
-        from dce.runner import resolve_workers
-
         self.workers = None if workers is None else resolve_workers(workers)
 
     # ------------------------------------------------------------------ set-up
@@ -93,8 +99,6 @@ class HierarchicalBayes(Model):
 
     def _prior(self, K, ztype):
         """bayesm's priors (its defaults for sign constraints where there are some and no options)."""
-        from dce.models.hb.sampler import Prior
-
         signed = ztype != 0
         default = self.prior_variance is None and self.prior_dof is None and signed.any()
         dof = self.prior_dof if self.prior_dof is not None else (15.0 if default else 3.0)
@@ -107,8 +111,6 @@ class HierarchicalBayes(Model):
         return Prior(mubar=mubar, Amu=0.1 if default else 0.01, nu=float(nu), V=nu * np.diag(var))
 
     def _check_data(self, data):
-        from dce.models.mnl import check_identified
-
         if data.resp is None:
             raise ArgumentError("id_col", "a hierarchical Bayes model needs respondent ids (each respondent's "
                                           "own coefficients)")
@@ -126,8 +128,6 @@ class HierarchicalBayes(Model):
 
     def _pooled(self, data, ztype):
         """Conditional-logit estimates and information on the sampled scale (log of |beta| where signed)."""
-        from dce.models.mnl import ConditionalLogit
-
         mnl = ConditionalLogit().fit(data)
         b = mnl.estimates.copy()
         try:
@@ -145,11 +145,6 @@ class HierarchicalBayes(Model):
     def fit(self, data):
         """Sample the posterior given ``data`` (:class:`dce.data.choice_data.ChoiceData`, respondent ids
         required); returns the :class:`dce.models.results.ModelResult`."""
-        from dce.models.hb import sampler as hs
-        from dce.runner import resolve_workers
-        from dce.util.backend import choose_backend
-        from dce.util.seeds import resolve_seed
-
         t0 = time.perf_counter()
         if getattr(self, "scheduler", None):
             raise ArgumentError("scheduler", "the chains of a hierarchical Bayes model run in local processes "
@@ -171,8 +166,6 @@ class HierarchicalBayes(Model):
                        "sigma": np.stack([c["sigma"] for c in chains])}
         self.ids_ = _respondent_ids(data)
         self.names_ = names
-        from dce.models.hb import summary as summ
-
         result = summ.build_result(self, data, chains, prior, ztype, per, mnl, backend, workers)
         result.seconds = time.perf_counter() - t0
         self.result_ = result
@@ -197,8 +190,6 @@ class HierarchicalBayes(Model):
         """Write every kept individual draw: ``.npz`` (arrays ``beta`` (chains, draws, respondents,
         coefficients), ``mu``, ``sigma``, ``ids``, ``names``) or ``.parquet`` (one row per chain, draw
         and respondent)."""
-        from dce.models.hb.summary import write_draws
-
         self._fitted()
         write_draws(path, self.draws_, self.ids_, self.names_)
 

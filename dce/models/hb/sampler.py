@@ -11,6 +11,7 @@ in iteration order, so that neither the block size nor the worker that runs the 
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 
@@ -308,7 +309,6 @@ def run_chains(hbd, prior, settings, B0, H, seed, chains, workers=1, backend="nu
 
 def _run_parallel(hbd, prior, settings, B0, H, seqs, workers, backend, state, report):
     import multiprocessing as mp
-    import sys
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     warm_up(hbd, backend)

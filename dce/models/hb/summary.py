@@ -6,12 +6,17 @@ type; :func:`write_draws` writes every kept individual draw (``.npz`` or ``.parq
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
 from dce.errors import ArgumentError
-from dce.util.numbers import json_float
 from dce.models.hb.diagnostics import ESS_MIN, RHAT_MAX, RHAT_UNRELIABLE, ess, split_rhat
+from dce.models.hb.sampler import Settings
+from dce.models.results import ModelResult
+from dce.tables import Column, Table
+from dce.util.io import atomic_open
+from dce.util.numbers import json_float
 
 LEVEL = 0.95
 TRACE_POINTS = 500     # log-likelihood trace in the JSON: at most this many points per chain
@@ -121,9 +126,6 @@ def round_significant(x, digits):
 
 def build_result(model, data, chains, prior, ztype, per_resp, mnl, backend, workers):
     """The :class:`dce.models.results.ModelResult` of a finished sampler run."""
-    from dce.models.hb.sampler import Settings
-    from dce.models.results import ModelResult
-
     names = list(data.names)
     K = len(names)
     settings = Settings(model.iterations, model.burn, model.thin, model.target_acceptance)
@@ -182,8 +184,6 @@ def _prior_info(prior, model, ztype):
 
 
 def _tables(result, names, pnames, est, se, rhat, n_eff, cor, chains, ztype, implied):
-    from dce.tables import Column, Table
-
     dists = {0: "normal", 1: "lognormal", 2: "negative lognormal"}
     with np.errstate(divide="ignore", invalid="ignore"):
         mcse = np.where(n_eff > 0, se / np.sqrt(n_eff), np.nan)
@@ -235,10 +235,6 @@ def _summary(result, model, prior, diag, backend, workers, mnl, settings):
 
 def write_draws(path, draws, ids, names):
     """Every kept individual draw to ``path`` (``.npz`` or ``.parquet``), written atomically."""
-    import os
-
-    from dce.util.io import atomic_open
-
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
     beta = draws["beta"]

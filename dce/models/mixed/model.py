@@ -32,15 +32,20 @@ distribution (preference shares, WTP distributions).
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
 from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError
-from dce.util.numbers import json_float
 from dce.models import engine
 from dce.models.base import Model
 from dce.models.mixed.draws import DRAW_TYPES, transform, uniform_draws
+from dce.models.mnl import ConditionalLogit, check_identified
+from dce.tables import Column, Table
+from dce.util.backend import choose_backend
+from dce.util.numbers import json_float
+from dce.util.numdiff import jacobian
 
 DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal", "t": "triangular",
                  "u": "uniform"}
@@ -49,8 +54,6 @@ _ZTYPE = {"n": 0, "t": 0, "u": 0, "ln": 1, "-ln": 2}
 
 def _kernel(backend):
     """The likelihood kernel for ``backend`` (auto, numba, numpy) and the name of the one chosen."""
-    from dce.util.backend import choose_backend
-
     if choose_backend(backend) == "numba":
         from dce.models.mixed.kernels import COMPILE_PARTS, panel_kernel
         from dce.util.jit import compile_parts
@@ -300,8 +303,6 @@ class MixedLogit(Model):
     def _start_coefficients(self, data):
         """Start values of the coefficients (K,), the conditional logit they come from, and the start
         spreads (K,): the conditional-logit estimates and 0.1."""
-        from dce.models.mnl import ConditionalLogit
-
         mnl = ConditionalLogit().fit(data)
         return mnl.estimates.copy(), mnl, np.full(data.n_vars, 0.1)
 
@@ -346,8 +347,6 @@ class MixedLogit(Model):
         return list(self._names)
 
     def _prepare(self, data, seed):
-        from dce.models.mnl import check_identified
-
         self._setup(data)
         check_identified(data)
         self._mnl = None
@@ -421,8 +420,6 @@ class MixedLogit(Model):
 
     def _delta(self, result):
         """Derived quantities with delta-method s.e.: {label: (value, se)}."""
-        from dce.util.numdiff import jacobian
-
         theta = result.estimates
         f0, labels = self._derived(theta)
         J = jacobian(lambda t: self._derived(t)[0], theta)      # inf for a runaway lognormal
@@ -441,8 +438,6 @@ class MixedLogit(Model):
                                        "its coefficient hardly varies; consider keeping it fixed")
 
     def _describe(self, result, problem, data):
-        from dce.tables import Column, Table
-
         names, theta, val, se = self._coef_names, result.estimates, self._val, result.se()
         random, implied = {}, {}
         rt = Table("Random coefficients (mean and sd of the underlying distribution; s.e. in brackets)",
@@ -484,8 +479,6 @@ class MixedLogit(Model):
 
     def _correlation(self, result):
         """JSON ``correlation`` and the covariance/correlation tables of the correlated coefficients."""
-        from dce.tables import Column, Table
-
         val, ck = self._val, self._corr_idx
         cn = [self._coef_names[k] for k in ck]
         m = len(ck)
@@ -547,8 +540,6 @@ def _check_memory(R, Q, draws):
 def available_memory():
     """Bytes of memory available to a new allocation (Linux MemAvailable, else the free physical pages);
     None where the system does not say."""
-    import os
-
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
