@@ -173,82 +173,107 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
         Naming the file, column and row of an unknown block, an unknown answer, a duplicate or missing
         id; :class:`~dce.errors.ArgumentError` for a bad argument.
     """
-    spec = design.spec
     if missing not in ("drop", "error"):
         raise ArgumentError("missing", f"'{missing}' (use drop or error)")
     for col, argument in ((id_col, "id_col"), (block_col, "block_col")):
         if col not in df.columns:
             raise ArgumentError(argument, f"column '{col}' is not in {source}")
     df = df.reset_index(drop=True)
-    Xd = design.matrix()                        # design tasks x positions x params
-    m = design.n_alternatives
-    J = Xd.shape[1]
     blocks = {}
     for s in range(design.n_tasks):
         blocks.setdefault(int(design.block[s]), []).append(s)
-    n_max = max(len(v) for v in blocks.values())
-    acols = answer_columns(df, answer_cols, n_max, source)
-    answers = _Answers(spec, m, codes, df)
-    report = ValidationReport(respondents_read=len(df))
-    ids = _respondent_ids(df, id_col, source)
-    task_rows, resp, chosen, keep_resp, src_rows = [], [], [], [], []
-    sq_pos = m if spec.status_quo is not None else None
-    id_vals, block_vals = ids.to_numpy(), df[block_col].to_numpy()
-    answer_vals = {c: df[c].to_numpy() for c in acols}      # columns read once, not cell by cell
-    for i in range(len(df)):
-        rid = id_vals[i]
-        b = block_vals[i]
+    acols = answer_columns(df, answer_cols, max(len(v) for v in blocks.values()), source)
+    Xd = design.matrix()                        # design tasks x positions x params
+    reader = _AnswerReader(design, Xd.shape[1], blocks, df, acols, codes, missing, source, design_source)
+    reader.read(_respondent_ids(df, id_col, source).to_numpy(), df[block_col].to_numpy(), block_col)
+    return _choice_data(design, Xd, reader, df, id_col, interactions, spec_text, source), reader.report
+
+
+class _AnswerReader:
+    """Reads the answers of a survey export respondent by respondent: the answered tasks' design rows,
+    respondents and chosen positions, and the validation report."""
+
+    def __init__(self, design, J, blocks, df, acols, codes, missing, source, design_source):
+        self.design, self.J, self.blocks, self.acols, self.codes = design, J, blocks, acols, codes
+        self.missing, self.source, self.design_source = missing, source, design_source
+        self.m = design.n_alternatives
+        self.answers = _Answers(design.spec, self.m, codes, df)
+        self.answer_vals = {c: df[c].to_numpy() for c in acols}      # columns read once, not cell by cell
+        self.report = ValidationReport(respondents_read=len(df))
+        self.task_rows, self.resp, self.chosen, self.src_rows = [], [], [], []
+        self.sq_pos = self.m if design.spec.status_quo is not None else None
+
+    def read(self, id_vals, block_vals, block_col):
+        keep_resp = []
+        for i in range(len(id_vals)):
+            rid = id_vals[i]
+            picks = self._respondent(i, rid, self._tasks(i, rid, block_vals[i], block_col))
+            if picks:
+                keep_resp.append(rid)
+                self._patterns(rid, picks)
+        if not self.task_rows:
+            raise DCEError(f"{self.source}: no answered task")
+        self.report.respondents_used = len(keep_resp)
+        self.report.tasks_used = len(self.task_rows)
+
+    def _tasks(self, i, rid, b, block_col):
+        """The design tasks of respondent ``rid``'s block ``b`` (row ``i``)."""
         try:
             bnum = int(float(b))
         except (TypeError, ValueError):
             bnum = None
-        if bnum not in blocks:
-            raise DCEError(f"{where(source, column=block_col, row=i + 1)}respondent {rid} has block '{b}', which has "
-                           f"no tasks in {design_source} (blocks: {', '.join(map(str, sorted(blocks)))})")
-        tasks = blocks[bnum]
+        if bnum not in self.blocks:
+            raise DCEError(f"{where(self.source, column=block_col, row=i + 1)}respondent {rid} has block '{b}', which "
+                           f"has no tasks in {self.design_source} (blocks: {', '.join(map(str, sorted(self.blocks)))})")
+        return self.blocks[bnum]
+
+    def _respondent(self, i, rid, tasks):
+        """Read one respondent's answers to ``tasks``; returns the chosen positions."""
         picks = []
         for k, s in enumerate(tasks):
-            col = acols[k]
-            v = answer_vals[col][i]
+            col = self.acols[k]
+            v = self.answer_vals[col][i]
             if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
-                report.missing_answers += 1
-                if missing == "error":
-                    raise DCEError(f"{where(source, column=col, row=i + 1)}respondent {rid} has no answer")
-                report.problems.append(Problem("missing answer", rid, col, "dropped"))
+                self.report.missing_answers += 1
+                if self.missing == "error":
+                    raise DCEError(f"{where(self.source, column=col, row=i + 1)}respondent {rid} has no answer")
+                self.report.problems.append(Problem("missing answer", rid, col, "dropped"))
                 continue
-            pos = answers.position(v, col)
+            pos = self.answers.position(v, col)
             if pos is None:
-                raise DCEError(f"{where(source, column=col, row=i + 1)}respondent {rid} answered '{v}', which is "
-                               f"not an alternative of the task (1..{J}, or a label"
-                               f"{'; map other answer codes to alternatives (codes)' if not codes else ''})")
-            task_rows.append(s)
-            src_rows.append(i)
-            resp.append(rid)
-            chosen.append(pos)
+                raise DCEError(f"{where(self.source, column=col, row=i + 1)}respondent {rid} answered '{v}', which "
+                               f"is not an alternative of the task (1..{self.J}, or a label"
+                               f"{'; map other answer codes to alternatives (codes)' if not self.codes else ''})")
+            self.task_rows.append(s)
+            self.src_rows.append(i)
+            self.resp.append(rid)
+            self.chosen.append(pos)
             picks.append(pos)
-        report.tasks_read += len(tasks)
-        if picks:
-            keep_resp.append(rid)
-            if len(picks) > 1 and sq_pos is not None and all(p == sq_pos for p in picks):
-                report.always_status_quo.append(rid)
-            elif len(picks) > 1 and len(set(picks)) == 1:
-                report.always_same_position.append(rid)
-    if not task_rows:
-        raise DCEError(f"{source}: no answered task")
-    report.respondents_used = len(keep_resp)
-    report.tasks_used = len(task_rows)
-    X = Xd[np.asarray(task_rows)]
+        self.report.tasks_read += len(tasks)
+        return picks
+
+    def _patterns(self, rid, picks):
+        """Answer patterns of a respondent that the validation report counts."""
+        if len(picks) > 1 and self.sq_pos is not None and all(p == self.sq_pos for p in picks):
+            self.report.always_status_quo.append(rid)
+        elif len(picks) > 1 and len(set(picks)) == 1:
+            self.report.always_same_position.append(rid)
+
+
+def _choice_data(design, Xd, reader, df, id_col, interactions, spec_text, source) -> ChoiceData:
+    """The ChoiceData of the answered tasks (with covariate interactions, when asked for)."""
+    spec, m = design.spec, design.n_alternatives
+    X = Xd[np.asarray(reader.task_rows)]
     names = list(spec.param_names)
     spec_json = design_coding(spec, spec_text, names)
-    resp_arr = np.asarray(resp, dtype=object)
+    resp_arr = np.asarray(reader.resp, dtype=object)
     if interactions:
         X, names, spec_json = _add_interactions(X, names, spec_json, df, id_col, resp_arr, interactions, source)
-    task_ids = np.array([f"{r}/{design.task_ids[s]}" for r, s in zip(resp, task_rows)])
-    data = ChoiceData(X=X, avail=np.ones(X.shape[:2], bool), chosen=np.asarray(chosen), names=names,
+    task_ids = np.array([f"{r}/{design.task_ids[s]}" for r, s in zip(reader.resp, reader.task_rows)])
+    return ChoiceData(X=X, avail=np.ones(X.shape[:2], bool), chosen=np.asarray(reader.chosen), names=names,
                       alt_labels=[str(j + 1) for j in range(m)] + (["status_quo"] if spec.status_quo else [])
                       + (["opt_out"] if spec.opt_out else []), task_ids=task_ids, resp=resp_arr,
-                      spec=spec_json, source=source, task_rows=np.asarray(src_rows, np.int64))
-    return data, report
+                      spec=spec_json, source=source, task_rows=np.asarray(reader.src_rows, np.int64))
 
 
 class _Answers:
