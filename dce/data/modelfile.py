@@ -153,33 +153,39 @@ def load_model_file(path) -> ModelFile:
         raise DCEError(f"{path}: a model file must be a mapping of keys (choice, alternatives, ...), "
                        f"not a {type(data).__name__}")
     lines = doc.lines
-
     for key in data:
         if str(key) not in TOP_KEYS:
             raise _unknown_key(path, lines, (str(key),), TOP_KEYS)
     for key in ("choice", "alternatives"):
         if key not in data:
             raise DCEError(f"{path}: missing key '{key}'")
-
-    def column_name(key):
-        v = data.get(key)
-        if v is None:
-            return None
-        if not isinstance(v, str) or not v.strip():
-            raise DCEError(f"{_where(path, lines, (key,))}: must be a column name, not {v!r}")
-        return v.strip()
-
-    choice = column_name("choice")
+    choice = _column_name(path, lines, data, "choice")
     if choice is None:
         raise DCEError(f"{_where(path, lines, ('choice',))}: is empty; it needs the choice column's name")
-    id_col = column_name("id")
-
+    id_col = _column_name(path, lines, data, "id")
     exclude = exclude_text = None
     if data.get("exclude") is not None:
         exclude_text = _text(path, lines, ("exclude",), data["exclude"])
         exclude = _expr.parse(exclude_text, _where(path, lines, ("exclude",)))
+    alternatives = _alternatives(path, lines, data["alternatives"], choice)
+    desc = data.get("description")
+    return ModelFile(path=path, choice=choice, alternatives=alternatives, exclude=exclude,
+                     exclude_text=exclude_text, id=id_col, description=None if desc is None else str(desc),
+                     lines=lines)
 
-    alts_raw = data["alternatives"]
+
+def _column_name(path, lines, data, key):
+    """The column name under top-level ``key`` (None when absent)."""
+    v = data.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str) or not v.strip():
+        raise DCEError(f"{_where(path, lines, (key,))}: must be a column name, not {v!r}")
+    return v.strip()
+
+
+def _alternatives(path, lines, alts_raw, choice) -> list:
+    """The checked alternatives of a model file: codes distinct numbers, expressions parsed."""
     if not isinstance(alts_raw, dict) or not alts_raw:
         raise DCEError(f"{_where(path, lines, ('alternatives',))}: must map alternative names to "
                        "{code, available, utility}")
@@ -196,15 +202,7 @@ def load_model_file(path) -> ModelFile:
         for k in ("code", "utility"):
             if k not in spec:
                 raise DCEError(f"{_where(path, lines, keys)}: missing key '{k}'")
-        code = spec["code"]
-        if isinstance(code, bool) or not isinstance(code, (int, float)) or code != code:
-            raise DCEError(f"{_where(path, lines, keys + ('code',))}: the code must be a number "
-                           f"(the value of '{choice}' that means {name}), not {code!r}")
-        try:
-            code = float(code)
-        except OverflowError:
-            raise DCEError(f"{_where(path, lines, keys + ('code',))}: the code {code} is too large for a number "
-                           "of the data") from None
+        code = _code(path, lines, keys, spec["code"], choice, name)
         if code in codes:
             raise DCEError(f"{_where(path, lines, keys + ('code',))}: duplicate code {_json_code(code)} "
                            f"(also used by alternative '{codes[code]}')")
@@ -214,11 +212,19 @@ def load_model_file(path) -> ModelFile:
         a_text = _text(path, lines, keys + ("available",), spec.get("available", 1))
         available = _expr.parse(a_text, _where(path, lines, keys + ("available",)))
         alternatives.append(Alternative(name, code, available, utility, a_text, u_text))
+    return alternatives
 
-    desc = data.get("description")
-    return ModelFile(path=path, choice=choice, alternatives=alternatives, exclude=exclude,
-                     exclude_text=exclude_text, id=id_col, description=None if desc is None else str(desc),
-                     lines=lines)
+
+def _code(path, lines, keys, code, choice, name) -> float:
+    """An alternative's code: the number of the choice column that means it."""
+    if isinstance(code, bool) or not isinstance(code, (int, float)) or code != code:
+        raise DCEError(f"{_where(path, lines, keys + ('code',))}: the code must be a number "
+                       f"(the value of '{choice}' that means {name}), not {code!r}")
+    try:
+        return float(code)
+    except OverflowError:
+        raise DCEError(f"{_where(path, lines, keys + ('code',))}: the code {code} is too large for a number "
+                       "of the data") from None
 
 
 # ------------------------------------------------------------------------------------- data
@@ -289,20 +295,12 @@ def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_co
     columns = set(map(str, df.columns))
     n_all = len(df)
     rows_all = np.arange(1, n_all + 1)
-
-    if mf.choice not in columns:
-        raise DCEError(f"{mf.where('choice')}: the choice column '{mf.choice}' is not in {source}"
-                       + _did_you_mean(mf.choice, columns))
-    id_col = id_col or mf.id
-    if id_col is not None and id_col not in columns:
-        raise DCEError(f"{source}: no respondent id column '{id_col}'" + _did_you_mean(id_col, columns))
-
+    id_col = _check_columns(mf, columns, source, id_col or mf.id)
     keep = _kept_rows(mf, df, source, columns, rows_all)
     n_excluded = int(n_all - keep.sum())
     if not keep.any():
         raise DCEError(f"{mf.where('exclude')}: excludes all {n_all} rows of {source}")
     rows = rows_all[keep]
-    T = len(rows)
     sub = df.iloc[np.flatnonzero(keep)] if n_excluded else df
 
     # ------------------------------------------------------------------ parameters
@@ -318,7 +316,28 @@ def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_co
     chosen = _chosen(mf, sub, source, rows)
     X, offset, avail = _utilities(mf, env, params, source, rows)
 
-    unavailable = ~avail[np.arange(T), chosen]
+    _check_chosen_available(mf, chosen, avail, source, rows)
+    resp = _respondents(sub, id_col, source, rows)
+    spec = mf.spec(params, n_excluded)
+    spec["id"] = id_col
+    return ChoiceData(X=X, avail=avail, chosen=chosen, names=params, alt_labels=[a.name for a in mf.alternatives],
+                      task_ids=rows, resp=resp, offset=offset, spec=spec, source=source,
+                      task_rows=np.flatnonzero(keep))
+
+
+def _check_columns(mf, columns, source, id_col):
+    """The choice and respondent columns must be in the data; returns the respondent column (or None)."""
+    if mf.choice not in columns:
+        raise DCEError(f"{mf.where('choice')}: the choice column '{mf.choice}' is not in {source}"
+                       + _did_you_mean(mf.choice, columns))
+    if id_col is not None and id_col not in columns:
+        raise DCEError(f"{source}: no respondent id column '{id_col}'" + _did_you_mean(id_col, columns))
+    return id_col
+
+
+def _check_chosen_available(mf, chosen, avail, source, rows):
+    """Every chosen alternative must be available in its task."""
+    unavailable = ~avail[np.arange(len(chosen)), chosen]
     if unavailable.any():
         t = int(np.flatnonzero(unavailable)[0])
         a = mf.alternatives[chosen[t]]
@@ -326,19 +345,16 @@ def choice_data_from_model_file(model, df: pd.DataFrame, source: str = "", id_co
                        f"{_json_code(a.code)}) is not available there ({mf.where('alternatives', a.name, 'available')}: "
                        f"'{a.available_text}')")
 
-    resp = None
-    if id_col is not None:
-        s = sub[id_col]
-        if s.isna().any():
-            p = int(np.flatnonzero(s.isna().to_numpy())[0])
-            raise missing_value(source, id_col, rows[p])
-        resp = s.to_numpy()
 
-    spec = mf.spec(params, n_excluded)
-    spec["id"] = id_col
-    return ChoiceData(X=X, avail=avail, chosen=chosen, names=params, alt_labels=[a.name for a in mf.alternatives],
-                      task_ids=rows, resp=resp, offset=offset, spec=spec, source=source,
-                      task_rows=np.flatnonzero(keep))
+def _respondents(sub, id_col, source, rows):
+    """The respondent of each kept task (None without an id column)."""
+    if id_col is None:
+        return None
+    s = sub[id_col]
+    if s.isna().any():
+        p = int(np.flatnonzero(s.isna().to_numpy())[0])
+        raise missing_value(source, id_col, rows[p])
+    return s.to_numpy()
 
 
 def _data_only(mf, e, keys, what, source, columns):
