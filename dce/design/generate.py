@@ -13,6 +13,7 @@ search, tasks are assigned to blocks so that every level appears about equally o
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from typing import TYPE_CHECKING
@@ -21,8 +22,10 @@ import numpy as np
 
 from dce.design.core import Design
 from dce.design.info import prior_draws
-from dce.errors import ArgumentError, DCEError
+from dce.errors import DCEError
+from dce.runner import run
 from dce.util.backend import choose_backend
+from dce.util.numbers import whole_number
 from dce.util.seeds import resolve_seed, streams
 
 if TYPE_CHECKING:
@@ -403,6 +406,22 @@ def _search_start(ctx, max_passes, stream):
     return idx, err, npass, ctx.backend
 
 
+def _search(spec, B, start_ss, max_passes, backend, workers, scheduler, progress, search):
+    """Coordinate exchange from one random start per stream of ``start_ss`` (through :func:`dce.runner.run`);
+    returns the levels of the best start and records every start's error and passes in ``search``."""
+    out = run(_search_start, [int(max_passes)] * len(start_ss), start_ss,
+              setup=functools.partial(_search_context, spec, B, backend), workers=workers, scheduler=scheduler,
+              progress=progress)
+    best, best_err, errors, passes = None, np.inf, [], []
+    for idx, err, npass, used in out:
+        errors.append(err)
+        passes.append(npass)
+        if err < best_err:
+            best, best_err = idx.copy(), err
+    search.update(starts=len(start_ss), errors=errors, passes=passes, objective=best_err, backend=used)
+    return best
+
+
 def make_design(spec: DesignSpec, seed: int | None = None, starts: int = 10, draws: int | None = None,
                 max_passes: int = 50, block_restarts: int = 20, progress=None, backend: str = "auto",
                 workers: int | None = 1, scheduler: str | None = None) -> Design:
@@ -447,8 +466,7 @@ def make_design(spec: DesignSpec, seed: int | None = None, starts: int = 10, dra
     """
     t0 = time.perf_counter()
     seed = resolve_seed(seed)
-    if isinstance(starts, bool) or int(starts) != starts or starts < 1:
-        raise ArgumentError("starts", f"must be a whole number of at least 1, not {starts}")
+    starts = whole_number(starts, "starts", 1)
     draw_ss, block_ss, *start_ss = streams(seed, 2 + starts)
     R = int(draws if draws is not None else spec.draws)
     B = prior_draws(spec.prior_mean, spec.prior_sd, R, spec.draw_type, seed=draw_ss) if spec.bayesian \
@@ -459,21 +477,7 @@ def make_design(spec: DesignSpec, seed: int | None = None, starts: int = 10, dra
         levels = full_factorial_design(spec)
         search.update(starts=0, errors=[], passes=[])
     else:
-        import functools
-
-        from dce.runner import run
-
-        out = run(_search_start, [int(max_passes)] * starts, start_ss,
-                  setup=functools.partial(_search_context, spec, B, backend), workers=workers, scheduler=scheduler,
-                  progress=progress)
-        best, best_err, errors, passes = None, np.inf, [], []
-        for idx, err, npass, used in out:
-            errors.append(err)
-            passes.append(npass)
-            if err < best_err:
-                best, best_err = idx.copy(), err
-        levels = best
-        search.update(starts=starts, errors=errors, passes=passes, objective=best_err, backend=used)
+        levels = _search(spec, B, start_ss, max_passes, backend, workers, scheduler, progress, search)
     block = assign_blocks(levels, spec.n_levels, spec.blocks, np.random.default_rng(block_ss),
                           restarts=block_restarts)
     order = np.argsort(block, kind="stable")
