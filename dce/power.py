@@ -266,16 +266,21 @@ def power_analysis(design, model, respondents, replications, seed=None, *, truth
     analytic = analytic_figures(design, beta_bar, ctx.targets, values, alpha, sizes)
     for t, a in zip(out["targets"], analytic):
         t.update(a)
-    out["failed"] = [sum(1 for v, _, why in reps_s if why is not None) for reps_s in by_size]
+    out["failed"], out["failures"] = _failures(by_size)
+    out["ran_on"] = describe(workers, scheduler)
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def _failures(by_size):
+    """Failed fits per size, and their reasons with counts (most frequent first)."""
+    failed = [sum(1 for _, _, why in reps_s if why is not None) for reps_s in by_size]
     reasons = {}
     for reps_s in by_size:
         for _, _, why in reps_s:
             if why is not None:
                 reasons[why] = reasons.get(why, 0) + 1
-    out["failures"] = [{"reason": k, "count": v} for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])]
-    out["ran_on"] = describe(workers, scheduler)
-    out["seconds"] = time.perf_counter() - t0
-    return out
+    return failed, [{"reason": k, "count": v} for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])]
 
 
 def summarise(by_size, sizes, targets, truth, alpha):

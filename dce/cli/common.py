@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import functools
 
+import click
+
 from dce.cli.errors import cli_message, exit_status  # noqa: F401  (cli_message re-exported)
+from dce.errors import ArgumentError, DCEError
 from dce.report.console import console, warn  # noqa: F401  (re-exported for the commands)
+from dce.util.io import check_writable
+from dce.util.numbers import whole_number
+from dce.util.seeds import resolve_seed
 
 
 def user_errors(fn):
     """Let DCEError escape as a click error so the test runner and the launcher show one line."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from dce.errors import DCEError
-
         try:
             return fn(*args, **kwargs)
         except DCEError as e:
@@ -21,26 +25,20 @@ def user_errors(fn):
     return wrapper
 
 
-def _user_error_cls():
-    import click
+class UserError(click.ClickException):
+    """A user's error as click shows it: ``error: <one line>`` and the exit status of the library error."""
 
-    class _UserError(click.ClickException):
-        exit_code = 2
+    exit_code = 2
 
-        def __init__(self, message, exit_code=2):
-            super().__init__(message)
-            self.exit_code = exit_code
+    def __init__(self, message, exit_code=2):
+        super().__init__(message)
+        self.exit_code = exit_code
 
-        def format_message(self):
-            return self.message
+    def format_message(self):
+        return self.message
 
-        def show(self, file=None):
-            click.echo(f"error: {self.message}", err=True)
-
-    return _UserError
-
-
-UserError = _user_error_cls()
+    def show(self, file=None):
+        click.echo(f"error: {self.message}", err=True)
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -49,8 +47,6 @@ TABLE_FORMATS = ("text", "markdown", "latex", "csv", "json", "xlsx")
 
 def format_option(fn):
     """``--format``: how the command's tables are written on standard output (text: the terminal tables)."""
-    import click
-
     return click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="text", show_default=True,
                         help="Tables on standard output as text (the terminal tables), markdown, latex "
                              "(booktabs), csv, json or xlsx (a workbook, one sheet per table: redirect to a "
@@ -73,8 +69,6 @@ def info_console(fmt):
 
 def emit_tables(tables, fmt, con=None):
     """Print tables on the console (text) or write them in ``fmt`` on standard output."""
-    import click
-
     if fmt == "text":
         from dce.report.render import print_table
 
@@ -105,8 +99,6 @@ def provenance(*paths) -> dict:
 # ---------------------------------------------------------------------------------------------- replications
 def runner_options(fn):
     """``--workers`` and ``--scheduler`` of a command whose replications go through :mod:`dce.runner`."""
-    import click
-
     fn = click.option("--scheduler", default=None, metavar="ADDRESS",
                       help="Send the replications to a running Dask scheduler (tcp://host:8786); default: "
                            "$DCE_SCHEDULER when set. Needs pip install \"dce[dask]\".")(fn)
@@ -119,8 +111,6 @@ def where_to_run(workers, scheduler):
     """``(workers, scheduler)`` for :func:`dce.runner.run`: ``--scheduler``, else ``$DCE_SCHEDULER`` unless
     ``--workers`` asks for local processes; both options at once is an error."""
     import os
-
-    from dce.errors import DCEError
 
     if workers is not None and scheduler:
         raise DCEError("give --workers (local processes) or --scheduler (a Dask cluster), not both")
@@ -169,85 +159,70 @@ class ProgressBar:
 # Every option's range is checked when the command line is read, before any work is done, with one line
 # naming the option (``--draws: must be ...``).  Upper bounds keep a typing slip (1000000000000 draws)
 # from ending in an exhausted memory or a run of days; they are far above any sensible study.
-def _types():
-    import click
+class Count(click.ParamType):
+    """A whole number in ``[low, high]``."""
 
-    class Count(click.ParamType):
-        """A whole number in ``[low, high]``."""
+    name = "integer"
 
-        name = "integer"
+    def __init__(self, low, high):
+        self.low, self.high = int(low), int(high)
 
-        def __init__(self, low, high):
-            self.low, self.high = int(low), int(high)
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            value = value.strip().replace("_", "")      # 1_000 as Python writes it
+        try:
+            return whole_number(value, "value", self.low, self.high)
+        except ArgumentError as e:
+            self.fail(e.detail, param, ctx)
 
-        def convert(self, value, param, ctx):
-            from dce.errors import ArgumentError
-            from dce.util.numbers import whole_number
+    def get_metavar(self, param, ctx=None):
+        return "INTEGER"
 
-            if isinstance(value, str):
-                value = value.strip().replace("_", "")      # 1_000 as Python writes it
-            try:
-                return whole_number(value, "value", self.low, self.high)
-            except ArgumentError as e:
-                self.fail(e.detail, param, ctx)
+class Seed(click.ParamType):
+    """A seed, checked by :func:`dce.util.seeds.resolve_seed` (0 to 2**32 - 1)."""
 
-        def get_metavar(self, param, ctx=None):
-            return "INTEGER"
+    name = "seed"
 
-    class Seed(click.ParamType):
-        """A seed, checked by :func:`dce.util.seeds.resolve_seed` (0 to 2**32 - 1)."""
+    def convert(self, value, param, ctx):
+        if value is None:
+            return None
+        try:
+            return resolve_seed(value)
+        except ArgumentError as e:
+            self.fail(e.detail, param, ctx)
 
-        name = "seed"
+class Level(click.ParamType):
+    """A confidence level strictly between 0 and 1."""
 
-        def convert(self, value, param, ctx):
-            from dce.errors import ArgumentError
-            from dce.util.seeds import resolve_seed
+    name = "level"
 
-            if value is None:
-                return None
-            try:
-                return resolve_seed(value)
-            except ArgumentError as e:
-                self.fail(e.detail, param, ctx)
+    def convert(self, value, param, ctx):
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"expected a number between 0 and 1 (e.g. 0.95), not {value!r}", param, ctx)
+        if not 0 < v < 1:
+            self.fail(f"must be between 0 and 1 (e.g. 0.95), not {value}", param, ctx)
+        return v
 
-    class Level(click.ParamType):
-        """A confidence level strictly between 0 and 1."""
+class Output(click.ParamType):
+    """A file to write: checked up front (not empty, not a folder, in a folder that can be written)."""
 
-        name = "level"
+    name = "file"
 
-        def convert(self, value, param, ctx):
-            try:
-                v = float(value)
-            except (TypeError, ValueError):
-                self.fail(f"expected a number between 0 and 1 (e.g. 0.95), not {value!r}", param, ctx)
-            if not 0 < v < 1:
-                self.fail(f"must be between 0 and 1 (e.g. 0.95), not {value}", param, ctx)
-            return v
+    def convert(self, value, param, ctx):
+        try:
+            return check_writable(value)
+        except DCEError as e:
+            self.fail(e.message, param, ctx)
 
-    class Output(click.ParamType):
-        """A file to write: checked up front (not empty, not a folder, in a folder that can be written)."""
-
-        name = "file"
-
-        def convert(self, value, param, ctx):
-            from dce.errors import DCEError
-            from dce.util.io import check_writable
-
-            try:
-                return check_writable(value)
-            except DCEError as e:
-                self.fail(e.message, param, ctx)
-
-        def get_metavar(self, param, ctx=None):
-            return "FILE"
-
-    return Count, Seed, Level, Output
+    def get_metavar(self, param, ctx=None):
+        return "FILE"
 
 
-Count, _Seed, _Level, _Output = _types()
-SEED = _Seed()
-LEVEL = _Level()
-OUTPUT = _Output()
+SEED = Seed()
+LEVEL = Level()
+OUTPUT = Output()
 
 
 def distinct_files(inputs, outputs):
@@ -255,8 +230,6 @@ def distinct_files(inputs, outputs):
 
     ``inputs`` and ``outputs``: dicts or lists of ``(option, path)``; None paths are skipped."""
     import os
-
-    from dce.errors import DCEError
 
     pairs = [(o, p, False) for o, p in (inputs.items() if isinstance(inputs, dict) else inputs)]
     pairs += [(o, p, True) for o, p in (outputs.items() if isinstance(outputs, dict) else outputs)]
