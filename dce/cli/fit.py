@@ -1,10 +1,20 @@
 """`dce fit`: estimate a conditional or mixed logit and print the table a referee expects."""
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field, fields
+
 import click
 
-from dce.cli._hb import hb_options
-from dce.cli.common import OUTPUT, SEED, Count, format_option, parse_random, runner_options, user_errors
+from dce.cli._hb import check_options, hb_estimator, hb_options, write_outputs
+from dce.cli.common import (OUTPUT, SEED, Count, ProgressBar, check_format, console, distinct_files, emit_tables,
+                            format_option, info_console, parse_random, provenance, runner_options, user_errors,
+                            warn, where_to_run)
+from dce.cli.errors import arguments_as
+from dce.errors import ArgumentError, DCEError, UnreliableEstimate
+from dce.models import model_class
+from dce.util.io import atomic_open, write_json
+from dce.util.seeds import resolve_seed
 
 
 @click.command()
@@ -72,10 +82,7 @@ from dce.cli.common import OUTPUT, SEED, Count, format_option, parse_random, run
 @format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the results.")
 @user_errors
-def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
-        model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, space,
-        price, random_, correlated, draws, draw_type, seed, starts, individual, n_boot, workers, scheduler, output,
-        validation_output, fmt, quiet, **hb):
+def fit(data, **options):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
@@ -88,83 +95,144 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     maximum, a variable too extreme to estimate with): the tables and --output JSON are still
     written, with converged: false and the reason.
     """
-    from dce.errors import DCEError
-
-    survey = design_path is not None or spec_path is not None
-    if survey and (design_path is None or spec_path is None):
-        raise DCEError("a survey export needs both --design design.csv and --spec SPEC.yaml")
-    if survey and (formula is not None or model_file is not None):
-        raise DCEError("with --design/--spec the utility comes from the design: drop --formula/--model-file")
-    if not survey and (formula is None) == (model_file is None):
-        raise DCEError("give exactly one of --formula and --model-file (or --design and --spec)")
-    if validation_output and not survey:
-        raise DCEError("--validation-output: only a survey export (--design and --spec) has a validation report")
-    from dce.cli.common import check_format, distinct_files
-
-    check_format(fmt)
-    if n_boot is not None and n_boot < 2:
-        raise DCEError(f"--bootstrap: must be at least 2 replicates, not {n_boot}")
-    from dce.cli.common import where_to_run
-
-    workers, scheduler = where_to_run(workers, scheduler)
-    distinct_files({"DATA": data, "--design": design_path, "--spec": spec_path, "--model-file": model_file},
-                   {"--output": output, "--individual": individual, "--validation-output": validation_output})
-    if model != "latent" and (classes or shared or membership):
-        raise DCEError("--classes, --shared and --membership need --model latent")
-    counts = _class_counts(classes) if model == "latent" else [None]
-    from dce.cli._hb import check_options
-
-    check_options(model, hb, n_boot=n_boot, scheduler=scheduler)
-    from dce.util.seeds import resolve_seed
-
-    seed = resolve_seed(seed)          # one seed for every fit of the command, reported in each
-    progress = None if quiet or model == "mnl" else _progress_printer
-    ests = [_estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
-                       seed=seed, starts=starts, progress=progress, classes=k, shared=shared, membership=membership,
-                       space=space, price=price, hb=hb)
-            for k in counts]
+    src = _take(Source, options, data=data)
+    opt = _take(ModelOptions, options)
+    out = _take(Outputs, options)
+    opt.hb = options                  # what is left: the options of hb_options
+    _check(src, opt, out)
+    seed = resolve_seed(opt.seed)     # one seed for every fit of the command, reported in each
+    counts = _class_counts(opt.classes) if opt.model == "latent" else [None]
+    progress = None if out.quiet or opt.model == "mnl" else _progress_printer
+    ests = [_estimator(opt, seed, progress, classes=k) for k in counts]
     for est in ests:     # where the starts run (several starts only)
-        est.workers, est.scheduler = workers, scheduler
-    if individual and not hasattr(ests[0], "individual_means"):
+        est.workers, est.scheduler = out.workers, out.scheduler
+    if out.individual and not hasattr(ests[0], "individual_means"):
         raise DCEError(f"--individual: the {ests[0].label.lower()} has no individual-level estimates")
-    cdata, report, df = _choice_data(data, survey, sheet=sheet, formula=formula, model_file=model_file, alt=alt,
-                                     task=task, id_col=id_col, choice_col=choice_col, avail=avail,
-                                     design_path=design_path, spec_path=spec_path, id_col_s=id_col_s,
-                                     block_col=block_col, answer_cols=answer_cols, codes=codes, missing=missing,
-                                     interactions=interactions, price=price if space == "wtp" else None)
-    from dce.cli.common import info_console, provenance
-
-    inputs = (data, design_path, spec_path, model_file)
-    con = info_console(fmt)
+    cdata, report, df = _choice_data(src, price=opt.price if opt.space == "wtp" else None)
+    inputs = (src.data, src.design_path, src.spec_path, src.model_file)
+    con = info_console(out.fmt)
     if report is not None:
         _print_validation(report, con)
-    results = []
-    for k, est in zip(counts, ests):
-        if membership:
-            est.membership_data = df
-        result = _fit_one(est, cdata, individual=_numbered(individual, k, len(counts)))
-        if n_boot:
-            _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet)
-        if model == "hb":
-            from dce.cli._hb import write_outputs
-
-            write_outputs(est, hb)
-        if cdata.spec.get("excluded"):
-            result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
-        result.info["provenance"] = provenance(*inputs)
-        if report is not None:
-            result.info["validation"] = report.to_dict()
-        _show(result, data, fmt, con)
-        if output:
-            result.save(_numbered(output, k, len(counts)))
-        results.append(result)
+    results = [_fit_and_show(est, k, len(counts), cdata, report, df, opt, out, inputs, con)
+               for k, est in zip(counts, ests)]
     if len(results) > 1:
-        _compare(results, fmt, con)
-    if validation_output:
-        from dce.util.io import write_json
+        _compare(results, out.fmt, con)
+    if out.validation_output:
+        write_json(out.validation_output, {**report.to_dict(), "provenance": provenance(*inputs)})
+    _exit_status(results, counts, out.output)
 
-        write_json(validation_output, {**report.to_dict(), "provenance": provenance(*inputs)})
-    _exit_status(results, counts, output)
+
+@dataclass
+class Source:
+    """Where the choices come from: a data file read with a formula or a model file, or a survey export
+    read with its design."""
+
+    data: str
+    sheet: str | None
+    formula: str | None
+    model_file: str | None
+    alt: str | None
+    task: str | None
+    id_col: str | None
+    choice_col: str | None
+    avail: str | None
+    design_path: str | None
+    spec_path: str | None
+    id_col_s: str
+    block_col: str
+    answer_cols: str
+    codes: str | None
+    missing: str
+    interactions: str | None
+
+    @property
+    def survey(self) -> bool:
+        return self.design_path is not None or self.spec_path is not None
+
+
+@dataclass
+class ModelOptions:
+    """Which model, and how it is estimated (the defaults of `dce fit`)."""
+
+    model: str = "mnl"
+    se: str = "classical"
+    classes: str | None = None
+    shared: str | None = None
+    membership: str | None = None
+    space: str = "pref"
+    price: str | None = None
+    random_: tuple = ()
+    correlated: str | None = None
+    draws: int = 1000
+    draw_type: str = "halton"
+    seed: int | None = None
+    starts: int | None = None
+    hb: dict = field(default_factory=dict)
+
+
+@dataclass
+class Outputs:
+    """What the command writes and shows, and where its replications run."""
+
+    individual: str | None
+    n_boot: int | None
+    output: str | None
+    validation_output: str | None
+    fmt: str
+    quiet: bool
+    workers: int | None
+    scheduler: str | None
+
+
+def _take(cls, options: dict, **given):
+    """An option group: the fields of ``cls`` taken out of ``options`` (click's keyword arguments)."""
+    names = [f.name for f in fields(cls) if f.name not in given and f.name in options]
+    return cls(**given, **{n: options.pop(n) for n in names})
+
+
+def _check(src, opt, out):
+    """The options that go together, before any work; the output paths are checked against the inputs."""
+    if src.survey and (src.design_path is None or src.spec_path is None):
+        raise DCEError("a survey export needs both --design design.csv and --spec SPEC.yaml")
+    if src.survey and (src.formula is not None or src.model_file is not None):
+        raise DCEError("with --design/--spec the utility comes from the design: drop --formula/--model-file")
+    if not src.survey and (src.formula is None) == (src.model_file is None):
+        raise DCEError("give exactly one of --formula and --model-file (or --design and --spec)")
+    if out.validation_output and not src.survey:
+        raise DCEError("--validation-output: only a survey export (--design and --spec) has a validation report")
+    check_format(out.fmt)
+    if out.n_boot is not None and out.n_boot < 2:
+        raise DCEError(f"--bootstrap: must be at least 2 replicates, not {out.n_boot}")
+    out.workers, out.scheduler = where_to_run(out.workers, out.scheduler)
+    distinct_files({"DATA": src.data, "--design": src.design_path, "--spec": src.spec_path,
+                    "--model-file": src.model_file},
+                   {"--output": out.output, "--individual": out.individual,
+                    "--validation-output": out.validation_output})
+    if opt.model != "latent" and (opt.classes or opt.shared or opt.membership):
+        raise DCEError("--classes, --shared and --membership need --model latent")
+    if opt.model == "latent":
+        _class_counts(opt.classes)
+    check_options(opt.model, opt.hb, n_boot=out.n_boot, scheduler=out.scheduler)
+
+
+def _fit_and_show(est, k, n, cdata, report, df, opt, out, inputs, con):
+    """One fit of the command (one number of classes): fitted, bootstrapped, shown and written."""
+    if opt.membership:
+        est.membership_data = df
+    result = _fit_one(est, cdata, individual=_numbered(out.individual, k, n))
+    if out.n_boot:
+        _bootstrap(est, cdata, result, out.n_boot, out.workers, out.scheduler, out.quiet)
+    if opt.model == "hb":
+        write_outputs(est, opt.hb)
+    if cdata.spec.get("excluded"):
+        result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
+    result.info["provenance"] = provenance(*inputs)
+    if report is not None:
+        result.info["validation"] = report.to_dict()
+    _show(result, inputs[0], out.fmt, con)
+    if out.output:
+        result.save(_numbered(out.output, k, n))
+    return result
 
 
 def _exit_status(results, counts, output):
@@ -172,8 +240,6 @@ def _exit_status(results, counts, output):
     bad = [(k, r) for k, r in zip(counts, results) if not r.reliable]
     if not bad:
         return
-    from dce.errors import UnreliableEstimate
-
     if len(results) == 1:
         written = f" ({output} written, with converged: false)" if output else ""
         raise UnreliableEstimate(f"no reliable estimate: {results[0].message}{written}")
@@ -191,8 +257,6 @@ def _fit_one(est, cdata, individual=None):
         if est.callback is not None:
             est.callback.close()
     if individual and np.all(np.isfinite(result.estimates)):   # not for a fit that gave no estimates
-        from dce.util.io import atomic_open
-
         table = est.individual_means(cdata)
         with atomic_open(individual, newline="") as fh:
             table.to_csv(fh, index=False)
@@ -201,7 +265,6 @@ def _fit_one(est, cdata, individual=None):
 
 def _show(result, source, fmt, con):
     """The fit's tables: the terminal report, or the tables in another format (warnings on stderr)."""
-    from dce.cli.common import emit_tables, warn
     from dce.report.tables import fit_tables, print_fit
 
     if fmt == "text":
@@ -213,7 +276,6 @@ def _show(result, source, fmt, con):
 
 
 def _compare(results, fmt, con):
-    from dce.cli.common import emit_tables
     from dce.report.render import print_table
     from dce.report.tables import comparison_table
 
@@ -227,8 +289,6 @@ def _compare(results, fmt, con):
 def _class_counts(text):
     """``--classes``: ``3`` -> [3]; ``1-5`` -> [1, 2, 3, 4, 5]; default [2]."""
     import re
-
-    from dce.errors import ArgumentError
 
     if text is None:
         return [2]
@@ -245,15 +305,12 @@ def _numbered(path, k, n):
     """``lc.json`` -> ``lc.k2.json`` when several numbers of classes are fitted."""
     if not path or n == 1:
         return path
-    import os
-
     stem, ext = os.path.splitext(path)
     return f"{stem}.k{k}{ext}"
 
 
 def _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet):
     """Bootstrap the fit over respondents (seed: the fit's) and keep it in the result."""
-    from dce.cli.common import ProgressBar
     from dce.models.bootstrap import attach, bootstrap
 
     with ProgressBar("bootstrap replicates", enabled=not quiet) as bar:
@@ -262,13 +319,10 @@ def _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet):
     attach(result, boot)
 
 
-def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress, classes=None, shared=None,
-               membership=None, space="pref", price=None, hb=None):
+def _estimator(opt, seed, progress, classes=None):
     """The estimator of ``--model`` with the command's options; the model checks them (one place)."""
-    import os
-
-    from dce.errors import DCEError
-    from dce.models import model_class
+    model, se, random_, correlated = opt.model, opt.se, opt.random_, opt.correlated
+    space, price, shared = opt.space, opt.price, opt.shared
 
     threads = os.environ.get("DCE_THREADS") or os.environ.get("NUMBA_NUM_THREADS") or None
     backend = os.environ.get("DCE_MIXED_BACKEND", "auto")
@@ -277,8 +331,6 @@ def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, p
         raise DCEError("--random needs --model mixed (or hb)")
     family = model
     if space == "wtp":
-        from dce.errors import ArgumentError
-
         if model not in ("mnl", "mixed"):
             raise DCEError("--space wtp: willingness-to-pay space is for --model mnl or mixed")
         if not price:
@@ -287,33 +339,32 @@ def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, p
     elif price:
         raise DCEError("--price needs --space wtp")
     if model == "hb":
-        from dce.cli._hb import hb_estimator
-
-        return hb_estimator(random_, correlated, seed, progress, backend, hb)
+        return hb_estimator(random_, correlated, seed, progress, backend, opt.hb)
     if model == "mnl":
         return model_class(family)(**common)
     if model == "latent":
         shared = [s.strip() for s in (shared or "").split(",") if s.strip()]
-        return model_class("latent")(classes=classes, shared=shared, membership=membership, starts=starts, **common)
+        return model_class("latent")(classes=classes, shared=shared, membership=opt.membership, starts=opt.starts,
+                                     **common)
     corr = None
     if correlated:
         corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
-    return model_class(family)(random=parse_random(random_), correlated=corr, draws=draws, draw_type=draw_type,
-                                starts=starts, threads=threads, backend=backend, **common)
+    return model_class(family)(random=parse_random(random_), correlated=corr, draws=opt.draws,
+                                draw_type=opt.draw_type, starts=opt.starts, threads=threads, backend=backend, **common)
 
 
-def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, choice_col, avail, design_path,
-                 spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions, price=None):
+def _choice_data(src, price=None):
     """The ChoiceData of the command's input (and the validation report of a survey export)."""
     from dce.data.readers import read_table
 
-    df = read_table(data, sheet=sheet, value_labels=survey)
-    if survey:
-        from dce.cli.errors import arguments_as
+    data, model_file, formula = src.data, src.model_file, src.formula
+    df = read_table(data, sheet=src.sheet, value_labels=src.survey)
+    if src.survey:
         from dce.data.survey import choice_data_from_survey, parse_codes, parse_interactions, strip_qualtrics
         from dce.design.io import read_design_csv
         from dce.design.spec import load_design_spec
 
+        design_path, spec_path = src.design_path, src.spec_path
         df = strip_qualtrics(df)
         spec = load_design_spec(spec_path)
         design = read_design_csv(design_path, spec)
@@ -321,22 +372,22 @@ def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, ch
             spec_text = fh.read()
         with arguments_as({"id_col": "id_col_s"}):
             cdata, report = choice_data_from_survey(
-                df, design, source=data, id_col=id_col_s, block_col=block_col, answer_cols=answer_cols,
-                codes=parse_codes(codes), missing=missing, interactions=parse_interactions(interactions),
+                df, design, source=data, id_col=src.id_col_s, block_col=src.block_col, answer_cols=src.answer_cols,
+                codes=parse_codes(src.codes), missing=src.missing, interactions=parse_interactions(src.interactions),
                 design_source=design_path, spec_text=spec_text)
         return cdata, report, df
     if model_file is not None:
         from dce.data.modelfile import choice_data_from_model_file
 
-        return choice_data_from_model_file(model_file, df, source=data, id_col=id_col), None, df
+        return choice_data_from_model_file(model_file, df, source=data, id_col=src.id_col), None, df
     from dce.data.build import choice_data_from_formula
 
     if price is not None:   # willingness-to-pay space: the price is a term of the formula
         from dce.models.wtp_space import price_formula
 
         formula = price_formula(formula, price, df, source=data)
-    return choice_data_from_formula(df, formula, source=data, alt=alt, task=task, id_col=id_col,
-                                    choice_col=choice_col, avail=avail), None, df
+    return choice_data_from_formula(df, formula, source=data, alt=src.alt, task=src.task, id_col=src.id_col,
+                                    choice_col=src.choice_col, avail=src.avail), None, df
 
 
 class _progress_printer:
@@ -348,8 +399,6 @@ class _progress_printer:
     def __call__(self, iteration, loglik, grad_norm, elapsed, label=""):
         if self._live is None:   # started at the first iteration: nothing shows while data are read
             from rich.live import Live
-
-            from dce.cli.common import console
 
             self._live = Live("", console=console(stderr=True), transient=True, refresh_per_second=8)
             self._live.start()

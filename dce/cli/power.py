@@ -64,12 +64,13 @@ def power(design_path, spec_path, truth, respondents, replications, model, class
         raise DCEError("--target wtp needs --cost ATTRIBUTE")
     if scenarios_path and target != "shares":
         raise DCEError("--scenarios is read only with --target shares")
-    from dce.cli.fit import _estimator
+    from dce.cli.fit import ModelOptions, _estimator
 
     if model != "latent" and shared:
         raise DCEError("--shared needs --model latent")
-    est = _estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
-                     seed=None, starts=starts, progress=None, classes=classes, shared=shared)
+    opt = ModelOptions(model=model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
+                       starts=starts, shared=shared)
+    est = _estimator(opt, seed=None, progress=None, classes=classes)
     from dce.data.simulate import load_truth
     from dce.design.io import read_design_csv
     from dce.design.spec import load_design_spec
