@@ -1,7 +1,7 @@
 """Make the stored bayesm reference of the hierarchical Bayes logit (tests need no R afterwards).
 
     python benchmarks/ref_hb_bayesm.py [--iterations 20000] [--keep 10] [--seed 66]
-                                       [--output tests/data/bayesm_camera] [--data ../shared/data/camera_long.csv.gz]
+                                       [--output tests/fixtures/bayesm_camera] [--data ../shared/data/camera_long.csv.gz]
 
 Runs ``Rscript benchmarks/ref_hb_bayesm.R`` (bayesm::rhierMnlRwMixture on bayesm's ``camera`` data with
 its default priors, every KEEP-th draw kept, the second half used), times the whole R process, checks
@@ -68,7 +68,7 @@ def main(argv=None):
     ap.add_argument("--keep", type=int, default=10)
     ap.add_argument("--seed", type=int, default=66)
     ap.add_argument("--data", default=str(DATA))
-    ap.add_argument("--output", default=str(ROOT / "tests" / "data" / "bayesm_camera"))
+    ap.add_argument("--output", default=str(ROOT / "tests" / "fixtures" / "bayesm_camera"))
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

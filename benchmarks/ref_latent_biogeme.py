@@ -3,11 +3,11 @@
 Fits 2- and 3-class panel latent class logits (coefficients pf, cl, loc, wk, tod, seas in every class;
 constants-only class membership; panel by respondent) with Biogeme from several seeded starts spread
 around the conditional logit, and records each start's log-likelihood and time, the best estimates and
-their classical (Rao-Cramer) and robust s.e., and Biogeme's version, in tests/data/latent_biogeme_reference.json (so the tests need no
+their classical (Rao-Cramer) and robust s.e., and Biogeme's version, in tests/fixtures/latent_biogeme_reference.json (so the tests need no
 Biogeme).
 
     pip install biogeme        # 3.3.2 when this was made
-    python benchmarks/ref_latent_biogeme.py [--starts 5] [--classes 2,3] [--output tests/data/latent_biogeme_reference.json]
+    python benchmarks/ref_latent_biogeme.py [--starts 5] [--classes 2,3] [--output tests/fixtures/latent_biogeme_reference.json]
 """
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def main(argv=None):
     ap.add_argument("--starts", type=int, default=5)
     ap.add_argument("--classes", default="2,3")
     ap.add_argument("--seed", type=int, default=2024)
-    ap.add_argument("--output", default=str(ROOT / "tests" / "data" / "latent_biogeme_reference.json"))
+    ap.add_argument("--output", default=str(ROOT / "tests" / "fixtures" / "latent_biogeme_reference.json"))
     a = ap.parse_args(argv)
     import importlib.metadata as md
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the public data sets in ../shared/data (tests that need them skip without it)."""
+"""Shared fixtures: the public reference data sets vendored in tests/fixtures (see its README.md); a missing
+one fails the test that needs it, never skips it."""
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ else:
     settings.register_profile("dce-long", max_examples=max(_FUZZ, 1), deadline=None,
                               suppress_health_check=_QUIET, print_blob=True)
     settings.load_profile("dce-long" if _FUZZ else "dce-ci")
-SHARED_DATA = Path(os.environ.get("DCE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def simulated_choices(rng, X, V, resp, names, offset=False, avail_drop=False):
@@ -50,26 +51,28 @@ def simulated_choices(rng, X, V, resp, names, offset=False, avail_drop=False):
                       alt_labels=list(range(1, n_alts + 1)), resp=resp, offset=off, source="simulated")
 
 
-def shared_file(name: str) -> Path:
-    path = SHARED_DATA / name
+def fixture_file(name: str) -> Path:
+    """A vendored reference file of tests/fixtures; its absence is a failure (the peer checks must run)."""
+    path = FIXTURES / name
     if not path.exists():
-        pytest.skip(f"reference data {name} not found in {SHARED_DATA} (../shared/data beside the checkout)")
+        pytest.fail(f"reference data {name} not found in {FIXTURES} (vendored with the tests; see its README.md)",
+                    pytrace=False)
     return path
 
 
 @pytest.fixture
 def electricity_path():
-    return shared_file("electricity.csv.gz")
+    return fixture_file("electricity.csv.gz")
 
 
 @pytest.fixture
 def train_path():
-    return shared_file("train_data.csv.gz")
+    return fixture_file("train_data.csv.gz")
 
 
 @pytest.fixture
 def swissmetro_path():
-    return shared_file("swissmetro.csv.gz")
+    return fixture_file("swissmetro.csv.gz")
 
 
 # ------------------------------------------------------------------------------------------ a fitted model

@@ -129,12 +129,43 @@ def test_share_and_wtp_targets_from_the_result_interface(newdeal, tmp_path):
 
 
 def test_a_mixed_logit_plan_goes_through_the_same_interface(newdeal):
+    """SIMULATED mixed-logit surveys (the status-quo constant normal with sd 0.8 in the truth and in the
+    model; income's coefficient 0), 10 replications at 15 and 80 respondents.  Each bound below is the
+    expected value plus or minus 3 (4 for the largest of 8 biases) Monte-Carlo standard errors of the
+    replications used, so a wrong s.e. or a biased fit fails it."""
+    from dce.data.simulate import prior_truth
     from dce.models.mixed.model import MixedLogit
 
-    out = power_analysis(newdeal, MixedLogit(random={"asc_status_quo": "n"}, draws=50), [60], 2, seed=8, workers=1)
-    assert out["model"] == "mixed"
-    assert [t["name"] for t in out["targets"]] == list(newdeal.spec.param_names)
-    assert all(0 <= t["power"][0] <= 1 for t in out["targets"])
+    R, alpha = 10, 0.05
+    truth = prior_truth(newdeal.spec)
+    names = list(truth["names"])
+    beta = np.array(truth["beta"], float)
+    beta[names.index("income")] = 0.0
+    truth = {**truth, "model": "mixed", "beta": beta, "random": {"asc_status_quo": ("n", 0.8)}}
+    out = power_analysis(newdeal, MixedLogit(random={"asc_status_quo": "n"}, draws=50), [15, 80], R, seed=8,
+                         truth=truth, alpha=alpha, workers=1)
+    assert out["model"] == "mixed" and out["truth_model"] == "mixed"
+    assert [t["name"] for t in out["targets"]] == names
+    t = {t["name"]: t for t in out["targets"]}
+    # power rises with the sample size (the random constant, truth 1.0: about 0.5 at 15 respondents)
+    assert t["asc_status_quo"]["power"][0] < t["asc_status_quo"]["power"][1]
+    # large effects (analytic n80 below 20): power near 1 at 80 respondents (at most one miss in 10)
+    large = [n for n, x in t.items() if x["analytic_n80"] is not None and x["analytic_n80"] < 20]
+    assert len(large) >= 5
+    for n in large:
+        assert t[n]["power"][1] >= 0.9, (n, t[n]["power"])
+    # a zero truth: rejected at about the level alpha (pooled over both sizes), and no n80
+    zero = t["income"]
+    assert zero["truth"] == 0.0 and zero["n80"] is None
+    assert np.mean(zero["power"]) <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / (2 * R)), zero["power"]
+    # the 95% intervals cover the truth about 95% of the time (pooled over targets and sizes), and not always
+    # (all 160 covering has probability 0.95^160 < 0.1%: s.e. too large)
+    coverage = np.mean([x["coverage"] for x in out["targets"]])
+    assert abs(coverage - (1 - alpha)) <= 3 * math.sqrt(alpha * (1 - alpha) / (2 * R * len(names))), coverage
+    assert coverage < 1.0, "every interval covers the truth: s.e. too large"
+    # unbiased at 80 respondents: each mean estimate within 4 Monte-Carlo s.e. of its truth
+    for n, x in t.items():
+        assert abs(x["bias"][1]) <= 4 * x["mean_se"][1] / math.sqrt(R - out["failed"][1]), (n, x["bias"][1])
 
 
 def test_crossing_interpolates_on_the_probit_scale_in_sqrt_n():

@@ -6,7 +6,7 @@
   coefficient draws;
 * the same seed gives the same fit.
 
-A new family adds one entry to ``FAMILIES``; none of these tests needs ../shared/data.
+A new family adds one entry to ``FAMILIES``; none of these tests needs the reference data of tests/fixtures.
 """
 from __future__ import annotations
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,14 +15,14 @@ from dce.models.hb import sampler as hs
 from dce.models.hb.model import HierarchicalBayes
 from dce.util.numdiff import hessian, jacobian
 
-from tests.conftest import shared_file
+from tests.conftest import FIXTURES, fixture_file
 
-REF = Path(__file__).resolve().parents[1] / "data" / "bayesm_camera"
+REF = FIXTURES / "bayesm_camera"
 CAMERA = ["canon", "sony", "nikon", "panasonic", "pixels", "zoom", "video", "swivel", "wifi", "price"]
 
 
 def camera_data():
-    df = pd.read_csv(shared_file("camera_long.csv.gz"))
+    df = pd.read_csv(fixture_file("camera_long.csv.gz"))
     X = df[CAMERA].to_numpy(float).reshape(-1, 5, len(CAMERA))
     chosen = df["choice"].to_numpy().reshape(-1, 5).argmax(axis=1)
     return ChoiceData(X=X, avail=np.ones((X.shape[0], 5), bool), chosen=chosen, names=list(CAMERA),
