@@ -69,3 +69,20 @@ def where(file=None, **place) -> str:
 def missing_value(file, column, row) -> DCEError:
     """The one message for a missing value: ``a.csv: column 'x' has a missing value in row 12``."""
     return DCEError(f"{where(file)}column '{column}' has a missing value in row {row}")
+
+
+#: the most characters of a user's input (a formula, a constraint, a literal) a message quotes
+CLIP = 80
+
+
+def clip(text, at: int | None = None, limit: int = CLIP) -> str:
+    """User input as a message quotes it: whole when short, else its start and, when ``at`` (a 0-based
+    position of the problem) lies beyond the start, the text around it, with the length:
+    ``x1 + x2 + ... (15,000 characters)``.  A message never echoes a 15,000-character formula."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    if at is None or at < limit - 20:
+        return f"{text[:limit - 3]}... ({len(text):,} characters)"
+    lo = max(0, at - 25)
+    return f"{text[:30]} ... {text[lo:at + 25]} ... (character {at + 1:,} of {len(text):,})"

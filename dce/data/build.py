@@ -416,9 +416,7 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     chosen_flag = _choice_flags(df, response, source)
     present = np.ones(len(df), bool)
     if avail is not None:
-        from dce.data.readers import numeric_column
-
-        present = numeric_column(df, avail, source) != 0
+        present = _avail_flags(df, avail, source)
     n_chosen = np.bincount(t_idx, weights=chosen_flag.astype(float), minlength=T)
     _check_chosen_counts(n_chosen, task_ids, source, response)
     if np.any(chosen_flag & ~present):
@@ -561,12 +559,24 @@ def _wide_availability(df, columns, avail, suffixes, source):
             if av_cols:
                 break
     if av_cols:
-        from dce.data.readers import numeric_column
-
         for j, s in enumerate(suffixes):
             if s in av_cols:
-                av[:, j] = numeric_column(df, av_cols[s], source) != 0
+                av[:, j] = _avail_flags(df, av_cols[s], source)
     return av, av_cols
+
+
+def _avail_flags(df, col, source):
+    """An availability column as flags: 1 (available) or 0 (not); anything else (0.5, -1, 2) is refused
+    naming the row, never read as 'available' because it is not zero."""
+    from dce.data.readers import numeric_column
+
+    v = numeric_column(df, col, source)
+    bad = (v != 0) & (v != 1)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise DCEError(f"{where(source, column=col, row=r + 1)}availability {v[r]:g} is not 0 (unavailable) "
+                       "or 1 (available)")
+    return v == 1
 
 
 def _wide_to_long(df, stems, generic, suffixes, av, av_cols, source):

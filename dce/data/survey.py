@@ -96,8 +96,14 @@ def answer_columns(df: pd.DataFrame, pattern: str | None, n_max: int, source: st
     """
     if pattern is None:
         pattern = "q{k}"
-    if "{k}" in pattern:
-        cols = [pattern.format(k=k) for k in range(1, n_max + 1)]
+    if "{" in pattern or "}" in pattern:
+        # {k} is the one placeholder, replaced as text: the pattern is never formatted ({0}, {k.__class__})
+        if "{" in pattern.replace("{k}", "") or "}" in pattern.replace("{k}", ""):
+            from dce.errors import clip
+
+            raise ArgumentError("answer_cols", f"'{clip(pattern)}': only {{k}} (the task number) may stand in "
+                                               "braces, e.g. q{k} or Q{k}_choice")
+        cols = [pattern.replace("{k}", str(k)) for k in range(1, n_max + 1)]
     else:
         cols = [c.strip() for c in pattern.split(",") if c.strip()]
         if len(cols) < n_max:
@@ -194,13 +200,11 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
     sq_pos = m if spec.status_quo is not None else None
     id_vals, block_vals = ids.to_numpy(), df[block_col].to_numpy()
     answer_vals = {c: df[c].to_numpy() for c in acols}      # columns read once, not cell by cell
+    block_labels = _block_labels(df, block_col)
     for i in range(len(df)):
         rid = id_vals[i]
         b = block_vals[i]
-        try:
-            bnum = int(float(b))
-        except (TypeError, ValueError):
-            bnum = None
+        bnum = _block_number(b, block_labels)
         if bnum not in blocks:
             raise DCEError(f"{where(source, column=block_col, row=i + 1)}respondent {rid} has block '{b}', which has "
                            f"no tasks in {design_source} (blocks: {', '.join(map(str, sorted(blocks)))})")
@@ -278,6 +282,25 @@ class _Answers:
             if code is not None:
                 pos = self.label_to_pos.get(self.code_map.get(code, code))
         return pos
+
+
+def _block_labels(df, block_col) -> dict:
+    """SPSS/Stata value labels of the block column (``"block two"`` -> 2), so that an export read with its
+    labels applied maps its blocks as its answers are mapped."""
+    labels = ((df.attrs.get("labels") or {}).get("values") or {}).get(block_col) or {}
+    return {str(lab).strip().lower(): code for code, lab in labels.items()}
+
+
+def _block_number(b, block_labels):
+    """The design block a block cell names, or None: a whole number (2, 2.0, '2') or a value label; a
+    fraction (1.5) names no block (it is never rounded to one)."""
+    if isinstance(b, str) and b.strip().lower() in block_labels:
+        b = block_labels[b.strip().lower()]
+    try:
+        f = float(b)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return int(f) if np.isfinite(f) and f.is_integer() else None
 
 
 def _respondent_ids(df, id_col, source):

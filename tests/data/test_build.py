@@ -182,3 +182,16 @@ def test_other_formulas_go_to_formulaic(formula):
     from dce.data import build
 
     assert build._plain_formula(formula) is None
+
+
+@pytest.mark.parametrize("bad", [0.5, -1, 2])
+def test_availability_other_than_0_or_1_is_refused(bad):
+    """Issue 19: wide availability 0.5 or -1 was read as 'available' (not zero); long too."""
+    wide = pd.DataFrame({"price1": [1.0, 2.0, 3.0], "price2": [2.0, 1.0, 2.5], "av1": [1, 1, 1],
+                         "av2": [1, bad, 1], "choice": [1, 1, 2]})
+    with pytest.raises(DCEError, match=rf"w\.csv: column 'av2', row 2: availability {bad:g} is not 0"):
+        choice_data_from_formula(wide, "choice ~ price", source="w.csv")
+    long = pd.DataFrame({"task": [1, 1, 2, 2], "alt": [1, 2, 1, 2], "price": [1.0, 2.0, 3.0, 1.0],
+                         "choice": [1, 0, 0, 1], "av": [1, 1, bad, 1]})
+    with pytest.raises(DCEError, match=r"l\.csv: column 'av', row 3: availability"):
+        choice_data_from_formula(long, "choice ~ price", source="l.csv", alt="alt", task="task", avail="av")

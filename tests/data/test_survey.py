@@ -131,3 +131,28 @@ def test_bad_truth_files(design, tmp_path, text, needle):
         load_truth(p, design.spec)
 
 
+
+
+def test_a_fractional_block_is_refused_not_rounded(design):
+    """Issue 19: block 1.5 was read as block 1 (int(float('1.5'))); a fraction names no block."""
+    df = answers_frame()
+    df["block"] = [1, 2, 1.5, 2, 1, 2]
+    with pytest.raises(DCEError, match=r"resp\.csv: column 'block', row 3: respondent 3 has block '1\.5'"):
+        choice_data_from_survey(df, design, source="resp.csv")
+    df["block"] = ["1", "2.0", "1", "2", "1", "2"]          # whole numbers written as text still name blocks
+    data, _ = choice_data_from_survey(df, design, source="resp.csv")
+    assert data.n_tasks == 72
+
+
+@pytest.mark.parametrize("pattern", ["q{0}", "q{x}", "q{k.__class__}", "q{k}{", "{k!r}", "q{{k}}", "q{k:>3}"])
+def test_answer_cols_only_k_is_a_placeholder(design, pattern):
+    """Issue 19: '{0}', '{x}', '{k.__class__}' raised IndexError, KeyError, AttributeError (exit 1); the
+    pattern was formatted with attribute access.  Only {k} is a placeholder; the rest is one line."""
+    from dce.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"only \{k\} \(the task number\) may stand in braces") as e:
+        choice_data_from_survey(answers_frame(), design, answer_cols=pattern)
+    assert e.value.argument == "answer_cols"
+    data, _ = choice_data_from_survey(answers_frame().rename(columns=lambda c: c.replace("q", "Q_") + "_x"),
+                                      design, answer_cols="Q_{k}_x", id_col="id_x", block_col="block_x")
+    assert data.n_tasks == 72

@@ -170,3 +170,21 @@ def test_numeric_columns_of_random_text(fz):
                 assert len(np.asarray(out)) == len(values)
 
     check()
+
+
+ACCENTED = st.text(alphabet="abcZ üéèäöàçñ", min_size=1, max_size=8)
+
+
+@given(rows=st.lists(st.tuples(ACCENTED, st.sampled_from(["utf-8", "latin-1"])), min_size=1, max_size=12),
+       ext=st.sampled_from([".csv", ".csv.gz"]), long_head=st.booleans())
+@example(rows=[("Zürich", "utf-8"), ("Zürich", "latin-1")], ext=".csv", long_head=True)
+def test_rows_in_mixed_encodings_never_read_wrong(tmp_path, fz, rows, ext, long_head):
+    """Rows of accented text, each in UTF-8 or Latin-1 (after an ASCII head longer than the sample or
+    not): every value reads back as written, or one line naming the file (never a value silently
+    decoded in the wrong encoding)."""
+    head = [("x" * 60, "utf-8")] * (1200 if long_head else 1)
+    lines = [b"id,name"] + [f"{i},{t}".encode(enc) for i, (t, enc) in enumerate(head + rows)]
+    data = b"\n".join(lines) + b"\n"
+    df = read(tmp_path, "mixed" + ext, gzip.compress(data) if ext.endswith(".gz") else data, fz)
+    if df is not None:
+        assert list(df["name"].astype(str)[len(head):]) == [t for t, _ in rows]
