@@ -678,6 +678,21 @@ def _spec(formula, layout, response, terms, factor_info, names, columns, alt_lab
     }
 
 
+def _known_levels(info, coder, source):
+    """Refuse a value of a categorical column that the model did not see: coded with no dummy set, it would
+    silently be the reference level."""
+    known = {str(lv) for lv in info["levels"]}
+    numbers = {float(lv) for lv in info["levels"] if isinstance(lv, (int, float)) and not isinstance(lv, bool)}
+    for v in coder.raw(info["column"]):
+        v = _py(v)
+        if str(v) not in known and not (isinstance(v, (int, float)) and float(v) in numbers):
+            from dce.errors import clip
+
+            shown = ", ".join(map(str, info["levels"][:10])) + (", ..." if len(info["levels"]) > 10 else "")
+            raise DCEError(f"{source}: '{clip(v)}' is not a level of '{info['column']}' known to the model "
+                           f"(levels: {shown})")
+
+
 def rebuild_design(spec: dict, df: pd.DataFrame, source: str = "scenarios") -> np.ndarray:
     """Code new alternatives with the coding stored in a fitted model's ``spec``.
 
@@ -700,6 +715,9 @@ def rebuild_design(spec: dict, df: pd.DataFrame, source: str = "scenarios") -> n
     terms = [tuple(t) for t in spec["terms"]]
     coder = _Coder(df.reset_index(drop=True), source)
     info = {f: resolve_factor(f, coder, stored=spec["factors"][f]) for t in terms for f in t}
+    for f, fi in info.items():
+        if fi["kind"] == "categorical":
+            _known_levels(fi, coder, source)
     names, M = design_matrix(terms, info, coder)
     if names != spec["names"]:
         raise DCEError(f"{source}: the coded variables {names} do not match the model's {spec['names']}")
