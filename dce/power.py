@@ -186,7 +186,7 @@ def _replicate(ctx, n, stream):
     from dce.data.survey import choice_data_from_survey
     from dce.util.seeds import child
 
-    df = simulate_responses(ctx.design, ctx.truth, n, child(stream, 0))
+    df = simulate_responses(ctx.design, ctx.truth, n, child(stream, 0), warn=False)
     est = copy.copy(ctx.model)
     est.seed = int(child(stream, 1).generate_state(1)[0])
     est.callback = None

@@ -156,3 +156,21 @@ def test_answer_cols_only_k_is_a_placeholder(design, pattern):
     data, _ = choice_data_from_survey(answers_frame().rename(columns=lambda c: c.replace("q", "Q_") + "_x"),
                                       design, answer_cols="Q_{k}_x", id_col="id_x", block_col="block_x")
     assert data.n_tasks == 72
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (("asc_status_quo: 1.200000", "asc_status_quo: 1e6"), "every simulated answer is alternative 3"),
+    (("workweek: -0.100000", "workweek: -1e6"), "100% of the simulated tasks have a certain answer")])
+def test_simulation_warns_when_the_answers_carry_no_information(design, tmp_path, edit, needle):
+    """Issue 19: a truth with an enormous coefficient wrote an export in which every answer was the same
+    alternative (or every answer certain), without a word."""
+    import warnings
+
+    p = tmp_path / "t.yaml"
+    p.write_text(TRUTH.read_text().replace(*edit))
+    truth = load_truth(p, design.spec)
+    with pytest.warns(UserWarning, match=needle):
+        simulate_responses(design, truth, 50, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # the shipped truth: informative answers, no warning
+        simulate_responses(design, load_truth(TRUTH, design.spec), 50, seed=1)
