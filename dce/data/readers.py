@@ -129,6 +129,9 @@ def read_table(path, sheet: str | int | None = None, value_labels: bool = False)
         raise _fail(path, "file not found")
     if os.path.isdir(path):
         raise _fail(path, "is a folder, not a data file")
+    from dce.util.io import check_regular
+
+    check_regular(path, "data file")
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as fh:

@@ -78,8 +78,10 @@ class YamlDoc:
         raw = read_bytes(path, what)
         try:
             text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DCEError(f"{path}: is not a text (UTF-8) {what}") from None
+        except UnicodeDecodeError as e:
+            line = raw.count(b"\n", 0, e.start) + 1
+            raise DCEError(f"{path}: line {line}: is not a text (UTF-8) {what} (byte 0x{raw[e.start]:02X}); save it "
+                           "as UTF-8") from None
         if "\x00" in text:
             raise DCEError(f"{path}: is not a text {what} (it holds binary data)")
         return cls(text, path, what, allow_empty)

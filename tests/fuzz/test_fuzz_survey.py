@@ -140,10 +140,12 @@ cells = st.one_of(st.sampled_from(["1", "2", "3", "0", "-1", "nurse", "none", "4
 @given(edits=st.lists(st.tuples(st.integers(0, len(DESIGN_CSV) - 1), st.sampled_from(list(DESIGN_CSV.columns)),
                                 cells), max_size=5),
        drop_rows=st.lists(st.integers(0, len(DESIGN_CSV) - 1), max_size=3),
-       drop_col=st.one_of(st.none(), st.sampled_from(list(DESIGN_CSV.columns))))
-@example(edits=[(0, "task", "1e308")], drop_rows=[], drop_col=None)
-@example(edits=[], drop_rows=[0], drop_col=None)
-def test_design_csv(tmp_path, fz, edits, drop_rows, drop_col):
+       drop_col=st.one_of(st.none(), st.sampled_from(list(DESIGN_CSV.columns))),
+       encoding=st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "binary"]))
+@example(edits=[(0, "task", "1e308")], drop_rows=[], drop_col=None, encoding="utf-8")
+@example(edits=[], drop_rows=[0], drop_col=None, encoding="utf-8")
+@example(edits=[(0, "delegation", "café")], drop_rows=[], drop_col=None, encoding="latin-1")  # once: exit 1
+def test_design_csv(tmp_path, fz, edits, drop_rows, drop_col, encoding):
     """dce design --evaluate / dce fit --design: a design CSV with cells changed, rows or a column dropped."""
     from dce.design.diagnostics import evaluate
     from dce.design.io import read_design_csv
@@ -156,7 +158,11 @@ def test_design_csv(tmp_path, fz, edits, drop_rows, drop_col):
     if drop_col:
         df = df.drop(columns=[drop_col])
     path = tmp_path / "design.csv"
-    df.to_csv(path, index=False)
+    if encoding == "binary":               # a design CSV with binary garbage in the middle
+        text = df.to_csv(index=False).encode()
+        path.write_bytes(text[:len(text) // 2] + bytes(range(256)) + text[len(text) // 2:])
+    else:
+        path.write_bytes(df.to_csv(index=False).encode(encoding, errors="replace"))
     spec = load_design_spec(SPEC_PATH)
     with fz.bounded(30, "a design CSV"):
         try:
