@@ -11,7 +11,7 @@ class DCEError(Exception):
     """An error in the user's input, reported as one clear line."""
 
     def __init__(self, message: str):
-        message = one_line(message)
+        message = _bounded(one_line(message))
         super().__init__(message)
         self.message = message
 
@@ -27,6 +27,16 @@ def one_line(text: str) -> str:
         return text
     return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
                    for ch in text)
+
+
+#: the longest message: beyond it the middle is cut (a message quoting a user's 15,000-character input)
+MAX_MESSAGE = 1000
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MAX_MESSAGE:
+        return text
+    return f"{text[:700]} ... [{len(text) - 950:,} characters cut] ... {text[-250:]}"
 
 
 class ArgumentError(DCEError):

@@ -127,3 +127,16 @@ def test_a_design_yaml_in_latin1_names_the_line_and_byte(tmp_path):
     path.write_bytes((ROOT / "designs" / "newdeal.yaml").read_bytes() + "# caf\xe9\n".encode("latin-1"))
     with pytest.raises(DCEError, match=r"d\.yaml: line \d+: is not a text \(UTF-8\) design file \(byte 0xE9\)"):
         load_design_spec(path)
+
+
+@pytest.mark.parametrize("constraint, needle", [
+    (" and ".join(["workweek > 1"] * 800) + " and )", "(character 13,601 of 13,601)': unmatched ')'"),
+    ("workweek > " + "9" * 5000, "(5,011 characters)': a number has more than 4,300 digits"),
+])
+def test_a_huge_constraint_is_quoted_by_its_start_and_position(constraint, needle):
+    """Issue 19: a 10,000-character constraint and a 5,000-digit literal were echoed whole."""
+    text = (ROOT / "designs" / "newdeal.yaml").read_text().replace("constraints:\n", f'constraints:\n  - "{constraint}"\n', 1)
+    with pytest.raises(DCEError) as e:
+        parse_design_spec(text, "d.yaml")
+    msg = str(e.value)
+    assert len(msg) < 300 and needle in msg and msg.startswith("d.yaml: key 'constraints[0]' (line 76)"), msg
