@@ -11,7 +11,7 @@ class DCEError(Exception):
     """An error in the user's input, reported as one clear line."""
 
     def __init__(self, message: str):
-        message = one_line(message)
+        message = _bounded(one_line(message))
         super().__init__(message)
         self.message = message
 
@@ -27,6 +27,16 @@ def one_line(text: str) -> str:
         return text
     return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
                    for ch in text)
+
+
+#: the longest message: beyond it the middle is cut (a message quoting a user's 15,000-character input)
+MAX_MESSAGE = 1000
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MAX_MESSAGE:
+        return text
+    return f"{text[:700]} ... [{len(text) - 950:,} characters cut] ... {text[-250:]}"
 
 
 class ArgumentError(DCEError):
@@ -69,3 +79,20 @@ def where(file=None, **place) -> str:
 def missing_value(file, column, row) -> DCEError:
     """The one message for a missing value: ``a.csv: column 'x' has a missing value in row 12``."""
     return DCEError(f"{where(file)}column '{column}' has a missing value in row {row}")
+
+
+#: the most characters of a user's input (a formula, a constraint, a literal) a message quotes
+CLIP = 80
+
+
+def clip(text, at: int | None = None, limit: int = CLIP) -> str:
+    """User input as a message quotes it: whole when short, else its start and, when ``at`` (a 0-based
+    position of the problem) lies beyond the start, the text around it, with the length:
+    ``x1 + x2 + ... (15,000 characters)``.  A message never echoes a 15,000-character formula."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    if at is None or at < limit - 20:
+        return f"{text[:limit - 3]}... ({len(text):,} characters)"
+    lo = max(0, at - 25)
+    return f"{text[:30]} ... {text[lo:at + 25]} ... (character {at + 1:,} of {len(text):,})"

@@ -25,7 +25,7 @@ import ast
 
 import numpy as np
 
-from dce.errors import DCEError
+from dce.errors import DCEError, clip
 
 MAX_LENGTH = 20000
 
@@ -99,6 +99,13 @@ def _snippet(node, limit=60) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
+def _short_syntax(msg: str) -> str:
+    """Python's message on a syntax error, without its advice to programmers (a 5,000-digit literal)."""
+    if "integer string conversion" in msg:
+        return "a number has more than 4,300 digits"
+    return msg
+
+
 def parse(text: str | int | float | bool, where: str = "expression") -> Expr:
     """Parse and check an expression of the restricted language (never run as Python).
 
@@ -137,14 +144,16 @@ def parse(text: str | int | float | bool, where: str = "expression") -> Expr:
         tree = ast.parse(src, mode="eval")
     except SyntaxError as e:
         col = f" at character {e.offset}" if e.offset else ""
-        raise DCEError(f"{where}: invalid expression '{src}': {e.msg}{col}") from None
+        at = e.offset - 1 if e.offset else None
+        raise DCEError(f"{where}: invalid expression '{clip(src, at=at)}': {_short_syntax(e.msg)}{col}") from None
     except (RecursionError, MemoryError, ValueError):
-        raise DCEError(f"{where}: the expression '{src[:60]}' is too deeply nested or invalid") from None
+        raise DCEError(f"{where}: the expression '{clip(src)}' is too deeply nested or invalid (a number of "
+                       "thousands of digits?)") from None
     expr = Expr(src, where, tree.body)
     try:
         expr._check(tree.body)
     except RecursionError:
-        raise DCEError(f"{where}: the expression '{src[:60]}...' is too deeply nested") from None
+        raise DCEError(f"{where}: the expression '{clip(src)}' is too deeply nested") from None
     return expr
 
 
@@ -163,7 +172,7 @@ class Expr:
 
     # ------------------------------------------------------------------------------- checking
     def _refuse(self, node, what, hint=""):
-        raise DCEError(f"{self.where}: {what} is not allowed in '{self.text}' (at '{_snippet(node)}'){hint}")
+        raise DCEError(f"{self.where}: {what} is not allowed in '{clip(self.text)}' (at '{_snippet(node)}'){hint}")
 
     def _check(self, node):
         t = type(node)
@@ -221,7 +230,7 @@ class Expr:
             n = FUNCTIONS[name][1]
             if (n is None and len(node.args) < 2) or (n is not None and len(node.args) != n):
                 want = "at least 2 arguments" if n is None else f"{n} argument{'s' if n != 1 else ''}"
-                raise DCEError(f"{self.where}: {name}() takes {want} in '{self.text}'")
+                raise DCEError(f"{self.where}: {name}() takes {want} in '{clip(self.text)}'")
             self.functions.add(name)
         elif t in (ast.Tuple, ast.List, ast.Set):
             self._refuse(node, "a list or tuple here", " (lists belong only after 'in' / 'not in')")
@@ -255,16 +264,16 @@ class Expr:
             except DCEError:
                 raise
             except RecursionError:
-                raise DCEError(f"{self.where}: the expression '{self.text[:60]}...' is too deeply nested") from None
+                raise DCEError(f"{self.where}: the expression '{clip(self.text)}' is too deeply nested") from None
             except (TypeError, ValueError, OverflowError, ZeroDivisionError) as e:
-                raise DCEError(f"{self.where}: cannot evaluate '{self.text}': {e}") from None
+                raise DCEError(f"{self.where}: cannot evaluate '{clip(self.text)}': {e}") from None
 
     def _lookup(self, node, env):
         name = node.id
         try:
             v = env[name]
         except (KeyError, IndexError):
-            raise DCEError(f"{self.where}: unknown name '{name}' in '{self.text}'") from None
+            raise DCEError(f"{self.where}: unknown name '{name}' in '{clip(self.text)}'") from None
         return _as_value(v)
 
     def _eval(self, node, env):
@@ -320,7 +329,7 @@ class Expr:
     def _number(self, v, node):
         """A numeric operand: bools become 0/1 floats; text is refused."""
         if isinstance(v, str) or (isinstance(v, np.ndarray) and v.dtype.kind in "OUS"):
-            raise DCEError(f"{self.where}: arithmetic on text in '{self.text}' (at '{_snippet(node)}')")
+            raise DCEError(f"{self.where}: arithmetic on text in '{clip(self.text)}' (at '{_snippet(node)}')")
         if isinstance(v, np.ndarray):
             if v.dtype.kind == "b":
                 return v.astype(np.float64)
@@ -333,7 +342,7 @@ class Expr:
 
     def _truth(self, v, node):
         if isinstance(v, str) or (isinstance(v, np.ndarray) and v.dtype.kind in "OUS"):
-            raise DCEError(f"{self.where}: text used as a condition in '{self.text}' (at '{_snippet(node)}'); "
+            raise DCEError(f"{self.where}: text used as a condition in '{clip(self.text)}' (at '{_snippet(node)}'); "
                            "compare it, e.g. x == 'a'")
         if isinstance(v, np.ndarray) and v.dtype.kind == "b":
             return v
@@ -350,7 +359,7 @@ class Expr:
                 shape = np.broadcast_shapes(np.shape(left), np.shape(right))
                 return np.full(shape, isinstance(op, ast.NotEq)) if shape else np.bool_(isinstance(op, ast.NotEq))
             if not (lt and rt):
-                raise DCEError(f"{self.where}: cannot order text and numbers in '{self.text}' "
+                raise DCEError(f"{self.where}: cannot order text and numbers in '{clip(self.text)}' "
                                f"(at '{_snippet(node)}')")
             return f(np.asarray(left, dtype=object), np.asarray(right, dtype=object)).astype(bool)
         return f(self._number(left, node), self._number(right, node))
@@ -388,7 +397,7 @@ class Expr:
         names = self._params_in(node, params)
         if names:
             raise DCEError(f"{self.where}: utility is not linear in parameter {names[0]} ({how} "
-                           f"'{_snippet(node)}') in '{self.text}'")
+                           f"'{_snippet(node)}') in '{clip(self.text)}'")
 
     def _lin(self, node, env, params):
         """{param or None: coefficient} of a subtree."""
@@ -415,7 +424,7 @@ class Expr:
             rp = self._params_in(node.right, params)
             if lp and rp:
                 raise DCEError(f"{self.where}: utility is not linear in parameter {rp[0]} (product of "
-                               f"parameters {lp[0]} and {rp[0]} in '{_snippet(node)}') in '{self.text}'")
+                               f"parameters {lp[0]} and {rp[0]} in '{_snippet(node)}') in '{clip(self.text)}'")
             lin_node, fac_node = (node.left, node.right) if lp else (node.right, node.left)
             fac = self._number(self._eval(fac_node, env), fac_node)
             return {k: v * fac for k, v in self._lin(lin_node, env, params).items()}

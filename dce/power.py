@@ -176,7 +176,7 @@ def _context(design, truth, model, target_args, spec_text, n_draws):
 
 def _replicate(ctx, n, stream):
     """One replication at ``n`` respondents: ``(estimates, se, None)`` or ``(None, None, why it failed)``."""
-    df = simulate_responses(ctx.design, ctx.truth, n, child(stream, 0))
+    df = simulate_responses(ctx.design, ctx.truth, n, child(stream, 0), warn=False)
     est = copy.copy(ctx.model)
     est.seed = int(child(stream, 1).generate_state(1)[0])
     est.callback = None

@@ -74,6 +74,9 @@ def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_
         write_design_csv(output, d)
         source = output
     diag = evaluate(d, s, draws=draws)
+    if diag["d_error"] is None or diag["d_error_local"] is None:
+        click.echo(f"warning: {source}: the design does not identify every parameter (its information matrix "
+                   "is singular, the D-error is undefined): add tasks or vary the attributes more", err=True)
     # text: the tables `dce design` has always printed; files also get the attributes and their coding
     emit_tables(design_tables(diag, terminal=fmt == "text"), fmt, con)
     if questionnaire:

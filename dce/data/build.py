@@ -18,13 +18,17 @@ import numpy as np
 
 from dce.data.choice_data import ChoiceData
 from dce.data.readers import is_text_column, numeric_column, parse_choice_flags
-from dce.errors import ArgumentError, DCEError, missing_value, where
+from dce.errors import ArgumentError, DCEError, clip, missing_value, where
 from dce.expr import parse
 
 if TYPE_CHECKING:
     import pandas as pd
 
 ALT_VIRTUAL = "alt"       # wide data: the alternative number is available to formulas as `alt`
+#: bounds of a formula: its length in characters, its terms, and the coded columns of its terms
+MAX_FORMULA_LENGTH = 20_000
+MAX_TERMS = 1_000
+MAX_COLUMNS = 2_000
 
 
 # ---------------------------------------------------------------------------------------------- formula
@@ -44,7 +48,7 @@ def _plain_formula(text):
     names = [p for p in parts if p not in ("0", "1")]
     if not names or len(set(names)) != len(names):
         return None
-    return lhs, [(n,) for n in names]
+    return lhs, _bounded_terms(text, [(n,) for n in names])
 
 
 def parse_formula(formula: str, choice_col: str | None = None) -> tuple[str, list[tuple[str, ...]]]:
@@ -76,27 +80,38 @@ def parse_formula(formula: str, choice_col: str | None = None) -> tuple[str, lis
     if not isinstance(formula, str) or not formula.strip():
         raise ArgumentError("formula", "is empty")
     text = formula.strip()
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise ArgumentError("formula", f"'{clip(text)}' is too long ({len(text):,} characters; at most "
+                                       f"{MAX_FORMULA_LENGTH:,}): use a model file for very large models")
     if "~" not in text:
         if choice_col is None:
-            raise ArgumentError("formula", f"'{formula}': no response; write it as 'choice ~ x1 + x2' or name the choice column (choice_col)")
+            raise ArgumentError("formula", f"'{clip(formula)}': no response; write it as 'choice ~ x1 + x2' or name the "
+                                           "choice column (choice_col)")
         text = f"{choice_col} ~ {text}"
     plain = _plain_formula(text)
     if plain is not None:
         return plain
+    _check_expansion(formula, text)
     from formulaic import Formula
 
     try:
         f = Formula(text)
+    except RecursionError:
+        raise ArgumentError("formula", f"'{clip(formula)}' is nested too deeply") from None
     except Exception as e:  # formulaic's syntax errors carry a coloured multi-line pointer
         msg = str(e).splitlines()[0].strip()
-        raise ArgumentError("formula", f"'{formula}': {msg}") from None
+        if "integer string conversion" in msg:
+            msg = "a number has more than 4,300 digits"
+        at = _error_position(e, text)
+        where_ = f" (at character {at + 1:,})" if at is not None else ""
+        raise ArgumentError("formula", f"'{clip(text, at=at)}': {msg}{where_}") from None
     if not hasattr(f, "lhs") or not hasattr(f, "rhs"):   # '~' alone, or '~ x': no two sides
-        raise ArgumentError("formula", f"'{formula}': no response; write it as 'choice ~ x1 + x2'")
+        raise ArgumentError("formula", f"'{clip(formula)}': no response; write it as 'choice ~ x1 + x2'")
     if isinstance(f.lhs, tuple) or isinstance(f.rhs, tuple):   # 'a | b': a formula of several parts
-        raise ArgumentError("formula", f"'{formula}': '|' (a formula of several parts) is not supported")
+        raise ArgumentError("formula", f"'{clip(formula)}': '|' (a formula of several parts) is not supported")
     lhs = [t for t in f.lhs]
     if len(lhs) != 1 or len(lhs[0].factors) != 1:
-        raise ArgumentError("formula", f"'{formula}': the left-hand side must be the one choice column")
+        raise ArgumentError("formula", f"'{clip(formula)}': the left-hand side must be the one choice column")
     response = lhs[0].factors[0].expr
     terms = []
     for term in f.rhs:
@@ -104,11 +119,60 @@ def parse_formula(formula: str, choice_col: str | None = None) -> tuple[str, lis
         if not factors:
             continue  # the intercept, or a literal
         if any(fa.eval_method.value == "literal" for fa in term.factors):
-            raise ArgumentError("formula", f"'{formula}': literal '{term}' cannot be a model term")
+            raise ArgumentError("formula", f"'{clip(formula)}': literal '{clip(term)}' cannot be a model term")
         terms.append(factors)
     if not terms:
-        raise ArgumentError("formula", f"'{formula}': no explanatory variables")
-    return response, terms
+        raise ArgumentError("formula", f"'{clip(formula)}': no explanatory variables")
+    return response, _bounded_terms(formula, terms)
+
+
+def _bounded_terms(formula, terms):
+    """The terms, at most :data:`MAX_TERMS` of them (a formula of thousands of terms ran for minutes before
+    any answer)."""
+    if len(terms) > MAX_TERMS:
+        raise ArgumentError("formula", f"'{clip(formula)}' has {len(terms):,} terms; at most {MAX_TERMS:,} can be "
+                                       "estimated here")
+    return terms
+
+
+def _check_expansion(formula, text):
+    """Refuse, before formulaic expands it, a formula whose products or powers expand to more than
+    :data:`MAX_TERMS` terms: ``a * b * c ...`` of k factors gives 2**k - 1 terms, ``(a + b + ...)**n`` of m
+    terms about m**n (formulaic would take hours to list 2**900 terms).  Products inside a function's
+    parentheses (``I(x * 2)``) are arithmetic, not expansions."""
+    masked = re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"", "v", text)
+    stars, stack, groups = 0, [], []         # stack: True for a grouping parenthesis, False for a call
+    for i, ch in enumerate(masked):
+        if ch == "(":
+            before = masked[:i].rstrip()
+            stack.append(not (before and (before[-1].isalnum() or before[-1] in "_.")))
+            groups.append([i, 1])
+        elif ch == ")":
+            if stack:
+                stack.pop()
+            if groups:
+                start, m = groups.pop()
+                power = re.match(r"\s*\*\*\s*(\d+)", masked[i + 1:])
+                if power and float(m) ** min(int(power.group(1)), 1000) > MAX_TERMS:
+                    raise ArgumentError("formula", f"'{clip(formula, at=i)}': the power at character {i + 2:,} "
+                                                   f"expands to more than {MAX_TERMS:,} terms")
+        elif ch == "+" and groups and all(stack):
+            groups[-1][1] += 1
+        elif ch == "*" and all(stack) and masked[i - 1:i] != "*" and masked[i + 1:i + 2] != "*":
+            stars += 1
+            if 2 ** stars > 2 * MAX_TERMS:
+                raise ArgumentError("formula", f"'{clip(formula, at=i)}': the products ('*') expand to more than "
+                                               f"{MAX_TERMS:,} terms (a * b gives a + b + a:b)")
+
+
+def _error_position(e, text):
+    """The 0-based position in ``text`` that formulaic's message marks (``x ⧛+ +⧚ )``), or None."""
+    for line in str(e).splitlines()[1:]:
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", line)
+        if "\u29db" in plain:
+            at = plain.index("\u29db")
+            return at if plain.replace("\u29db", "").replace("\u29da", "") == text else None
+    return None
 
 
 def _categorical_call(expr: str):
@@ -118,30 +182,30 @@ def _categorical_call(expr: str):
     try:
         node = ast.parse(expr, mode="eval").body
     except SyntaxError:
-        raise ArgumentError("formula", f"cannot read the factor '{expr}'") from None
+        raise ArgumentError("formula", f"cannot read the factor '{clip(expr)}'") from None
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "C"):
         return None
     if not node.args or not isinstance(node.args[0], ast.Name):
-        raise ArgumentError("formula", f"'{expr}': C() takes a column name, e.g. C(type)")
+        raise ArgumentError("formula", f"'{clip(expr)}': C() takes a column name, e.g. C(type)")
     col = node.args[0].id
     ref = None
     extra = list(node.args[1:]) + [kw.value for kw in node.keywords if kw.arg in ("ref", "reference", "contr")]
     unknown = [kw.arg for kw in node.keywords if kw.arg not in ("ref", "reference", "contr")]
     if unknown:
-        raise ArgumentError("formula", f"'{expr}': unknown argument '{unknown[0]}' (use C(col, ref='level'))")
+        raise ArgumentError("formula", f"'{clip(expr)}': unknown argument '{unknown[0]}' (use C(col, ref='level'))")
     for arg in extra:
         if isinstance(arg, ast.Constant):
             ref = arg.value
         elif isinstance(arg, ast.Call) and arg.args and isinstance(arg.args[0], ast.Constant):
             fname = arg.func.attr if isinstance(arg.func, ast.Attribute) else getattr(arg.func, "id", "")
             if fname.lower() != "treatment":
-                raise ArgumentError("formula", f"'{expr}': only treatment (dummy) coding is supported, "
+                raise ArgumentError("formula", f"'{clip(expr)}': only treatment (dummy) coding is supported, "
                                "e.g. C(col, ref='level')")
             ref = arg.args[0].value
         elif isinstance(arg, ast.Call) and arg.keywords and isinstance(arg.keywords[0].value, ast.Constant):
             ref = arg.keywords[0].value.value
         else:
-            raise ArgumentError("formula", f"'{expr}': cannot read the reference level (use C(col, ref='level'))")
+            raise ArgumentError("formula", f"'{clip(expr)}': cannot read the reference level (use C(col, ref='level'))")
     return col, ref
 
 
@@ -230,7 +294,7 @@ def resolve_factor(expr: str, coder: _Coder, stored: dict | None = None) -> dict
         if ref is not None:
             match = [lv for lv in levels if lv == ref or str(lv) == str(ref)]
             if not match:
-                raise DCEError(f"{where(coder.source)}reference level '{ref}' of '{expr}' is not a value of column "
+                raise DCEError(f"{where(coder.source)}reference level '{ref}' of '{clip(expr)}' is not a value of column "
                                f"'{col}' (values: {', '.join(map(str, levels[:10]))})")
             ref = match[0]
         else:
@@ -242,20 +306,24 @@ def resolve_factor(expr: str, coder: _Coder, stored: dict | None = None) -> dict
 def _eval_numeric(expr, coder: _Coder):
     if coder.column_exists(expr):
         return coder.numeric(expr)
-    e = parse(inner_expression(expr), where=f"formula term '{expr}'")
+    e = parse(inner_expression(expr), where=f"formula term '{clip(expr)}'")
     env = {}
     for name in e.names:
         if not coder.column_exists(name):
             raise DCEError(f"{where(coder.source)}the formula names column '{name}', which is not in the data")
         env[name] = coder.numeric(name)
     with np.errstate(all="ignore"):
-        v = np.asarray(e.evaluate(env), dtype=float)
+        v = np.asarray(e.evaluate(env))
+    if v.dtype.kind not in "biuf":           # a string literal ('a'), or text: not a number to multiply by
+        raise ArgumentError("formula", f"term '{clip(expr)}' is text, not a number (a string literal cannot be a "
+                                       "model term or part of an interaction; compare it, e.g. I(x == 'a'))")
+    v = v.astype(float)
     if v.ndim == 0:
-        raise ArgumentError("formula", f"term '{expr}' does not depend on the data")
+        raise ArgumentError("formula", f"term '{clip(expr)}' does not depend on the data")
     bad = ~np.isfinite(v)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DCEError(f"{where(coder.source)}formula term '{expr}' is not a finite number in row {coder._row(i)}")
+        raise DCEError(f"{where(coder.source)}formula term '{clip(expr)}' is not a finite number in row {coder._row(i)}")
     return v
 
 
@@ -312,9 +380,26 @@ def _code_terms(terms, coder, mask):
         for f in term:
             if f not in factor_info:
                 factor_info[f] = resolve_factor(f, coder)
+    _check_columns_bound(terms, factor_info)
     names, M = design_matrix(terms, factor_info, coder)
     _record_ranges(factor_info, names, M, mask)
     return factor_info, names, M
+
+
+def _check_columns_bound(terms, factor_info):
+    """Refuse terms that code into more than :data:`MAX_COLUMNS` columns (a C() of a column of thousands of
+    values, interactions of many levels) before the matrix is built."""
+    total = 0
+    for term in terms:
+        n = 1
+        for f in term:
+            info = factor_info[f]
+            n *= len(info["levels"]) if info["kind"] == "categorical" else 1
+        total += n
+        if total > MAX_COLUMNS:
+            raise ArgumentError("formula", f"the terms code into more than {MAX_COLUMNS:,} columns (at "
+                                           f"'{clip(':'.join(term))}'): is a C() of a column of many values, such "
+                                           "as an id, in the formula?")
 
 
 # ---------------------------------------------------------------------------------------------- long data
@@ -416,9 +501,7 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     chosen_flag = _choice_flags(df, response, source)
     present = np.ones(len(df), bool)
     if avail is not None:
-        from dce.data.readers import numeric_column
-
-        present = numeric_column(df, avail, source) != 0
+        present = _avail_flags(df, avail, source)
     n_chosen = np.bincount(t_idx, weights=chosen_flag.astype(float), minlength=T)
     _check_chosen_counts(n_chosen, task_ids, source, response)
     if np.any(chosen_flag & ~present):
@@ -477,7 +560,7 @@ def _factor_names(terms, coder_columns):
             else:
                 from dce.expr import parse
 
-                names.extend(sorted(parse(inner_expression(f), where=f"formula term '{f}'").names))
+                names.extend(sorted(parse(inner_expression(f), where=f"formula term '{clip(f)}'").names))
     return list(dict.fromkeys(names))
 
 
@@ -561,12 +644,24 @@ def _wide_availability(df, columns, avail, suffixes, source):
             if av_cols:
                 break
     if av_cols:
-        from dce.data.readers import numeric_column
-
         for j, s in enumerate(suffixes):
             if s in av_cols:
-                av[:, j] = numeric_column(df, av_cols[s], source) != 0
+                av[:, j] = _avail_flags(df, av_cols[s], source)
     return av, av_cols
+
+
+def _avail_flags(df, col, source):
+    """An availability column as flags: 1 (available) or 0 (not); anything else (0.5, -1, 2) is refused
+    naming the row, never read as 'available' because it is not zero."""
+    from dce.data.readers import numeric_column
+
+    v = numeric_column(df, col, source)
+    bad = (v != 0) & (v != 1)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise DCEError(f"{where(source, column=col, row=r + 1)}availability {v[r]:g} is not 0 (unavailable) "
+                       "or 1 (available)")
+    return v == 1
 
 
 def _wide_to_long(df, stems, generic, suffixes, av, av_cols, source):
@@ -666,6 +761,19 @@ def _spec(formula, layout, response, terms, factor_info, names, columns, alt_lab
     }
 
 
+def _known_levels(info, coder, source):
+    """Refuse a value of a categorical column that the model did not see: coded with no dummy set, it would
+    silently be the reference level."""
+    known = {str(lv) for lv in info["levels"]}
+    numbers = {float(lv) for lv in info["levels"] if isinstance(lv, (int, float)) and not isinstance(lv, bool)}
+    for v in coder.raw(info["column"]):
+        v = _py(v)
+        if str(v) not in known and not (isinstance(v, (int, float)) and float(v) in numbers):
+            shown = ", ".join(map(str, info["levels"][:10])) + (", ..." if len(info["levels"]) > 10 else "")
+            raise DCEError(f"{source}: '{clip(v)}' is not a level of '{info['column']}' known to the model "
+                           f"(levels: {shown})")
+
+
 def rebuild_design(spec: dict, df: pd.DataFrame, source: str = "scenarios") -> np.ndarray:
     """Code new alternatives with the coding stored in a fitted model's ``spec``.
 
@@ -688,6 +796,9 @@ def rebuild_design(spec: dict, df: pd.DataFrame, source: str = "scenarios") -> n
     terms = [tuple(t) for t in spec["terms"]]
     coder = _Coder(df.reset_index(drop=True), source)
     info = {f: resolve_factor(f, coder, stored=spec["factors"][f]) for t in terms for f in t}
+    for f, fi in info.items():
+        if fi["kind"] == "categorical":
+            _known_levels(fi, coder, source)
     names, M = design_matrix(terms, info, coder)
     if names != spec["names"]:
         raise DCEError(f"{source}: the coded variables {names} do not match the model's {spec['names']}")

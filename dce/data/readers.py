@@ -133,6 +133,9 @@ def read_table(path, sheet: str | int | None = None, value_labels: bool = False)
         raise _fail(path, "file not found")
     if os.path.isdir(path):
         raise _fail(path, "is a folder, not a data file")
+    from dce.util.io import check_regular
+
+    check_regular(path, "data file")
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as fh:
@@ -274,8 +277,28 @@ def _decode_sample(path, raw: bytes):
         return "utf-16", raw.decode("utf-16", errors="replace")
     try:
         return "utf-8", codecs.getincrementaldecoder("utf-8")().decode(raw, final=False)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as e:
+        _refuse_mixed_encoding(path, raw, e.start)
         return "latin-1", raw.decode("latin-1")
+
+
+# a multi-byte UTF-8 character (two to four bytes): in a Latin-1 file such pairs ("Ã¼") are next to unheard of
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _refuse_mixed_encoding(path, raw: bytes, bad: int):
+    """Refuse text that is not valid UTF-8 at byte ``bad`` but holds valid UTF-8 characters elsewhere: a file
+    of mixed encodings (UTF-8 rows and a few Latin-1 ones).  Read as Latin-1 as a whole, its UTF-8 text would
+    silently become other values ('ZÃ¼rich' is not 'Zürich'); a file with no UTF-8 character is Latin-1."""
+    if not _UTF8_MULTIBYTE.search(raw) or _looks_binary(raw[:SAMPLE_BYTES].decode("latin-1")):
+        return          # Latin-1 throughout, or binary data (refused as such)
+    line = raw.count(b"\n", 0, bad) + 1
+    if b"\n" not in raw[:bad] and b"\r" in raw[:bad]:
+        line = raw.count(b"\r", 0, bad) + 1
+    where_ = "the header" if line == 1 else f"row {line - 1} (line {line})"
+    raise _fail(path, f"mixes text encodings: {where_} is not valid UTF-8 (byte 0x{raw[bad]:02X} at byte "
+                      f"offset {bad}) while other rows are UTF-8; save the file as UTF-8 from the program that "
+                      "made it (or convert that row), so that every value reads the same")
 
 
 def _looks_binary(text: str) -> bool:
@@ -385,6 +408,8 @@ def _read_text(path, comp):
     try:
         df = _read_csv_c(path, kw)
     except UnicodeDecodeError:
+        # the sample was UTF-8 but a later part is not: Latin-1 throughout, or mixed encodings (refused)
+        _check_whole_file_encoding(path, comp)
         kw["encoding"] = "latin-1"
         try:
             df = _read_csv_c(path, kw)
@@ -408,6 +433,20 @@ def _read_text(path, comp):
     df.attrs["delimiter"] = delim
     df.attrs["decimal"] = decimal
     return df
+
+
+def _check_whole_file_encoding(path, comp):
+    """Refuse a file whose UTF-8 sample is followed by text in another encoding while it holds UTF-8
+    characters (see :func:`_refuse_mixed_encoding`)."""
+    try:
+        with _open_binary(path, comp) as fh:
+            raw = fh.read()
+    except _damaged() as e:
+        raise _fail(path, f"cannot be read as a table ({_short(e)})") from None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        _refuse_mixed_encoding(path, raw, e.start)
 
 
 def _check_header(path, text, delim):

@@ -127,7 +127,7 @@ def _num(doc, path) -> float:
     return float(v)
 
 
-def simulate_responses(design, truth: dict, n_respondents: int, seed: int):
+def simulate_responses(design, truth: dict, n_respondents: int, seed: int, warn: bool = True):
     """A SIMULATED survey export drawn from a known truth.
 
     Parameters
@@ -140,6 +140,9 @@ def simulate_responses(design, truth: dict, n_respondents: int, seed: int):
         Number of respondents N (at least 1); blocks are assigned in balanced rotation.
     seed : int
         Seed of every random step (block order, covariates, random coefficients, answers).
+    warn : bool
+        Warn (UserWarning) when the answers carry (almost) no information: every answer the same
+        alternative, or nearly every task answered with certainty.
 
     Returns
     -------
@@ -163,17 +166,50 @@ def simulate_responses(design, truth: dict, n_respondents: int, seed: int):
     block_of[order] = [block_ids[i % len(block_ids)] for i in range(n_respondents)]
     B, cov_values = respondent_coefficients(truth, n_respondents, rng)
     answers = np.full((n_respondents, n_max), np.nan)
+    certain = 0                                              # tasks whose answer is (all but) certain
     for r in range(n_respondents):
         tasks = blocks[block_of[r]]
         V = X[tasks] @ B[r]                                  # tasks x positions
         U = V + rng.gumbel(size=V.shape)
         answers[r, : len(tasks)] = U.argmax(axis=1) + 1
+        certain += _certain_tasks(V)
+    if warn:
+        _warn_if_uninformative(answers, certain)
     out = {"id": np.arange(1, n_respondents + 1), "block": block_of}
     out.update(cov_values)
     for k in range(n_max):
         out[f"q{k + 1}"] = pd.array(answers[:, k], dtype="Int64") if np.isnan(answers[:, k]).any() \
             else answers[:, k].astype(int)
     return pd.DataFrame(out)
+
+
+def _certain_tasks(V) -> int:
+    """How many rows of utilities ``V`` (tasks x positions) give one alternative a probability above 0.999
+    (a utility difference of about 7 or more: the Gumbel error then almost never changes the answer)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = np.sort(V, axis=1)
+        gap = d[:, -1] - d[:, -2] if V.shape[1] > 1 else np.full(V.shape[0], np.inf)
+    return int(np.sum(~(gap < 7.0)))
+
+
+def _warn_if_uninformative(answers, certain):
+    """Warn when the simulated answers carry (almost) no information: every answer the same alternative,
+    or nearly every task answered with certainty (an enormous coefficient in the truth)."""
+    import warnings
+
+    given = answers[~np.isnan(answers)]
+    if given.size == 0:
+        return
+    share = certain / given.size
+    if np.unique(given).size == 1:
+        warnings.warn(f"every simulated answer is alternative {int(given[0])}: the answers carry no information "
+                      "about the coefficients (is a coefficient of the truth far too large for its attribute's "
+                      "levels?)", UserWarning, stacklevel=3)
+    elif share > 0.95:
+        warnings.warn(f"{share:.0%} of the simulated tasks have a certain answer (one alternative's utility "
+                      "exceeds the others' by 7 or more): the answers carry almost no information about the "
+                      "coefficients, and a model fitted to them may not converge (is a coefficient of the truth "
+                      "far too large for its attribute's levels?)", UserWarning, stacklevel=3)
 
 
 def respondent_coefficients(truth, n_respondents, rng):

@@ -97,8 +97,14 @@ def answer_columns(df: pd.DataFrame, pattern: str | None, n_max: int, source: st
     """
     if pattern is None:
         pattern = "q{k}"
-    if "{k}" in pattern:
-        cols = [pattern.format(k=k) for k in range(1, n_max + 1)]
+    if "{" in pattern or "}" in pattern:
+        # {k} is the one placeholder, replaced as text: the pattern is never formatted ({0}, {k.__class__})
+        if "{" in pattern.replace("{k}", "") or "}" in pattern.replace("{k}", ""):
+            from dce.errors import clip
+
+            raise ArgumentError("answer_cols", f"'{clip(pattern)}': only {{k}} (the task number) may stand in "
+                                               "braces, e.g. q{k} or Q{k}_choice")
+        cols = [pattern.replace("{k}", str(k)) for k in range(1, n_max + 1)]
     else:
         cols = [c.strip() for c in pattern.split(",") if c.strip()]
         if len(cols) < n_max:
@@ -185,7 +191,8 @@ def choice_data_from_survey(df: pd.DataFrame, design: Design, *, source: str = "
     acols = answer_columns(df, answer_cols, max(len(v) for v in blocks.values()), source)
     Xd = design.matrix()                        # design tasks x positions x params
     reader = _AnswerReader(design, Xd.shape[1], blocks, df, acols, codes, missing, source, design_source)
-    reader.read(_respondent_ids(df, id_col, source).to_numpy(), df[block_col].to_numpy(), block_col)
+    reader.read(_respondent_ids(df, id_col, source).to_numpy(), df[block_col].to_numpy(), block_col,
+                _block_labels(df, block_col))
     return _choice_data(design, Xd, reader, df, id_col, interactions, spec_text, source), reader.report
 
 
@@ -203,11 +210,11 @@ class _AnswerReader:
         self.task_rows, self.resp, self.chosen, self.src_rows = [], [], [], []
         self.sq_pos = self.m if design.spec.status_quo is not None else None
 
-    def read(self, id_vals, block_vals, block_col):
+    def read(self, id_vals, block_vals, block_col, block_labels):
         keep_resp = []
         for i in range(len(id_vals)):
             rid = id_vals[i]
-            picks = self._respondent(i, rid, self._tasks(i, rid, block_vals[i], block_col))
+            picks = self._respondent(i, rid, self._tasks(i, rid, block_vals[i], block_col, block_labels))
             if picks:
                 keep_resp.append(rid)
                 self._patterns(rid, picks)
@@ -216,12 +223,10 @@ class _AnswerReader:
         self.report.respondents_used = len(keep_resp)
         self.report.tasks_used = len(self.task_rows)
 
-    def _tasks(self, i, rid, b, block_col):
-        """The design tasks of respondent ``rid``'s block ``b`` (row ``i``)."""
-        try:
-            bnum = int(float(b))
-        except (TypeError, ValueError):
-            bnum = None
+    def _tasks(self, i, rid, b, block_col, block_labels):
+        """The design tasks of respondent ``rid``'s block ``b`` (row ``i``; ``block_labels``: the value labels
+        of an SPSS/Stata block column)."""
+        bnum = _block_number(b, block_labels)
         if bnum not in self.blocks:
             raise DCEError(f"{where(self.source, column=block_col, row=i + 1)}respondent {rid} has block '{b}', which "
                            f"has no tasks in {self.design_source} (blocks: {', '.join(map(str, sorted(self.blocks)))})")
@@ -303,6 +308,25 @@ class _Answers:
             if code is not None:
                 pos = self.label_to_pos.get(self.code_map.get(code, code))
         return pos
+
+
+def _block_labels(df, block_col) -> dict:
+    """SPSS/Stata value labels of the block column (``"block two"`` -> 2), so that an export read with its
+    labels applied maps its blocks as its answers are mapped."""
+    labels = ((df.attrs.get("labels") or {}).get("values") or {}).get(block_col) or {}
+    return {str(lab).strip().lower(): code for code, lab in labels.items()}
+
+
+def _block_number(b, block_labels):
+    """The design block a block cell names, or None: a whole number (2, 2.0, '2') or a value label; a
+    fraction (1.5) names no block (it is never rounded to one)."""
+    if isinstance(b, str) and b.strip().lower() in block_labels:
+        b = block_labels[b.strip().lower()]
+    try:
+        f = float(b)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return int(f) if np.isfinite(f) and f.is_integer() else None
 
 
 def _respondent_ids(df, id_col, source):

@@ -8,6 +8,7 @@ it) for ``dce design --evaluate``.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from typing import TYPE_CHECKING
 
@@ -81,14 +82,27 @@ def read_design_csv(path, spec: DesignSpec) -> Design:
     return _assemble(path, spec, tasks, order)
 
 
+def _design_text(path) -> str:
+    """The text of a design CSV: UTF-8 (a byte-order mark allowed); binary data or another encoding is one
+    line naming the file, the row and the byte."""
+    from dce.util.io import read_bytes
+
+    raw = read_bytes(path, "design CSV")
+    head = raw[:8192]
+    if b"\x00" in raw or sum(b < 9 or 13 < b < 32 for b in head) > max(2, len(head) // 100):
+        raise DCEError(f"{path}: is not a design CSV (it holds binary data, not text)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        at = "the header (line 1)" if line == 1 else f"row {line - 1} (line {line})"
+        raise DCEError(f"{path}: {at} is not valid UTF-8 (byte 0x{raw[e.start]:02X}): save the design as UTF-8 "
+                       "text") from None
+
+
 def _read_rows(path, spec):
     """The header (stripped) and the data rows of the CSV; the header must name exactly the columns."""
-    try:
-        fh = open(path, newline="", encoding="utf-8-sig")
-    except OSError as e:
-        raise DCEError(f"{path}: cannot read the design ({e.strerror or e})") from None
-    with fh:
-        rows = list(csv.reader(fh))
+    rows = list(csv.reader(io.StringIO(_design_text(path), newline="")))
     if not rows:
         raise DCEError(f"{path}: the design file is empty")
     header = [h.strip() for h in rows[0]]

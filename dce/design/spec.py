@@ -532,8 +532,26 @@ def _cross_check(doc, spec) -> None:
         spec.tasks = n_feasible
         if n_feasible % blocks:
             raise doc.error(("blocks",), f"{n_feasible} tasks cannot be split into {blocks} equal blocks")
+    if method == "full_factorial" and table is None:
+        raise doc.error(("method",), f"a full factorial of {spec.n_profiles:,} profiles is too large to enumerate "
+                                     f"(at most {MAX_TABLE:,}); use method: coordinate_exchange with a number of "
+                                     "tasks")
     if spec.tasks == 0:
         raise doc.error(("tasks",), "must be at least 1")
+    _check_identifiable(doc, spec)
+
+
+def _check_identifiable(doc, spec) -> None:
+    """Refuse more parameters than the tasks can ever identify: a task of J alternatives (status quo and
+    opt-out included) tells J - 1 utility differences, so S tasks identify at most S (J - 1) parameters
+    however many respondents answer them (the information matrix is singular, the D-error undefined)."""
+    J = spec.alternatives + (spec.status_quo is not None) + (spec.opt_out is not None)
+    most = spec.tasks * (J - 1)
+    if spec.n_params > most:
+        need = -(-spec.n_params // (J - 1))
+        raise doc.error(("tasks",), f"{spec.tasks} tasks of {J} alternatives identify at most {most} parameters, "
+                                    f"but the attributes have {spec.n_params}: give at least {need} tasks (or "
+                                    "fewer levels or attributes)")
 
 
 def _prior(doc, path, value, n, what):

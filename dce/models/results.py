@@ -326,6 +326,9 @@ class ModelResult:
         if version != SCHEMA_VERSION:
             raise DCEError(f"{source}: results schema version {version!r} is not supported (this dce reads "
                            f"version {SCHEMA_VERSION})")
+        deep = _too_deep(d)
+        if deep is not None:
+            raise DCEError(f"{source}: key '{deep}' is nested more than {MAX_DEPTH} levels deep: not a dce results file")
         missing = [k for k in REQUIRED if k not in d]
         if missing:
             raise DCEError(f"{source}: not a dce results file (no key '{missing[0]}')")
@@ -355,6 +358,7 @@ class ModelResult:
                                else f"{source}: key 'vcovs.{kind}' is not {k} x {k}")
         if np.all(np.isfinite(estimates)) and not np.all(np.isfinite(vcovs[se_type])):
             raise DCEError(f"{source}: key 'vcov' holds values that are not finite numbers")
+        _check_covariance(vcovs[se_type], source, se_type)
         if not np.all(np.isfinite(estimates)):
             if not d.get("converged", True):
                 raise UnreliableEstimate(f"{source}: the fit gave no estimates ({d.get('message') or 'no reason given'})")
@@ -430,9 +434,45 @@ class ModelResult:
             d = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise DCEError(f"{path}: not a results JSON file ({str(e).splitlines()[0]})") from None
+        except RecursionError:
+            raise DCEError(f"{path}: not a results JSON file (nested too deeply)") from None
         if not isinstance(d, dict):
             raise DCEError(f"{path}: not a results JSON file")
         return cls.from_dict(d, source=path)
+
+
+#: the deepest nesting a results file may have (dce writes five or six levels)
+MAX_DEPTH = 64
+
+
+def _too_deep(obj):
+    """The key path of a value nested more than :data:`MAX_DEPTH` levels deep in ``obj``, or None
+    (walked without recursion: a file nested thousands of levels deep is one line, not a RecursionError)."""
+    stack = [(obj, "", 0)]
+    while stack:
+        v, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return (path[:60] + "...") if len(path) > 60 else path
+        if isinstance(v, dict):
+            stack.extend((x, f"{path}.{k}" if path else str(k), depth + 1) for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v) if isinstance(x, (dict, list)))
+    return None
+
+
+def _check_covariance(V, source, se_type):
+    """Refuse a covariance matrix that no estimator gives: not symmetric, or not positive semidefinite (a
+    negative eigenvalue: standard errors and interval widths from it would be zero or meaningless)."""
+    if V.size == 0 or not np.all(np.isfinite(V)):
+        return
+    scale = max(float(np.max(np.abs(V))), np.finfo(float).tiny)
+    if not np.allclose(V, V.T, rtol=1e-6, atol=1e-9 * scale):
+        raise DCEError(f"{source}: key 'vcov' ({se_type}) is not a covariance matrix: it is not symmetric")
+    low = float(np.linalg.eigvalsh((V + V.T) / 2)[0])
+    if low < -1e-8 * scale:
+        raise DCEError(f"{source}: key 'vcov' ({se_type}) is not a covariance matrix: it is not positive "
+                       f"semidefinite (smallest eigenvalue {low:.3g}), so standard errors and intervals from it "
+                       "would be meaningless; refit the model")
 
 
 def _non_finite(obj, path=""):

@@ -70,6 +70,8 @@ def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.9
     alpha = (1 - level) / 2
     q = NormalDist().inv_cdf(1 - alpha)
 
+    _check_cost_coefficient(result, cost, c, seed)
+
     def ratio(b):
         return b / abs(b[c])
 
@@ -100,6 +102,16 @@ def willingness_to_pay(result, cost, n_sim=5000, n_draws=5000, seed=0, level=0.9
         rows += [{"segment": label, "segment_share": float(share), **r}
                  for r in _wtp_rows(result, names, c, seg_ratios, sims, q, alpha)]
     return rows
+
+
+def _check_cost_coefficient(result, cost, c, seed):
+    """Refuse a cost coefficient whose mean is zero (or not finite): every ratio to it is infinite."""
+    from dce.errors import DCEError
+
+    b = _weighted_mean(*result.coefficient_draws(n_draws=1000, seed=seed))
+    if not np.isfinite(b[c]) or b[c] == 0:
+        raise DCEError(f"{result.source}: the coefficient of '{cost}' is {float(b[c]):g}: willingness to pay "
+                       f"against it is not defined (every value divided by it would be infinite)")
 
 
 def _ratio_distribution(B, wd, k, c):

@@ -5,6 +5,7 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
 from contextlib import contextmanager
 
@@ -71,9 +72,28 @@ def _umask() -> int:
     return mask
 
 
+_SPECIAL = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+            (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def check_regular(path, what="file") -> None:
+    """Refuse a path that is not a regular file (a named pipe, a device, a socket): reading one may wait
+    forever for a writer or never end.  A missing path or a folder is left to the caller's message."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = next((name for test, name in _SPECIAL if test(mode)), "not a regular file")
+    raise DCEError(f"{path}: is {kind}, not a {what}; save it as a regular file and give that")
+
+
 def read_bytes(path, what="file") -> bytes:
-    """The bytes of a file; a missing, unreadable or folder path is one line naming it and ``what`` it is."""
+    """The bytes of a file; a missing, unreadable or folder path, or one that is not a regular file (a named
+    pipe), is one line naming it and ``what`` it is."""
     path = os.fspath(path)
+    check_regular(path, what)
     try:
         with open(path, "rb") as fh:
             return fh.read()

@@ -17,6 +17,11 @@ from dce.util.io import read_bytes
 # YAML 1.1 (PyYAML) reads 1e-3 and -1E5 (an exponent without a decimal point) as text; people mean numbers
 _EXPONENT = re.compile(r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)[eE][-+]?\d+")
 
+_YAML_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = frozenset(_YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "map", "seq"))
+_TIMESTAMP = _YAML_TAG + "timestamp"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 #: the most values (mappings, lists and scalars, counted as read) a document may hold: an alias (``*a``)
 #: repeats its anchor's whole subtree, so a few lines of nested aliases can stand for billions of values
 MAX_VALUES = 200_000
@@ -71,8 +76,10 @@ class YamlDoc:
         raw = read_bytes(path, what)
         try:
             text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DCEError(f"{path}: is not a text (UTF-8) {what}") from None
+        except UnicodeDecodeError as e:
+            line = raw.count(b"\n", 0, e.start) + 1
+            raise DCEError(f"{path}: line {line}: is not a text (UTF-8) {what} (byte 0x{raw[e.start]:02X}); save it "
+                           "as UTF-8") from None
         if "\x00" in text:
             raise DCEError(f"{path}: is not a text {what} (it holds binary data)")
         return cls(text, path, what, allow_empty)
@@ -86,6 +93,7 @@ class YamlDoc:
                            "repeat large parts of the file?)")
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self._check_tag(node)
             if id(node) in self._open:
                 raise DCEError(f"{self.source}: line {node.start_mark.line + 1}: an alias refers to a value that "
                                "contains it (the value would be infinite)")
@@ -95,13 +103,31 @@ class YamlDoc:
             finally:
                 self._open.discard(id(node))
         self.texts[path] = node.value
+        self._check_tag(node)
         value = self._loader.construct_object(node, deep=True)
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise DCEError(f"{self.source}: line {node.start_mark.line + 1}: a text holds an escape of half a "
+                           "character (a lone surrogate such as \\ud800), which is not text")
         if isinstance(value, str) and node.style is None and _EXPONENT.fullmatch(value) \
                 and not self._tagged(node):
             number = float(value.replace("_", ""))
             if math.isfinite(number):       # 1e999 stays text, for the checks to refuse
                 return number
         return value
+
+    def _check_tag(self, node):
+        """Refuse a tag outside plain data (``!!python/object/new:os.system``, ``!foo``, ``!!binary``,
+        ``!!set``), wherever it is, even under a key no reader looks at: a data file holds plain values.
+        The tags of plain values (``!!str 1e3``, ``!!int``, ``!!float``, ``!!bool``, ``!!null``, ``!!map``,
+        ``!!seq``) and the timestamps YAML finds by itself in unquoted dates are data."""
+        tag = node.tag or ""
+        if tag in _PLAIN_TAGS or (tag == _TIMESTAMP and not self._tagged(node)):
+            return
+        from dce.errors import clip
+
+        shown = "!!" + tag[len(_YAML_TAG):] if tag.startswith(_YAML_TAG) else tag
+        raise DCEError(f"{self.source}: line {node.start_mark.line + 1}: the tag '{clip(shown, limit=60)}' is not "
+                       "allowed (a data file holds plain values: text, numbers, lists and mappings)")
 
     def _tagged(self, node) -> bool:
         """Whether a scalar carries an explicit tag (``!!str 1e3`` stays text)."""
@@ -116,6 +142,7 @@ class YamlDoc:
             for k, v in node.value:
                 if not isinstance(k, yaml.ScalarNode):
                     raise DCEError(f"{self.source}: line {k.start_mark.line + 1}: a key must be plain text")
+                self._check_tag(k)
                 key = k.value
                 line = k.start_mark.line + 1
                 if key in out:

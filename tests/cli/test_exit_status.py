@@ -285,3 +285,23 @@ def test_a_figures_folder_that_cannot_be_made(model_json, tmp_path):
     out = tmp_path / "r.html"
     r = run("report", m, "--figures", "/proc/dce-figures", "-o", out)
     assert r.exit_code == 2 and "--figures /proc/dce-figures" in r.output and not out.exists(), r.output
+
+
+# ------------------------------------------------------------------ issue 19: hostile inputs, round 3
+@pytest.mark.parametrize("which", ["data", "model", "scenarios", "spec"])
+def test_a_named_pipe_as_an_input_is_refused_not_waited_on(model_json, tmp_path, which):
+    """A FIFO given as the data or model file waited forever (no writer).  Exit 2, one line, at once: run as a
+    subprocess with a timeout, so that a hang fails the test instead of stalling the suite."""
+    out, sc, d = model_json
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    args = {"data": ["fit", fifo, *FIT, "-o", tmp_path / "o.json"],
+            "model": ["wtp", fifo, "--cost", "price"],
+            "scenarios": ["shares", out, "--scenarios", fifo],
+            "spec": ["design", fifo, "-o", tmp_path / "d.csv"]}[which]
+    p = subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True, text=True,
+                       timeout=60, cwd=ROOT)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip() == f"error: {fifo}: is a named pipe (FIFO), not a " + {
+        "data": "data file", "model": "results file", "scenarios": "scenarios file", "spec": "design file"}[which] \
+        + "; save it as a regular file and give that"

@@ -43,3 +43,25 @@ def test_simulate_command_writes_a_survey_export(tmp_path):
     df = pd.read_csv(out)
     assert list(df.columns[:3]) == ["id", "block", "language"] and len(df) == 20
     assert df.filter(like="q").isin([1, 2, 3]).all().all()
+
+
+def test_spss_block_value_labels_map_to_the_designs_blocks(tmp_path):
+    """Issue 19: an SPSS export whose block column carries value labels ('Block two') was refused; its
+    labels map to the design's blocks as answer labels map to alternatives."""
+    import pyreadstat
+
+    df = answers_frame()
+    labels = {f"q{k}": {1.0: "Scenario A", 2.0: "Scenario B", 3.0: "Current situation"} for k in range(1, 13)}
+    labels["block"] = {1.0: "Block one", 2.0: "Block two"}
+    path = tmp_path / "resp.sav"
+    pyreadstat.write_sav(df, str(path), variable_value_labels=labels)
+    r = CliRunner().invoke(cli, ["fit", str(path), "--design", str(DESIGN), "--spec", str(SPEC), "-o",
+                                 str(tmp_path / "m.json")])
+    assert r.exit_code == 0, r.output
+    plain = tmp_path / "plain.csv"
+    answers_frame().to_csv(plain, index=False)
+    r2 = CliRunner().invoke(cli, ["fit", str(plain), "--design", str(DESIGN), "--spec", str(SPEC), "-o",
+                                  str(tmp_path / "m2.json")])
+    assert r2.exit_code == 0, r2.output
+    fitted, reference = (json.loads((tmp_path / m).read_text()) for m in ("m.json", "m2.json"))
+    assert fitted["n_tasks"] == 72 and fitted["params"] == reference["params"]

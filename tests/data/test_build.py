@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from dce.data.build import choice_data_from_formula, rebuild_design
-from dce.errors import DCEError
+from dce.errors import ArgumentError, DCEError
 
 
 def long_frame():
@@ -182,3 +182,65 @@ def test_other_formulas_go_to_formulaic(formula):
     from dce.data import build
 
     assert build._plain_formula(formula) is None
+
+
+@pytest.mark.parametrize("bad", [0.5, -1, 2])
+def test_availability_other_than_0_or_1_is_refused(bad):
+    """Issue 19: wide availability 0.5 or -1 was read as 'available' (not zero); long too."""
+    wide = pd.DataFrame({"price1": [1.0, 2.0, 3.0], "price2": [2.0, 1.0, 2.5], "av1": [1, 1, 1],
+                         "av2": [1, bad, 1], "choice": [1, 1, 2]})
+    with pytest.raises(DCEError, match=rf"w\.csv: column 'av2', row 2: availability {bad:g} is not 0"):
+        choice_data_from_formula(wide, "choice ~ price", source="w.csv")
+    long = pd.DataFrame({"task": [1, 1, 2, 2], "alt": [1, 2, 1, 2], "price": [1.0, 2.0, 3.0, 1.0],
+                         "choice": [1, 0, 0, 1], "av": [1, 1, bad, 1]})
+    with pytest.raises(DCEError, match=r"l\.csv: column 'av', row 3: availability"):
+        choice_data_from_formula(long, "choice ~ price", source="l.csv", alt="alt", task="task", avail="av")
+
+
+LONG = pd.DataFrame({"task": [1, 1, 2, 2], "alt": [1, 2, 1, 2], "choice": [1, 0, 0, 1], "x1": [1.0, 2.0, 3.0, 0.5],
+                     "x2": [0.5, 1.0, 2.0, 1.5]})
+
+
+@pytest.mark.parametrize("formula", ["choice ~ x1:{'a'}", "choice ~ I('a')", "choice ~ x1 + I('a'):x1"])
+def test_a_string_literal_in_a_term_is_one_line(formula):
+    """Issue 19: a string literal in a term or an interaction was a ValueError (exit 1)."""
+    with pytest.raises(ArgumentError, match=r"formula: term .* is text, not a number"):
+        choice_data_from_formula(LONG, formula, alt="alt", task="task")
+
+
+@pytest.mark.parametrize("formula, needle", [
+    ("choice ~ " + " + ".join(f"x{i}" for i in range(6000)), r"is too long \(4\d,\d{3} characters; at most 20,000\)"),
+    ("choice ~ " + " + ".join(f"x{i}" for i in range(1500)), r"has 1,500 terms; at most 1,000"),
+    ("choice ~ " + " + ".join(f"C(x{i})" for i in range(1200)), r"has 1,200 terms; at most 1,000"),
+    ("choice ~ " + " * ".join(f"x{i}" for i in range(40)), r"the products \('\*'\) expand to more than 1,000 terms"),
+    ("choice ~ (" + " + ".join(f"x{i}" for i in range(30)) + ")**4", r"the power at character \d+ expands"),
+])
+def test_formulas_of_thousands_of_terms_are_bounded(formula, needle):
+    """Issue 19: a formula of 6,000 terms ran for more than 60 s before any answer; products and powers that
+    expand to thousands of terms never ended.  Bounded, with a message, at once."""
+    import time
+
+    t0 = time.monotonic()
+    with pytest.raises(ArgumentError, match=needle) as e:
+        choice_data_from_formula(LONG, formula, alt="alt", task="task")
+    assert time.monotonic() - t0 < 10 and len(str(e.value)) < 300
+
+
+def test_terms_coding_into_thousands_of_columns_are_refused():
+    df = pd.concat([LONG] * 1500, ignore_index=True)
+    df["task"] = np.repeat(np.arange(3000), 2)
+    df["code"] = [f"c{i}" for i in range(len(df))]
+    with pytest.raises(ArgumentError, match=r"the terms code into more than 2,000 columns \(at 'C\(code\)'\)"):
+        choice_data_from_formula(df, "choice ~ x1 + C(code)", alt="alt", task="task")
+
+
+@pytest.mark.parametrize("formula, start, at", [
+    ("choice ~ " + " + ".join(["x1"] * 3000) + " + )", "choice ~ x1 + x1", "(at character 15,008)"),
+    ("choice ~ x1 + I(x1 * " + "9" * 5000 + ")", "choice ~ x1 + I(x1 * 999", "a number has more than 4,300 digits"),
+])
+def test_messages_quote_the_start_and_the_position_not_the_whole_input(formula, start, at):
+    """Issue 19: a 15,000-character formula and a 5,000-digit literal were echoed whole on one line."""
+    with pytest.raises(DCEError) as e:
+        choice_data_from_formula(LONG, formula, alt="alt", task="task")
+    msg = str(e.value)
+    assert len(msg) < 300 and start in msg and at in msg, msg

@@ -338,3 +338,23 @@ def test_parse_choice_flags():
         parse_choice_flags(pd.Series([1.0, np.nan]), "f.csv", "choice")
     with pytest.raises(DCEError, match="column 'choice' has a missing value in row 1"):
         parse_choice_flags(pd.Series([None, "yes"]), "f.csv", "choice")
+
+
+# ------------------------------------------------------------------ issue 19: hostile inputs, round 3
+def test_mixed_utf8_and_latin1_rows_are_refused_naming_the_row_and_byte(tmp_path):
+    """Mostly UTF-8 with one Latin-1 row: read as Latin-1 as a whole, 'Zürich' in the UTF-8 rows became
+    'ZÃ¼rich' (a filter on it silently missed them).  Refused, naming the file, the row and the byte."""
+    rows = ["id,REGION,x"] + [f"{i},Zürich,{i}" for i in range(1, 3001)]
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(("\n".join(rows) + "\n").encode() + "3001,Zürich,1\n".encode("latin-1"))
+    with pytest.raises(DCEError) as e:
+        read_table(path)
+    msg = str(e.value)
+    assert str(path) in msg and "row 3001" in msg and "0xFC" in msg and "UTF-8" in msg
+    # the same within the first sample (the Latin-1 row first)
+    path.write_bytes("id,REGION,x\n1,Zürich,1\n".encode("latin-1") + ("\n".join(rows[1:]) + "\n").encode())
+    with pytest.raises(DCEError, match="row 1 "):
+        read_table(path)
+    # a file that is Latin-1 throughout is still read as Latin-1
+    path.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
+    assert set(read_table(path)["REGION"]) == {"Zürich"}

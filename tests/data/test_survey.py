@@ -131,3 +131,46 @@ def test_bad_truth_files(design, tmp_path, text, needle):
         load_truth(p, design.spec)
 
 
+
+
+def test_a_fractional_block_is_refused_not_rounded(design):
+    """Issue 19: block 1.5 was read as block 1 (int(float('1.5'))); a fraction names no block."""
+    df = answers_frame()
+    df["block"] = [1, 2, 1.5, 2, 1, 2]
+    with pytest.raises(DCEError, match=r"resp\.csv: column 'block', row 3: respondent 3 has block '1\.5'"):
+        choice_data_from_survey(df, design, source="resp.csv")
+    df["block"] = ["1", "2.0", "1", "2", "1", "2"]          # whole numbers written as text still name blocks
+    data, _ = choice_data_from_survey(df, design, source="resp.csv")
+    assert data.n_tasks == 72
+
+
+@pytest.mark.parametrize("pattern", ["q{0}", "q{x}", "q{k.__class__}", "q{k}{", "{k!r}", "q{{k}}", "q{k:>3}"])
+def test_answer_cols_only_k_is_a_placeholder(design, pattern):
+    """Issue 19: '{0}', '{x}', '{k.__class__}' raised IndexError, KeyError, AttributeError (exit 1); the
+    pattern was formatted with attribute access.  Only {k} is a placeholder; the rest is one line."""
+    from dce.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"only \{k\} \(the task number\) may stand in braces") as e:
+        choice_data_from_survey(answers_frame(), design, answer_cols=pattern)
+    assert e.value.argument == "answer_cols"
+    data, _ = choice_data_from_survey(answers_frame().rename(columns=lambda c: c.replace("q", "Q_") + "_x"),
+                                      design, answer_cols="Q_{k}_x", id_col="id_x", block_col="block_x")
+    assert data.n_tasks == 72
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (("asc_status_quo: 1.200000", "asc_status_quo: 1e6"), "every simulated answer is alternative 3"),
+    (("workweek: -0.100000", "workweek: -1e6"), "100% of the simulated tasks have a certain answer")])
+def test_simulation_warns_when_the_answers_carry_no_information(design, tmp_path, edit, needle):
+    """Issue 19: a truth with an enormous coefficient wrote an export in which every answer was the same
+    alternative (or every answer certain), without a word."""
+    import warnings
+
+    p = tmp_path / "t.yaml"
+    p.write_text(TRUTH.read_text().replace(*edit))
+    truth = load_truth(p, design.spec)
+    with pytest.warns(UserWarning, match=needle):
+        simulate_responses(design, truth, 50, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # the shipped truth: informative answers, no warning
+        simulate_responses(design, load_truth(TRUTH, design.spec), 50, seed=1)

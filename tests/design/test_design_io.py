@@ -102,3 +102,40 @@ def test_shipped_newdeal_design():
 def test_shipped_specs_load(path):
     spec = load_design_spec(path)
     assert spec.n_params > 0 and spec.tasks % spec.blocks == 0
+
+
+# ------------------------------------------------------------------ issue 19: hostile inputs, round 3
+@pytest.mark.parametrize("data, needle", [
+    ("block,task,alt,delegation\n1,1,1,caf\xe9\n".encode("latin-1"), r"row 1 \(line 2\) is not valid UTF-8 \(byte 0xE9\)"),
+    ("bl\xf6ck,task\n".encode("latin-1"), r"the header \(line 1\) is not valid UTF-8"),
+    (bytes(range(256)) * 4, r"is not a design CSV \(it holds binary data, not text\)"),
+    (b"block,task\x00,alt\n", r"is not a design CSV \(it holds binary data"),
+])
+def test_design_csv_in_another_encoding_or_binary_is_one_line(tmp_path, data, needle):
+    """Issue 19: a Latin-1 or binary design CSV was a UnicodeDecodeError (exit 1) in dce design --evaluate and
+    the survey path."""
+    spec = load_design_spec(ROOT / "designs" / "newdeal.yaml")
+    path = tmp_path / "design.csv"
+    path.write_bytes(data)
+    with pytest.raises(DCEError, match=rf"design\.csv: {needle}"):
+        read_design_csv(path, spec)
+
+
+def test_a_design_yaml_in_latin1_names_the_line_and_byte(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_bytes((ROOT / "designs" / "newdeal.yaml").read_bytes() + "# caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DCEError, match=r"d\.yaml: line \d+: is not a text \(UTF-8\) design file \(byte 0xE9\)"):
+        load_design_spec(path)
+
+
+@pytest.mark.parametrize("constraint, needle", [
+    (" and ".join(["workweek > 1"] * 800) + " and )", "(character 13,601 of 13,601)': unmatched ')'"),
+    ("workweek > " + "9" * 5000, "(5,011 characters)': a number has more than 4,300 digits"),
+])
+def test_a_huge_constraint_is_quoted_by_its_start_and_position(constraint, needle):
+    """Issue 19: a 10,000-character constraint and a 5,000-digit literal were echoed whole."""
+    text = (ROOT / "designs" / "newdeal.yaml").read_text().replace("constraints:\n", f'constraints:\n  - "{constraint}"\n', 1)
+    with pytest.raises(DCEError) as e:
+        parse_design_spec(text, "d.yaml")
+    msg = str(e.value)
+    assert len(msg) < 300 and needle in msg and msg.startswith("d.yaml: key 'constraints[0]' (line 76)"), msg

@@ -150,7 +150,8 @@ term = st.one_of(
                                                "I(price ** 2)", "np.log(price)", "log(price)", "x:price",
                                                "x*price", "(x + price)**2", "-1", "0", "1", "+0", "x - x",
                                                "C(brand):x", "I(1/0)", "I(big)", "Q('weird name')", "{x}",
-                                               "x[0]", "x.y", "__import__('os')"]),
+                                               "x[0]", "x.y", "__import__('os')", "x:'a'", "'a':x", "{'a'}",
+                                               "I('a')", "x:{'a'}", "x:I('a')", "C(brand):'a'"]),
     st.text(max_size=8))
 formulas = st.one_of(
     st.tuples(st.sampled_from(["choice", "x", "", "choice + x", "C(brand)", "`choice`"]),
@@ -169,6 +170,7 @@ formulas = st.one_of(
 @example(formula="choice ~ I(x / 0)")
 @example(formula="choice ~ choice | choice")     # once: AttributeError on formulaic's structured formula
 @example(formula="x | y ~ choice")
+@example(formula="choice ~ x:{'a'}")              # once: ValueError (a string literal in an interaction)
 def test_random_formulas(fz, formula):
     from dce.data.build import choice_data_from_formula
 
@@ -182,3 +184,47 @@ def test_random_formulas(fz, formula):
                 assert msg.startswith(("formula:", "formula term", "f.csv:")), msg
             else:
                 assert data.n_tasks == 12 and np.all(np.isfinite(data.X))
+
+
+# --------------------------------------------------------------------------------------------- huge inputs
+HUGE_TERMS = ["x{i}", "x", "I(x * {i})", "C(brand):x", "x:price", "`weird name`", "I(x + {i} * price)", "9" * 60]
+
+
+@settings(max_examples=max(8, N // 4))
+@given(n=st.sampled_from([900, 1001, 2500, 6000]), kind=st.sampled_from(HUGE_TERMS),
+       joiner=st.sampled_from([" + ", " * ", ":"]), tail=st.sampled_from(["", " + )", " + nosuch", " + '" + "a" * 5000 + "'",
+                                                                     " + " + "9" * 5000]))
+@example(n=6000, kind="x{i}", joiner=" + ", tail="")                  # once: minutes before any answer
+@example(n=2500, kind="I(x * {i})", joiner=" + ", tail=" + )")        # once: the whole formula echoed
+def test_huge_formulas_are_bounded_and_their_messages_short(fz, n, kind, joiner, tail):
+    """Formulas of thousands of terms, long literals, syntax errors at the end: an answer within a few
+    seconds, and a message that quotes the start and the position of the problem, never the whole input."""
+    from dce.data.build import choice_data_from_formula
+
+    formula = "choice ~ " + joiner.join(kind.format(i=i) for i in range(n)) + tail
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with fz.bounded(15, f"a formula of {n} terms"):
+            try:
+                choice_data_from_formula(FRAME, formula, source="f.csv", alt="alt", task="task")
+            except DCEError as e:
+                msg = fz.one_line_error(e, None)
+                assert len(msg) < 500, (len(msg), msg[:200])
+                return
+    assert len(formula) <= 20_000            # only a formula within the bounds is estimated
+
+
+@pytest.mark.parametrize("text", [" and ".join(["x > 1"] * 2500) + " and )", "x > " + "9" * 5000,
+                                  " + ".join(["x"] * 3000) + " + foo(1)", "(" * 3000 + "x" + ")" * 3000])
+def test_messages_on_huge_expressions_are_short(fz, text):
+    """A 10,000-character constraint or a 5,000-digit literal was echoed whole: the message quotes its start
+    (and where the problem is), in a few hundred characters."""
+    from dce.expr import parse
+
+    try:
+        parse(text, PLACE).evaluate(ENV)
+    except DCEError as e:
+        msg = fz.one_line_error(e, PLACE)
+        assert len(msg) < 500, (len(msg), msg[:200])
+    else:
+        raise AssertionError("accepted")

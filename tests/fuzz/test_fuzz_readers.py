@@ -170,3 +170,62 @@ def test_numeric_columns_of_random_text(fz):
                 assert len(np.asarray(out)) == len(values)
 
     check()
+
+
+ACCENTED = st.text(alphabet="abcZ üéèäöàçñ", min_size=1, max_size=8)
+
+
+@given(rows=st.lists(st.tuples(ACCENTED, st.sampled_from(["utf-8", "latin-1"])), min_size=1, max_size=12),
+       ext=st.sampled_from([".csv", ".csv.gz"]), long_head=st.booleans())
+@example(rows=[("Zürich", "utf-8"), ("Zürich", "latin-1")], ext=".csv", long_head=True)
+def test_rows_in_mixed_encodings_never_read_wrong(tmp_path, fz, rows, ext, long_head):
+    """Rows of accented text, each in UTF-8 or Latin-1 (after an ASCII head longer than the sample or
+    not): every value reads back as written, or one line naming the file (never a value silently
+    decoded in the wrong encoding)."""
+    head = [("x" * 60, "utf-8")] * (1200 if long_head else 1)
+    lines = [b"id,name"] + [f"{i},{t}".encode(enc) for i, (t, enc) in enumerate(head + rows)]
+    data = b"\n".join(lines) + b"\n"
+    df = read(tmp_path, "mixed" + ext, gzip.compress(data) if ext.endswith(".gz") else data, fz)
+    if df is not None:
+        assert list(df["name"].astype(str)[len(head):]) == [t for t, _ in rows]
+
+
+# ------------------------------------------------------------------ issue 19: special files
+SPECIAL_READERS = {
+    "data": lambda p: __import__("dce.data.readers", fromlist=["read_table"]).read_table(p),
+    "yaml": lambda p: __import__("dce.util.yamlio", fromlist=["read_yaml"]).read_yaml(p),
+    "results": lambda p: __import__("dce.models.results", fromlist=["ModelResult"]).ModelResult.load(p),
+    "design csv": lambda p: __import__("dce.design.io", fromlist=["read_design_csv"]).read_design_csv(
+        p, __import__("dce.design.spec", fromlist=["load_design_spec"]).load_design_spec(
+            ROOT / "designs" / "newdeal.yaml")),
+}
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+@settings(max_examples=max(8, N // 2))
+@given(reader=st.sampled_from(sorted(SPECIAL_READERS)), kind=st.sampled_from(["fifo", "device", "link to fifo"]),
+       name=st.sampled_from(["data.csv", "model.json", "design.yaml", "x.parquet", "d.csv.gz", "noext"]))
+@example(reader="data", kind="fifo", name="data.csv")
+def test_special_files_are_refused_not_waited_on(tmp_path, fz, reader, kind, name):
+    """A named pipe (no writer: reading waits forever), a device or a link to a pipe, given as any input file:
+    one line naming the path, within a bound (a FIFO as the data or model file once hung every command)."""
+    import os
+
+    path = tmp_path / name
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    if kind == "device":
+        path = __import__("pathlib").Path("/dev/zero")
+    else:
+        fifo = tmp_path / ("pipe-" + name)
+        if not fifo.exists():
+            os.mkfifo(fifo)
+        if kind == "fifo":
+            path = fifo
+        else:
+            path.symlink_to(fifo)
+    with fz.bounded(5, f"reading {kind} {name}"):
+        with pytest.raises(DCEError) as e:
+            SPECIAL_READERS[reader](path)
+    msg = fz.one_line_error(e.value, path)
+    assert "named pipe" in msg or "device" in msg, msg

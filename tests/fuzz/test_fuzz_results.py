@@ -178,3 +178,78 @@ def test_regressions(tmp_path, fz, bases, family, path, value):
                codes=(0, 2, 3), outputs=[tmp_path / "s.json"], folder=tmp_path)
     fz.run_cli(["wtp", m, "--cost", "price", "--sims", "20", "--seed", "1", "-o", tmp_path / "w.json"],
                codes=(0, 2, 3), outputs=[tmp_path / "w.json"], folder=tmp_path)
+
+
+# ------------------------------------------------------------------ issue 19: the classes of round 3
+@given(family=st.integers(0, 3), depth=st.sampled_from([65, 200, 1000, 5000, 50_000]), at=st.integers(0, 50),
+       bracket=st.sampled_from(["[]", "{}"]))
+@example(family=0, depth=50_000, at=0, bracket="[]")
+def test_results_nested_deeply_anywhere(tmp_path, fz, bases, family, depth, at, bracket):
+    """A value nested thousands of levels deep at any key of a results file: one line naming the file (was a
+    RecursionError, exit 1), from the library and through `dce wtp`."""
+    from dce.models.results import ModelResult
+
+    d = copy.deepcopy(bases[family])
+    paths = [p for p in key_paths(d, items=3)[1:] if p and isinstance(p[-1], str)]
+    path = paths[at % len(paths)]
+    parent = d
+    for p in path[:-1]:
+        parent = parent[p]
+    parent[path[-1]] = "\x01DEEP\x01"
+    o, c = bracket
+    nested = (o + '"a": ' if o == "{" else o) * depth
+    nested = (o + '"a": ') * (depth - 1) + "{}" + c * (depth - 1) if o == "{" else o * depth + c * depth
+    m = tmp_path / "m.json"
+    m.write_text(json.dumps(d).replace('"\\u0001DEEP\\u0001"', nested))
+    with fz.bounded(20, "a deeply nested results file"):
+        try:
+            ModelResult.load(m)
+        except DCEError as e:
+            fz.one_line_error(e, m)
+        else:
+            raise AssertionError(f"a value nested {depth} levels deep was accepted")
+    fz.run_cli(["wtp", m, "--cost", "price", "--sims", "20", "--seed", "1"], codes=(2,), place=m)
+
+
+@given(family=st.integers(0, 3), entries=st.lists(st.floats(-10, 10), min_size=1, max_size=64),
+       symmetric=st.booleans())
+@example(family=0, entries=[-1.0], symmetric=True)
+def test_any_accepted_covariance_is_a_covariance(fz, bases, family, entries, symmetric):
+    """A vcov of random entries: refused in one line, or positive semidefinite (a matrix with a negative
+    eigenvalue gave zero standard errors and zero-width intervals)."""
+    from dce.models.results import ModelResult
+
+    d = copy.deepcopy(bases[family])
+    k = len(d["params"])
+    M = np.resize(np.array(entries), (k, k))
+    V = M @ M.T * 1e-3 if symmetric and len(entries) % 2 else (M + M.T) / 2 if symmetric else M
+    d["vcov"] = V.tolist()
+    d.pop("vcovs", None)
+    try:
+        r = ModelResult.from_dict(d, "m.json")
+    except DCEError as e:
+        fz.one_line_error(e, "m.json")
+        return
+    W = r.vcov
+    assert np.allclose(W, W.T) and np.linalg.eigvalsh(W)[0] >= -1e-8 * max(np.abs(W).max(), 1e-300)
+
+
+@given(level=st.one_of(st.sampled_from(["basic", "good", "best", "Good", " good", "1", ""]), st.text(max_size=6),
+                       st.integers(), st.floats(allow_nan=False)))
+@example(level="premium")
+def test_scenario_levels_are_levels_the_model_knows(tmp_path, fz, bases, level):
+    """A scenario value of a categorical column: coded only when the model knows it (an unknown one was
+    silently coded as the reference level)."""
+    from dce.models.results import ModelResult
+    from dce.post.shares import load_scenarios
+
+    r = ModelResult.from_dict(copy.deepcopy(bases[0]), "m.json")
+    sc = tmp_path / "sc.yaml"
+    sc.write_text("reference: {name: ref, levels: {price: 1, quality: basic}}\n"
+                  f"scenarios:\n  - {{name: s, levels: {{price: 2, quality: {json.dumps(level)}}}}}\n")
+    try:
+        _, _, items = load_scenarios(sc, r)
+    except DCEError as e:
+        fz.one_line_error(e, sc)
+        return
+    assert str(level) in ("basic", "good")

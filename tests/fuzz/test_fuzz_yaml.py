@@ -294,3 +294,39 @@ def test_the_shipped_files_pass(tmp_path, fz, newdeal_model):
     from dce.data.modelfile import choice_data_from_model_file, load_model_file
 
     assert choice_data_from_model_file(load_model_file(p), FRAME, source="d.csv").n_tasks > 0
+
+
+# ------------------------------------------------------------------ issue 19: a tag anywhere
+TAGS = ["!!python/object/new:os.system", "!!python/object/apply:subprocess.call", "!!python/name:os.system",
+        "!!python/tuple", "!!binary", "!!set", "!!omap", "!!timestamp", "!custom", "!<tag:example.com,2000:x>",
+        "!e!x"]
+
+
+@given(tag=st.sampled_from(TAGS), at=st.integers(0, 400), kind=st.sampled_from(["scalar", "list", "mapping"]))
+@example(tag="!!python/object/new:os.system", at=0, kind="list")
+def test_a_tag_anywhere_in_a_data_file_is_refused_naming_line_and_tag(tmp_path, fz, tag, at, kind):
+    """A tag under any key of a design file, one a reader uses or not: refused in one line naming the
+    file, the line and the tag (once: a tag on a list or mapping under an ignored key was accepted)."""
+    from dce.util.yamlio import YamlDoc
+
+    text = (ROOT / "designs" / "newdeal.yaml").read_text()
+    lines = text.splitlines()
+    spots = [i for i, line in enumerate(lines) if line.rstrip().endswith(":") or ": " in line
+             and not line.lstrip().startswith("#")]
+    i = spots[at % len(spots)]
+    key = lines[i].split(":")[0]
+    value = {"scalar": "x", "list": "[1, 2]", "mapping": "{a: 1}"}[kind]
+    lines.insert(i + 1, f"{' ' * (len(key) - len(key.lstrip()))}zz_ignored{i}: {tag} {value}")
+    if tag.startswith("!e!"):
+        lines.insert(0, "%TAG !e! tag:example.com,2000:\n---")
+    path = tmp_path / "design.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        YamlDoc.load(path)
+    except DCEError as e:
+        msg = fz.one_line_error(e, path)
+        if "not valid YAML" in msg:          # the insertion broke the indentation of a block: refused anyway
+            return
+        assert "the tag '" in msg and " is not allowed" in msg and "line " in msg, msg
+        return
+    raise AssertionError(f"a tag {tag} was accepted")

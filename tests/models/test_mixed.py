@@ -331,3 +331,17 @@ def test_standard_errors_come_from_the_exact_hessian_at_the_estimates():
     np.testing.assert_allclose(res.estimates, num.estimates, rtol=1e-12)
     np.testing.assert_allclose(res.vcovs["classical"], num.vcovs["classical"], rtol=1e-5)
     np.testing.assert_allclose(res.vcovs["robust"], num.vcovs["robust"], rtol=1e-5)
+
+
+def test_a_lognormal_of_the_wrong_sign_says_so():
+    """Issue 19: a lognormal coefficient whose sign is wrong for the data (a price, negative for everyone)
+    drove its log-mean towards minus infinity and reported convergence with only a warning about a zero
+    spread.  SIMULATED: 'p' negative lognormal in truth, fitted as 'ln' (positive)."""
+    data = simulated_panel(150, 6, 3, lambda r, n: np.column_stack([r.normal(1, 0.5, n),
+                                                                    -np.exp(r.normal(0, 0.3, n))]),
+                           ["a", "p"], seed=5)
+    wrong = MixedLogit({"a": "n", "p": "ln"}, draws=50, seed=1).fit(data)
+    said = [w for w in wrong.warnings if "'p'" in w and "sign is probably wrong" in w]
+    assert said and "refit with p=-ln" in said[0], wrong.warnings
+    right = MixedLogit({"a": "n", "p": "-ln"}, draws=50, seed=1).fit(data)
+    assert not any("sign is probably wrong" in w for w in right.warnings), right.warnings

@@ -105,3 +105,77 @@ def test_mixed_logit_shares_integrate_over_the_random_coefficient():
     d = rows[0]["distribution"]
     assert d["mean"] == pytest.approx(2.0, abs=0.05) and d["median"] == pytest.approx(2.0, abs=0.05)
     assert (d["q95"] - d["q05"]) / (2 * 1.6449) == pytest.approx(1.6, rel=0.05)
+
+
+# ------------------------------------------------------------------ issue 19: hostile inputs, round 3
+def _edited(path, tmp_path, edit, name="edited.json"):
+    import json
+
+    d = json.loads(open(path).read())
+    edit(d)
+    out = tmp_path / name
+    out.write_text(json.dumps(d))
+    return out
+
+
+def test_a_covariance_that_is_not_positive_semidefinite_is_refused(fitted, tmp_path):
+    """A vcov with a negative eigenvalue gave zero standard errors and zero-width intervals (exit 0)."""
+    def negate(d):
+        V = np.array(d["vcov"])
+        d["vcov"] = (-V).tolist()
+        d.pop("vcovs", None)
+        d.pop("vcov_robust", None)
+    with pytest.raises(DCEError, match=r"edited\.json: key 'vcov' \(classical\) is not a covariance matrix: it is "
+                                       r"not positive semidefinite \(smallest eigenvalue -"):
+        ModelResult.load(_edited(fitted[0], tmp_path, negate))
+
+    def asymmetric(d):
+        V = np.array(d["vcov"])
+        V[0, 1] += 1.0
+        d["vcov"] = V.tolist()
+    with pytest.raises(DCEError, match="is not symmetric"):
+        ModelResult.load(_edited(fitted[0], tmp_path, asymmetric))
+
+
+def test_a_scenario_level_the_formula_model_does_not_know_is_refused(fitted, tmp_path, scenarios_text):
+    """A level not seen in the fit was coded with no dummy set: silently the reference level."""
+    m = ModelResult.load(fitted[0])
+    with pytest.raises(DCEError, match=r"'premium' is not a level of 'quality' known to the model \(levels: basic, "
+                                       r"best, good\)"):
+        load_scenarios(scen_file(tmp_path, scenarios_text.replace("quality: best", "quality: premium")), m)
+
+
+def test_wtp_against_a_cost_coefficient_of_exactly_zero_is_refused(fitted, tmp_path):
+    """A cost coefficient of exactly 0 printed non-finite WTPs with exit 0."""
+    def zero(d):
+        for p in d["params"]:
+            if p["name"] == "price":
+                p["estimate"] = 0.0
+    m = ModelResult.load(_edited(fitted[0], tmp_path, zero))
+    with pytest.raises(DCEError, match=r"edited\.json: the coefficient of 'price' is 0: willingness to pay"):
+        willingness_to_pay(m, "price", n_sim=50)
+
+
+def test_a_results_file_nested_thousands_of_levels_deep_is_one_line(fitted, tmp_path):
+    """RecursionError (exit 1) in dce shares and dce wtp on a JSON nested thousands of levels deep."""
+    for depth in (100, 5000, 100_000):
+        def nest(d, depth=depth):
+            d["extra"] = json_nested(depth)
+        path = tmp_path / f"deep{depth}.json"
+        import json
+
+        d = json.loads(open(fitted[0]).read())
+        nest(d)
+        path.write_text(json.dumps(d) if depth < 500 else json.dumps(d).replace('"extra": "X"', '"extra": ' + "[" * depth + "]" * depth))
+        with pytest.raises(DCEError, match=rf"deep{depth}\.json: .*(nested more than 64 levels|nested too deeply)"):
+            ModelResult.load(path)
+
+
+def json_nested(depth):
+    """A JSON value nested ``depth`` lists deep (small depths only; deep ones are written as text)."""
+    if depth >= 500:
+        return "X"
+    v = []
+    for _ in range(depth):
+        v = [v]
+    return v

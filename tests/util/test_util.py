@@ -82,7 +82,12 @@ def test_yaml_doc_knows_the_line_of_every_key(tmp_path):
     ("a: 1\na: 2\n", r"line 2: key 'a' given twice \(first on line 1\)"),
     ("a: [1, 2\n", r"line \d+: not valid YAML"),
     ("? [1, 2]\n: x\n", "a key must be plain text"),
-    ("a: !!python/object:os.system x\n", "not valid YAML"),          # no custom tags: nothing is run
+    ("a: !!python/object:os.system x\n", r"line 1: the tag '!!python/object:os.system' is not allowed"),  # nothing is run
+    # issue 19: a tag under a key no reader looks at (a mapping or list is built without PyYAML's constructor)
+    ("a: 1\nignored: !!python/object/new:os.system [ls]\n", r"line 2: the tag '!!python/object/new:os.system'"),
+    ("a: {b: [1, !custom {c: 2}]}\n", r"line 1: the tag '!custom' is not allowed"),
+    ("!!binary aGk=: 1\n", r"line 1: the tag '!!binary' is not allowed"),
+    ('a: "\\ud800"\n', r"line 1: a text holds an escape of half a character"),
 ])
 def test_yaml_doc_refuses_what_is_not_plain_data(tmp_path, text, match):
     from dce.util.yamlio import YamlDoc
