@@ -358,7 +358,8 @@ class ModelResult:
                                else f"{source}: key 'vcovs.{kind}' is not {k} x {k}")
         if np.all(np.isfinite(estimates)) and not np.all(np.isfinite(vcovs[se_type])):
             raise DCEError(f"{source}: key 'vcov' holds values that are not finite numbers")
-        _check_covariance(vcovs[se_type], source, se_type)
+        if d.get("converged", True):    # a fit that did not converge keeps what it had (exit 3 downstream)
+            _check_covariance(vcovs[se_type], source, se_type)
         if not np.all(np.isfinite(estimates)):
             if not d.get("converged", True):
                 raise UnreliableEstimate(f"{source}: the fit gave no estimates ({d.get('message') or 'no reason given'})")
