@@ -334,7 +334,12 @@ class ModelResult:
         if estimates.ndim != 1:
             raise DCEError(f"{source}: key 'params' is malformed (an estimate is not a number)")
         k = len(names)
-        for kind, V in vcovs.items():
+        if any(V.shape != (k, k) for V in vcovs.values()):
+            gone = _missing_parameter(d, names)
+            if gone is not None:
+                raise DCEError(f"{source}: key 'params' has no parameter '{gone}' (the covariance matrices have "
+                               f"{len(vcovs[se_type])} rows, 'params' {k} parameters)")
+        for kind, V in ((se_type, vcovs[se_type]), *((kk, v) for kk, v in vcovs.items() if kk != se_type)):
             if V.shape != (k, k):
                 raise DCEError(f"{source}: key 'vcov' is not {k} x {k}" if kind == se_type
                                else f"{source}: key 'vcovs.{kind}' is not {k} x {k}")
@@ -429,6 +434,22 @@ class ModelResult:
         if not isinstance(d, dict):
             raise DCEError(f"{path}: not a results JSON file")
         return cls.from_dict(d, source=path)
+
+
+def _missing_parameter(d, names):
+    """A parameter a results file should list but does not (a hand-edited or damaged file): one of its
+    coefficients, or the spread ``sd.x`` of a random coefficient; None when none can be named."""
+    have = set(names)
+    coefs = [c for c in d.get("coef_names") or [] if isinstance(c, str)]
+    if have.isdisjoint(coefs):          # parameters named otherwise (latent classes): nothing to compare
+        coefs = []
+    random = d.get("random") if isinstance(d.get("random"), dict) else {}
+    if any(h.startswith(("chol.", "cov.")) for h in have):      # correlated: no sd.x parameters
+        random = {}
+    for n in coefs + [f"sd.{r}" for r in random if isinstance(r, str)]:
+        if n not in have:
+            return n
+    return None
 
 
 #: the deepest nesting a results file may have (dce writes five or six levels)
