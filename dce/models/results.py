@@ -345,7 +345,8 @@ class ModelResult:
                                else f"{source}: key 'vcovs.{kind}' is not {k} x {k}")
         if np.all(np.isfinite(estimates)) and not np.all(np.isfinite(vcovs[se_type])):
             raise DCEError(f"{source}: key 'vcov' holds values that are not finite numbers")
-        _check_covariance(vcovs[se_type], source, se_type)
+        if d.get("converged", True):    # unconverged (exit 3 already): a saddle's matrix is what it is
+            _check_covariance(vcovs[se_type], source, se_type)
         if not np.all(np.isfinite(estimates)):
             if not d.get("converged", True):
                 raise UnreliableEstimate(f"{source}: the fit gave no estimates ({d.get('message') or 'no reason given'})")
@@ -472,8 +473,10 @@ def _too_deep(obj):
 
 
 def _check_covariance(V, source, se_type):
-    """Refuse a covariance matrix that no estimator gives: not symmetric, or not positive semidefinite (a
-    negative eigenvalue: standard errors and interval widths from it would be zero or meaningless)."""
+    """Refuse a covariance matrix that no estimator gives at a maximum: not symmetric, or not positive
+    semidefinite (a negative eigenvalue: standard errors and interval widths from it would be zero or
+    meaningless).  Checked for converged fits: an unconverged one (exit status 3, ``converged: false``) may
+    stop where the Hessian is not negative definite, and its results already say they are unreliable."""
     if V.size == 0 or not np.all(np.isfinite(V)):
         return
     scale = max(float(np.max(np.abs(V))), np.finfo(float).tiny)

@@ -136,6 +136,11 @@ def test_a_covariance_that_is_not_positive_semidefinite_is_refused(fitted, tmp_p
     with pytest.raises(DCEError, match="is not symmetric"):
         ModelResult.load(_edited(fitted[0], tmp_path, asymmetric))
 
+    def unconverged(d):                  # a fit that stopped at a saddle: read, its results say so (exit 3)
+        negate(d)
+        d["converged"] = False
+    assert not ModelResult.load(_edited(fitted[0], tmp_path, unconverged)).reliable
+
 
 def test_a_scenario_level_the_formula_model_does_not_know_is_refused(fitted, tmp_path, scenarios_text):
     """A level not seen in the fit was coded with no dummy set: silently the reference level."""
