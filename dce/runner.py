@@ -194,10 +194,14 @@ def _run_here(job, tasks, ss, progress):
 # --------------------------------------------------------------------------------------- local processes
 def _init_worker(token, setup):
     """Pool initializer: keep the setup, so that it travels once per worker rather than once per task.
-    Workers ignore Ctrl-C: the parent process handles it and stops them."""
+    Workers ignore Ctrl-C: the parent process handles it and stops them (as it does on SIGTERM); SIGTERM
+    ends a worker at once, and so does the death of the parent (however it dies: no orphan computes on)."""
     import signal
 
+    from dce.util.backend import die_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
     _PENDING[token] = setup
 
 
@@ -239,10 +243,16 @@ def _run_pool(job, tasks, ss, w, progress, chunksize, start_method):
                 for f in finished:
                     done = _store(out, f.result(), done, progress)
         except BaseException:
-            # interrupted (Ctrl-C) or a task failed: stop the workers now rather than finish their chunks;
-            # the pool then marks the pending futures broken itself (cancelling them first races its thread)
-            for proc in list((getattr(ex, "_processes", None) or {}).values()):
+            # interrupted (Ctrl-C, SIGTERM) or a task failed: stop the workers now rather than finish their
+            # chunks; the pool then marks the pending futures broken itself (cancelling them first races its
+            # thread)
+            procs = list((getattr(ex, "_processes", None) or {}).values())
+            for proc in procs:
                 proc.terminate()
+            for proc in procs:
+                proc.join(5)
+                if proc.is_alive():     # pragma: no cover - SIGTERM is the default action in a worker
+                    proc.kill()
             raise
     return out
 

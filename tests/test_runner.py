@@ -126,3 +126,27 @@ def test_a_worker_killed_mid_run_changes_nothing(dask_cluster):
     assert [r[1] for r in out] == _expected(5, 24)
     client.wait_for_workers(2, timeout=60)                       # the nanny restarts it
     assert victim not in client.run(os.getpid).values()
+
+
+def test_sigterm_during_a_dask_run_cancels_its_futures(dask_cluster):
+    """Issue 19: on SIGTERM (raised where the run waits, as the CLI does) a Dask run cancels its futures: the
+    cluster is left with no task of the run, processing or waiting."""
+    from dce.cli import Terminated
+
+    c, client = dask_cluster
+
+    def progress(done, total):
+        if done >= 2:
+            raise Terminated()
+
+    with pytest.raises(Terminated):
+        run(probe, range(40), 5, scheduler=c.scheduler_address, setup=functools.partial(probe_setup, 0.2),
+            progress=progress, chunksize=1)
+    deadline = time.monotonic() + 20
+    left = None
+    while time.monotonic() < deadline:
+        left = [k for keys in client.processing().values() for k in keys if str(k).startswith("dce-")]
+        if not left:
+            break
+        time.sleep(0.1)
+    assert not left, left

@@ -42,7 +42,7 @@ class LazyGroup(click.Group):
                 return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             import warnings
 
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _terminate_as_interrupt():
                 warnings.showwarning = _show_warning
                 for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
                     warnings.simplefilter("ignore", category)   # addressed to developers, not users
@@ -73,6 +73,39 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what SLURM and other batch schedulers send before they kill a job), raised where the command
+    is, so that it stops as on Ctrl-C: workers stopped, Dask futures cancelled, nothing half-written."""
+
+
+def _terminate_as_interrupt():
+    """While the command runs, SIGTERM raises :class:`Terminated` in the main thread (default: the process
+    dies at once, its worker processes computing on as orphans)."""
+    import contextlib
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext()
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    @contextlib.contextmanager
+    def installed():
+        try:
+            old = signal.signal(signal.SIGTERM, handler)
+        except (ValueError, OSError):   # pragma: no cover - not the main thread of the main interpreter
+            yield
+            return
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, old)
+
+    return installed()
+
+
 def _available(module):
     """Whether a command's module exists, checked without importing it."""
     import importlib.util
@@ -98,6 +131,8 @@ def cli():
            maximum, a fit that could not start): the outputs are still written, with
            converged: false and the reason
       130  interrupted (Ctrl-C): no file is left half-written
+      143  terminated (SIGTERM, as a batch scheduler sends): worker processes stopped, nothing
+           half-written
       1    an internal error (a defect: please report it; DCE_DEBUG=1 shows the traceback)
     """
 
@@ -117,11 +152,14 @@ def main(argv=None):
 def _failure(e):
     """Print the one line of a failure the user can cause and return its exit status; None for an
     unexpected exception (re-raised)."""
-    from dce.cli.errors import EXIT_INPUT, EXIT_INTERRUPTED, cli_message, exit_status
+    from dce.cli.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, cli_message, exit_status
     from dce.errors import DCEError
 
     if isinstance(e, SystemExit):
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    if isinstance(e, Terminated) or isinstance(e.__cause__ or e.__context__, Terminated):   # click: Abort from it
+        click.echo("terminated (SIGTERM): no file is left half-written", err=True)
+        return EXIT_TERMINATED
     if isinstance(e, (click.exceptions.Abort, KeyboardInterrupt)):
         click.echo("interrupted: no file is left half-written", err=True)
         return EXIT_INTERRUPTED

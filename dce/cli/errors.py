@@ -11,6 +11,7 @@ from dce.errors import ArgumentError, UnreliableEstimate
 
 # exit statuses of the command line (documented in `dce --help` and the README)
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_UNRELIABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_TERMINATED = 143       # SIGTERM: 128 + 15, as a shell reports a process the signal ended
 
 # library argument -> command-line option, where the two differ by more than '_' -> '-'
 OPTION_NAMES = {"id_col": "--id", "alt": "--alt", "task": "--task", "random": "--random",

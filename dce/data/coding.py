@@ -146,6 +146,17 @@ def _formula_columns(spec):
     return list(dict.fromkeys(cols))
 
 
+def _embedded_design(parse, text, design_source, source):
+    """The design saved in a model file (key ``spec.design_yaml``); a damaged one is an error of the model file
+    ``source`` (its messages named the design file the model was once fitted from, which may be fine)."""
+    ds = str(design_source or source)
+    try:
+        return parse(text, source=ds)
+    except DCEError as e:
+        msg = e.message[len(ds) + 2:] if e.message.startswith(ds + ": ") else e.message
+        raise DCEError(f"{source}: key 'spec.design_yaml' (the design {ds} as saved with the model): {msg}") from None
+
+
 class DesignCoder:
     """Alternatives as attribute levels, coded by the design file embedded in the model."""
 
@@ -153,7 +164,7 @@ class DesignCoder:
         text = spec.get("design_yaml")
         if not text:
             raise DCEError(f"{source}: the model's spec has no design")
-        self.design = parse_design_spec(text, source=spec.get("design_source", source))
+        self.design = _embedded_design(parse_design_spec, text, spec.get("design_source"), source)
         self.spec = spec
         self.source = source
         self.names = list(spec.get("names") or self.design.param_names)
@@ -165,6 +176,7 @@ class DesignCoder:
                                "on another design?")
         self.attributes = self.design.attribute_names
         self.has_status_quo = self.design.status_quo is not None
+        self.has_opt_out = self.design.opt_out is not None
 
     def status_quo_levels(self):
         sq = self.design.status_quo

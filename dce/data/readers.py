@@ -581,10 +581,27 @@ def _read_parquet(path):
         if n.strip() in seen:
             raise _fail(path, f"duplicate column name '{n.strip()}' (every column needs its own name)")
         seen.add(n.strip())
-    df = table.to_pandas()
+    _check_parquet_types(path, table)
+    try:
+        df = table.to_pandas()
+    except Exception as e:  # noqa: BLE001 - damaged pandas metadata (JSON, dtype names) raises anything
+        raise _fail(path, f"is not a readable Parquet file: its pandas metadata is damaged ({type(e).__name__}: "
+                          f"{_short(e)[:200]})") from None
     if not isinstance(df.index, pd.RangeIndex):
-        df = df.reset_index(drop=True)
+        named = any(n is not None for n in df.index.names)
+        df = df.reset_index(drop=not named)     # an index stored with a name is a column of the table
     return df
+
+
+def _check_parquet_types(path, table):
+    """Refuse a column of nested values (lists, structs, maps): a table cell holds one number or text."""
+    import pyarrow as pa
+
+    for field in table.schema:
+        t = field.type
+        if pa.types.is_nested(t):       # lists, structs, maps and unions
+            raise _fail(path, f"column '{field.name}' holds nested values (Parquet type {str(t)[:80]}), not one "
+                              "number or text per cell: flatten it into columns first")
 
 
 # ---------------------------------------------------------------------------------------- columns

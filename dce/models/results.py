@@ -352,7 +352,12 @@ class ModelResult:
         if estimates.ndim != 1:
             raise DCEError(f"{source}: key 'params' is malformed (an estimate is not a number)")
         k = len(names)
-        for kind, V in vcovs.items():
+        if any(V.shape != (k, k) for V in vcovs.values()):
+            gone = _missing_parameter(d, names)
+            if gone is not None:
+                raise DCEError(f"{source}: key 'params' has no parameter '{gone}' (the covariance matrices have "
+                               f"{len(vcovs[se_type])} rows, 'params' {k} parameters)")
+        for kind, V in ((se_type, vcovs[se_type]), *((kk, v) for kk, v in vcovs.items() if kk != se_type)):
             if V.shape != (k, k):
                 raise DCEError(f"{source}: key 'vcov' is not {k} x {k}" if kind == se_type
                                else f"{source}: key 'vcovs.{kind}' is not {k} x {k}")
@@ -442,6 +447,22 @@ class ModelResult:
         return cls.from_dict(d, source=path)
 
 
+def _missing_parameter(d, names):
+    """A parameter a results file should list but does not (a hand-edited or damaged file): one of its
+    coefficients, or the spread ``sd.x`` of a random coefficient; None when none can be named."""
+    have = set(names)
+    coefs = [c for c in d.get("coef_names") or [] if isinstance(c, str)]
+    if have.isdisjoint(coefs):          # parameters named otherwise (latent classes): nothing to compare
+        coefs = []
+    random = d.get("random") if isinstance(d.get("random"), dict) else {}
+    if any(h.startswith(("chol.", "cov.")) for h in have):      # correlated: no sd.x parameters
+        random = {}
+    for n in coefs + [f"sd.{r}" for r in random if isinstance(r, str)]:
+        if n not in have:
+            return n
+    return None
+
+
 #: the deepest nesting a results file may have (dce writes five or six levels)
 MAX_DEPTH = 64
 
@@ -462,8 +483,10 @@ def _too_deep(obj):
 
 
 def _check_covariance(V, source, se_type):
-    """Refuse a covariance matrix that no estimator gives: not symmetric, or not positive semidefinite (a
-    negative eigenvalue: standard errors and interval widths from it would be zero or meaningless)."""
+    """Refuse a covariance matrix that no estimator gives at a maximum: not symmetric, or not positive
+    semidefinite (a negative eigenvalue: standard errors and interval widths from it would be zero or
+    meaningless).  Checked for converged fits: an unconverged one (exit status 3, ``converged: false``) may
+    stop where the Hessian is not negative definite, and its results already say they are unreliable."""
     if V.size == 0 or not np.all(np.isfinite(V)):
         return
     scale = max(float(np.max(np.abs(V))), np.finfo(float).tiny)

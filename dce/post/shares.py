@@ -178,6 +178,8 @@ def load_scenarios(path, result):
     if isinstance(ref, str) and ref in ("status_quo", "opt_out"):
         if ref == "status_quo" and not getattr(coder, "has_status_quo", False):
             raise DCEError(f"{at('reference')}: the model has no status quo alternative")
+        if ref == "opt_out" and getattr(coder, "has_opt_out", True) is False:
+            raise DCEError(f"{at('reference')}: the model has no opt-out alternative")
         coder.code({}, where=at("reference"), kind=ref)
         return ref, ({}, ref), scenarios
     if isinstance(ref, dict) and "levels" in ref:

@@ -46,3 +46,28 @@ def resolve_threads(threads=None, argument: str = "threads") -> int:
     if threads is None:
         return usable_cpus()
     return whole_number(threads, argument, 1)
+
+
+def die_with_parent() -> None:
+    """In a child process: ask the kernel to end this process (SIGKILL) when its parent dies, however it
+    dies (SIGKILL included, which leaves it no chance to stop its children), and take back the default
+    action of SIGTERM (a forked child inherits its parent's Python handler, which would turn the parent's
+    ``terminate()`` into an exception a worker catches and survives).  Linux only; elsewhere a no-op
+    but for SIGTERM."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):   # pragma: no cover - no prctl: the parent stops its workers itself
+        return
+    if os.getppid() != parent:          # the parent died before the request: nobody to work for
+        os._exit(1)

@@ -1,6 +1,7 @@
 """Atomic file output: write to a temporary file beside the target, then rename over it."""
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -19,8 +20,17 @@ def check_writable(path) -> str:
     path = os.fspath(path)
     if not path.strip():
         raise DCEError("an empty file name was given for an output")
+    if path == "-":
+        raise DCEError("'-': writing to standard output is not supported here; give a file name (./- for a file "
+                       "named '-')")
     if os.path.isdir(path):
         raise DCEError(f"{path}: is a folder; give the name of the file to write")
+    if os.path.islink(path):
+        try:
+            os.stat(path)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise DCEError(f"{path}: is a symbolic link that loops (it never reaches a file)") from None
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise DCEError(f"{path}: '{folder}' is a file, not a folder")
@@ -42,10 +52,14 @@ def atomic_open(path, mode="w", encoding="utf-8", newline=None):
     Nothing is left behind when the block fails or is interrupted; a destination that cannot be
     written (a folder, a missing or read-only folder, a full disk) is one DCEError naming the path."""
     path = check_writable(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    # a symbolic link is written through: its target is replaced, the link stays a link
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    if target != path:
+        check_writable(target)
+    folder = os.path.dirname(os.path.abspath(target))
     try:
         # the temporary name keeps the target's ending, shortened so that it stays a valid file name
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path)[-100:], dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(target)[-100:], dir=folder)
     except OSError as e:
         raise DCEError(f"{path}: folder '{folder}' is not writable ({e.strerror or e})") from None
     try:
@@ -54,13 +68,13 @@ def atomic_open(path, mode="w", encoding="utf-8", newline=None):
         kw = {} if "b" in mode else {"encoding": encoding, "newline": newline}
         with os.fdopen(fd, mode, **kw) as fh:
             yield fh
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        if isinstance(e, OSError) and e.filename in (None, tmp, path):
+        if isinstance(e, OSError) and e.filename in (None, tmp, path, target):
             # writing or renaming failed (disk full, quota, the target became a folder ...)
             raise DCEError(f"{path}: could not be written ({e.strerror or e})") from None
         raise

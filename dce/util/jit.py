@@ -31,6 +31,9 @@ def is_cached(dispatcher) -> bool:
 
 def _child(part):
     try:
+        from dce.util.backend import die_with_parent
+
+        die_with_parent()
         part()
     except BaseException:   # noqa: BLE001 - the parent compiles whatever is missing
         os._exit(1)

@@ -305,3 +305,27 @@ def test_a_named_pipe_as_an_input_is_refused_not_waited_on(model_json, tmp_path,
     assert p.stderr.strip() == f"error: {fifo}: is a named pipe (FIFO), not a " + {
         "data": "data file", "model": "results file", "scenarios": "scenarios file", "spec": "design file"}[which] \
         + "; save it as a regular file and give that"
+
+
+def test_output_dash_is_refused_and_a_symlink_is_written_through(model_json, tmp_path, monkeypatch):
+    """Issue 19: `--output -` wrote a file named '-'; `--output link.json` replaced the link with a regular
+    file.  '-' is refused before any work; a link is written through (its target replaced, the link kept)."""
+    out, sc, d = model_json
+    monkeypatch.chdir(tmp_path)
+    r = run("wtp", out, "--cost", "price", "--sims", "20", "--seed", "1", "-o", "-")
+    assert r.exit_code == 2 and "--output: '-': writing to standard output is not supported" in r.output
+    assert not (tmp_path / "-").exists()
+    target = tmp_path / "real" / "w.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    r = run("wtp", out, "--cost", "price", "--sims", "20", "--seed", "1", "-o", link)
+    assert r.exit_code == 0, r.output
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert json.loads(target.read_text())["cost"] == "price"
+    assert not list(tmp_path.glob(".tmp-*")) and not list(target.parent.glob(".tmp-*"))
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "real" / "new.json")
+    assert run("wtp", out, "--cost", "price", "--sims", "20", "--seed", "1", "-o", dangling).exit_code == 0
+    assert dangling.is_symlink() and json.loads((tmp_path / "real" / "new.json").read_text())["cost"] == "price"

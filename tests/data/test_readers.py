@@ -358,3 +358,47 @@ def test_mixed_utf8_and_latin1_rows_are_refused_naming_the_row_and_byte(tmp_path
     # a file that is Latin-1 throughout is still read as Latin-1
     path.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
     assert set(read_table(path)["REGION"]) == {"Zürich"}
+
+
+def _parquet_cases():
+    import json
+
+    import pyarrow as pa
+
+    df = pd.DataFrame({"task": [1, 1], "alt": [1, 2], "choice": [1, 0], "x": [1.0, 2.0]})
+    t = pa.Table.from_pandas(df)
+    meta = dict(t.schema.metadata)
+    pm = json.loads(meta[b"pandas"])
+    for c in pm["columns"]:
+        if c["name"] == "x":
+            c["pandas_type"], c["numpy_type"] = "nosuchtype", "nosuchdtype"
+    cols = {"task": [1, 1], "alt": [1, 2], "choice": [1, 0]}
+    return {
+        "json": (t.replace_schema_metadata({**meta, b"pandas": b"{not json"}), r"pandas metadata is damaged \(JSONDecodeError"),
+        "dtype": (t.replace_schema_metadata({**meta, b"pandas": json.dumps(pm).encode()}),
+                  r"pandas metadata is damaged \(TypeError: data type 'nosuchdtype'"),
+        "list": (pa.table({**cols, "x": [[1, 2], [3]]}), r"column 'x' holds nested values \(Parquet type list<"),
+        "struct": (pa.table({**cols, "x": [{"a": 1}, {"a": 2}]}), r"column 'x' holds nested values \(Parquet type struct<"),
+        "map": (pa.table({**cols, "x": pa.array([[("a", 1)], [("b", 2)]], type=pa.map_(pa.string(), pa.int64()))}),
+                r"column 'x' holds nested values \(Parquet type map<"),
+    }
+
+
+@pytest.mark.parametrize("case", ["json", "dtype", "list", "struct", "map"])
+def test_damaged_parquet_files_are_one_line(tmp_path, case):
+    """Issue 19: damaged pandas metadata (JSONDecodeError, an unknown dtype) and list, struct or map columns
+    (unhashable type, later) were internal errors (exit 1)."""
+    import pyarrow.parquet as pq
+
+    table, needle = _parquet_cases()[case]
+    path = tmp_path / "d.parquet"
+    pq.write_table(table, path)
+    with pytest.raises(DCEError, match=rf"d\.parquet: .*{needle}"):
+        read_table(path)
+
+
+def test_a_parquet_index_with_a_name_stays_a_column(tmp_path):
+    """A table written with a named index (df.set_index('x').to_parquet()): 'x' is a column, not dropped."""
+    df = pd.DataFrame({"task": [1, 1], "alt": [1, 2], "choice": [1, 0], "x": [1.0, 2.0]}).set_index("x")
+    df.to_parquet(tmp_path / "i.parquet")
+    assert read_table(tmp_path / "i.parquet")["x"].tolist() == [1.0, 2.0]

@@ -58,3 +58,49 @@ def test_text_options_of_fit(tmp_path, fz, data_file, option, value):
             *OPTIONS[option], option, value]
     with fz.bounded(60, f"dce fit {option} {value!r}"):
         fz.run_cli(args, codes=(0, 2, 3), outputs=[out], folder=folder)
+
+
+# ------------------------------------------------------------------ issue 19: special output paths
+@settings(max_examples=max(6, N // 4))
+@given(kind=st.sampled_from(["-", "link to file", "dangling link", "link to folder", "link loop", "link chain",
+                             "plain"]))
+@example(kind="-")
+@example(kind="link to file")
+def test_special_output_paths(tmp_path, fz, data_file, kind):
+    """`-o -` wrote a file named '-', `-o link.json` replaced the link by a regular file: now '-' and links
+    to folders or loops are one line (exit 2); a link to a file (or to a file yet to be made) is written
+    through and stays a link."""
+    import json
+    import os
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    real = folder / "real.json"
+    out = folder / "out.json"
+    if kind == "-":
+        out = Path("-")
+    elif kind == "link to file":
+        real.write_text("{}")
+        out.symlink_to(real)
+    elif kind == "dangling link":
+        out.symlink_to(real)
+    elif kind == "link to folder":
+        out.symlink_to(folder)
+    elif kind == "link loop":
+        out.symlink_to(folder / "loop.json")
+        (folder / "loop.json").symlink_to(out)
+    elif kind == "link chain":
+        (folder / "mid.json").symlink_to(real)
+        out.symlink_to(folder / "mid.json")
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        r = fz.run_cli(["fit", data_file, "-f", "choice ~ x + price", "--alt", "alt", "--task", "task", "-q",
+                        "-o", out], codes=(0, 2), folder=folder)
+    finally:
+        os.chdir(cwd)
+    assert not (folder / "-").exists()
+    if r.exit_code == 0:
+        assert kind not in ("-", "link to folder", "link loop"), kind
+        if kind != "plain":
+            assert out.is_symlink()
+        assert json.loads(Path(os.path.realpath(folder / out)).read_text())["model"]

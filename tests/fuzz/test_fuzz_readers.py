@@ -229,3 +229,58 @@ def test_special_files_are_refused_not_waited_on(tmp_path, fz, reader, kind, nam
             SPECIAL_READERS[reader](path)
     msg = fz.one_line_error(e.value, path)
     assert "named pipe" in msg or "device" in msg, msg
+
+
+# ------------------------------------------------------------------ issue 19: damaged Parquet metadata and types
+def _parquet_with(meta: bytes | None, extra):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(sample_frame())
+    if extra is not None:
+        table = table.append_column("extra", extra)
+    if meta is not None:
+        table = table.replace_schema_metadata({**dict(table.schema.metadata or {}), b"pandas": meta})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def _pandas_meta_edits():
+    import json as _json
+
+    import pyarrow as pa
+
+    base = _json.loads(pa.Table.from_pandas(sample_frame()).schema.metadata[b"pandas"])
+    keys = ["pandas_type", "numpy_type", "name", "field_name", "metadata"]
+    junk = st.one_of(st.none(), st.integers(), st.text(max_size=10), st.sampled_from(["object", "int64", "bytes",
+                     "datetime", "categorical", "nosuch", "decimal", "float128", "unicode", "mixed"]),
+                     st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+    return st.one_of(
+        st.binary(max_size=40),
+        st.tuples(st.integers(0, len(base["columns"]) - 1), st.sampled_from(keys), junk).map(
+            lambda t: _json.dumps({**base, "columns": [dict(c, **({t[1]: t[2]} if i == t[0] else {}))
+                                                       for i, c in enumerate(base["columns"])]}).encode()),
+        st.tuples(st.sampled_from(["index_columns", "columns", "column_indexes", "pandas_version"]), junk).map(
+            lambda t: _json.dumps({**base, t[0]: t[1]}).encode()))
+
+
+def _nested_columns():
+    import pyarrow as pa
+
+    return st.sampled_from([None, pa.array([[1], [2, 3], [], None]), pa.array([{"a": 1}, {"a": 2}, None, {"a": 4}]),
+                            pa.array([[("k", 1)], [], None, [("j", 2)]], type=pa.map_(pa.string(), pa.int64())),
+                            pa.array([b"\x00", b"a", None, b""]), pa.array(["a", "b", "a", None]).dictionary_encode(),
+                            pa.array([[[1]], [[2]], None, []])])
+
+
+@given(meta=st.one_of(st.none(), _pandas_meta_edits()), extra=_nested_columns())
+@example(meta=b"{not json", extra=None)
+def test_parquet_with_damaged_metadata_or_nested_columns(tmp_path, fz, meta, extra):
+    """Parquet files whose pandas metadata is damaged or whose columns hold lists, structs or maps: a table of
+    plain cells, or one line naming the file (a JSONDecodeError, a dtype name or an unhashable cell escaped)."""
+    df = read(tmp_path, "damaged.parquet", _parquet_with(meta, extra), fz)
+    if df is not None:
+        for c in df.columns:
+            for v in df[c].head(4):
+                hash(v)                       # every cell one plain value

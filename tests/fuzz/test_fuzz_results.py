@@ -231,7 +231,8 @@ def test_any_accepted_covariance_is_a_covariance(fz, bases, family, entries, sym
         fz.one_line_error(e, "m.json")
         return
     W = r.vcov
-    assert np.allclose(W, W.T) and np.linalg.eigvalsh(W)[0] >= -1e-8 * max(np.abs(W).max(), 1e-300)
+    if r.converged:                       # an unconverged fit's matrix is kept as written (exit status 3)
+        assert np.allclose(W, W.T) and np.linalg.eigvalsh(W)[0] >= -1e-8 * max(np.abs(W).max(), 1e-300)
 
 
 @given(level=st.one_of(st.sampled_from(["basic", "good", "best", "Good", " good", "1", ""]), st.text(max_size=6),

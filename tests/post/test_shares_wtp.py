@@ -136,6 +136,11 @@ def test_a_covariance_that_is_not_positive_semidefinite_is_refused(fitted, tmp_p
     with pytest.raises(DCEError, match="is not symmetric"):
         ModelResult.load(_edited(fitted[0], tmp_path, asymmetric))
 
+    def unconverged(d):                  # a fit that stopped at a saddle: read, its results say so (exit 3)
+        negate(d)
+        d["converged"] = False
+    assert not ModelResult.load(_edited(fitted[0], tmp_path, unconverged)).reliable
+
 
 def test_a_scenario_level_the_formula_model_does_not_know_is_refused(fitted, tmp_path, scenarios_text):
     """A level not seen in the fit was coded with no dummy set: silently the reference level."""
@@ -179,3 +184,45 @@ def json_nested(depth):
     for _ in range(depth):
         v = [v]
     return v
+
+
+def test_messages_name_the_file_that_is_wrong(fitted, tmp_path, scenarios_text):
+    """Issue 19: a dropped 'sd.' parameter said "vcovs.robust is not 3 x 3"; a damaged design embedded in a
+    model named the design YAML; an opt-out reference the model lacks named the design, not the scenario."""
+    import json
+
+    d = _mixed_model_json()
+    d["vcovs"] = {"robust": d["vcov"]}
+    d["params"] = d["params"][:2]
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps(d))
+    with pytest.raises(DCEError, match=r"mixed\.json: key 'params' has no parameter 'sd\.x'"):
+        ModelResult.load(path)
+
+
+def test_a_damaged_embedded_design_and_an_opt_out_reference_name_the_right_file(tmp_path):
+    import json
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from dce.cli import cli
+
+    root = Path(__file__).resolve().parents[2]
+    nd = root / "examples" / "newdeal"
+    m = tmp_path / "m.json"
+    r = CliRunner().invoke(cli, ["fit", str(nd / "responses.csv"), "--design", str(nd / "design.csv"), "--spec",
+                                 str(root / "designs" / "newdeal.yaml"), "-o", str(m), "-q"])
+    assert r.exit_code == 0, r.output
+    sc = tmp_path / "sc.yaml"
+    sc.write_text("reference: opt_out\nscenarios:\n  - {name: a, levels: {workweek: 45}}\n")
+    with pytest.raises(DCEError, match=rf"^{sc}: line 1: reference: the model has no opt-out alternative$"):
+        load_scenarios(sc, ModelResult.load(m))
+    d = json.loads(m.read_text())
+    d["spec"]["design_yaml"] = d["spec"]["design_yaml"].replace("tasks: 24", "tasks: many")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(d))
+    sc.write_text("reference: status_quo\nscenarios:\n  - {name: a, levels: {workweek: 45}}\n")
+    with pytest.raises(DCEError, match=rf"^{bad}: key 'spec.design_yaml' \(the design .*newdeal\.yaml as saved with "
+                                       r"the model\): key 'tasks' \(line \d+\): must be a whole number"):
+        load_scenarios(sc, ModelResult.load(bad))
