@@ -229,7 +229,7 @@ def prior_warnings(prior, chains, names, ztype, est, lo, hi):
     if bad:
         out.append("the population variance of " + ", ".join(bad) + " comes mostly from the prior (its share "
                    "of the posterior scale in brackets): the spread of these coefficients over respondents is "
-                   "the prior's; with prior='bayesm' (--prior bayesm) check the attribute's units")
+                   "the prior's; check the attribute's units and the prior")
     ind = np.concatenate([c["beta"] for c in chains]).mean(axis=0)          # (R, K) posterior means
     bad = []
     for k in range(K):
