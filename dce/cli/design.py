@@ -76,6 +76,10 @@ def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_
     diag = evaluate(d, s, draws=draws)
     # text: the tables `dce design` has always printed; files also get the attributes and their coding
     emit_tables(design_tables(diag, terminal=fmt == "text"), fmt, con)
+    from dce.cli.common import warn
+
+    for w in diag.get("warnings", []):
+        warn(con, "warning", w)
     if questionnaire:
         from dce.design.questionnaire import render_questionnaire
 

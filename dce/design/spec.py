@@ -41,7 +41,7 @@ ASC_OPT_OUT = "asc_opt_out"
 CODINGS = ("dummy", "effects", "linear")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOP_KEYS = {"name", "alternatives", "tasks", "blocks", "status_quo", "opt_out", "attributes", "constraints",
-            "draws", "draw_type", "dominance", "method", "description"}
+            "draws", "draw_type", "dominance", "method", "description", "level_balance"}
 ATTR_KEYS = {"levels", "coding", "prior", "reference", "label", "unit"}
 # the most profiles for which feasibility is tabulated once (beyond it, profiles are checked on demand)
 MAX_TABLE = 1_000_000
@@ -185,6 +185,11 @@ class DesignSpec:
         Avoid dominated alternatives.
     method : {"coordinate_exchange", "full_factorial"}
         How :func:`dce.design.generate.make_design` makes the design.
+    level_balance : {"strict", "relaxed", "off"}
+        ``strict`` (default; YAML ``level_balance: true``): every level of every attribute appears equally
+        often, within one, over the design and within each block (a balanced start, then only swaps of
+        levels within a block); ``relaxed``: a balanced start, then single level changes as long as every
+        level keeps at least half its balanced count; ``off`` (``false``): the unconstrained search.
     description : str
         Free text, shown in the questionnaire.
 
@@ -206,6 +211,7 @@ class DesignSpec:
     dominance: bool = True
     method: str = "coordinate_exchange"
     description: str = ""
+    level_balance: str = "strict"
 
     def __post_init__(self):
         self._tables = [a.table for a in self.attributes]
@@ -458,6 +464,10 @@ def _parse(doc) -> DesignSpec:
     dominance = d.get("dominance", True)
     if not isinstance(dominance, bool):
         raise doc.error(("dominance",), "must be true or false")
+    balance = d.get("level_balance", True)
+    balance = {True: "strict", False: "off"}.get(balance, balance) if isinstance(balance, bool) else balance
+    if balance not in ("strict", "relaxed", "off"):
+        raise doc.error(("level_balance",), f"must be true (strict), relaxed or false (off), not {balance!r}")
 
     # attributes
     attrs_raw = d.get("attributes")
@@ -481,7 +491,7 @@ def _parse(doc) -> DesignSpec:
     spec = DesignSpec(name=str(name), source=source, alternatives=alternatives, tasks=tasks, blocks=blocks,
                       attributes=attributes, status_quo=status_quo, opt_out=opt_out, constraints=constraints,
                       draws=draws, draw_type=draw_type, dominance=dominance, method=method,
-                      description=str(d.get("description", "") or ""))
+                      description=str(d.get("description", "") or ""), level_balance=balance)
     _cross_check(doc, spec)
     return spec
 
