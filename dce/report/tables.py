@@ -9,6 +9,8 @@ import math
 import re
 from statistics import NormalDist
 
+import numpy as np
+
 from dce.data.coding import references
 from dce.models.results import SE_LABEL
 from dce.report.console import console as make_console
@@ -250,17 +252,31 @@ def _null_text(d):
 
 
 def comparison_table(results) -> Table:
-    """Models side by side: log-likelihood, parameters, AIC, BIC, CAIC, entropy R-squared and the smallest
-    segment share (for models with segments of respondents, e.g. latent classes)."""
+    """Models side by side (the classes of a latent class model, say): log-likelihood, parameters, AIC, BIC
+    and CAIC, entropy R-squared and the smallest segment share.  BIC and CAIC use one sample size, the
+    number of respondents (as panel latent class practice does: the respondent is the unit of sampling),
+    and the model each criterion prefers is marked."""
     t = Table("Model comparison", [Column("model"), Column("segments", "int"), Column("LL", "f3"),
                                    Column("P", "int"), Column("AIC", "f2"), Column("BIC", "f2"),
                                    Column("CAIC", "f2"), Column("entropy R²", "f4"),
-                                   Column("min share", "pct1")], key="comparison")
+                                   Column("min share", "pct1"), Column("preferred by")], key="comparison")
+    rows, crit = [], []
     for r in results:
         segs = r.segment_draws(n_draws=2, seed=0)
-        caic = -2 * r.loglik + r.n_params * (math.log(max(r.n_respondents, 1)) + 1)
-        t.add_row(r.label, len(segs) or 1, r.loglik, r.n_params, r.aic, r.bic, caic,
-                  r.info.get("entropy_r2"), min((s[1] for s in segs), default=1.0))
-    t.notes.append("P parameters; BIC uses the number of tasks, CAIC the number of respondents: -2 LL + P (ln N + 1); "
-                   "min share: the smallest segment (class)")
+        logn = math.log(max(r.n_respondents, 1))
+        bic = -2 * r.loglik + r.n_params * logn
+        caic = -2 * r.loglik + r.n_params * (logn + 1)
+        crit.append((r.aic, bic, caic))
+        rows.append([r.label, len(segs) or 1, r.loglik, r.n_params, r.aic, bic, caic,
+                     r.info.get("entropy_r2"), min((s[1] for s in segs), default=1.0)])
+    best = [int(np.nanargmin([c[i] for c in crit])) if crit else -1 for i in range(3)]
+    for i, row in enumerate(rows):
+        t.add_row(*row, ", ".join(n for n, b in zip(("AIC", "BIC", "CAIC"), best) if b == i) or "")
+    n_resp = sorted({r.n_respondents for r in results})
+    t.notes.append("P parameters; N = respondents (" + ", ".join(f"{n:,}" for n in n_resp) + ") for both BIC "
+                   "(-2 LL + P ln N) and CAIC (-2 LL + P (ln N + 1)): in a panel the respondent, not the "
+                   "choice task, is the unit of sampling; lower is better, 'preferred by' marks each "
+                   "criterion's choice; min share: the smallest segment (class)")
+    if len(n_resp) > 1 or len({r.n_tasks for r in results}) > 1:
+        t.notes.append("the models are not fitted to the same choices: their criteria are not comparable")
     return t
