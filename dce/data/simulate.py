@@ -84,6 +84,14 @@ def load_truth(path, spec) -> dict:
         if dist not in DISTS:
             raise doc.error(("random", name, "distribution"), f"'{dist}' (use n, ln or -ln)")
         random[name] = (dist, _num(doc, ("random", name, "sd")))
+        b = float(beta[names.index(name)])
+        if dist in ("ln", "-ln") and (b == 0 or (b < 0) != (dist == "-ln")):
+            raise doc.error(("random", name, "distribution"),
+                            f"'{dist}' with the coefficient {name}: {b:g}: " + (
+                                "a log-normal needs a non-zero coefficient (its median)" if b == 0 else
+                                f"the coefficient is {'negative, use -ln' if b < 0 else 'positive, use ln'} "
+                                f"(a {dist} coefficient is {'positive' if dist == 'ln' else 'negative'} for "
+                                "every respondent)"))
     covariates = {}
     for cov, c in _mapping(doc, ("covariates",)).items():
         if not isinstance(c, dict) or not isinstance(c.get("levels"), dict) or not c["levels"]:

@@ -51,6 +51,7 @@ from dce.models.hb import summary as summ
 from dce.models.hb.sampler import Prior
 from dce.models.hb.summary import write_draws
 from dce.models.mnl import ConditionalLogit, check_identified
+from dce.models.signs import check_lognormal_signs
 from dce.runner import resolve_workers
 from dce.util.backend import choose_backend
 from dce.util.numbers import positive_number, whole_number
@@ -150,6 +151,7 @@ class HierarchicalBayes(Model):
     def _pooled(self, data, ztype):
         """Conditional-logit estimates and information on the sampled scale (log of |beta| where signed)."""
         mnl = ConditionalLogit().fit(data)
+        check_lognormal_signs(self.random, list(data.names), mnl)      # ln on a negative effect: refuse
         b = mnl.estimates.copy()
         try:
             info = np.linalg.inv(mnl.vcovs["classical"])
