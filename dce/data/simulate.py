@@ -184,6 +184,34 @@ def simulate_responses(design, truth: dict, n_respondents: int, seed: int):
     return pd.DataFrame(out)
 
 
+def mean_coefficients(truth):
+    """The population mean of each coefficient under ``truth``, exactly: the coefficient plus the shifts
+    of the covariate groups weighted by their proportions; for a lognormal (median ``|b|``, ``sd`` on the
+    log scale) ``+-|b| exp(sd^2 / 2)`` averaged over the groups.  A normal coefficient's mean is the
+    coefficient as the file gives it."""
+    beta = np.asarray(truth["beta"], float)
+    names = list(truth["names"])
+    groups = [(1.0, np.zeros(beta.size))]
+    for props, shifts in truth.get("covariates", {}).values():
+        new = []
+        for w, shift in groups:
+            for lv, p in props.items():
+                sh = shift.copy()
+                for n, v in shifts.get(lv, {}).items():
+                    sh[names.index(n)] += v
+                new.append((w * p, sh))
+        groups = new
+    out = np.zeros(beta.size)
+    for w, shift in groups:
+        b = beta + shift
+        for n, (dist, sd) in truth.get("random", {}).items():
+            k = names.index(n)
+            if dist in ("ln", "-ln"):
+                b[k] = (-1.0 if dist == "-ln" else 1.0) * abs(b[k]) * float(np.exp(sd * sd / 2))
+        out += w * b
+    return out
+
+
 def respondent_coefficients(truth, n_respondents, rng):
     """Coefficients of ``n_respondents`` respondents drawn from ``truth`` with the generator ``rng``.
 

@@ -220,6 +220,11 @@ def power_tables(d) -> list:
         "the sign of the truth (a failed fit counts as not rejecting); n for 80%/90%: interpolated between the "
         "sizes tried (- : not reached); analytic n80 and S-estimate (Ngene's: |truth| / s.e. = "
         f"{_z(d):.2f}) from the design's conditional-logit information at the truth")
+    if any(t.get("kind") == "spread" for t in targets):
+        summary.notes.append("sd.NAME: the spread (standard deviation) of a random coefficient over respondents, "
+                             "tested against 0; its truth is the truth file's sd")
+    if d.get("misspecified"):
+        summary.notes.append(d["misspecified"])
     first = [t for t in targets if t.get("n80") is not None and t["n80"] == sizes[0] and t["power"][0] >= 0.8]
     if first:
         summary.notes.append(f"n for 80% = {sizes[0]}: already reached at the smallest size tried")
