@@ -108,7 +108,8 @@ def _validation_blocks(s: Section, v: dict, source: str):
               ["tasks read", v.get("tasks_read")], ["tasks used", v.get("tasks_used")],
               ["missing answers", v.get("missing_answers")],
               ["always chose the status quo", len(v.get("always_status_quo") or [])],
-              ["always chose the same position", len(v.get("always_same_position") or [])],
+              ["always opted out", len(v.get("always_opt_out") or [])],
+              ["always chose the same designed alternative", len(v.get("always_same_position") or [])],
               ["problems found", len(v.get("problems") or [])]]
     s.table(Table(f"Survey responses: validation ({source})", [Column("check"), Column("count", "int")], counts,
                   key=f"validation_{slug(source)}"))
@@ -120,8 +121,8 @@ def _validation_blocks(s: Section, v: dict, source: str):
                       [Column("respondent"), Column("column"), Column("kind"), Column("detail")],
                       [[p.get("respondent"), p.get("column"), p.get("kind"), p.get("detail")] for p in shown],
                       key=f"validation_problems_{slug(source)}"))
-    for label, key in (("always chose the status quo", "always_status_quo"),
-                       ("always chose the same position", "always_same_position")):
+    for label, key in (("always chose the status quo", "always_status_quo"), ("always opted out", "always_opt_out"),
+                       ("always chose the same designed alternative", "always_same_position")):
         ids = v.get(key) or []
         if ids:
             head = ", ".join(map(str, ids[:30])) + (" ..." if len(ids) > 30 else "")

@@ -89,7 +89,9 @@ def validation_table(v: dict) -> Table:
         ["tasks read", v["tasks_read"]], ["tasks used", v["tasks_used"]],
         ["missing answers (dropped)", v["missing_answers"]],
         ["always chose the status quo", len(v["always_status_quo"])],
-        ["always chose the same position", len(v["always_same_position"])]], key="validation")
+        ["always opted out", len(v.get("always_opt_out") or [])],
+        ["always chose the same designed alternative (1, 2, ...)", len(v["always_same_position"])]],
+        key="validation")
 
 
 def print_validation(v: dict, console) -> None:
@@ -102,7 +104,8 @@ def print_validation(v: dict, console) -> None:
     if len(problems) > 10:
         warn(console, "warning", f"... and {len(problems) - 10} more problems (all in the JSON 'validation')")
     for label, ids in (("always chose the status quo", v["always_status_quo"]),
-                       ("always chose the same position", v["always_same_position"])):
+                       ("always opted out", v.get("always_opt_out") or []),
+                       ("always chose the same designed alternative", v["always_same_position"])):
         if ids:
             head = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
             warn(console, "quality check", f"{len(ids)} respondents {label}: {head}")
