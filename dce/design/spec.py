@@ -290,7 +290,9 @@ class DesignSpec:
         a = self.attribute(attribute)
         i = a.index(value)
         if i is None:
-            raise DCEError(f"{where or self.source}: '{value}' is not a level of '{a.name}' (levels: {', '.join(a.labels)})")
+            raise DCEError(f"{where or self.source}: '{value}' is not a level of '{a.name}' (levels: {', '.join(a.labels)})"
+                           + ("" if a.coding == "linear" else f"; '{a.name}' is {a.coding}-coded, so only its levels "
+                              "have an effect (values between levels need linear coding)"))
         return i
 
     def levels_to_indices(self, levels: dict, where=None) -> np.ndarray:
@@ -313,8 +315,33 @@ class DesignSpec:
         return np.concatenate([t[idx[..., k]] for k, t in enumerate(self._tables)], axis=-1)
 
     def code_levels(self, levels: dict, where=None) -> np.ndarray:
-        """Coded attribute columns (``coded_names``) of one alternative given as ``{attribute: level}``."""
-        return self.code_indices(self.levels_to_indices(levels, where))
+        """Coded attribute columns (``coded_names``) of one alternative given as ``{attribute: level}``.
+
+        A linearly coded attribute also takes a number between its lowest and highest level (its
+        coefficient applies anywhere on that range); a dummy- or effects-coded one only its levels."""
+        where = where or self.source
+        if not isinstance(levels, dict):
+            raise DCEError(f"{where}: an alternative must be given as {{attribute: level}}")
+        off = {}
+        for a in self.attributes:
+            if a.name in levels and a.coding == "linear" and a.numeric and a.index(levels[a.name]) is None:
+                x = _as_number(levels[a.name])
+                if x is None or not math.isfinite(x):
+                    continue                                  # not a number: level_index says so
+                lo, hi = min(map(float, a.levels)), max(map(float, a.levels))
+                if not lo <= x <= hi:
+                    raise DCEError(f"{where}: {levels[a.name]!r} for '{a.name}' is outside its levels ({lo:g} to "
+                                   f"{hi:g}): a linear effect is not extrapolated beyond the design")
+                off[a.name] = x
+        if not off:
+            return self.code_indices(self.levels_to_indices(levels, where))
+        grid = dict(levels)
+        for n in off:
+            grid[n] = self.attribute(n).levels[0]
+        out = self.code_indices(self.levels_to_indices(grid, where))
+        for n, x in off.items():
+            out[self.coded_names.index(n)] = x
+        return out
 
     def code_alternative(self, levels: dict | None = None, kind: str = "designed", where=None) -> np.ndarray:
         """The full parameter vector row (``param_names``) of one alternative.
@@ -331,8 +358,8 @@ class DesignSpec:
         if kind == "status_quo":
             if self.status_quo is None:
                 raise DCEError(f"{self.source}: the design has no status quo alternative")
-            idx = self.levels_to_indices(levels, where) if levels is not None else np.array(self.status_quo.levels)
-            x[: self.n_coded] = self.code_indices(idx)
+            x[: self.n_coded] = (self.code_levels(levels, where) if levels is not None
+                                 else self.code_indices(np.array(self.status_quo.levels)))
             x[self.param_names.index(self.status_quo.asc)] = 1.0
             return x
         if kind != "designed":
