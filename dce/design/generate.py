@@ -253,6 +253,20 @@ class _Search:
                 moved = True
         return moved, err, Itot
 
+    def tasks_ok(self, tasks):
+        """:meth:`task_ok` of many tasks at once (``n x m x A`` -> ``n`` bools)."""
+        ok = self.feasible(tasks).all(axis=1)
+        pid = tasks @ self.strides                                  # n x m
+        srt = np.sort(pid, axis=1)
+        ok &= np.all(srt[:, 1:] != srt[:, :-1], axis=1)
+        if self.sq_pid is not None:
+            ok &= np.all(pid != self.sq_pid, axis=1)
+        if self.util is not None:
+            for a in range(self.m):
+                for b in range(a + 1, self.m):
+                    ok &= ~self.dominated_pair(tasks[:, a], tasks[:, b])
+        return ok
+
     def task_ok(self, task):
         """A whole task (``m x A``): feasible, no repeats (status quo included), no dominance."""
         if not self.feasible(task).all():
@@ -313,37 +327,36 @@ class _Search:
         """Swap attribute k's level of alternative j of task s with that of another alternative of the same
         group (task s2, alternative j2); the best improving feasible swap is kept."""
         cur = idx[s, j, k]
-        ts_list, t2_list, s2_list = [], [], []
-        for s2 in group:
-            for j2 in range(self.m):
-                other = idx[s2, j2, k]
-                if other == cur:
-                    continue
-                ts = idx[s].copy()
-                if s2 == s:
-                    ts[j, k], ts[j2, k] = other, cur
-                    t2 = ts
-                else:
-                    ts[j, k] = other
-                    t2 = idx[s2].copy()
-                    t2[j2, k] = cur
-                    if not self.task_ok(t2):
-                        continue
-                if not self.task_ok(ts):
-                    continue
-                ts_list.append(ts)
-                t2_list.append(t2)
-                s2_list.append(int(s2))
-        if not ts_list:
+        grp = np.asarray(group)
+        s2a = np.repeat(grp, self.m)
+        j2a = np.tile(np.arange(self.m), grp.size)
+        others = idx[s2a, j2a, k]
+        sel = others != cur
+        s2a, j2a, others = s2a[sel], j2a[sel], others[sel]
+        if s2a.size == 0:
             return False, err, Itot
-        s2a = np.array(s2_list)
-        Xs = self.code(np.stack(ts_list))
-        X2 = self.code(np.stack(t2_list))
+        n = s2a.size
+        rows = np.arange(n)
+        TS = np.repeat(idx[s][None], n, axis=0)
+        TS[:, j, k] = others
+        same = s2a == s
+        TS[rows[same], j2a[same], k] = cur
+        T2 = idx[s2a].copy()
+        T2[rows, j2a, k] = cur
+        T2[same] = TS[same]
+        keep = np.flatnonzero(self.tasks_ok(TS) & self.tasks_ok(T2))
+        if keep.size == 0:
+            return False, err, Itot
+        ts_list, t2_list, s2a = TS[keep], T2[keep], s2a[keep]
+        Xs = self.code(ts_list)
+        X2 = self.code(t2_list)
         Ms = _info_batch(Xs, self.B)
-        M2 = _info_batch(X2, self.B)
         tot = Itot[None] - M[s][None] + Ms
         other = s2a != s
-        tot[other] += M2[other] - M[s2a[other]]
+        M2 = Ms.copy()
+        if other.any():
+            M2[other] = _info_batch(X2[other], self.B)
+            tot[other] += M2[other] - M[s2a[other]]
         e = self.objective(tot)
         b = int(np.argmin(e))
         if not e[b] < err * (1 - 1e-10):
