@@ -136,6 +136,8 @@ def design_section(design) -> Section:
     s.text(f"Design '{d.get('design', '')}' read from {design.path}"
            + (f" (design file {d['design_csv']}, spec {d['spec']})" if d.get("design_csv") and d.get("spec") else "")
            + ".")
+    for w in d.get("warnings") or []:
+        s.text(f"warning: {w}", cls="warning")
     tables = design_tables(d)
     keyed = {t.key: t for t in tables}
     for key in ("design_attributes", "design_coding", "design_diagnostics", "design_s_efficiency"):
@@ -281,7 +283,15 @@ def fit_table(d, i) -> Table:
             ["log-likelihood", cell(d.get("loglik"), "f3")], ["null log-likelihood", cell(d.get("loglik_null"), "f3")],
             ["rho-squared", cell(d.get("rho2"), "f4")], ["adjusted rho-squared", cell(d.get("rho2_adj"), "f4")],
             ["AIC", cell(d.get("aic"), "f2")], ["BIC", cell(d.get("bic"), "f2")]]
-    return Table(f"Model {i}: fit", [Column("statistic"), Column("value", "num")], rows, key=f"model{i}_fit")
+    notes = []
+    if d.get("se_type") == "posterior":       # a sampler: its own fit measures, not information criteria
+        rows = [(["mean posterior log-likelihood", r[1]] if r[0] == "log-likelihood" else r) for r in rows
+                if r[0] not in ("AIC", "BIC", "rho-squared", "adjusted rho-squared")]
+        rows += [["RLH", cell(d.get("rlh"), "f4")], ["percent certainty", cell(d.get("percent_certainty"), "pct1")]]
+        notes.append("hierarchical Bayes: the log-likelihood is the in-sample fit of every respondent's own "
+                     "coefficients, not a maximised likelihood, so no AIC/BIC")
+    return Table(f"Model {i}: fit", [Column("statistic"), Column("value", "num")], rows, key=f"model{i}_fit",
+                 notes=notes)
 
 
 def settings_table(d, i) -> Table:

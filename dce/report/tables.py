@@ -61,6 +61,9 @@ def summary_rows(result) -> list:
         ("gradient norm", f"{result.grad_norm:.3g}"),
         ("seconds", f"{result.seconds:.2f}"),
     ]
+    if result.bayesian:       # a sampler's mean in-sample LL of individual coefficients: no AIC/BIC (RLH instead)
+        rows = [(("mean posterior log-likelihood", v) if k == "log-likelihood" else (k, v)) for k, v in rows
+                if k not in ("AIC", "BIC", "rho-squared", "adjusted rho-squared")]
     return rows + [(str(k), str(v)) for k, v in result.summary]
 
 
@@ -73,6 +76,9 @@ def summary_table(result) -> Table:
             ["BIC", cell(result.bic, "f2")], ["iterations", cell(result.iterations, "int")],
             ["converged", cell(bool(result.converged), "yesno")], ["message", result.message],
             ["gradient norm", cell(result.grad_norm, "g4")], ["seconds", cell(result.seconds, "f2")]]
+    if result.bayesian:       # a sampler's mean in-sample LL of individual coefficients: no AIC/BIC (RLH instead)
+        rows = [(["mean posterior log-likelihood", r[1]] if r[0] == "log-likelihood" else r) for r in rows
+                if r[0] not in ("AIC", "BIC", "rho-squared", "adjusted rho-squared")]
     rows += [[str(k), str(v)] for k, v in result.summary]
     return Table("Fit", [Column("statistic"), Column("value")], rows, key="fit")
 

@@ -73,3 +73,32 @@ def test_latent_comparison_uses_respondents_for_bic_and_caic_and_marks_the_choic
     assert "BIC" in marks[int(np.argmin(bic))].split(", ") and "CAIC" in marks[int(np.argmin(caic))]
     assert sum("BIC" in m.split(", ") for m in marks) == 1 and sum("AIC" in m.split(", ") for m in marks) == 1
     assert any("N = respondents (600)" in n for n in t.notes)
+
+
+def test_a_samplers_own_fit_table_has_no_information_criteria():
+    from dce.report.sections import fit_table
+    from dce.report.tables import summary_rows, summary_table
+
+    r = ModelResult(model="hb", names=["a", "sd.a"], estimates=np.zeros(2), vcovs={"posterior": np.eye(2)},
+                    se_type="posterior", loglik=-3000.0, loglik_null=-5273.0, n_tasks=4800, n_respondents=600)
+    labels = [row[0] for row in summary_table(r).rows] + [k for k, _ in summary_rows(r)]
+    assert "AIC" not in labels and "BIC" not in labels and "mean posterior log-likelihood" in labels
+    t = fit_table({"se_type": "posterior", "params": [], "loglik": -3000.0, "aic": 6004.0, "rlh": 0.53,
+                   "percent_certainty": 0.43}, 1)
+    rows = _rows(t)
+    assert "AIC" not in rows and rows["RLH"] == [0.53] and t.notes
+
+
+def test_the_report_shows_the_design_warnings():
+    from dce.design.core import Design
+    from dce.design.diagnostics import evaluate
+    from dce.design.spec import parse_design_spec
+    from dce.report.sections import design_section
+
+    spec = parse_design_spec("alternatives: 2\ntasks: 2\nlevel_balance: false\nattributes:\n"
+                             "  a: {levels: [1, 2, 3], coding: linear}\n  b: {levels: [x, y], coding: dummy}\n")
+    levels = np.array([[[0, 0], [2, 1]], [[2, 0], [0, 1]]])
+    d = evaluate(Design(spec=spec, levels=levels, block=np.ones(2, int)))
+    s = design_section(SimpleNamespace(data=d, path="d.json"))
+    warnings = [b["text"] for b in s.blocks if b["kind"] == "text" and b["cls"] == "warning"]
+    assert any("never shows a = 2" in w for w in warnings), warnings
