@@ -54,7 +54,7 @@ def measure(cmd, ok=(0,)):
 def dce_cmd(data, iterations, chains, output, extra=()):
     return [sys.executable, str(ROOT / "cli.py"), "fit", data, "--formula", "choice ~ " + " + ".join(NAMES),
             "--alt", "alt", "--task", "task", "--id", "id", "--model", "hb", "--iterations", iterations,
-            "--burn", iterations // 2, "--thin", 10, "--chains", chains, "--seed", 66, "--quiet",
+            "--burn", iterations // 2, "--thin", 10, "--chains", chains, "--seed", 66, "--prior", "bayesm", "--quiet",
             "--output", output, *extra]
 
 

@@ -12,6 +12,11 @@ so that every model family is handled the same way:
   null value 1/2 (indifference), or 1/S for market shares among S scenarios;
 * ``wtp``: willingness to pay against a numeric cost attribute (:class:`dce.post.wtp.WtpMap`), null 0.
 
+With ``coefficients`` and a planned model with random coefficients that the truth also makes random,
+their spreads (``sd.NAME``, the model's parameters) are targets too, null 0, truth the file's sd.  A
+planned model that fixes a coefficient the truth makes random is misspecified for that truth, and the
+result says so (``misspecified``).
+
 A target's standard error is the delta method's (``J V J'`` with ``J`` the numerical Jacobian of the
 target in the parameters, ``V`` the covariance the model reports as its ``se``).  A replication
 *rejects* when ``|estimate - null| / se`` exceeds the normal quantile of ``1 - alpha / 2`` and the
@@ -40,7 +45,7 @@ from statistics import NormalDist
 import numpy as np
 
 from dce.data.coding import design_coding
-from dce.data.simulate import prior_truth, respondent_coefficients, simulate_responses
+from dce.data.simulate import mean_coefficients, prior_truth, respondent_coefficients, simulate_responses
 from dce.data.survey import choice_data_from_survey
 from dce.design.info import information
 from dce.errors import ArgumentError, DCEError
@@ -138,10 +143,36 @@ def make_targets(target, template, scenarios=None, reference=None, cost=None) ->
 
 def truth_values(truth, targets, seed=0):
     """The targets under the truth (its population: covariate groups and random coefficients), and the
-    truth's mean coefficients ``(K,)``."""
+    truth's mean coefficients ``(K,)``.  The mean coefficients are exact (:func:`mean_coefficients`: a
+    normal coefficient's truth is the file's value, not a simulated -0.1204 for -0.12); shares and WTP are
+    averaged over TRUTH_DRAWS simulated respondents."""
+    exact = mean_coefficients(truth)
+    if isinstance(targets.fn, _MeanCoefficients):
+        return exact.copy(), exact
     B, _ = respondent_coefficients(truth, TRUTH_DRAWS, np.random.default_rng(seed))
     w = np.full(B.shape[0], 1.0 / B.shape[0])
-    return np.asarray(targets.fn(B, w), float), w @ B
+    return np.asarray(targets.fn(B, w), float), exact
+
+
+def spread_names(truth, model):
+    """The truth's random coefficients that the planned model also treats as random: their spreads
+    (``sd.NAME``) are tested too."""
+    random = getattr(model, "random", None) or {}
+    return [n for n in truth.get("random", {}) if n in random]
+
+
+def misspecification(truth, model):
+    """A sentence when the planned model cannot represent the truth (coefficients that vary over
+    respondents in the truth but are fixed in the model), else None."""
+    random = getattr(model, "random", None) or {}
+    fixed = [n for n in truth.get("random", {}) if n not in random]
+    if not fixed:
+        return None
+    label = getattr(model, "label", model.name)
+    return (f"the planned model ({label}) is misspecified for this truth: {', '.join(fixed)} vary over respondents "
+            "in the truth but are fixed in the model, so its estimates are of a different (attenuated) quantity "
+            "and their bias and coverage are measured against a truth it does not estimate; plan the model "
+            "the truth describes (a mixed logit with these coefficients random) or a truth without the spread")
 
 
 def target_estimates(result, targets, n_draws=1000, seed=0):
@@ -165,13 +196,15 @@ class _Context:
     targets: Targets
     spec_text: str | None
     n_draws: int
+    spreads: list = None
 
 
 def _context(design, truth, model, target_args, spec_text, n_draws):
     """Built once per worker process: the targets are coded there (nothing unpicklable travels)."""
     template = template_result(design, spec_text, model.name)
     targets = make_targets(target_args[0], template, *target_args[1:])
-    return _Context(design, truth, model, targets, spec_text, n_draws)
+    spreads = spread_names(truth, model) if target_args[0] == "coefficients" else []
+    return _Context(design, truth, model, targets, spec_text, n_draws, spreads)
 
 
 def _replicate(ctx, n, stream):
@@ -191,6 +224,13 @@ def _replicate(ctx, n, stream):
     if not result.converged:
         return None, None, f"did not converge: {result.message}"
     values, se = target_estimates(result, ctx.targets, n_draws=ctx.n_draws)
+    if ctx.spreads:
+        idx = [result.names.index(f"sd.{n}") if f"sd.{n}" in result.names else None for n in ctx.spreads]
+        if None in idx:
+            return None, None, "the fitted model has no sd parameter of " + ctx.spreads[idx.index(None)]
+        rse = result.se()
+        values = np.concatenate([values, np.abs(result.estimates[idx])])
+        se = np.concatenate([se, rse[idx]])
     if not (np.all(np.isfinite(values)) and np.all(np.isfinite(se))):
         return None, None, "standard errors are not finite (singular Hessian)"
     return values, se, None
@@ -262,10 +302,23 @@ def power_analysis(design, model, respondents, replications, seed=None, *, truth
            "model_label": getattr(model, "label", model.name), "se_type": model.se, "alpha": float(alpha),
            "target": target, "truth_model": truth.get("model", "mnl"), "simulated": True}
     by_size = [[reps[r * len(sizes) + s] for r in range(R)] for s in range(len(sizes))]
-    out["targets"] = summarise(by_size, sizes, ctx.targets, values, alpha)
+    m = len(ctx.targets.names)
+    main = [[(v if v is None else v[:m], se if se is None else se[:m], why) for v, se, why in reps_s]
+            for reps_s in by_size]
+    out["targets"] = summarise(main, sizes, ctx.targets, values, alpha)
     analytic = analytic_figures(design, beta_bar, ctx.targets, values, alpha, sizes)
     for t, a in zip(out["targets"], analytic):
         t.update(a)
+    if ctx.spreads:
+        sds = np.array([truth["random"][n][1] for n in ctx.spreads], float)
+        spread = Targets("spread", [f"sd.{n}" for n in ctx.spreads], np.zeros(len(sds)), None)
+        rest = [[(v if v is None else v[m:], se if se is None else se[m:], why) for v, se, why in reps_s]
+                for reps_s in by_size]
+        for t in summarise(rest, sizes, spread, sds, alpha):
+            t.update({"s_estimate": None, "analytic_power": [None] * len(sizes), "analytic_n80": None,
+                      "analytic_n90": None})
+            out["targets"].append(t)
+    out["misspecified"] = misspecification(truth, model)
     out["failed"], out["failures"] = _failures(by_size)
     out["ran_on"] = describe(workers, scheduler)
     out["seconds"] = time.perf_counter() - t0

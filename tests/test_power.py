@@ -145,7 +145,12 @@ def test_a_mixed_logit_plan_goes_through_the_same_interface(newdeal):
     out = power_analysis(newdeal, MixedLogit(random={"asc_status_quo": "n"}, draws=50), [15, 80], R, seed=8,
                          truth=truth, alpha=alpha, workers=1)
     assert out["model"] == "mixed" and out["truth_model"] == "mixed"
-    assert [t["name"] for t in out["targets"]] == names
+    # issue 20: the spread of the random constant is a target too (truth: the file's sd)
+    assert [t["name"] for t in out["targets"]] == names + ["sd.asc_status_quo"]
+    sd = out["targets"][-1]
+    assert sd["kind"] == "spread" and sd["truth"] == 0.8 and sd["null"] == 0.0 and out["misspecified"] is None
+    assert 0 <= sd["power"][0] <= sd["power"][1] <= 1
+    out["targets"] = out["targets"][:-1]
     t = {t["name"]: t for t in out["targets"]}
     # power rises with the sample size (the random constant, truth 1.0: about 0.5 at 15 respondents)
     assert t["asc_status_quo"]["power"][0] < t["asc_status_quo"]["power"][1]
@@ -201,3 +206,22 @@ def test_bad_arguments(newdeal):
                        spec_text=(ROOT / "designs" / "newdeal.yaml").read_text())
     with pytest.raises(DCEError):
         power_analysis(newdeal, _mnl(), [10], 2, seed=1, truth={"names": ["a"], "beta": np.zeros(1)})
+
+
+def test_truth_as_given_and_a_conditional_logit_against_a_mixed_truth_is_misspecified(newdeal):
+    """Issue 20: the truth column holds the file's -0.1 (not a simulated mean such as -0.1004), and a
+    conditional logit planned against a mixed-logit truth is said to be misspecified."""
+    from dce.data.simulate import mean_coefficients, prior_truth
+
+    truth = prior_truth(newdeal.spec)
+    names = list(truth["names"])
+    truth = {**truth, "model": "mixed", "random": {"workweek": ("n", 0.05), "income": ("ln", 0.5)}}
+    out = power_analysis(newdeal, _mnl(), [20], 2, seed=1, truth=truth, workers=1)
+    t = {x["name"]: x for x in out["targets"]}
+    assert t["workweek"]["truth"] == truth["beta"][names.index("workweek")]          # exactly as given
+    assert t["income"]["truth"] == pytest.approx(truth["beta"][names.index("income")] * math.exp(0.125))
+    assert "misspecified" in out["misspecified"] and "workweek, income" in out["misspecified"]
+    assert not any(x["kind"] == "spread" for x in out["targets"])
+    # covariate shifts: the proportion-weighted mean, exactly
+    tr = {**truth, "random": {}, "covariates": {"lang": ({"a": 0.25, "b": 0.75}, {"b": {"workweek": 0.04}})}}
+    assert mean_coefficients(tr)[names.index("workweek")] == pytest.approx(truth["beta"][names.index("workweek")] + 0.03)

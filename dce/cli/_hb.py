@@ -11,8 +11,13 @@ _OPTIONS = [
                                       "[default: half the iterations].")),
     (("--thin",), dict(type=int, help="HB: keep every THIN-th draw after the burn-in [default: 10].")),
     (("--chains",), dict(type=int, help="HB: chains, run in parallel processes [default: 2].")),
-    (("--prior-variance",), dict(type=float, help="HB: prior variance of the coefficients (V = nu x variance x I) "
-                                                  "[default: 1, bayesm's].")),
+    (("--prior",), dict(type=click.Choice(["scaled", "bayesm"]),
+                        help="HB: scaled (default): the priors below apply to attributes divided by twice their "
+                             "standard deviation, so that they are as vague for a cost in euros as for a 0/1 "
+                             "attribute; results and the stated prior are in the data's units. bayesm: bayesm's "
+                             "defaults on the data as they are (vague only for attributes of unit scale).")),
+    (("--prior-variance",), dict(type=float, help="HB: prior variance of the coefficients (V = nu x variance x I), "
+                                                  "on the scale --prior sets [default: 1, bayesm's].")),
     (("--prior-dof",), dict(type=float, help="HB: prior degrees of freedom beyond the number of coefficients "
                                              "(nu = K + dof) [default: 3, bayesm's].")),
     (("--posterior-draws",), dict(type=int, help="HB: draws per respondent kept in the JSON for shares and WTP "
@@ -20,7 +25,7 @@ _OPTIONS = [
     (("--draws-out",), dict(type=click.Path(dir_okay=False),
                             help="HB: write every kept individual draw (.npz or .parquet).")),
 ]
-NAMES = ("iterations", "burn", "thin", "chains", "prior_variance", "prior_dof", "posterior_draws", "draws_out")
+NAMES = ("iterations", "burn", "thin", "chains", "prior", "prior_variance", "prior_dof", "posterior_draws", "draws_out")
 
 
 def hb_options(fn):

@@ -79,6 +79,10 @@ def design(spec, output, evaluate_csv, seed, starts, draws, questionnaire, json_
                    "is singular, the D-error is undefined): add tasks or vary the attributes more", err=True)
     # text: the tables `dce design` has always printed; files also get the attributes and their coding
     emit_tables(design_tables(diag, terminal=fmt == "text"), fmt, con)
+    from dce.cli.common import warn
+
+    for w in diag.get("warnings", []):
+        warn(con, "warning", w)
     if questionnaire:
         from dce.design.questionnaire import render_questionnaire
 

@@ -106,6 +106,10 @@ def power(design_path, spec_path, truth, respondents, replications, model, class
     if fmt == "text":
         _print_curve(con, d)
     _report_failures(con, d)
+    if d.get("misspecified"):
+        from dce.cli.common import warn
+
+        warn(con, "warning", d["misspecified"])
     con.print(f"{sum(d['failed'])} failed fits of {len(sizes) * d['replications']}; {d['seconds']:.1f} s")
     if output:
         from dce.util.io import write_json

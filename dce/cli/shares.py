@@ -9,7 +9,13 @@ from dce.cli.common import LEVEL, OUTPUT, SEED, Count, format_option, user_error
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--scenarios", "-s", required=True, type=click.Path(dir_okay=False),
-              help="YAML file: reference (status_quo | none | {name, levels}) and a list of scenarios.")
+              help="YAML file: 'reference' and a list of 'scenarios'. reference: status_quo (each scenario against "
+                   "the status quo; default when the design has one), opt_out (against opting out), {name, levels} "
+                   "(against an alternative you give), or none (market shares among the scenarios; default "
+                   "otherwise, and then a design's opt-out is part of the market). A scenario: {name, levels} "
+                   "(left-out attributes keep their status-quo level; a linear attribute takes any value between "
+                   "its levels, a dummy- or effects-coded one only its levels) or {name, alternative: opt_out | "
+                   "status_quo} (in a market).")
 @click.option("--ci", type=click.Choice(["auto", "krinsky-robb", "delta", "bootstrap"]), default="auto",
               show_default=True,
               help="Confidence intervals: Krinsky-Robb draws of the estimates, the delta method, or the bootstrap "
@@ -52,6 +58,9 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
     varies = fitted.coefficient_draws(n_draws=2, seed=seed)[0].shape[0] != fitted.coefficient_draws(
         n_draws=3, seed=seed)[0].shape[0]
     table = shares_table(rows, f"{title} ({fitted.model}, {model})", level, by)
+    if any(s.kind == "opt_out" for s in items):
+        table.notes.append("the opt-out is part of the market ("
+                           + ", ".join(s.name for s in items if s.kind == "opt_out") + ")")
     how = {"krinsky-robb": f" ({sims} parameter draws)",
            "bootstrap": f" (percentiles over {sims} respondent-level bootstrap replicates)"}.get(ci, "")
     label = ci

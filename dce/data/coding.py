@@ -51,6 +51,7 @@ class FormulaCoder:
     """Alternatives as column values, coded by the formula stored with the model."""
 
     has_status_quo = False
+    opt_out_label = None
 
     @_spec_guard
     def profiles(self, by=None):
@@ -177,6 +178,7 @@ class DesignCoder:
         self.attributes = self.design.attribute_names
         self.has_status_quo = self.design.status_quo is not None
         self.has_opt_out = self.design.opt_out is not None
+        self.opt_out_label = self.design.opt_out.label if self.design.opt_out is not None else None
 
     def status_quo_levels(self):
         sq = self.design.status_quo

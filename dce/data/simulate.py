@@ -84,6 +84,14 @@ def load_truth(path, spec) -> dict:
         if dist not in DISTS:
             raise doc.error(("random", name, "distribution"), f"'{dist}' (use n, ln or -ln)")
         random[name] = (dist, _num(doc, ("random", name, "sd")))
+        b = float(beta[names.index(name)])
+        if dist in ("ln", "-ln") and (b == 0 or (b < 0) != (dist == "-ln")):
+            raise doc.error(("random", name, "distribution"),
+                            f"'{dist}' with the coefficient {name}: {b:g}: " + (
+                                "a log-normal needs a non-zero coefficient (its median)" if b == 0 else
+                                f"the coefficient is {'negative, use -ln' if b < 0 else 'positive, use ln'} "
+                                f"(a {dist} coefficient is {'positive' if dist == 'ln' else 'negative'} for "
+                                "every respondent)"))
     covariates = {}
     for cov, c in _mapping(doc, ("covariates",)).items():
         if not isinstance(c, dict) or not isinstance(c.get("levels"), dict) or not c["levels"]:
@@ -210,6 +218,34 @@ def _warn_if_uninformative(answers, certain):
                       "exceeds the others' by 7 or more): the answers carry almost no information about the "
                       "coefficients, and a model fitted to them may not converge (is a coefficient of the truth "
                       "far too large for its attribute's levels?)", UserWarning, stacklevel=3)
+
+
+def mean_coefficients(truth):
+    """The population mean of each coefficient under ``truth``, exactly: the coefficient plus the shifts
+    of the covariate groups weighted by their proportions; for a lognormal (median ``|b|``, ``sd`` on the
+    log scale) ``+-|b| exp(sd^2 / 2)`` averaged over the groups.  A normal coefficient's mean is the
+    coefficient as the file gives it."""
+    beta = np.asarray(truth["beta"], float)
+    names = list(truth["names"])
+    groups = [(1.0, np.zeros(beta.size))]
+    for props, shifts in truth.get("covariates", {}).values():
+        new = []
+        for w, shift in groups:
+            for lv, p in props.items():
+                sh = shift.copy()
+                for n, v in shifts.get(lv, {}).items():
+                    sh[names.index(n)] += v
+                new.append((w * p, sh))
+        groups = new
+    out = np.zeros(beta.size)
+    for w, shift in groups:
+        b = beta + shift
+        for n, (dist, sd) in truth.get("random", {}).items():
+            k = names.index(n)
+            if dist in ("ln", "-ln"):
+                b[k] = (-1.0 if dist == "-ln" else 1.0) * abs(b[k]) * float(np.exp(sd * sd / 2))
+        out += w * b
+    return out
 
 
 def respondent_coefficients(truth, n_respondents, rng):

@@ -48,7 +48,8 @@ class ValidationReport:
     missing_answers: int = 0
     problems: list = field(default_factory=list)
     always_status_quo: list = field(default_factory=list)
-    always_same_position: list = field(default_factory=list)
+    always_opt_out: list = field(default_factory=list)
+    always_same_position: list = field(default_factory=list)     # the same designed alternative (1, 2, ...)
 
     def to_dict(self) -> dict:
         """The report as JSON-ready values (``dce fit --validation-output``)."""
@@ -56,6 +57,7 @@ class ValidationReport:
                 "tasks_read": self.tasks_read, "tasks_used": self.tasks_used,
                 "missing_answers": self.missing_answers,
                 "always_status_quo": [_py(r) for r in self.always_status_quo],
+                "always_opt_out": [_py(r) for r in self.always_opt_out],
                 "always_same_position": [_py(r) for r in self.always_same_position],
                 "problems": [p.__dict__ | {"respondent": _py(p.respondent)} for p in self.problems]}
 
@@ -209,6 +211,7 @@ class _AnswerReader:
         self.report = ValidationReport(respondents_read=len(df))
         self.task_rows, self.resp, self.chosen, self.src_rows = [], [], [], []
         self.sq_pos = self.m if design.spec.status_quo is not None else None
+        self.oo_pos = self.m + (self.sq_pos is not None) if design.spec.opt_out is not None else None
 
     def read(self, id_vals, block_vals, block_col, block_labels):
         keep_resp = []
@@ -258,10 +261,15 @@ class _AnswerReader:
         return picks
 
     def _patterns(self, rid, picks):
-        """Answer patterns of a respondent that the validation report counts."""
-        if len(picks) > 1 and self.sq_pos is not None and all(p == self.sq_pos for p in picks):
+        """Answer patterns of a respondent that the validation report counts, by what was chosen: always
+        the status quo, always the opt-out, or always the same designed alternative (position 1, 2, ...)."""
+        if len(picks) < 2 or len(set(picks)) != 1:
+            return
+        if picks[0] == self.sq_pos:
             self.report.always_status_quo.append(rid)
-        elif len(picks) > 1 and len(set(picks)) == 1:
+        elif picks[0] == self.oo_pos:
+            self.report.always_opt_out.append(rid)
+        else:
             self.report.always_same_position.append(rid)
 
 

@@ -143,6 +143,57 @@ def evaluate(design: Design, spec: DesignSpec | None = None, draws: int | None =
     out.update(_balance(design, spec))
     out.update(_correlations(design.levels, spec))
     out.update(_block_balance(design, spec))
+    out["warnings"] = design_warnings(design.levels, spec)
+    return out
+
+
+COLLINEAR = 0.9        # |correlation| of two coded columns, or R^2 of an interaction on the main effects
+
+
+def design_warnings(levels, spec) -> list:
+    """Warnings about what a design cannot estimate: levels never shown, coded columns nearly collinear
+    (|r| > COLLINEAR), and two-way interactions nearly a combination of the main effects (the centred
+    product of two attributes' coded columns regressed on all main-effect columns: R^2 > COLLINEAR)."""
+    S, m, A = levels.shape
+    out = []
+    unused = []
+    for k, a in enumerate(spec.attributes):
+        counts = np.bincount(levels[:, :, k].ravel(), minlength=a.n_levels)
+        unused += [f"{a.name} = {a.labels[i]}" for i in np.flatnonzero(counts == 0)]
+    if unused:
+        out.append("the design never shows " + ", ".join(unused) + ": no effect of these levels can be "
+                   "estimated, and respondents never see them (set 'level_balance: true')")
+    C = spec.code_indices(levels).reshape(S * m, -1).astype(float)
+    names = spec.coded_names
+    sd = C.std(axis=0)
+    live = sd > 1e-12
+    with np.errstate(invalid="ignore", divide="ignore"):
+        R = np.corrcoef(C[:, live], rowvar=False) if live.sum() > 1 else np.ones((1, 1))
+    R = np.atleast_2d(R)
+    ln = [n for n, ok in zip(names, live) if ok]
+    pairs = [f"{ln[i]} and {ln[j]} (r = {R[i, j]:.2f})" for i in range(len(ln)) for j in range(i + 1, len(ln))
+             if abs(R[i, j]) > COLLINEAR]
+    if pairs:
+        out.append("coded columns nearly collinear: " + "; ".join(pairs) + ": their effects cannot be told apart")
+    main = np.column_stack([np.ones(S * m), C])
+    offs = np.cumsum([0] + [len(a.columns) for a in spec.attributes])
+    bad = []
+    for k1, k2 in [(a, b) for a in range(A) for b in range(a + 1, A)]:
+        worst = 0.0
+        for c1 in range(offs[k1], offs[k1 + 1]):
+            for c2 in range(offs[k2], offs[k2 + 1]):
+                y = (C[:, c1] - C[:, c1].mean()) * (C[:, c2] - C[:, c2].mean())
+                var = y.var()
+                if var <= 1e-12 * max(1.0, float(np.abs(y).max()) ** 2):
+                    worst = 1.0
+                    continue
+                coef, *_ = np.linalg.lstsq(main, y, rcond=None)
+                worst = max(worst, 1.0 - float((y - main @ coef).var() / var))
+        if worst > COLLINEAR:
+            bad.append(f"{spec.attributes[k1].name} x {spec.attributes[k2].name} (R^2 = {min(worst, 1.0):.2f})")
+    if bad:
+        out.append("interactions that this design cannot estimate (nearly a combination of the main effects): "
+                   + ", ".join(bad))
     return out
 
 

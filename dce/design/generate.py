@@ -8,8 +8,17 @@ is recomputed (for every candidate level and every draw at once), so a step cost
 ``(levels x draws)`` evaluation of ``P x P`` determinants.
 
 Candidates that would break a constraint, repeat another alternative of the task (the status quo
-included) or make one designed alternative dominate another under the prior are never taken.  After the
-search, tasks are assigned to blocks so that every level appears about equally often in every block.
+included) or make one designed alternative dominate another under the prior are never taken.
+
+Level balance (the spec's ``level_balance``; Ngene's swapping algorithm keeps it the same way): with
+``strict`` (the default) every start is balanced (each level of each attribute equally often, within one,
+over the design and within each block) and the search only swaps two alternatives' levels of one
+attribute within a block, so the balance holds throughout; with ``relaxed`` the start is balanced and a
+level may change as long as every level keeps at least half its balanced count; with ``off`` the search is
+unconstrained.  Where the search is balanced, the unconstrained search is run from the same starts as well
+and its D-error recorded beside the balanced one (``search["unconstrained_objective"]``,
+``search["balance_price"]``: how much larger the balanced error is).  Without strict balance, tasks are
+assigned to blocks after the search so that every level appears about equally often in every block.
 """
 from __future__ import annotations
 
@@ -59,8 +68,11 @@ def _kernel(backend):
 class _Search:
     """State shared by the starts of one search: spec, draws, coding tables and feasibility."""
 
-    def __init__(self, spec, B, dominance=True, backend="auto"):
+    def __init__(self, spec, B, dominance=True, backend="auto", balance=None):
         self.spec = spec
+        self.balance = spec.level_balance if balance is None else balance
+        if spec.method == "full_factorial":
+            self.balance = "off"
         self.kernel, self.backend = _kernel(backend)
         self.B = np.ascontiguousarray(B, float)
         self.S, self.m, self.A = spec.tasks, spec.alternatives, len(spec.attributes)
@@ -241,6 +253,20 @@ class _Search:
                 moved = True
         return moved, err, Itot
 
+    def tasks_ok(self, tasks):
+        """:meth:`task_ok` of many tasks at once (``n x m x A`` -> ``n`` bools)."""
+        ok = self.feasible(tasks).all(axis=1)
+        pid = tasks @ self.strides                                  # n x m
+        srt = np.sort(pid, axis=1)
+        ok &= np.all(srt[:, 1:] != srt[:, :-1], axis=1)
+        if self.sq_pid is not None:
+            ok &= np.all(pid != self.sq_pid, axis=1)
+        if self.util is not None:
+            for a in range(self.m):
+                for b in range(a + 1, self.m):
+                    ok &= ~self.dominated_pair(tasks[:, a], tasks[:, b])
+        return ok
+
     def task_ok(self, task):
         """A whole task (``m x A``): feasible, no repeats (status quo included), no dominance."""
         if not self.feasible(task).all():
@@ -255,10 +281,105 @@ class _Search:
                         return False
         return True
 
+    # ---------------------------------------------------------------- level balance
+    def groups(self):
+        """The task groups within which levels are balanced: the blocks (strict) or the whole design."""
+        n = self.spec.blocks if self.balance == "strict" and self.spec.blocks > 1 else 1
+        size = self.S // n
+        return [np.arange(g * size, (g + 1) * size) for g in range(n)]
+
+    def balanced_start(self, rng):
+        """A random design with every level of every attribute equally often, within one, over the design
+        and within each group (consecutive pieces of one cyclic sequence of the levels, shuffled within
+        each group), then repaired by swaps within groups until every task is feasible."""
+        S, m, A = self.S, self.m, self.A
+        idx = np.empty((S, m, A), dtype=np.int64)
+        groups = self.groups()
+        for k, L in enumerate(self.nlev):
+            seq = (np.arange(S * m) + int(rng.integers(L))) % L
+            for g, tasks in enumerate(groups):
+                piece = seq[g * tasks.size * m:(g + 1) * tasks.size * m].copy()
+                rng.shuffle(piece)
+                idx[tasks, :, k] = piece.reshape(tasks.size, m)
+        bad = {s for s in range(S) if not self.task_ok(idx[s])}
+        for _ in range(200 * S * m * A):
+            if not bad:
+                return idx
+            s = sorted(bad)[int(rng.integers(len(bad)))]
+            tasks = next(t for t in groups if s in t)
+            j, k = int(rng.integers(m)), int(rng.integers(A))
+            s2, j2 = int(tasks[int(rng.integers(tasks.size))]), int(rng.integers(m))
+            if idx[s, j, k] == idx[s2, j2, k]:
+                continue
+            before = (s in bad) + (s2 in bad and s2 != s)
+            idx[s, j, k], idx[s2, j2, k] = idx[s2, j2, k], idx[s, j, k]
+            now = {t: self.task_ok(idx[t]) for t in {s, s2}}
+            if sum(not v for v in now.values()) <= before:
+                for t, ok in now.items():
+                    (bad.discard if ok else bad.add)(t)
+            else:
+                idx[s, j, k], idx[s2, j2, k] = idx[s2, j2, k], idx[s, j, k]
+        raise DCEError(f"{self.spec.source}: key 'level_balance': could not find a level-balanced design whose "
+                       "tasks are feasible (constraints, repeated or dominated alternatives); set "
+                       "'level_balance: relaxed' or 'level_balance: false'")
+
+    def _balanced_exchange(self, s, j, k, idx, X, M, Itot, err, group):
+        """Swap attribute k's level of alternative j of task s with that of another alternative of the same
+        group (task s2, alternative j2); the best improving feasible swap is kept."""
+        cur = idx[s, j, k]
+        grp = np.asarray(group)
+        s2a = np.repeat(grp, self.m)
+        j2a = np.tile(np.arange(self.m), grp.size)
+        others = idx[s2a, j2a, k]
+        sel = others != cur
+        s2a, j2a, others = s2a[sel], j2a[sel], others[sel]
+        if s2a.size == 0:
+            return False, err, Itot
+        n = s2a.size
+        rows = np.arange(n)
+        TS = np.repeat(idx[s][None], n, axis=0)
+        TS[:, j, k] = others
+        same = s2a == s
+        TS[rows[same], j2a[same], k] = cur
+        T2 = idx[s2a].copy()
+        T2[rows, j2a, k] = cur
+        T2[same] = TS[same]
+        keep = np.flatnonzero(self.tasks_ok(TS) & self.tasks_ok(T2))
+        if keep.size == 0:
+            return False, err, Itot
+        ts_list, t2_list, s2a = TS[keep], T2[keep], s2a[keep]
+        Xs = self.code(ts_list)
+        X2 = self.code(t2_list)
+        Ms = _info_batch(Xs, self.B)
+        tot = Itot[None] - M[s][None] + Ms
+        other = s2a != s
+        M2 = Ms.copy()
+        if other.any():
+            M2[other] = _info_batch(X2[other], self.B)
+            tot[other] += M2[other] - M[s2a[other]]
+        e = self.objective(tot)
+        b = int(np.argmin(e))
+        if not e[b] < err * (1 - 1e-10):
+            return False, err, Itot
+        s2 = int(s2a[b])
+        idx[s], X[s], M[s] = ts_list[b], Xs[b], Ms[b]
+        if s2 != s:
+            idx[s2], X[s2], M[s2] = t2_list[b], X2[b], M2[b]
+        return True, float(e[b]), tot[b]
+
     def run(self, rng, max_passes=50):
         """One start: random design, then coordinate exchange until a pass improves nothing."""
         S, m, A, P = self.S, self.m, self.A, self.P
-        idx = np.stack([self.random_task(rng) for _ in range(S)])
+        if self.balance == "off":
+            idx = np.stack([self.random_task(rng) for _ in range(S)])
+        else:
+            idx = self.balanced_start(rng)
+        groups = self.groups()
+        group_of = np.empty(S, dtype=np.int64)
+        for g, t in enumerate(groups):
+            group_of[t] = g
+        counts = [np.bincount(idx[:, :, k].ravel(), minlength=L) for k, L in enumerate(self.nlev)]
+        floor = [max(1, (S * m) // L // 2) for L in self.nlev]       # relaxed: at least half the balanced count
         X = self.code(idx)
         M = _info_batch(X, self.B)                          # S R P P
         Itot = M.sum(axis=0)
@@ -272,8 +393,15 @@ class _Search:
             for s in range(S):
                 for j in range(m):
                     for k in range(A):
+                        if self.balance == "strict":
+                            moved, err, Itot = self._balanced_exchange(s, j, k, idx, X, M, Itot, err,
+                                                                       groups[group_of[s]])
+                            improved |= moved
+                            continue
                         ok = self.allowed(idx[s], j, k)
                         ok[idx[s, j, k]] = False
+                        if self.balance == "relaxed":
+                            ok &= counts[k][idx[s, j, k]] - 1 >= floor[k]
                         levels = np.flatnonzero(ok)
                         if levels.size == 0:
                             continue
@@ -283,6 +411,8 @@ class _Search:
                         b = int(np.argmin(e))
                         if e[b] < err * (1 - 1e-10):
                             err = float(e[b])
+                            counts[k][idx[s, j, k]] -= 1
+                            counts[k][levels[b]] += 1
                             idx[s, j, k] = levels[b]
                             X[s] = Xc[b]
                             Itot = Itot - M[s] + Mc[b]
@@ -395,9 +525,9 @@ def assign_blocks(levels: np.ndarray, n_levels, n_blocks: int, rng: np.random.Ge
     return best + 1
 
 
-def _search_context(spec, B, backend):
+def _search_context(spec, B, backend, balance=None):
     """The search state, built once per worker process of :func:`dce.runner.run`."""
-    return _Search(spec, B, backend=backend)
+    return _Search(spec, B, backend=backend, balance=balance)
 
 
 def _search_start(ctx, max_passes, stream):
@@ -406,12 +536,12 @@ def _search_start(ctx, max_passes, stream):
     return idx, err, npass, ctx.backend
 
 
-def _search(spec, B, start_ss, max_passes, backend, workers, scheduler, progress, search):
+def _search(spec, B, start_ss, max_passes, backend, workers, scheduler, progress, search, balance=None):
     """Coordinate exchange from one random start per stream of ``start_ss`` (through :func:`dce.runner.run`);
     returns the levels of the best start and records every start's error and passes in ``search``."""
     out = run(_search_start, [int(max_passes)] * len(start_ss), start_ss,
-              setup=functools.partial(_search_context, spec, B, backend), workers=workers, scheduler=scheduler,
-              progress=progress)
+              setup=functools.partial(_search_context, spec, B, backend, balance), workers=workers,
+              scheduler=scheduler, progress=progress)
     best, best_err, errors, passes = None, np.inf, [], []
     for idx, err, npass, used in out:
         errors.append(err)
@@ -478,8 +608,17 @@ def make_design(spec: DesignSpec, seed: int | None = None, starts: int = 10, dra
         search.update(starts=0, errors=[], passes=[])
     else:
         levels = _search(spec, B, start_ss, max_passes, backend, workers, scheduler, progress, search)
-    block = assign_blocks(levels, spec.n_levels, spec.blocks, np.random.default_rng(block_ss),
-                          restarts=block_restarts)
+    search["level_balance"] = spec.level_balance if spec.method != "full_factorial" else "off"
+    if search["level_balance"] != "off":
+        free = {}
+        _search(spec, B, start_ss, max_passes, backend, workers, scheduler, None, free, balance="off")
+        search["unconstrained_objective"] = free["objective"]
+        search["balance_price"] = search["objective"] / free["objective"] - 1.0
+    if search["level_balance"] == "strict":         # the blocks are the groups the search balanced
+        block = np.repeat(np.arange(1, spec.blocks + 1), spec.tasks // spec.blocks)
+    else:
+        block = assign_blocks(levels, spec.n_levels, spec.blocks, np.random.default_rng(block_ss),
+                              restarts=block_restarts)
     order = np.argsort(block, kind="stable")
     levels, block = levels[order], block[order]
     search["seconds"] = time.perf_counter() - t0

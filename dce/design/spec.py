@@ -41,7 +41,7 @@ ASC_OPT_OUT = "asc_opt_out"
 CODINGS = ("dummy", "effects", "linear")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOP_KEYS = {"name", "alternatives", "tasks", "blocks", "status_quo", "opt_out", "attributes", "constraints",
-            "draws", "draw_type", "dominance", "method", "description"}
+            "draws", "draw_type", "dominance", "method", "description", "level_balance"}
 ATTR_KEYS = {"levels", "coding", "prior", "reference", "label", "unit"}
 # the most profiles for which feasibility is tabulated once (beyond it, profiles are checked on demand)
 MAX_TABLE = 1_000_000
@@ -185,6 +185,11 @@ class DesignSpec:
         Avoid dominated alternatives.
     method : {"coordinate_exchange", "full_factorial"}
         How :func:`dce.design.generate.make_design` makes the design.
+    level_balance : {"strict", "relaxed", "off"}
+        ``strict`` (default; YAML ``level_balance: true``): every level of every attribute appears equally
+        often, within one, over the design and within each block (a balanced start, then only swaps of
+        levels within a block); ``relaxed``: a balanced start, then single level changes as long as every
+        level keeps at least half its balanced count; ``off`` (``false``): the unconstrained search.
     description : str
         Free text, shown in the questionnaire.
 
@@ -206,6 +211,7 @@ class DesignSpec:
     dominance: bool = True
     method: str = "coordinate_exchange"
     description: str = ""
+    level_balance: str = "strict"
 
     def __post_init__(self):
         self._tables = [a.table for a in self.attributes]
@@ -284,7 +290,9 @@ class DesignSpec:
         a = self.attribute(attribute)
         i = a.index(value)
         if i is None:
-            raise DCEError(f"{where or self.source}: '{value}' is not a level of '{a.name}' (levels: {', '.join(a.labels)})")
+            raise DCEError(f"{where or self.source}: '{value}' is not a level of '{a.name}' (levels: {', '.join(a.labels)})"
+                           + ("" if a.coding == "linear" else f"; '{a.name}' is {a.coding}-coded, so only its levels "
+                              "have an effect (values between levels need linear coding)"))
         return i
 
     def levels_to_indices(self, levels: dict, where=None) -> np.ndarray:
@@ -307,8 +315,33 @@ class DesignSpec:
         return np.concatenate([t[idx[..., k]] for k, t in enumerate(self._tables)], axis=-1)
 
     def code_levels(self, levels: dict, where=None) -> np.ndarray:
-        """Coded attribute columns (``coded_names``) of one alternative given as ``{attribute: level}``."""
-        return self.code_indices(self.levels_to_indices(levels, where))
+        """Coded attribute columns (``coded_names``) of one alternative given as ``{attribute: level}``.
+
+        A linearly coded attribute also takes a number between its lowest and highest level (its
+        coefficient applies anywhere on that range); a dummy- or effects-coded one only its levels."""
+        where = where or self.source
+        if not isinstance(levels, dict):
+            raise DCEError(f"{where}: an alternative must be given as {{attribute: level}}")
+        off = {}
+        for a in self.attributes:
+            if a.name in levels and a.coding == "linear" and a.numeric and a.index(levels[a.name]) is None:
+                x = _as_number(levels[a.name])
+                if x is None or not math.isfinite(x):
+                    continue                                  # not a number: level_index says so
+                lo, hi = min(map(float, a.levels)), max(map(float, a.levels))
+                if not lo <= x <= hi:
+                    raise DCEError(f"{where}: {levels[a.name]!r} for '{a.name}' is outside its levels ({lo:g} to "
+                                   f"{hi:g}): a linear effect is not extrapolated beyond the design")
+                off[a.name] = x
+        if not off:
+            return self.code_indices(self.levels_to_indices(levels, where))
+        grid = dict(levels)
+        for n in off:
+            grid[n] = self.attribute(n).levels[0]
+        out = self.code_indices(self.levels_to_indices(grid, where))
+        for n, x in off.items():
+            out[self.coded_names.index(n)] = x
+        return out
 
     def code_alternative(self, levels: dict | None = None, kind: str = "designed", where=None) -> np.ndarray:
         """The full parameter vector row (``param_names``) of one alternative.
@@ -325,8 +358,8 @@ class DesignSpec:
         if kind == "status_quo":
             if self.status_quo is None:
                 raise DCEError(f"{self.source}: the design has no status quo alternative")
-            idx = self.levels_to_indices(levels, where) if levels is not None else np.array(self.status_quo.levels)
-            x[: self.n_coded] = self.code_indices(idx)
+            x[: self.n_coded] = (self.code_levels(levels, where) if levels is not None
+                                 else self.code_indices(np.array(self.status_quo.levels)))
             x[self.param_names.index(self.status_quo.asc)] = 1.0
             return x
         if kind != "designed":
@@ -458,6 +491,10 @@ def _parse(doc) -> DesignSpec:
     dominance = d.get("dominance", True)
     if not isinstance(dominance, bool):
         raise doc.error(("dominance",), "must be true or false")
+    balance = d.get("level_balance", True)
+    balance = {True: "strict", False: "off"}.get(balance, balance) if isinstance(balance, bool) else balance
+    if balance not in ("strict", "relaxed", "off"):
+        raise doc.error(("level_balance",), f"must be true (strict), relaxed or false (off), not {balance!r}")
 
     # attributes
     attrs_raw = d.get("attributes")
@@ -481,7 +518,7 @@ def _parse(doc) -> DesignSpec:
     spec = DesignSpec(name=str(name), source=source, alternatives=alternatives, tasks=tasks, blocks=blocks,
                       attributes=attributes, status_quo=status_quo, opt_out=opt_out, constraints=constraints,
                       draws=draws, draw_type=draw_type, dominance=dominance, method=method,
-                      description=str(d.get("description", "") or ""))
+                      description=str(d.get("description", "") or ""), level_balance=balance)
     _cross_check(doc, spec)
     return spec
 

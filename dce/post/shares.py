@@ -27,6 +27,7 @@ class Scenario:
     name: str
     levels: dict
     x: np.ndarray = None
+    kind: str = "designed"       # or opt_out / status_quo: the design's own alternatives in a market
 
 
 def _shares_given_coefs(B, wd, Xs, x_ref, w):
@@ -57,7 +58,8 @@ class ShareMap:
         profiles = coder.profiles() if profiles is None else profiles
         w = np.array([wt for _, wt in profiles], float)
         self.w = w / w.sum()
-        self.Xs = np.array([coder.code_rows(s.levels, profiles, where=s.name) for s in scenarios], float)
+        self.Xs = np.array([coder.code_rows(s.levels, profiles, where=s.name, kind=s.kind) for s in scenarios],
+                           float)
         self.x_ref = None
         if reference is not None:
             levels, kind = reference
@@ -135,6 +137,14 @@ def _with_ci(result, scenarios, shares, sims, ci, n_sim, seed, level):
 def load_scenarios(path, result):
     """Read a scenarios YAML file and code its alternatives with the model's spec.
 
+    ``reference``: ``status_quo`` (each scenario against the status quo; the default where the design
+    has one), ``opt_out`` (each scenario against opting out), ``{name, levels}`` (against an alternative of
+    your own), or ``none`` (market shares among the scenarios; the default otherwise).  A scenario is
+    ``{name, levels}`` (attributes left out keep their status-quo level; a linearly coded attribute may
+    take any number between its levels) or ``{name, alternative: opt_out}`` / ``{name, alternative:
+    status_quo}``, the design's own alternatives, in a market.  Without a ``reference`` key, a design with
+    an opt-out and no status quo puts the opt-out in the market (named by its label).
+
     Returns ``(reference_label, (levels, kind) or None, [Scenario...])``; every alternative is coded once
     here so that unknown attributes and levels are reported before any computation.
     """
@@ -157,24 +167,42 @@ def load_scenarios(path, result):
         raise DCEError(f"{at('scenarios')}: must be a non-empty list of scenarios")
     scenarios = []
     for i, item in enumerate(items):
-        if not isinstance(item, dict) or "levels" not in item:
-            raise DCEError(f"{at('scenarios', i)}: needs 'name' and 'levels'")
-        bad = [k for k in item if k not in ("name", "levels")]
+        if not isinstance(item, dict) or ("levels" not in item and "alternative" not in item):
+            raise DCEError(f"{at('scenarios', i)}: needs 'name' and 'levels' (or 'alternative: opt_out')")
+        bad = [k for k in item if k not in ("name", "levels", "alternative")]
         if bad:
             raise DCEError(f"{at('scenarios', i, bad[0])}: unknown key '{bad[0]}'")
+        kind = item.get("alternative", "designed")
+        if kind not in ("designed", "opt_out", "status_quo"):
+            raise DCEError(f"{at('scenarios', i, 'alternative')}: '{kind}' (use opt_out or status_quo, or give "
+                           "levels)")
+        if kind == "opt_out" and "levels" in item:
+            raise DCEError(f"{at('scenarios', i, 'levels')}: the opt-out has no levels")
         name = str(item.get("name", f"scenario {i + 1}"))
-        levels = item["levels"] or {}
-        scenarios.append(Scenario(name, levels, coder.code(levels, where=f"{at('scenarios', i)}: scenario '{name}'")))
+        levels = item.get("levels") or ({} if kind != "designed" else item["levels"])
+        where = f"{at('scenarios', i)}: scenario '{name}'"
+        if kind == "status_quo" and not getattr(coder, "has_status_quo", False):
+            raise DCEError(f"{where}: the model has no status quo alternative")
+        scenarios.append(Scenario(name, levels, coder.code(levels, where=where, kind=kind), kind))
     names = [s.name for s in scenarios]
     dup = [n for n in names if names.count(n) > 1]
     if dup:
         raise DCEError(f"{at('scenarios', len(names) - 1 - names[::-1].index(dup[0]))}: scenario name '{dup[0]}' "
                        "appears twice")
+    given = "reference" in doc
     ref = doc.get("reference", "status_quo" if getattr(coder, "has_status_quo", False) else "none")
     if ref is None or (isinstance(ref, str) and ref.lower() == "none"):
+        opt_out = getattr(coder, "opt_out_label", None)
+        if not given and opt_out and not any(s.kind == "opt_out" for s in scenarios):
+            # a design with an opt-out: the market includes it unless the file says otherwise
+            scenarios.append(Scenario(str(opt_out) if str(opt_out) not in names else "opt-out", {},
+                                      coder.code({}, where=at("scenarios"), kind="opt_out"), "opt_out"))
         if len(scenarios) < 2:
             raise DCEError(f"{path}: market shares (reference: none) need at least two scenarios")
         return "none", None, scenarios
+    if any(s.kind != "designed" for s in scenarios):
+        raise DCEError(f"{at('reference')}: the design's own alternatives (alternative: opt_out / status_quo) "
+                       "are scenarios of a market only (reference: none)")
     if isinstance(ref, str) and ref in ("status_quo", "opt_out"):
         if ref == "status_quo" and not getattr(coder, "has_status_quo", False):
             raise DCEError(f"{at('reference')}: the model has no status quo alternative")

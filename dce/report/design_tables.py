@@ -43,6 +43,15 @@ def diagnostics_table(d) -> Table:
     if s.get("starts"):
         rows.append(["search", f"coordinate exchange, {s['starts']} starts, {s.get('backend', '')}, "
                                f"{s.get('seconds', 0) or 0:.2f} s"])
+    if s.get("level_balance"):
+        rows.append(["level balance", {"strict": "every level equally often (within one) in the design and "
+                                                 "each block", "relaxed": "every level at least half as often "
+                                                 "as balanced", "off": "none (unconstrained search)"}
+                     .get(s["level_balance"], s["level_balance"])])
+    if s.get("unconstrained_objective") is not None and s.get("objective") is not None:
+        rows.append(["search D-error: balanced / unconstrained",
+                     f"{s['objective']:.6f} / {s['unconstrained_objective']:.6f} (balance costs "
+                     f"{100 * (s.get('balance_price') or 0):+.1f}%)"])
     return Table("Design diagnostics", [Column("measure"), Column("value")], rows, key="design_diagnostics")
 
 

@@ -108,7 +108,8 @@ def _validation_blocks(s: Section, v: dict, source: str):
               ["tasks read", v.get("tasks_read")], ["tasks used", v.get("tasks_used")],
               ["missing answers", v.get("missing_answers")],
               ["always chose the status quo", len(v.get("always_status_quo") or [])],
-              ["always chose the same position", len(v.get("always_same_position") or [])],
+              ["always opted out", len(v.get("always_opt_out") or [])],
+              ["always chose the same designed alternative", len(v.get("always_same_position") or [])],
               ["problems found", len(v.get("problems") or [])]]
     s.table(Table(f"Survey responses: validation ({source})", [Column("check"), Column("count", "int")], counts,
                   key=f"validation_{slug(source)}"))
@@ -120,8 +121,8 @@ def _validation_blocks(s: Section, v: dict, source: str):
                       [Column("respondent"), Column("column"), Column("kind"), Column("detail")],
                       [[p.get("respondent"), p.get("column"), p.get("kind"), p.get("detail")] for p in shown],
                       key=f"validation_problems_{slug(source)}"))
-    for label, key in (("always chose the status quo", "always_status_quo"),
-                       ("always chose the same position", "always_same_position")):
+    for label, key in (("always chose the status quo", "always_status_quo"), ("always opted out", "always_opt_out"),
+                       ("always chose the same designed alternative", "always_same_position")):
         ids = v.get(key) or []
         if ids:
             head = ", ".join(map(str, ids[:30])) + (" ..." if len(ids) > 30 else "")
@@ -135,6 +136,8 @@ def design_section(design) -> Section:
     s.text(f"Design '{d.get('design', '')}' read from {design.path}"
            + (f" (design file {d['design_csv']}, spec {d['spec']})" if d.get("design_csv") and d.get("spec") else "")
            + ".")
+    for w in d.get("warnings") or []:
+        s.text(f"warning: {w}", cls="warning")
     tables = design_tables(d)
     keyed = {t.key: t for t in tables}
     for key in ("design_attributes", "design_coding", "design_diagnostics", "design_s_efficiency"):
@@ -280,7 +283,15 @@ def fit_table(d, i) -> Table:
             ["log-likelihood", cell(d.get("loglik"), "f3")], ["null log-likelihood", cell(d.get("loglik_null"), "f3")],
             ["rho-squared", cell(d.get("rho2"), "f4")], ["adjusted rho-squared", cell(d.get("rho2_adj"), "f4")],
             ["AIC", cell(d.get("aic"), "f2")], ["BIC", cell(d.get("bic"), "f2")]]
-    return Table(f"Model {i}: fit", [Column("statistic"), Column("value", "num")], rows, key=f"model{i}_fit")
+    notes = []
+    if d.get("se_type") == "posterior":       # a sampler: its own fit measures, not information criteria
+        rows = [(["mean posterior log-likelihood", r[1]] if r[0] == "log-likelihood" else r) for r in rows
+                if r[0] not in ("AIC", "BIC", "rho-squared", "adjusted rho-squared")]
+        rows += [["RLH", cell(d.get("rlh"), "f4")], ["percent certainty", cell(d.get("percent_certainty"), "pct1")]]
+        notes.append("hierarchical Bayes: the log-likelihood is the in-sample fit of every respondent's own "
+                     "coefficients, not a maximised likelihood, so no AIC/BIC")
+    return Table(f"Model {i}: fit", [Column("statistic"), Column("value", "num")], rows, key=f"model{i}_fit",
+                 notes=notes)
 
 
 def settings_table(d, i) -> Table:
@@ -369,15 +380,72 @@ def comparison_section(models) -> Section:
     rows = [[n] + [b.get(n) for b in by] for n in names]
     s.table(Table("Estimates (standard errors)", [Column("parameter")] + [Column(h, "est_se", 4) for h in heads],
                   rows, key="comparison_estimates", notes=["-: not in the model"]))
-    stats = [("respondents", "n_respondents", "int"), ("choice tasks", "n_tasks", "int"),
-             ("parameters", "n_params", "int"), ("log-likelihood", "loglik", "f3"), ("AIC", "aic", "f2"),
-             ("BIC", "bic", "f2"), ("rho-squared", "rho2", "f4"), ("adjusted rho-squared", "rho2_adj", "f4"),
-             ("converged", "converged", "yesno")]
-    rows = [[label] + [cell(m.data.get(key), fmt) for m in models] for label, key, fmt in stats]
-    s.table(Table("Fit of the models", [Column("statistic")] + [Column(h, "num") for h in heads], rows,
-                  key="comparison_fit", notes=["AIC and BIC: lower is better; compare only models fitted to the "
-                                               "same choices"]))
+    s.table(comparison_fit_table(models, heads))
     return s
+
+
+def _choices(d):
+    """What makes two fits comparable by likelihood: the same choices (tasks, respondents, null LL)."""
+    null = d.get("loglik_null")
+    return d.get("n_tasks"), d.get("n_respondents"), None if null is None else round(float(null), 6)
+
+
+def comparison_fit_table(models, heads) -> Table:
+    """Fit of the models side by side.  Information criteria only for models fitted by maximum likelihood
+    to the same choices (the largest such group; the lowest AIC and BIC marked); a sampler's (HB's)
+    log-likelihood is the in-sample fit of every respondent's own coefficients, not a maximised
+    likelihood with P parameters, so HB shows its own measures (RLH, percent certainty) in its own rows."""
+    datas = [m.data for m in models]
+    ml = [i for i, d in enumerate(datas) if d.get("se_type") != "posterior"]
+    groups = {}
+    for i in ml:
+        groups.setdefault(_choices(datas[i]), []).append(i)
+    same = max(groups.values(), key=len) if groups else []
+    aic = {i: datas[i].get("aic") for i in same}
+    bic = {i: datas[i].get("bic") for i in same}
+
+    def best(vals):
+        ok = {i: v for i, v in vals.items() if v is not None}
+        return min(ok, key=ok.get) if len(ok) > 1 else None
+
+    best_aic, best_bic = best(aic), best(bic)
+
+    def ml_only(i, key, fmt):
+        return cell(datas[i].get(key), fmt) if i in ml else "-"
+
+    def bayes_only(i, key, fmt):
+        return cell(datas[i].get(key), fmt) if i not in ml else "-"
+
+    def criterion(i, vals):
+        return cell(vals[i], "f2") if i in vals else "-"
+
+    rows = [["respondents"] + [cell(d.get("n_respondents"), "int") for d in datas],
+            ["choice tasks"] + [cell(d.get("n_tasks"), "int") for d in datas],
+            ["parameters"] + [cell(d.get("n_params"), "int") for d in datas],
+            ["log-likelihood (maximised)"] + [ml_only(i, "loglik", "f3") for i in range(len(datas))],
+            ["AIC"] + [criterion(i, aic) for i in range(len(datas))],
+            ["BIC (N = choice tasks)"] + [criterion(i, bic) for i in range(len(datas))],
+            ["preferred by"] + [", ".join(n for n, b in (("AIC", best_aic), ("BIC", best_bic)) if b == i)
+                                for i in range(len(datas))],
+            ["rho-squared"] + [ml_only(i, "rho2", "f4") for i in range(len(datas))],
+            ["adjusted rho-squared"] + [ml_only(i, "rho2_adj", "f4") for i in range(len(datas))],
+            ["mean posterior log-likelihood (HB)"] + [bayes_only(i, "loglik", "f3") for i in range(len(datas))],
+            ["RLH (HB)"] + [bayes_only(i, "rlh", "f4") for i in range(len(datas))],
+            ["percent certainty (HB)"] + [bayes_only(i, "percent_certainty", "pct1") for i in range(len(datas))],
+            ["converged"] + [cell(d.get("converged"), "yesno") for d in datas]]
+    notes = ["AIC and BIC: lower is better, shown only for models fitted by maximum likelihood to the same "
+             "choices; 'preferred by' marks each criterion's choice"]
+    if len(ml) > len(same):
+        other = ", ".join(str(i + 1) for i in ml if i not in same)
+        notes.append(f"model(s) {other}: fitted to other choices (tasks, respondents or null log-likelihood "
+                     "differ), so no information criterion beside the others")
+    if len(ml) < len(datas):
+        notes.append("HB (hierarchical Bayes): its log-likelihood is the in-sample fit of every respondent's own "
+                     "coefficients averaged over the posterior, not a maximised likelihood with P parameters, so "
+                     "AIC/BIC would flatter it; its own measures instead: RLH, the geometric mean probability of "
+                     "the chosen alternatives, and percent certainty, 1 - LL / LL(equal shares)")
+    return Table("Fit of the models", [Column("statistic")] + [Column(h, "num") for h in heads], rows,
+                 key="comparison_fit", notes=notes)
 
 
 # ------------------------------------------------------------------------------------------------ shares

@@ -9,6 +9,8 @@ import math
 import re
 from statistics import NormalDist
 
+import numpy as np
+
 from dce.data.coding import references
 from dce.models.results import SE_LABEL
 from dce.report.console import console as make_console
@@ -59,6 +61,9 @@ def summary_rows(result) -> list:
         ("gradient norm", f"{result.grad_norm:.3g}"),
         ("seconds", f"{result.seconds:.2f}"),
     ]
+    if result.bayesian:       # a sampler's mean in-sample LL of individual coefficients: no AIC/BIC (RLH instead)
+        rows = [(("mean posterior log-likelihood", v) if k == "log-likelihood" else (k, v)) for k, v in rows
+                if k not in ("AIC", "BIC", "rho-squared", "adjusted rho-squared")]
     return rows + [(str(k), str(v)) for k, v in result.summary]
 
 
@@ -71,6 +76,9 @@ def summary_table(result) -> Table:
             ["BIC", cell(result.bic, "f2")], ["iterations", cell(result.iterations, "int")],
             ["converged", cell(bool(result.converged), "yesno")], ["message", result.message],
             ["gradient norm", cell(result.grad_norm, "g4")], ["seconds", cell(result.seconds, "f2")]]
+    if result.bayesian:       # a sampler's mean in-sample LL of individual coefficients: no AIC/BIC (RLH instead)
+        rows = [(["mean posterior log-likelihood", r[1]] if r[0] == "log-likelihood" else r) for r in rows
+                if r[0] not in ("AIC", "BIC", "rho-squared", "adjusted rho-squared")]
     rows += [[str(k), str(v)] for k, v in result.summary]
     return Table("Fit", [Column("statistic"), Column("value")], rows, key="fit")
 
@@ -87,7 +95,9 @@ def validation_table(v: dict) -> Table:
         ["tasks read", v["tasks_read"]], ["tasks used", v["tasks_used"]],
         ["missing answers (dropped)", v["missing_answers"]],
         ["always chose the status quo", len(v["always_status_quo"])],
-        ["always chose the same position", len(v["always_same_position"])]], key="validation")
+        ["always opted out", len(v.get("always_opt_out") or [])],
+        ["always chose the same designed alternative (1, 2, ...)", len(v["always_same_position"])]],
+        key="validation")
 
 
 def print_validation(v: dict, console) -> None:
@@ -100,7 +110,8 @@ def print_validation(v: dict, console) -> None:
     if len(problems) > 10:
         warn(console, "warning", f"... and {len(problems) - 10} more problems (all in the JSON 'validation')")
     for label, ids in (("always chose the status quo", v["always_status_quo"]),
-                       ("always chose the same position", v["always_same_position"])):
+                       ("always opted out", v.get("always_opt_out") or []),
+                       ("always chose the same designed alternative", v["always_same_position"])):
         if ids:
             head = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
             warn(console, "quality check", f"{len(ids)} respondents {label}: {head}")
@@ -218,6 +229,11 @@ def power_tables(d) -> list:
         "the sign of the truth (a failed fit counts as not rejecting); n for 80%/90%: interpolated between the "
         "sizes tried (- : not reached); analytic n80 and S-estimate (Ngene's: |truth| / s.e. = "
         f"{_z(d):.2f}) from the design's conditional-logit information at the truth")
+    if any(t.get("kind") == "spread" for t in targets):
+        summary.notes.append("sd.NAME: the spread (standard deviation) of a random coefficient over respondents, "
+                             "tested against 0; its truth is the truth file's sd")
+    if d.get("misspecified"):
+        summary.notes.append(d["misspecified"])
     first = [t for t in targets if t.get("n80") is not None and t["n80"] == sizes[0] and t["power"][0] >= 0.8]
     if first:
         summary.notes.append(f"n for 80% = {sizes[0]}: already reached at the smallest size tried")
@@ -250,17 +266,31 @@ def _null_text(d):
 
 
 def comparison_table(results) -> Table:
-    """Models side by side: log-likelihood, parameters, AIC, BIC, CAIC, entropy R-squared and the smallest
-    segment share (for models with segments of respondents, e.g. latent classes)."""
+    """Models side by side (the classes of a latent class model, say): log-likelihood, parameters, AIC, BIC
+    and CAIC, entropy R-squared and the smallest segment share.  BIC and CAIC use one sample size, the
+    number of respondents (as panel latent class practice does: the respondent is the unit of sampling),
+    and the model each criterion prefers is marked."""
     t = Table("Model comparison", [Column("model"), Column("segments", "int"), Column("LL", "f3"),
                                    Column("P", "int"), Column("AIC", "f2"), Column("BIC", "f2"),
                                    Column("CAIC", "f2"), Column("entropy R²", "f4"),
-                                   Column("min share", "pct1")], key="comparison")
+                                   Column("min share", "pct1"), Column("preferred by")], key="comparison")
+    rows, crit = [], []
     for r in results:
         segs = r.segment_draws(n_draws=2, seed=0)
-        caic = -2 * r.loglik + r.n_params * (math.log(max(r.n_respondents, 1)) + 1)
-        t.add_row(r.label, len(segs) or 1, r.loglik, r.n_params, r.aic, r.bic, caic,
-                  r.info.get("entropy_r2"), min((s[1] for s in segs), default=1.0))
-    t.notes.append("P parameters; BIC uses the number of tasks, CAIC the number of respondents: -2 LL + P (ln N + 1); "
-                   "min share: the smallest segment (class)")
+        logn = math.log(max(r.n_respondents, 1))
+        bic = -2 * r.loglik + r.n_params * logn
+        caic = -2 * r.loglik + r.n_params * (logn + 1)
+        crit.append((r.aic, bic, caic))
+        rows.append([r.label, len(segs) or 1, r.loglik, r.n_params, r.aic, bic, caic,
+                     r.info.get("entropy_r2"), min((s[1] for s in segs), default=1.0)])
+    best = [int(np.nanargmin([c[i] for c in crit])) if crit else -1 for i in range(3)]
+    for i, row in enumerate(rows):
+        t.add_row(*row, ", ".join(n for n, b in zip(("AIC", "BIC", "CAIC"), best) if b == i) or "")
+    n_resp = sorted({r.n_respondents for r in results})
+    t.notes.append("P parameters; N = respondents (" + ", ".join(f"{n:,}" for n in n_resp) + ") for both BIC "
+                   "(-2 LL + P ln N) and CAIC (-2 LL + P (ln N + 1)): in a panel the respondent, not the "
+                   "choice task, is the unit of sampling; lower is better, 'preferred by' marks each "
+                   "criterion's choice; min share: the smallest segment (class)")
+    if len(n_resp) > 1 or len({r.n_tasks for r in results}) > 1:
+        t.notes.append("the models are not fitted to the same choices: their criteria are not comparable")
     return t

@@ -79,7 +79,8 @@ def test_hb_json_holds_the_posterior_summaries(fitted):
         assert [p["ci_low"], p["ci_high"]] == j["credible_intervals"]["intervals"][p["name"]]
         assert p["z"] is None and p["p"] is None
     assert {"rhat", "ess", "acceptance", "loglik_trace"} <= set(j["diagnostics"])
-    assert j["prior"]["source"] == "bayesm's defaults for sign constraints"
+    assert j["prior"]["source"].startswith("bayesm's defaults for sign constraints on attributes divided by")
+    assert j["prior"]["mode"] == "scaled" and j["prior"]["units"] == "data"
     assert j["chains"] == 2 and j["kept_draws"] == 2 * 50
     assert np.array(j["posterior"]["individual"]).shape == (40, 100, 3)
     assert j["individual_ids"][:2] == ["r00", "r01"]
@@ -170,3 +171,14 @@ def test_refusals_are_one_line_and_write_nothing(panel, tmp_path, args, needle):
     assert needle in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_prior_bayesm_option(panel, tmp_path):
+    """--prior bayesm: bayesm's defaults on the data as they are (issue 20); the default is scaled."""
+    r = run("fit", panel, *BASE, "--id", "rid", "--model", "hb", "--iterations", "100", "--thin", "2", "--chains",
+            "1", "--seed", "5", "--quiet", "--prior", "bayesm", "--output", tmp_path / "m.json")
+    assert r.exit_code in (0, 3), r.output
+    j = json.loads((tmp_path / "m.json").read_text())
+    assert j["prior"]["mode"] == "bayesm" and j["prior"]["source"] == "bayesm's defaults" and "scales" not in j["prior"]
+    r = run("fit", panel, *BASE, "--model", "mnl", "--prior", "bayesm")
+    assert r.exit_code == 2 and "--prior need --model hb" in r.output

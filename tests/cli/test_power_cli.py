@@ -115,3 +115,22 @@ def test_fit_bootstrap_keeps_replicates_that_shares_use(tmp_path):
     assert r.exit_code == 0 and "CI (bootstrap)" in r.output
     one_line_error(run("fit", resp, "--design", EX / "design.csv", "--spec", ROOT / "designs" / "newdeal.yaml",
                        "--bootstrap", "1"), "--bootstrap: must be at least 2")
+
+
+def test_power_says_a_conditional_logit_is_misspecified_for_a_mixed_truth(tmp_path):
+    """Issue 20: a mixed-logit truth planned with a conditional logit: a warning, and the truth printed as
+    the file gives it (-0.12, not a simulated -0.1204)."""
+    from dce.design.spec import load_design_spec
+
+    spec = load_design_spec(ROOT / "designs" / "newdeal.yaml")
+    coefs = {n: 0.5 for n in spec.param_names}
+    coefs["workweek"] = -0.12
+    p = tmp_path / "t.yaml"
+    p.write_text("model: mixed\ncoefficients:\n" + "".join(f"  {n}: {v}\n" for n, v in coefs.items())
+                 + "random:\n  workweek: {distribution: n, sd: 0.05}\n")
+    r = run(*BASE, "--truth", p, "--respondents", "20", "--replications", "2", "--seed", "1", "--quiet",
+            "--format", "csv")
+    assert r.exit_code == 0, r.output
+    assert "misspecified for this truth: workweek" in " ".join(r.output.split())
+    row = [ln for ln in r.output.splitlines() if ln.startswith("workweek,")][0]
+    assert row.split(",")[1] == "-0.12", row

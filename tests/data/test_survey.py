@@ -174,3 +174,31 @@ def test_simulation_warns_when_the_answers_carry_no_information(design, tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("error")               # the shipped truth: informative answers, no warning
         simulate_responses(design, load_truth(TRUTH, design.spec), 50, seed=1)
+
+
+@pytest.mark.parametrize("status_quo", [False, True])
+def test_quality_checks_count_opt_out_by_meaning_not_position(status_quo):
+    """Issue 20: a respondent who always answers "no appointment" always opted out (not "the same
+    position"), with or without a status quo before the opt-out."""
+    from dce.design.generate import make_design
+    from dce.design.spec import parse_design_spec
+
+    sq = "status_quo:\n  levels: {wait: 14, cost: 0}\n" if status_quo else ""
+    spec = parse_design_spec(f"""\
+alternatives: 2
+tasks: 4
+{sq}opt_out: {{label: no appointment}}
+attributes:
+  wait: {{levels: [2, 6, 10, 14], coding: linear, prior: -0.1}}
+  cost: {{levels: [0, 25, 50, 100], coding: linear, prior: -0.02}}
+""")
+    design = make_design(spec, seed=1, starts=1)
+    n_pos = 3 + status_quo
+    df = pd.DataFrame([{"id": r, "block": 1, **{f"q{k}": v for k, v in zip(range(1, 5), ans)}} for r, ans in
+                       [(1, ["no appointment"] * 4), (2, [1] * 4), (3, [n_pos] * 4), (4, [1, 2, 1, 2])]
+                       + ([(5, ["status_quo"] * 4)] if status_quo else [])])
+    _, report = choice_data_from_survey(df, design)
+    assert report.always_opt_out == [1, 3]
+    assert report.always_same_position == [2]
+    assert report.always_status_quo == ([5] if status_quo else [])
+    assert report.to_dict()["always_opt_out"] == [1, 3]

@@ -138,4 +138,5 @@ def test_a_huge_constraint_is_quoted_by_its_start_and_position(constraint, needl
     with pytest.raises(DCEError) as e:
         parse_design_spec(text, "d.yaml")
     msg = str(e.value)
-    assert len(msg) < 300 and needle in msg and msg.startswith("d.yaml: key 'constraints[0]' (line 76)"), msg
+    line = text.splitlines().index(f'  - "{constraint}"') + 1
+    assert len(msg) < 300 and needle in msg and msg.startswith(f"d.yaml: key 'constraints[0]' (line {line})"), msg

@@ -57,7 +57,7 @@ def simulated(n_resp=300, n_tasks=12, n_alts=3, seed=5, mu=(1.0, -0.5, 0.8, -1.2
 def camera_fit():
     """bayesm's settings: one chain, 20,000 iterations, every 10th kept, the second half."""
     data = camera_data()
-    model = HierarchicalBayes(iterations=20000, burn=10000, thin=10, chains=1, seed=66)
+    model = HierarchicalBayes(iterations=20000, burn=10000, thin=10, chains=1, seed=66, prior="bayesm")
     return model, model.fit(data)
 
 

@@ -9,6 +9,17 @@ default bayesm's values so that results can be checked against ``bayesm::rhierMn
 no prior options, bayesm's defaults for that case: ``mubar = 2`` and prior variance 0.2 for the
 constrained coefficients, ``Amu = 0.1``, ``nu = K + 15``.
 
+Attribute scales (``prior="scaled"``, the default): a prior variance of 1 is vague for a coefficient of
+an attribute coded 0/1 but tight for one of a cost in euros or a distance in km (whose coefficients are
+small and vary little, so that an inverse-Wishart prior of scale 1 swamps the population variance and
+the individual coefficients are shrunk towards a wrong mean).  The sampler therefore runs on attributes
+divided by ``s_k = 2 x`` their standard deviation over the available alternatives (Gelman's scaling:
+a 0/1 attribute keeps about its scale), with the priors above on that scale; everything is reported
+back in the data's units: ``beta_k = gamma_k / s_k`` for every draw, so the population means and sds of
+a normal coefficient are divided by ``s_k``, the underlying normal's mean of a log-normal one is shifted
+by ``-log s_k``, and the prior is stated in the data's units (``info["prior"]``).  ``prior="bayesm"``
+runs on the data as they are, with bayesm's exact defaults.
+
 Sampler: the Allenby-Rossi Gibbs scheme (:mod:`dce.models.hb.kernels`): conjugate normal /
 inverse-Wishart draws of ``(mu, Sigma)``, one random-walk Metropolis step per respondent, proposals
 centred on the current value with covariance ``s^2 (H_n + Sigma^-1)^-1`` (``H_n`` the information of the
@@ -27,6 +38,7 @@ averaged over respondents and draws, intervals from the shares of each kept iter
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -39,6 +51,7 @@ from dce.models.hb import summary as summ
 from dce.models.hb.sampler import Prior
 from dce.models.hb.summary import write_draws
 from dce.models.mnl import ConditionalLogit, check_identified
+from dce.models.signs import check_lognormal_signs
 from dce.runner import resolve_workers
 from dce.util.backend import choose_backend
 from dce.util.numbers import positive_number, whole_number
@@ -46,6 +59,7 @@ from dce.util.seeds import resolve_seed
 
 DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal"}
 _ZTYPE = {"n": 0, "ln": 1, "-ln": 2}
+PRIORS = ("scaled", "bayesm")
 
 
 class HierarchicalBayes(Model):
@@ -57,15 +71,23 @@ class HierarchicalBayes(Model):
     ``thin``-th later draw is kept; ``chains`` (run in ``workers`` processes; default as many as there
     are chains and CPUs); ``prior_variance``, ``prior_dof`` (see the module); ``target_acceptance``;
     ``posterior_draws``: draws per respondent kept in the result (and its JSON) for post-estimation;
-    ``callback(done, total, loglik, acceptance, elapsed)`` for progress; ``seed``; ``backend``.
+    ``callback(done, total, loglik, acceptance, elapsed)`` for progress; ``seed``; ``backend``;
+    ``prior``: ``"scaled"`` (default: the priors on attributes scaled by twice their standard deviation,
+    results in the data's units) or ``"bayesm"`` (bayesm's defaults on the data as they are).
     """
 
     name = "hb"
     label = "Hierarchical Bayes logit"
 
     def __init__(self, random=None, iterations=20000, burn=None, thin=10, chains=2, prior_variance=None,
-                 prior_dof=None, target_acceptance=0.3, posterior_draws=100, workers=None, **kwargs):
+                 prior_dof=None, target_acceptance=0.3, posterior_draws=100, workers=None, prior="scaled",
+                 **kwargs):
         super().__init__(**kwargs)
+        if prior not in PRIORS:
+            raise ArgumentError("prior", f"'{prior}': scaled (the default: priors on attributes scaled by twice "
+                                         "their standard deviation) or bayesm (bayesm's defaults on the data as "
+                                         "they are)")
+        self.prior = prior
         self.random = dict(random or {})
         for name, dist in self.random.items():
             if dist not in DISTRIBUTIONS:
@@ -129,6 +151,7 @@ class HierarchicalBayes(Model):
     def _pooled(self, data, ztype):
         """Conditional-logit estimates and information on the sampled scale (log of |beta| where signed)."""
         mnl = ConditionalLogit().fit(data)
+        check_lognormal_signs(self.random, list(data.names), mnl)      # ln on a negative effect: refuse
         b = mnl.estimates.copy()
         try:
             info = np.linalg.inv(mnl.vcovs["classical"])
@@ -157,11 +180,15 @@ class HierarchicalBayes(Model):
         prior = self._prior(len(names), ztype)
         backend = choose_backend(self.backend)
         workers = min(resolve_workers(self.workers if self.workers is not None else self.threads), self.chains)
-        pooled, pooled_info, mnl = self._pooled(data, ztype)
-        hbd = hs.prepare(data, ztype)
+        scales = attribute_scales(data) if self.prior == "scaled" else np.ones(len(names))
+        sampled = dataclasses.replace(data, X=data.X / scales) if self.prior == "scaled" else data
+        pooled, pooled_info, mnl = self._pooled(sampled, ztype)
+        hbd = hs.prepare(sampled, ztype)
         B0, H = hs.start_values(hbd, pooled, pooled_info)
         settings = hs.Settings(self.iterations, self.burn, self.thin, self.target_acceptance)
         chains = hs.run_chains(hbd, prior, settings, B0, H, seed, self.chains, workers, backend, self.callback)
+        self.scales_ = scales
+        prior = to_data_units(chains, prior, scales, ztype)
         self.draws_ = {"beta": np.stack([c["beta"] for c in chains]), "mu": np.stack([c["mu"] for c in chains]),
                        "sigma": np.stack([c["sigma"] for c in chains])}
         self.ids_ = _respondent_ids(data)
@@ -211,6 +238,34 @@ class HierarchicalBayes(Model):
         picks = np.unique(np.linspace(0, S - 1, min(int(n_sim), S)).round().astype(int))
         w = np.full(ind.shape[0], 1.0 / ind.shape[0])
         return ((np.ascontiguousarray(ind[:, s, :]), w) for s in picks)
+
+
+def attribute_scales(data):
+    """``s_k``: twice the standard deviation of each column of ``data.X`` over the available alternatives
+    (1 where a column does not vary)."""
+    X = data.X[data.avail]                                 # (available alternatives, K)
+    sd = X.std(axis=0)
+    return np.where(np.isfinite(sd) & (sd > 1e-12), 2.0 * sd, 1.0)
+
+
+def to_data_units(chains, prior, scales, ztype):
+    """The draws of ``chains`` (sampled on attributes divided by ``scales``) and ``prior`` in the data's
+    units, in place for the chains; returns the prior in the data's units.  A coefficient ``gamma`` of
+    ``x / s`` is ``beta = gamma / s``; the population distribution is that of the underlying normal:
+    ``d * beta* + shift`` with ``d = 1 / s``, ``shift = 0`` for a normal coefficient and ``d = 1``,
+    ``shift = -log s`` for a log-normal one."""
+    scales = np.asarray(scales, float)
+    if np.all(scales == 1.0):
+        return prior
+    signed = np.asarray(ztype) != 0
+    d = np.where(signed, 1.0, 1.0 / scales)
+    shift = np.where(signed, -np.log(scales), 0.0)
+    for c in chains:
+        c["beta"] = c["beta"] / scales
+        c["mu"] = c["mu"] * d + shift
+        c["sigma"] = c["sigma"] * np.outer(d, d)
+    return Prior(mubar=prior.mubar * d + shift, Amu=prior.Amu, nu=prior.nu, V=prior.V * np.outer(d, d),
+                 scales=scales)
 
 
 def _individual(result):

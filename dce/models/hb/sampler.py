@@ -61,6 +61,7 @@ class Prior:
     Amu: float
     nu: float
     V: np.ndarray
+    scales: np.ndarray | None = None      # the attribute scales the prior was set on (None: the data's)
 
 
 @dataclass

@@ -139,6 +139,7 @@ def build_result(model, data, chains, prior, ztype, per_resp, mnl, backend, work
     mean_ll = float(np.mean([c["ll_trace"][settings.burn:].mean() for c in chains]))
     null_ll = data.null_loglik()
     converged, message = _converged(diag, theta.shape[1])
+    warnings += prior_warnings(prior, chains, names, ztype, est, lo, hi)
     result = ModelResult(
         model="hb", names=pnames, estimates=est, vcovs={"posterior": V}, se_type="posterior", loglik=mean_ll,
         loglik_null=null_ll, n_tasks=data.n_tasks, n_respondents=int(per_resp.size),
@@ -174,13 +175,74 @@ def build_result(model, data, chains, prior, ztype, per_resp, mnl, backend, work
 
 
 def _prior_info(prior, model, ztype):
+    """The prior as used, in the data's units (``mubar``, ``V``, ``variance``: V's diagonal over nu)."""
     K = prior.mubar.size
-    return {"mubar": [float(v) for v in prior.mubar], "Amu": float(prior.Amu), "nu": float(prior.nu),
-            "V": [[float(v) for v in row] for row in prior.V], "dof": float(prior.nu - K),
-            "variance": [float(prior.V[k, k] / prior.nu) for k in range(K)],
-            "source": ("bayesm's defaults" + (" for sign constraints" if ztype.any() else "")
-                       if model.prior_variance is None and model.prior_dof is None else "prior_variance/prior_dof"),
-            "form": "mu | Sigma ~ N(mubar, Sigma / Amu), Sigma ~ IW(nu, V)"}
+    source = ("bayesm's defaults" + (" for sign constraints" if ztype.any() else "")
+              if model.prior_variance is None and model.prior_dof is None else "prior_variance/prior_dof")
+    scaled = prior.scales is not None
+    out = {"mubar": [float(v) for v in prior.mubar], "Amu": float(prior.Amu), "nu": float(prior.nu),
+           "V": [[float(v) for v in row] for row in prior.V], "dof": float(prior.nu - K),
+           "variance": [float(prior.V[k, k] / prior.nu) for k in range(K)],
+           "mode": "scaled" if scaled else "bayesm",
+           "source": (source + " on attributes divided by twice their standard deviation, stated here in the "
+                      "data's units") if scaled else source,
+           "units": "data",
+           "form": "mu | Sigma ~ N(mubar, Sigma / Amu), Sigma ~ IW(nu, V)"}
+    if scaled:
+        out["scales"] = [float(v) for v in prior.scales]
+    return out
+
+
+SIGN_SHARE = 0.2       # a larger share of respondents whose coefficient has the other sign: a warning
+PRIOR_SD_RATIO = 0.3   # posterior sd of a population mean above this fraction of the prior's: a warning
+PRIOR_SHARE = 0.5      # the prior's scale above this share of the posterior scale of a variance: a warning
+
+
+def prior_warnings(prior, chains, names, ztype, est, lo, hi):
+    """Warnings, naming the coefficients, where the prior rather than the data sets a result:
+
+    - a population mean whose posterior sd is of the order of its prior sd (the marginal prior of
+      ``mu_k`` is a t with ``nu - K + 1`` degrees of freedom and scale ``sqrt(V_kk / (Amu (nu - K + 1)))``);
+    - a population variance whose posterior is mostly the prior's: the posterior of ``Sigma`` is
+      ``IW(nu + R, V + S)``, and ``V_kk`` is more than half of ``V_kk + S_kk`` (``S_kk`` estimated from
+      the posterior mean of ``Sigma_kk``);
+    - a normal coefficient whose mean is clearly not zero (its 95% interval excludes zero) while more
+      than a fifth of the respondents' own (posterior mean) coefficients have the other sign.
+    """
+    K = len(names)
+    R = chains[0]["beta"].shape[1]
+    mu = np.concatenate([c["mu"] for c in chains])
+    sig = np.concatenate([c["sigma"] for c in chains])
+    dof = prior.nu - K + 1
+    out = []
+    if dof > 2 and mu.shape[0] > 1:
+        prior_sd = np.sqrt(np.diag(prior.V) / (prior.Amu * dof) * dof / (dof - 2))
+        ratio = mu.std(axis=0, ddof=1) / prior_sd
+        bad = [f"{names[k]} ({ratio[k]:.2g})" for k in range(K) if ratio[k] > PRIOR_SD_RATIO]
+        if bad:
+            out.append("the posterior of the population mean of " + ", ".join(bad) + " is about as wide as its "
+                       "prior (posterior sd / prior sd in brackets): the prior, not the data, sets it; check the "
+                       "attribute's units and the prior")
+    post_var = np.diagonal(sig, axis1=1, axis2=2).mean(axis=0)
+    share = np.diag(prior.V) / np.maximum(post_var * (prior.nu + R - K - 1), 1e-300)
+    bad = [f"{names[k]} ({100 * min(share[k], 1.0):.0f}%)" for k in range(K) if share[k] > PRIOR_SHARE]
+    if bad:
+        out.append("the population variance of " + ", ".join(bad) + " comes mostly from the prior (its share "
+                   "of the posterior scale in brackets): the spread of these coefficients over respondents is "
+                   "the prior's; check the attribute's units and the prior")
+    ind = np.concatenate([c["beta"] for c in chains]).mean(axis=0)          # (R, K) posterior means
+    bad = []
+    for k in range(K):
+        if ztype[k] != 0 or not (lo[k] > 0 or hi[k] < 0):
+            continue
+        other = float(np.mean(np.sign(ind[:, k]) == -np.sign(est[k])))
+        if other > SIGN_SHARE:
+            bad.append(f"{names[k]} ({100 * other:.0f}% of respondents)")
+    if bad:
+        out.append("individual coefficients have the other sign than their clearly non-zero population mean "
+                   "for " + ", ".join(bad) + ": check the prior (the attribute's units) or use a sign "
+                   "constraint (-ln / ln)")
+    return out
 
 
 def _tables(result, names, pnames, est, se, rhat, n_eff, cor, chains, ztype, implied):
@@ -222,7 +284,9 @@ def _summary(result, model, prior, diag, backend, workers, mnl, settings):
                     f"(burn-in {model.burn:,}, every {model.thin}th kept): {info['kept_draws']:,} draws"),
         ("seed", str(info["seed"])),
         ("prior", f"mu ~ N(mubar, Sigma / {prior.Amu:g}), Sigma ~ IW({prior.nu:g}, V), V = {prior.nu:g} x diag("
-                  + ", ".join(f"{v:g}" for v in info["prior"]["variance"][:K]) + f") ({info['prior']['source']})"),
+                  + ", ".join(f"{n} {v:.3g}" for n, v in zip(result.coef_names, info["prior"]["variance"][:K]))
+                  + "), mubar = (" + ", ".join(f"{v:.3g}" for v in prior.mubar)
+                  + f") in the data's units ({info['prior']['source']})"),
         ("acceptance rate", f"{diag['acceptance']:.3f} (target {settings.target:g}, step adapted in burn-in only)"),
         ("RLH (root likelihood)", f"{info['rlh']:.4f}"),
         ("percent certainty", f"{100 * info['percent_certainty']:.1f}%"),

@@ -42,6 +42,7 @@ from dce.models import engine
 from dce.models.base import Model
 from dce.models.mixed.draws import DRAW_TYPES, transform, uniform_draws
 from dce.models.mnl import ConditionalLogit, check_identified
+from dce.models.signs import check_lognormal_signs
 from dce.tables import Column, Table
 from dce.util.backend import choose_backend
 from dce.util.numbers import json_float
@@ -315,6 +316,7 @@ class MixedLogit(Model):
                                     "parameters")
             return theta, None
         b, mnl, spread = self._start_coefficients(data)
+        check_lognormal_signs(self.random, self._coef_names, mnl)        # ln on a negative effect: refuse
         K = data.n_vars
         mu = b.copy()
         for k in self._rand_idx:

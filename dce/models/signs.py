@@ -1,0 +1,54 @@
+"""The sign a log-normal coefficient needs, checked against the conditional logit before a fit starts.
+
+A log-normal coefficient (``ln``) is positive for every respondent and a negative log-normal (``-ln``)
+negative: ``price=ln`` on data where the price's effect is negative cannot fit (the spread collapses and
+the log-likelihood ends worse than the conditional logit's).  :func:`check_lognormal_signs` refuses, in
+one line, a log-normal whose conditional-logit estimate has the other sign (|z| >= Z_REFUSE), naming the
+coefficient and the distribution to use.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dce.errors import ArgumentError
+
+Z_REFUSE = 1.96
+
+
+def wrong_lognormal_signs(random, names, estimates, se=None, z_min=Z_REFUSE):
+    """``[(name, dist, estimate, z)]``: the log-normal coefficients whose estimate has the other sign than
+    the distribution gives (with ``se``: only where ``|estimate / se| >= z_min``)."""
+    out = []
+    for k, n in enumerate(names):
+        dist = random.get(n)
+        if dist not in ("ln", "-ln"):
+            continue
+        b = float(estimates[k])
+        s = float(se[k]) if se is not None else math.nan
+        z = b / s if s > 0 else math.inf * np.sign(b) if b else 0.0
+        if (dist == "ln" and b < 0) or (dist == "-ln" and b > 0):
+            if se is None or not math.isfinite(s) or abs(z) >= z_min:
+                out.append((n, dist, b, z))
+    return out
+
+
+def check_lognormal_signs(random, names, mnl):
+    """Raise :class:`dce.errors.ArgumentError` (``random``) where a log-normal coefficient's
+    conditional-logit estimate (``mnl``, a ModelResult on the same coefficients) clearly has the other
+    sign: "the coefficient is negative, use -ln".  Coefficients ``mnl`` does not have are not checked."""
+    coef = list(mnl.coef_names or mnl.names)
+    if coef[:len(names)] != list(names):
+        return
+    K = len(names)
+    bad = wrong_lognormal_signs(random, names, mnl.estimates[:K], mnl.se()[:K])
+    if not bad:
+        return
+    n, dist, b, z = bad[0]
+    word, use = ("negative", "-ln") if b < 0 else ("positive", "ln")
+    zt = f", z = {z:.1f}" if math.isfinite(z) else ""
+    raise ArgumentError("random", f"'{n}={dist}': the conditional-logit estimate of '{n}' is {b:.4g}{zt}: the "
+                                  f"coefficient is {word}, use {n}={use} (a {'negative ' if dist == '-ln' else ''}"
+                                  f"log-normal is {'negative' if dist == '-ln' else 'positive'} for every "
+                                  "respondent)")
