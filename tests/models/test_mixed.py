@@ -1,12 +1,14 @@
 """Mixed logit: gradients, numba vs numpy, simulated-truth recovery, the electricity reference, errors."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from dce.data.choice_data import ChoiceData
-from dce.errors import DCEError
+from dce.errors import ArgumentError, DCEError
 from dce.models.mixed.model import MixedLogit, _Problem
 from dce.util.numdiff import jacobian
 from tests.conftest import simulated_choices
@@ -340,7 +342,12 @@ def test_a_lognormal_of_the_wrong_sign_says_so():
     data = simulated_panel(150, 6, 3, lambda r, n: np.column_stack([r.normal(1, 0.5, n),
                                                                     -np.exp(r.normal(0, 0.3, n))]),
                            ["a", "p"], seed=5)
-    wrong = MixedLogit({"a": "n", "p": "ln"}, draws=50, seed=1).fit(data)
+    # issue 20: from the default start the conditional logit's clear sign refuses the fit before it starts
+    with pytest.raises(ArgumentError, match=r"'p=ln'.*the coefficient is negative, use p=-ln"):
+        MixedLogit({"a": "n", "p": "ln"}, draws=50, seed=1).fit(data)
+    # from start values of the user's (the conditional logit's with p's log-mean at log 1e-3, as the default
+    # start was before that check), the fit says so afterwards
+    wrong = MixedLogit({"a": "n", "p": "ln"}, draws=50, seed=1, start=[1.0, math.log(1e-3), 0.1, 0.1]).fit(data)
     said = [w for w in wrong.warnings if "'p'" in w and "sign is probably wrong" in w]
     assert said and "refit with p=-ln" in said[0], wrong.warnings
     right = MixedLogit({"a": "n", "p": "-ln"}, draws=50, seed=1).fit(data)
