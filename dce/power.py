@@ -247,6 +247,8 @@ def power_analysis(design, model, respondents, replications, seed=None, *, truth
     sizes = check_sizes(respondents)
     _check(replications, alpha, target)
     R = int(replications)
+    if hasattr(model, "_validate"):
+        model._validate()                          # the estimator's arguments, once, before any replication
     seed = resolve_seed(seed)
     truth = truth if truth is not None else prior_truth(design.spec)
     if list(truth["names"]) != list(design.spec.param_names):

@@ -225,7 +225,7 @@ def _fit_and_show(est, k, n, cdata, report, df, opt, out, inputs, con):
     if opt.model == "hb":
         write_outputs(est, opt.hb)
     if cdata.spec.get("excluded"):
-        result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
+        result.fit_rows.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
     result.info["provenance"] = provenance(*inputs)
     if report is not None:
         result.info["validation"] = report.to_dict()

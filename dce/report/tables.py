@@ -9,37 +9,15 @@ import math
 import re
 from statistics import NormalDist
 
-from dce.data.coding import references
-from dce.models.results import SE_LABEL
 from dce.report.console import console as make_console
 from dce.report.console import warn
 from dce.report.render import print_table, to_rich
-from dce.tables import Column, Table, cell
+from dce.tables import Column, Table
 
 
 def estimates_table(result, source="") -> Table:
-    """Estimates with s.e., z, p and the 95% interval, then parameters held fixed; for posterior means
-    (a sampler's result) the posterior sd and the 95% credible interval, without z and p."""
-    title = f"{result.label}{': ' + str(source) if source else ''}"
-    se = result.se()
-    lo, hi = result.conf_int()
-    if result.bayesian:
-        t = Table(title, [Column("parameter"), Column("posterior mean", "f6"), Column("posterior sd", "f6"),
-                          Column("95% credible interval", "ci")], key="estimates")
-        for i, name in enumerate(result.names):
-            t.add_row(name, result.estimates[i], se[i], [lo[i], hi[i]])
-        return t
-    t = Table(title, [Column("parameter"), Column("estimate", "f6"), Column(SE_LABEL.get(result.se_type, "s.e."), "f6"),
-                      Column("z", "f2"), Column("p", "p"), Column("95% CI", "ci")], key="estimates")
-    z, p = result.z, result.p
-    for i, name in enumerate(result.names):
-        t.add_row(name, result.estimates[i], se[i], z[i], p[i], [lo[i], hi[i]])
-    for name, value in result.fixed.items():
-        t.add_row(name, value, "fixed", "", "", "")
-    refs = references(result.spec)
-    if refs:
-        t.notes.append("reference levels: " + ", ".join(f"{k} = {v}" for k, v in refs.items()))
-    return t
+    """Estimates with s.e., z, p and the 95% interval (:meth:`dce.models.results.ModelResult.estimates_table`)."""
+    return result.estimates_table(source)
 
 
 def summary_rows(result) -> list:
@@ -59,25 +37,17 @@ def summary_rows(result) -> list:
         ("gradient norm", f"{result.grad_norm:.3g}"),
         ("seconds", f"{result.seconds:.2f}"),
     ]
-    return rows + [(str(k), str(v)) for k, v in result.summary]
+    return rows + [(str(k), str(v)) for k, v in result.fit_rows]
 
 
 def summary_table(result) -> Table:
-    """The fit summary as a table of raw numbers (each cell with its own format), for files and the report."""
-    rows = [["tasks", cell(result.n_tasks, "int")], ["respondents", cell(result.n_respondents, "int")],
-            ["parameters", cell(result.n_params, "int")], ["log-likelihood", cell(result.loglik, "f3")],
-            ["null log-likelihood", cell(result.loglik_null, "f3")], ["rho-squared", cell(result.rho2, "f4")],
-            ["adjusted rho-squared", cell(result.rho2_adj, "f4")], ["AIC", cell(result.aic, "f2")],
-            ["BIC", cell(result.bic, "f2")], ["iterations", cell(result.iterations, "int")],
-            ["converged", cell(bool(result.converged), "yesno")], ["message", result.message],
-            ["gradient norm", cell(result.grad_norm, "g4")], ["seconds", cell(result.seconds, "f2")]]
-    rows += [[str(k), str(v)] for k, v in result.summary]
-    return Table("Fit", [Column("statistic"), Column("value")], rows, key="fit")
+    """The fit summary as a table of raw numbers (:meth:`dce.models.results.ModelResult.fit_table`)."""
+    return result.fit_table()
 
 
 def fit_tables(result, source="") -> list:
-    """Every table of a fit: estimates, the model's own tables, the fit summary."""
-    return [estimates_table(result, source), *result.tables, summary_table(result)]
+    """Every table of a fit: estimates, the model's own tables, the fit summary (:meth:`ModelResult.summary`)."""
+    return list(result.summary(source))
 
 
 def validation_table(v: dict) -> Table:
