@@ -86,14 +86,15 @@ def fit(data, **options):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
-    Long data (one row per alternative):  --alt ALT --task TASK [--id ID]
-    Wide data (one row per task):         attributes in columns price1, price2, ...
+    Long data (one row per alternative): --alt ALT --task TASK [--id ID]
+    Wide data (one row per task):        attributes in columns price1, price2...
+    Survey export (one row per respondent): --design design.csv --spec SPEC.yaml
 
-    \b
-    Exit status: 0 estimates; 2 bad input (nothing written); 3 no reliable estimate (no convergence -
-    for --model hb a population parameter's R-hat above 1.1; poorer mixing is a warning -, no finite
-    maximum, a variable too extreme to estimate with): the tables and --output JSON are still
-    written, with converged: false and the reason.
+    Exit status: 0 estimates; 2 bad input (nothing written); 3 no reliable
+    estimate (no convergence - for --model hb a population parameter's R-hat
+    above 1.1; poorer mixing is a warning -, no finite maximum, a variable too
+    extreme to estimate with): the tables and --output JSON are still written,
+    with converged: false and the reason.
     """
     src = _take(Source, options, data=data)
     opt = _take(ModelOptions, options)

@@ -47,7 +47,8 @@ def power(design_path, spec_path, truth, respondents, replications, model, class
     """Power to detect each target at each number of respondents, from SIMULATED surveys.
 
     \b
-    dce power --design design.csv --spec design.yaml --respondents 50,100,200,400 --replications 200
+    dce power --design design.csv --spec design.yaml \\
+        --respondents 50,100,200,400 --replications 200
     """
     from dce.cli.common import ProgressBar, check_format, emit_tables, info_console, provenance, where_to_run
     from dce.errors import DCEError

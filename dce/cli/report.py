@@ -26,7 +26,8 @@ def report(models, design, shares, wtp, validation, power, output, figures_dir, 
     """Write a self-contained HTML report of MODEL.json files and the study's other results.
 
     \b
-    dce report model.json --design design.json --shares shares.json --wtp wtp.json --output report.html
+    dce report model.json --design design.json --shares shares.json \\
+        --wtp wtp.json --output report.html
     """
     from dce.cli.common import distinct_files
 

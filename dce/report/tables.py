@@ -83,7 +83,7 @@ def print_fit(result, source="", console=None):
 
     con = console or make_console()
     est = estimates_table(result, source)
-    con.print(to_rich(est))
+    con.print(to_rich(est, con.width))
     for note in est.notes:
         con.print(Text(note, style="dim"))
     for table in result.tables:
