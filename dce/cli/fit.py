@@ -90,11 +90,12 @@ def fit(data, **options):
     Wide data (one row per task):        attributes in columns price1, price2...
     Survey export (one row per respondent): --design design.csv --spec SPEC.yaml
 
-    Exit status: 0 estimates; 2 bad input (nothing written); 3 no reliable
-    estimate (no convergence - for --model hb a population parameter's R-hat
-    above 1.1; poorer mixing is a warning -, no finite maximum, a variable too
-    extreme to estimate with): the tables and --output JSON are still written,
-    with converged: false and the reason.
+    \b
+    Exit status: 0 estimates; 2 bad input (nothing written);
+    3 no reliable estimate (no convergence - for --model hb a population
+    parameter's R-hat above 1.1; poorer mixing is a warning -, no finite
+    maximum, a variable too extreme to estimate with): the tables and the
+    --output JSON are still written, with converged: false and the reason.
     """
     src = _take(Source, options, data=data)
     opt = _take(ModelOptions, options)
