@@ -10,7 +10,6 @@ from dce.cli._hb import check_options, hb_estimator, hb_options, write_outputs
 from dce.cli.common import (OUTPUT, SEED, Count, ProgressBar, check_format, console, distinct_files, emit_tables,
                             format_option, info_console, parse_random, provenance, runner_options, user_errors,
                             warn, where_to_run)
-from dce.cli.errors import arguments_as
 from dce.errors import ArgumentError, DCEError, UnreliableEstimate
 from dce.models import model_class
 from dce.util.io import atomic_open, write_json
@@ -24,7 +23,8 @@ from dce.util.seeds import resolve_seed
               help="Survey export mode: the design CSV the respondents answered.")
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False),
               help="Survey export mode: the design YAML (coding of the attributes).")
-@click.option("--id-col", "id_col_s", default="id", show_default=True, help="Survey export: respondent id column.")
+@click.option("--id-col", "id_col_s", default=None, hidden=True,
+              help="Deprecated spelling of --id (survey export); to be removed in the next release.")
 @click.option("--block-col", default="block", show_default=True, help="Survey export: block column.")
 @click.option("--answer-cols", default="q{k}", show_default=True,
               help="Survey export: answer columns, a pattern with {k} or a comma list.")
@@ -36,7 +36,8 @@ from dce.util.seeds import resolve_seed
               help="YAML file with one utility per alternative (labelled experiments).")
 @click.option("--alt", help="Long data: the column naming the alternative of each row.")
 @click.option("--task", help="Long data: the column identifying the choice task.")
-@click.option("--id", "id_col", help="The respondent id column (panels, clustered s.e.).")
+@click.option("--id", "id_col", help="The respondent id column (panels, clustered s.e.; a survey export: "
+                                     "default 'id').")
 @click.option("--choice", "choice_col", help="The choice column when the formula does not name it.")
 @click.option("--avail", help="Wide data: stem of the availability columns (e.g. av for av1, av2, ...).")
 @click.option("--sheet", help="Excel: the sheet to read (default: the first).")
@@ -59,7 +60,8 @@ from dce.util.seeds import resolve_seed
                    "NAME=ln or NAME=-ln.")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
 @click.option("--draws", type=Count(2, 1_000_000), default=1000, show_default=True,
-              help="Mixed logit: simulation draws per respondent (2 to 1,000,000).")
+              help="Mixed logit: simulation draws of the random coefficients per respondent, for the simulated "
+                   "likelihood (2 to 1,000,000).")
 @click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",
               show_default=True, help="Mixed logit: kind of draws.")
 @click.option("--seed", type=SEED, default=None,
@@ -355,6 +357,17 @@ def _estimator(opt, seed, progress, classes=None):
                                 draw_type=opt.draw_type, starts=opt.starts, threads=threads, backend=backend, **common)
 
 
+def _survey_id(src):
+    """The respondent id column of a survey export: --id (default 'id'); --id-col, its old spelling,
+    still works for one release with a warning."""
+    if src.id_col_s is None:
+        return src.id_col or "id"
+    if src.id_col is not None and src.id_col != src.id_col_s:
+        raise DCEError(f"--id {src.id_col} and --id-col {src.id_col_s}: give one (--id-col is the old name of --id)")
+    click.echo("warning: --id-col is deprecated and will be removed in the next release: use --id", err=True)
+    return src.id_col_s
+
+
 def _choice_data(src, price=None):
     """The ChoiceData of the command's input (and the validation report of a survey export)."""
     from dce.data.readers import read_table
@@ -372,11 +385,10 @@ def _choice_data(src, price=None):
         design = read_design_csv(design_path, spec)
         with open(spec_path, encoding="utf-8") as fh:
             spec_text = fh.read()
-        with arguments_as({"id_col": "id_col_s"}):
-            cdata, report = choice_data_from_survey(
-                df, design, source=data, id_col=src.id_col_s, block_col=src.block_col, answer_cols=src.answer_cols,
-                codes=parse_codes(src.codes), missing=src.missing, interactions=parse_interactions(src.interactions),
-                design_source=design_path, spec_text=spec_text)
+        cdata, report = choice_data_from_survey(
+            df, design, source=data, id_col=_survey_id(src), block_col=src.block_col, answer_cols=src.answer_cols,
+            codes=parse_codes(src.codes), missing=src.missing, interactions=parse_interactions(src.interactions),
+            design_source=design_path, spec_text=spec_text)
         return cdata, report, df
     if model_file is not None:
         from dce.data.modelfile import choice_data_from_model_file
