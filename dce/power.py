@@ -180,6 +180,7 @@ def _replicate(ctx, n, stream):
     est = copy.copy(ctx.model)
     est.seed = int(child(stream, 1).generate_state(1)[0])
     est.callback = None
+    est.progress = None
     est.threads = 1
     if hasattr(est, "workers"):
         est.workers, est.scheduler = 1, None

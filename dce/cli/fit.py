@@ -107,6 +107,11 @@ def fit(data, **options):
     seed = resolve_seed(opt.seed)     # one seed for every fit of the command, reported in each
     counts = _class_counts(opt.classes) if opt.model == "latent" else [None]
     progress = None if out.quiet or opt.model == "mnl" else _progress_printer
+    if not out.quiet:      # a machine's first mixed or HB fit compiles kernels: say so, once
+        from dce.util.jit import set_compile_notice
+
+        set_compile_notice(_compile_notice)
+        click.get_current_context().call_on_close(lambda: set_compile_notice(None))
     ests = [_estimator(opt, seed, progress, classes=k) for k in counts]
     for est in ests:     # where the starts run (several starts only)
         est.workers, est.scheduler = out.workers, out.scheduler
@@ -258,8 +263,9 @@ def _fit_one(est, cdata, individual=None):
     try:
         result = est.fit(cdata)
     finally:
-        if est.callback is not None:
-            est.callback.close()
+        for display in (est.callback, getattr(est, "progress", None)):
+            if display is not None:
+                display.close()
     if individual and np.all(np.isfinite(result.estimates)):   # not for a fit that gave no estimates
         table = est.individual_means(cdata)
         with atomic_open(individual, newline="") as fh:
@@ -346,10 +352,14 @@ def _estimator(opt, seed, progress, classes=None):
         return hb_estimator(random_, correlated, seed, progress, backend, opt.hb)
     if model == "mnl":
         return model_class(family)(**common)
+    cls = model_class(family)
+    if progress and (opt.starts or cls.default_starts) > 1:
+        # several starts: a bar of the starts (they may run in other processes), not the iterations
+        what = f"{cls.label}{f', {classes} classes' if classes else ''}: starts"
+        common.update(callback=None, progress=ProgressBar(what))
     if model == "latent":
         shared = [s.strip() for s in (shared or "").split(",") if s.strip()]
-        return model_class("latent")(classes=classes, shared=shared, membership=opt.membership, starts=opt.starts,
-                                     **common)
+        return cls(classes=classes, shared=shared, membership=opt.membership, starts=opt.starts, **common)
     corr = None
     if correlated:
         corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
@@ -402,6 +412,10 @@ def _choice_data(src, price=None):
         formula = price_formula(formula, price, df, source=data)
     return choice_data_from_formula(df, formula, source=data, alt=src.alt, task=src.task, id_col=src.id_col,
                                     choice_col=src.choice_col, avail=src.avail), None, df
+
+
+def _compile_notice(what):
+    click.echo(f"compiling the {what} kernels (numba): once after an install, later fits use the cache", err=True)
 
 
 class _progress_printer:

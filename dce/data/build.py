@@ -429,8 +429,10 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     if counts.max() > 1:
         c = int(np.flatnonzero(counts > 1)[0])
         rows = np.flatnonzero(cell == c)[:2] + 1
-        raise DCEError(f"{source}: task {task_ids[c // J]} lists alternative '{a_uni[c % J]}' twice "
-                       f"(rows {rows[0]} and {rows[1]})")
+        # the likely slip: a real column that does not name the alternatives (an id, a task number)
+        raise ArgumentError("alt", f"{source}: task {task_ids[c // J]} lists alternative '{a_uni[c % J]}' twice "
+                                   f"(rows {rows[0]} and {rows[1]}): is '{alt}' the column naming each row's "
+                                   "alternative?")
     chosen_flag = _choice_flags(df, response, source)
     present = np.ones(len(df), bool)
     if avail is not None:

@@ -57,7 +57,7 @@ class Model:
     singular_warning = "the Hessian is singular at the estimates: some parameters are not identified"
 
     def __init__(self, *, se="classical", starts=None, seed=None, maxiter=None, tol=None, start=None,
-                 callback=None, threads=None, backend="auto", workers=1, scheduler=None):
+                 callback=None, threads=None, backend="auto", workers=1, scheduler=None, progress=None):
         self.se = se
         self.starts = starts
         self.seed = seed
@@ -70,6 +70,8 @@ class Model:
         # where the starts run (dce.runner): local processes (None: every core) or a Dask scheduler
         self.workers = workers
         self.scheduler = scheduler
+        # progress(done, total) after each start when there are several (wherever they run)
+        self.progress = progress
 
     def _validate(self):
         """Check the arguments the constructor stored and fill in the family's defaults (``starts=None``
@@ -218,15 +220,19 @@ class Model:
         self._before_starts(problem, data)
         ss = streams(seed, self.starts)
         if self.starts == 1 or (self.scheduler is None and self.workers == 1):
-            outs = [self._start(problem, data, s, ss[s], f"start {s + 1}/{self.starts}: " if self.starts > 1 else "")
-                    for s in range(self.starts)]
+            outs = []
+            for s in range(self.starts):
+                outs.append(self._start(problem, data, s, ss[s],
+                                        f"start {s + 1}/{self.starts}: " if self.starts > 1 else ""))
+                if self.progress is not None and self.starts > 1:
+                    self.progress(s + 1, self.starts)
         else:
             import functools
 
             from dce.runner import resolve_workers, run
 
             worker = copy.copy(self)
-            worker.callback, worker.workers, worker.scheduler = None, 1, None
+            worker.callback, worker.progress, worker.workers, worker.scheduler = None, None, 1, None
             if self.scheduler is None:   # the cores are shared among the local workers
                 from dce.util.backend import resolve_threads
 
@@ -234,8 +240,10 @@ class Model:
                 worker.threads = max(1, resolve_threads(self.threads) // n)
             else:
                 worker.threads = 1
+            if self.progress is not None:
+                self.progress(0, self.starts)
             outs = run(_start_task, range(self.starts), ss, workers=self.workers, scheduler=self.scheduler,
-                       setup=functools.partial(_start_context, worker, data, seed))
+                       setup=functools.partial(_start_context, worker, data, seed), progress=self.progress)
         return [{"start": s, "opt": opt, "iterations": iterations,
                  "loglik": opt.loglik if opt is not None else -math.inf} for s, (opt, iterations) in enumerate(outs)]
 

@@ -220,9 +220,9 @@ def _null_text(d):
 
 
 def comparison_table(results) -> Table:
-    """Models side by side: log-likelihood, parameters, AIC, BIC, CAIC, entropy R-squared and the smallest
-    segment share (for models with segments of respondents, e.g. latent classes)."""
-    t = Table("Model comparison", [Column("model"), Column("segments", "int"), Column("LL", "f3"),
+    """Models side by side: the number of classes, log-likelihood, parameters, AIC, BIC, CAIC, entropy
+    R-squared and the smallest class share (for models with classes of respondents: latent classes)."""
+    t = Table("Model comparison", [Column("model"), Column("classes", "int"), Column("LL", "f3"),
                                    Column("P", "int"), Column("AIC", "f2"), Column("BIC", "f2"),
                                    Column("CAIC", "f2"), Column("entropy R²", "f4"),
                                    Column("min share", "pct1")], key="comparison")
@@ -232,5 +232,5 @@ def comparison_table(results) -> Table:
         t.add_row(r.label, len(segs) or 1, r.loglik, r.n_params, r.aic, r.bic, caic,
                   r.info.get("entropy_r2"), min((s[1] for s in segs), default=1.0))
     t.notes.append("P parameters; BIC uses the number of tasks, CAIC the number of respondents: -2 LL + P (ln N + 1); "
-                   "min share: the smallest segment (class)")
+                   "min share: the smallest class")
     return t

@@ -41,8 +41,6 @@ def test_categorical_text_column_and_reference_named():
 
 
 def test_a_model_fitted_with_the_old_dummy_names_still_codes_scenarios():
-    from dce.data.build import rebuild_design
-
     d = choice_data_from_formula(long_frame(), "choice ~ price + C(brand, ref='z')", alt="alt", task="task")
     old = {k: v for k, v in d.spec.items() if k != "dummy_names"}
     old["names"] = ["price", "C(brand, ref='z')[T.x]", "C(brand, ref='z')[T.y]"]
@@ -167,6 +165,16 @@ def test_duplicate_alternative_in_task():
     df = long_frame()
     df.loc[1, "alt"] = "a"
     assert "task 1 lists alternative 'a' twice" in err(df)
+
+
+def test_a_real_but_wrong_alt_column_suggests_checking_it():
+    from dce.errors import ArgumentError
+
+    df = long_frame()
+    with pytest.raises(ArgumentError) as e:
+        choice_data_from_formula(df, "choice ~ price", alt="id", task="task")     # the respondent id, not alt
+    assert e.value.argument == "alt" and "lists alternative '1' twice" in str(e.value)
+    assert "is 'id' the column naming each row's alternative?" in str(e.value)
 
 
 def test_long_data_needs_task():

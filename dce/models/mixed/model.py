@@ -58,7 +58,7 @@ def _kernel(backend):
         from dce.models.mixed.kernels import COMPILE_PARTS, panel_kernel
         from dce.util.jit import compile_parts
 
-        compile_parts(panel_kernel, COMPILE_PARTS)    # the first run on a machine: in parallel processes
+        compile_parts(panel_kernel, COMPILE_PARTS, "mixed logit")    # a machine's first run: in parallel
         return panel_kernel, "numba"
     from dce.models.mixed.kernels_ref import panel_kernel_np
 
