@@ -112,6 +112,11 @@ def test_design_evaluate(recorded):
     check(run("design", "--evaluate", EX / "design.csv", SPEC), recorded)
 
 
+def test_design_make(recorded, tmp_path):
+    check(run("design", ROOT / "designs" / "generic_3x3.yaml", "--output", tmp_path / "d.csv", "--seed", "1",
+              "--starts", "2", "--workers", "1"), recorded)
+
+
 def test_fit_survey(recorded, tmp_path):
     check(run("fit", EX / "responses.csv", "--design", EX / "design.csv", "--spec", SPEC,
               "--interactions", "asc_status_quo:language", "--se", "cluster"), recorded)
