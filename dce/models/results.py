@@ -325,6 +325,9 @@ class ModelResult:
                 ["BIC", cell(self.bic, "f2")], ["iterations", cell(self.iterations, "int")],
                 ["converged", cell(bool(self.converged), "yesno")], ["message", self.message],
                 ["gradient norm", cell(self.grad_norm, "g4")], ["seconds", cell(self.seconds, "f2")]]
+        if self.bayesian:   # a sampler's mean in-sample LL of individual coefficients: no AIC/BIC (RLH instead)
+            rows = [(["mean posterior log-likelihood", r[1]] if r[0] == "log-likelihood" else r) for r in rows
+                    if r[0] not in ("AIC", "BIC", "rho-squared", "adjusted rho-squared")]
         rows += [[str(k), str(v)] for k, v in self.fit_rows]
         return Table("Fit", [Column("statistic"), Column("value")], rows, key="fit")
 
