@@ -5,6 +5,11 @@ the CLI and of terminal output so it can be used as a library; ``dce.cli`` is a 
 The names below are re-exported lazily (PEP 562): ``import dce`` loads nothing heavy, and
 ``from dce import MixedLogit`` imports only what that name needs.
 
+Every model family of the registry (:data:`dce.models.MODELS`) is exported: :class:`ConditionalLogit`,
+:class:`MixedLogit`, :class:`LatentClassLogit`, :class:`ConditionalLogitWTP`, :class:`MixedLogitWTP` and
+:class:`HierarchicalBayes`; each ``fit(data)`` returns a :class:`ModelResult` that speaks the statsmodels
+idiom (``params``, ``bse``, ``conf_int()``, ``summary()``, ``predict(data)``).
+
 >>> from dce import ConditionalLogit, choice_data_from_formula, preference_shares   # doctest: +SKIP
 """
 
@@ -34,6 +39,9 @@ _EXPORTS = {
     "ModelResult": "dce.models.results",
     "ConditionalLogit": "dce.models.mnl",
     "MixedLogit": "dce.models.mixed.model",
+    "LatentClassLogit": "dce.models.latent",
+    "ConditionalLogitWTP": "dce.models.wtp_space",
+    "MixedLogitWTP": "dce.models.wtp_space",
     "HierarchicalBayes": "dce.models.hb.model",
     "model_class": "dce.models",
     # post-estimation

@@ -213,6 +213,7 @@ def _replicate(ctx, n, stream):
     est = copy.copy(ctx.model)
     est.seed = int(child(stream, 1).generate_state(1)[0])
     est.callback = None
+    est.progress = None
     est.threads = 1
     if hasattr(est, "workers"):
         est.workers, est.scheduler = 1, None
@@ -287,6 +288,8 @@ def power_analysis(design, model, respondents, replications, seed=None, *, truth
     sizes = check_sizes(respondents)
     _check(replications, alpha, target)
     R = int(replications)
+    if hasattr(model, "_validate"):
+        model._validate()                          # the estimator's arguments, once, before any replication
     seed = resolve_seed(seed)
     truth = truth if truth is not None else prior_truth(design.spec)
     if list(truth["names"]) != list(design.spec.param_names):

@@ -88,6 +88,30 @@ class Table:
         i = self.header.index(name)
         return [r[i] for r in self.rows]
 
+    def as_text(self) -> str:
+        """Plain text: the title, the header, a rule and the formatted rows (numbers right-aligned), then
+        the notes; for a Python prompt (the terminal's renderer is :mod:`dce.report.render`)."""
+        cells = [self.header] + self.formatted()
+        widths = [max(len(str(r[i])) for r in cells) for i in range(len(self.columns))]
+        right = [c.numeric for c in self.columns]
+
+        def line(r):
+            return "  ".join(str(v).rjust(w) if al else str(v).ljust(w)
+                             for v, w, al in zip(r, widths, right)).rstrip()
+        out = [self.title, line(self.header), "  ".join("-" * w for w in widths)]
+        out += [line(r) for r in cells[1:]] + list(self.notes)
+        return "\n".join(out)
+
+    def as_html(self) -> str:
+        """A plain HTML table (for notebooks)."""
+        import html
+
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
+                       for r in self.formatted())
+        notes = "".join(f"<p>{html.escape(n)}</p>" for n in self.notes)
+        return f"<table><caption>{html.escape(self.title)}</caption><tr>{head}</tr>{body}</table>{notes}"
+
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict:
         return {"key": self.key, "title": self.title,

@@ -16,7 +16,8 @@ from dce import __version__
 
 # name -> (module, attribute, one-line help shown by `dce --help` without importing the module)
 COMMANDS = {
-    "fit": ("dce.cli.fit", "fit", "Estimate a conditional or mixed logit from choice data."),
+    "fit": ("dce.cli.fit", "fit", "Estimate a model: conditional, mixed, latent class or hierarchical "
+                                 "Bayes logit (the first two also in WTP space)."),
     "design": ("dce.cli.design", "design", "Make or evaluate an efficient choice-set design."),
     "shares": ("dce.cli.shares", "shares", "Predicted shares preferring scenarios over a reference."),
     "wtp": ("dce.cli.wtp", "wtp", "Willingness to pay and attribute importance."),
@@ -119,21 +120,25 @@ def cli():
     """dce: discrete choice experiments, from design to policy answer.
 
     \b
-    dce design designs/newdeal.yaml --output design.csv     make a design
-    dce fit data.csv --formula "choice ~ price + C(brand)" --alt alt --task task
-    dce shares model.json --scenarios scenarios.yaml         shares against the status quo
+    dce design designs/newdeal.yaml --output design.csv      make a design
+    dce fit data.csv --formula "choice ~ price + C(brand)" \\
+        --alt alt --task task --output model.json            fit a model
+    dce shares model.json --scenarios scenarios.yaml     shares vs status quo
 
     \b
     Exit status:
       0    success
-      2    bad input: one line names the file, column, row, key or option; nothing is written
-      3    no reliable estimate (no convergence - for --model hb an R-hat above 1.1 -, no finite
-           maximum, a fit that could not start): the outputs are still written, with
-           converged: false and the reason
+      2    bad input: one line names the file, column, row, key or
+           option; nothing is written
+      3    no reliable estimate (no convergence - for --model hb an
+           R-hat above 1.1 -, no finite maximum, a fit that could not
+           start): the outputs are still written, with converged: false
+           and the reason
       130  interrupted (Ctrl-C): no file is left half-written
-      143  terminated (SIGTERM, as a batch scheduler sends): worker processes stopped, nothing
-           half-written
-      1    an internal error (a defect: please report it; DCE_DEBUG=1 shows the traceback)
+      143  terminated (SIGTERM, as a batch scheduler sends): workers
+           stopped, nothing half-written
+      1    an internal error (a defect: please report it; DCE_DEBUG=1
+           shows the traceback)
     """
 
 

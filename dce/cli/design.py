@@ -8,7 +8,7 @@ from dce.cli.common import OUTPUT, SEED, Count, format_option, runner_options, u
 
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--output", "-o", type=OUTPUT, help="Write the design to this CSV.")
+@click.option("--output", "-o", type=OUTPUT, help="Write the design as CSV (block, task, alt, attributes); the diagnostics go to --json.")
 @click.option("--evaluate", "evaluate_csv", type=click.Path(dir_okay=False),
               help="Evaluate this design CSV (block, task, alt, attributes...) instead of making one.")
 @click.option("--seed", type=SEED, default=None,
@@ -16,7 +16,8 @@ from dce.cli.common import OUTPUT, SEED, Count, format_option, runner_options, u
 @click.option("--starts", type=Count(1, 10_000), default=10, show_default=True,
               help="Random starts of the coordinate exchange (1 to 10,000).")
 @click.option("--draws", type=Count(1, 100_000), default=None,
-              help="Prior draws for a Bayesian prior, 1 to 100,000 (default: the spec's 'draws').")
+              help="Draws of a Bayesian prior for the D-error, 1 to 100,000 (default: the spec's 'draws'); "
+                   "not the simulation draws of dce fit.")
 @click.option("--questionnaire", type=OUTPUT, help="Write the tasks per block as Markdown.")
 @click.option("--json", "json_path", type=OUTPUT, help="Write the diagnostics as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the diagnostics.")

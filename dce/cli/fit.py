@@ -10,7 +10,6 @@ from dce.cli._hb import check_options, hb_estimator, hb_options, write_outputs
 from dce.cli.common import (OUTPUT, SEED, Count, ProgressBar, check_format, console, distinct_files, emit_tables,
                             format_option, info_console, parse_random, provenance, runner_options, user_errors,
                             warn, where_to_run)
-from dce.cli.errors import arguments_as
 from dce.errors import ArgumentError, DCEError, UnreliableEstimate
 from dce.models import model_class
 from dce.util.io import atomic_open, write_json
@@ -24,7 +23,8 @@ from dce.util.seeds import resolve_seed
               help="Survey export mode: the design CSV the respondents answered.")
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False),
               help="Survey export mode: the design YAML (coding of the attributes).")
-@click.option("--id-col", "id_col_s", default="id", show_default=True, help="Survey export: respondent id column.")
+@click.option("--id-col", "id_col_s", default=None, hidden=True,
+              help="Deprecated spelling of --id (survey export); to be removed in the next release.")
 @click.option("--block-col", default="block", show_default=True, help="Survey export: block column.")
 @click.option("--answer-cols", default="q{k}", show_default=True,
               help="Survey export: answer columns, a pattern with {k} or a comma list.")
@@ -36,7 +36,8 @@ from dce.util.seeds import resolve_seed
               help="YAML file with one utility per alternative (labelled experiments).")
 @click.option("--alt", help="Long data: the column naming the alternative of each row.")
 @click.option("--task", help="Long data: the column identifying the choice task.")
-@click.option("--id", "id_col", help="The respondent id column (panels, clustered s.e.).")
+@click.option("--id", "id_col", help="The respondent id column (panels, clustered s.e.; a survey export: "
+                                     "default 'id').")
 @click.option("--choice", "choice_col", help="The choice column when the formula does not name it.")
 @click.option("--avail", help="Wide data: stem of the availability columns (e.g. av for av1, av2, ...).")
 @click.option("--sheet", help="Excel: the sheet to read (default: the first).")
@@ -59,7 +60,8 @@ from dce.util.seeds import resolve_seed
                    "NAME=ln or NAME=-ln.")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
 @click.option("--draws", type=Count(2, 1_000_000), default=1000, show_default=True,
-              help="Mixed logit: simulation draws per respondent (2 to 1,000,000).")
+              help="Mixed logit: simulation draws of the random coefficients per respondent, for the simulated "
+                   "likelihood (2 to 1,000,000).")
 @click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",
               show_default=True, help="Mixed logit: kind of draws.")
 @click.option("--seed", type=SEED, default=None,
@@ -86,14 +88,16 @@ def fit(data, **options):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
-    Long data (one row per alternative):  --alt ALT --task TASK [--id ID]
-    Wide data (one row per task):         attributes in columns price1, price2, ...
+    Long data (one row per alternative): --alt ALT --task TASK [--id ID]
+    Wide data (one row per task):        attributes in columns price1, price2...
+    Survey export (one row per respondent): --design design.csv --spec SPEC.yaml
 
     \b
-    Exit status: 0 estimates; 2 bad input (nothing written); 3 no reliable estimate (no convergence -
-    for --model hb a population parameter's R-hat above 1.1; poorer mixing is a warning -, no finite
-    maximum, a variable too extreme to estimate with): the tables and --output JSON are still
-    written, with converged: false and the reason.
+    Exit status: 0 estimates; 2 bad input (nothing written);
+    3 no reliable estimate (no convergence - for --model hb a population
+    parameter's R-hat above 1.1; poorer mixing is a warning -, no finite
+    maximum, a variable too extreme to estimate with): the tables and the
+    --output JSON are still written, with converged: false and the reason.
     """
     src = _take(Source, options, data=data)
     opt = _take(ModelOptions, options)
@@ -103,6 +107,11 @@ def fit(data, **options):
     seed = resolve_seed(opt.seed)     # one seed for every fit of the command, reported in each
     counts = _class_counts(opt.classes) if opt.model == "latent" else [None]
     progress = None if out.quiet or opt.model == "mnl" else _progress_printer
+    if not out.quiet:      # a machine's first mixed or HB fit compiles kernels: say so, once
+        from dce.util.jit import set_compile_notice
+
+        set_compile_notice(_compile_notice)
+        click.get_current_context().call_on_close(lambda: set_compile_notice(None))
     ests = [_estimator(opt, seed, progress, classes=k) for k in counts]
     for est in ests:     # where the starts run (several starts only)
         est.workers, est.scheduler = out.workers, out.scheduler
@@ -225,7 +234,7 @@ def _fit_and_show(est, k, n, cdata, report, df, opt, out, inputs, con):
     if opt.model == "hb":
         write_outputs(est, opt.hb)
     if cdata.spec.get("excluded"):
-        result.summary.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
+        result.fit_rows.append(("rows excluded (exclude:)", f"{cdata.spec['excluded']:,}"))
     result.info["provenance"] = provenance(*inputs)
     if report is not None:
         result.info["validation"] = report.to_dict()
@@ -254,8 +263,9 @@ def _fit_one(est, cdata, individual=None):
     try:
         result = est.fit(cdata)
     finally:
-        if est.callback is not None:
-            est.callback.close()
+        for display in (est.callback, getattr(est, "progress", None)):
+            if display is not None:
+                display.close()
     if individual and np.all(np.isfinite(result.estimates)):   # not for a fit that gave no estimates
         table = est.individual_means(cdata)
         with atomic_open(individual, newline="") as fh:
@@ -342,15 +352,30 @@ def _estimator(opt, seed, progress, classes=None):
         return hb_estimator(random_, correlated, seed, progress, backend, opt.hb)
     if model == "mnl":
         return model_class(family)(**common)
+    cls = model_class(family)
+    if progress and (opt.starts or cls.default_starts) > 1:
+        # several starts: a bar of the starts (they may run in other processes), not the iterations
+        what = f"{cls.label}{f', {classes} classes' if classes else ''}: starts"
+        common.update(callback=None, progress=ProgressBar(what))
     if model == "latent":
         shared = [s.strip() for s in (shared or "").split(",") if s.strip()]
-        return model_class("latent")(classes=classes, shared=shared, membership=opt.membership, starts=opt.starts,
-                                     **common)
+        return cls(classes=classes, shared=shared, membership=opt.membership, starts=opt.starts, **common)
     corr = None
     if correlated:
         corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
     return model_class(family)(random=parse_random(random_), correlated=corr, draws=opt.draws,
                                 draw_type=opt.draw_type, starts=opt.starts, threads=threads, backend=backend, **common)
+
+
+def _survey_id(src):
+    """The respondent id column of a survey export: --id (default 'id'); --id-col, its old spelling,
+    still works for one release with a warning."""
+    if src.id_col_s is None:
+        return src.id_col or "id"
+    if src.id_col is not None and src.id_col != src.id_col_s:
+        raise DCEError(f"--id {src.id_col} and --id-col {src.id_col_s}: give one (--id-col is the old name of --id)")
+    click.echo("warning: --id-col is deprecated and will be removed in the next release: use --id", err=True)
+    return src.id_col_s
 
 
 def _choice_data(src, price=None):
@@ -370,11 +395,10 @@ def _choice_data(src, price=None):
         design = read_design_csv(design_path, spec)
         with open(spec_path, encoding="utf-8") as fh:
             spec_text = fh.read()
-        with arguments_as({"id_col": "id_col_s"}):
-            cdata, report = choice_data_from_survey(
-                df, design, source=data, id_col=src.id_col_s, block_col=src.block_col, answer_cols=src.answer_cols,
-                codes=parse_codes(src.codes), missing=src.missing, interactions=parse_interactions(src.interactions),
-                design_source=design_path, spec_text=spec_text)
+        cdata, report = choice_data_from_survey(
+            df, design, source=data, id_col=_survey_id(src), block_col=src.block_col, answer_cols=src.answer_cols,
+            codes=parse_codes(src.codes), missing=src.missing, interactions=parse_interactions(src.interactions),
+            design_source=design_path, spec_text=spec_text)
         return cdata, report, df
     if model_file is not None:
         from dce.data.modelfile import choice_data_from_model_file
@@ -388,6 +412,10 @@ def _choice_data(src, price=None):
         formula = price_formula(formula, price, df, source=data)
     return choice_data_from_formula(df, formula, source=data, alt=src.alt, task=src.task, id_col=src.id_col,
                                     choice_col=src.choice_col, avail=src.avail), None, df
+
+
+def _compile_notice(what):
+    click.echo(f"compiling the {what} kernels (numba): once after an install, later fits use the cache", err=True)
 
 
 class _progress_printer:

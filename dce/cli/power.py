@@ -22,7 +22,7 @@ from dce.cli.common import format_option, runner_options, user_errors
 @click.option("--shared", help="Latent class: comma list of coefficients equal across classes.")
 @click.option("--random", "random_", multiple=True, help="Mixed logit: NAME=DIST (n, ln, -ln, t, u), as dce fit.")
 @click.option("--correlated", help="Mixed logit: comma list of random coefficients to correlate, or 'all'.")
-@click.option("--draws", type=int, default=500, show_default=True, help="Mixed logit: simulation draws per fit.")
+@click.option("--draws", type=int, default=500, show_default=True, help="Mixed logit: simulation draws per respondent in each fit (as dce fit --draws).")
 @click.option("--draw-type", type=click.Choice(["halton", "sobol", "mlhs", "random"]), default="halton",
               show_default=True, help="Mixed logit: kind of draws.")
 @click.option("--starts", type=int, default=None, help="Starting points of each fit (default: the model's).")
@@ -47,7 +47,8 @@ def power(design_path, spec_path, truth, respondents, replications, model, class
     """Power to detect each target at each number of respondents, from SIMULATED surveys.
 
     \b
-    dce power --design design.csv --spec design.yaml --respondents 50,100,200,400 --replications 200
+    dce power --design design.csv --spec design.yaml \\
+        --respondents 50,100,200,400 --replications 200
     """
     from dce.cli.common import ProgressBar, check_format, emit_tables, info_console, provenance, where_to_run
     from dce.errors import DCEError

@@ -26,7 +26,8 @@ def report(models, design, shares, wtp, validation, power, output, figures_dir, 
     """Write a self-contained HTML report of MODEL.json files and the study's other results.
 
     \b
-    dce report model.json --design design.json --shares shares.json --wtp wtp.json --output report.html
+    dce report model.json --design design.json --shares shares.json \\
+        --wtp wtp.json --output report.html
     """
     from dce.cli.common import distinct_files
 
@@ -37,10 +38,13 @@ def report(models, design, shares, wtp, validation, power, output, figures_dir, 
     from dce.cli.errors import invocation
     from dce.report.document import build_report, write_report
 
-    rep = build_report(models=models, design=design, shares=shares, wtp=wtp, validation=validation, power=power,
-                       title=title, command=invocation())
-    write_report(rep, output, figures_dir=figures_dir)
-    from dce.cli.common import console
+    from dce.cli.common import ProgressBar, console
+
+    with ProgressBar("report: sections and figures") as bar:
+        rep = build_report(models=models, design=design, shares=shares, wtp=wtp, validation=validation,
+                           power=power, title=title, command=invocation(), progress=bar)
+    with ProgressBar("report: figure files (SVG, PNG)") as bar:
+        write_report(rep, output, figures_dir=figures_dir, progress=bar)
 
     con = console(stderr=True)
     con.print(f"report written to {output} ({len(rep.figures)} figures"

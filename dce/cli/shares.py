@@ -25,14 +25,15 @@ from dce.cli.common import LEVEL, OUTPUT, SEED, Count, format_option, user_error
 @click.option("--sims", type=Count(10, 1_000_000), default=2000, show_default=True,
               help="Krinsky-Robb parameter draws (10 to 1,000,000).")
 @click.option("--draws", type=Count(1, 100_000), default=1000, show_default=True,
-              help="Draws of the coefficients per share where they vary over respondents (mixed logit; "
-                   "1 to 100,000).")
+              help="Draws of the random coefficients per share, where they vary over respondents (mixed "
+                   "logit; 1 to 100,000); not the draws of the fit (dce fit --draws).")
 @click.option("--by", help="Shares per level of this respondent covariate (the model must interact with it).")
 @click.option("--seed", type=SEED, default=None, help="Seed of the simulation, 0 to 4294967295 (reported).")
 @click.option("--output", "-o", type=OUTPUT, help="Write the shares as JSON (atomically).")
 @format_option
+@click.option("--quiet", "-q", is_flag=True, help="Only the table: no notes under it (warnings and errors still).")
 @user_errors
-def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
+def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt, quiet):
     """Shares of respondents preferring each scenario of SCENARIOS over the reference, from MODEL.json."""
     from dce.cli.common import check_format, distinct_files
 
@@ -70,6 +71,8 @@ def shares(model, scenarios, ci, level, sims, draws, by, seed, output, fmt):
                        + (f"; {draws} draws of the random coefficients" if varies else "") + f"; seed {seed}")
     from dce.cli.common import emit_tables, provenance
 
+    if quiet:
+        table.notes = []
     emit_tables([table], fmt)
     if output:
         from dce.util.io import write_json

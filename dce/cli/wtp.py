@@ -15,8 +15,9 @@ from dce.cli.common import LEVEL, OUTPUT, SEED, Count, format_option, user_error
 @click.option("--seed", type=SEED, default=None, help="Seed of the simulation, 0 to 4294967295 (reported).")
 @click.option("--output", "-o", type=OUTPUT, help="Write the results as JSON (atomically).")
 @format_option
+@click.option("--quiet", "-q", is_flag=True, help="Only the tables: no notes under them (warnings and errors still).")
 @user_errors
-def wtp(model, cost, level, sims, seed, output, fmt):
+def wtp(model, cost, level, sims, seed, output, fmt, quiet):
     """Marginal rates of substitution of every coefficient against COST, and attribute importance."""
     from dce.cli.common import check_format, distinct_files
 
@@ -46,6 +47,9 @@ def wtp(model, cost, level, sims, seed, output, fmt):
                                 f"willingness-to-pay space against {cost}, the distribution of its WTPs)")
     from dce.cli.common import emit_tables, provenance
 
+    if quiet:
+        for t in tables:
+            t.notes = []
     emit_tables(tables, fmt)
     if output:
         from dce.util.io import write_json

@@ -327,7 +327,20 @@ def _eval_numeric(expr, coder: _Coder):
     return v
 
 
-def _factor_columns(expr, info, coder, full_rank):
+# how the dummies of a categorical factor are named: ``column[level]`` (as in a survey export), e.g.
+# ``doctor[junior doctor]`` for ``C(doctor, ref='consultant')``; models fitted before version 0.2 carry no
+# ``dummy_names`` in their spec and keep their names ``C(doctor, ref='consultant')[T.junior doctor]``
+DUMMY_NAMES = "column[level]"
+
+
+def dummy_name(expr, info, level, full_rank=False, legacy=False):
+    """The name of the dummy of ``level`` of the categorical factor ``expr`` (:data:`DUMMY_NAMES`)."""
+    if legacy:
+        return f"{expr}[{level}]" if full_rank else f"{expr}[T.{level}]"
+    return f"{info['column']}[{level}]"
+
+
+def _factor_columns(expr, info, coder, full_rank, legacy=False):
     """Coded columns of one factor: list of (name, values)."""
     if info["kind"] == "numeric":
         return [(expr, _eval_numeric(expr, coder))]
@@ -339,14 +352,16 @@ def _factor_columns(expr, info, coder, full_rank):
     out = []
     for lv in keep:
         target = str(lv) if text else lv
-        out.append((f"{expr}[T.{lv}]" if not full_rank else f"{expr}[{lv}]", (svals == target).astype(float)))
+        out.append((dummy_name(expr, info, lv, full_rank, legacy), (svals == target).astype(float)))
     return out
 
 
-def design_matrix(terms: list, factor_info: dict, coder: _Coder) -> tuple[list[str], np.ndarray]:
+def design_matrix(terms: list, factor_info: dict, coder: _Coder, legacy=False) -> tuple[list[str], np.ndarray]:
     """Coded columns of every term (products of factor codings).
 
     Returns the K column names and the (N, K) float64 matrix, N the rows of the coder's table.
+    ``legacy``: the dummies named as before version 0.2 (``C(x)[T.level]``; see :data:`DUMMY_NAMES`).
+    Two terms coded into columns of the same name (``C(x)`` and ``C(x, ref='b')``) are refused.
     """
     present = {frozenset(t) for t in terms}
     names, cols = [], []
@@ -356,12 +371,15 @@ def design_matrix(terms: list, factor_info: dict, coder: _Coder) -> tuple[list[s
             info = factor_info[f]
             rest = frozenset(term) - {f}
             full = info["kind"] == "categorical" and bool(rest) and rest not in present
-            parts.append(_factor_columns(f, info, coder, full))
+            parts.append(_factor_columns(f, info, coder, full, legacy))
         combos = [("", None)]
         for part in parts:
             combos = [(f"{n}:{pn}" if n else pn, pv if v is None else v * pv) for n, v in combos for pn, pv in part]
         for n, v in combos:
             if n in names:
+                if not np.array_equal(cols[names.index(n)], v):
+                    raise ArgumentError("formula", f"two terms give a coefficient named '{n}': name each "
+                                                   "categorical column once")
                 continue
             names.append(n)
             cols.append(v)
@@ -496,8 +514,10 @@ def _from_long(df, response, terms, formula, source, alt, task, id_col, avail):
     if counts.max() > 1:
         c = int(np.flatnonzero(counts > 1)[0])
         rows = np.flatnonzero(cell == c)[:2] + 1
-        raise DCEError(f"{source}: task {task_ids[c // J]} lists alternative '{a_uni[c % J]}' twice "
-                       f"(rows {rows[0]} and {rows[1]})")
+        # the likely slip: a real column that does not name the alternatives (an id, a task number)
+        raise ArgumentError("alt", f"{source}: task {task_ids[c // J]} lists alternative '{a_uni[c % J]}' twice "
+                                   f"(rows {rows[0]} and {rows[1]}): is '{alt}' the column naming each row's "
+                                   "alternative?")
     chosen_flag = _choice_flags(df, response, source)
     present = np.ones(len(df), bool)
     if avail is not None:
@@ -746,7 +766,7 @@ def _spec(formula, layout, response, terms, factor_info, names, columns, alt_lab
     refs = {}
     for expr, info in factor_info.items():
         if info["kind"] == "categorical":
-            refs[expr] = info["reference"]
+            refs[info["column"]] = info["reference"]
     return {
         "type": "formula",
         "formula": formula,
@@ -758,6 +778,7 @@ def _spec(formula, layout, response, terms, factor_info, names, columns, alt_lab
         "columns": {k: v for k, v in columns.items() if v is not None},
         "alternatives": alt_labels,
         "references": refs,
+        "dummy_names": DUMMY_NAMES,
     }
 
 
@@ -799,7 +820,7 @@ def rebuild_design(spec: dict, df: pd.DataFrame, source: str = "scenarios") -> n
     for f, fi in info.items():
         if fi["kind"] == "categorical":
             _known_levels(fi, coder, source)
-    names, M = design_matrix(terms, info, coder)
+    names, M = design_matrix(terms, info, coder, legacy=spec.get("dummy_names") is None)
     if names != spec["names"]:
         raise DCEError(f"{source}: the coded variables {names} do not match the model's {spec['names']}")
     return M

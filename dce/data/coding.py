@@ -107,13 +107,18 @@ class FormulaCoder:
         ranges = {}
         for f, info in self.spec["factors"].items():
             if info["kind"] == "categorical":
-                cols = [n for n in self.names if n.startswith(f + "[")]
+                cols = [n for n in self.names if n.startswith(self._prefix(f, info))]
                 u = [0.0] + [beta[n] for n in cols]
                 ranges[f] = float(max(u) - min(u))
             elif f in beta and "range" in info:
                 lo, hi = info["range"]
                 ranges[f] = float(abs(beta[f]) * (hi - lo))
         return ranges
+
+    def _prefix(self, f, info):
+        """How the dummies of the categorical factor ``f`` begin: ``column[`` (``f[`` in a model fitted
+        before version 0.2, whose spec has no ``dummy_names``)."""
+        return f"{info.get('column', f)}[" if self.spec.get("dummy_names") else f + "["
 
     def coding_rows(self) -> list:
         """(attribute, coding, levels, reference, columns) rows: how each factor enters utility."""
@@ -126,7 +131,7 @@ class FormulaCoder:
             if kind == "categorical":
                 levels = ", ".join(map(str, info.get("levels", [])))
                 rows.append([f, "dummy (treatment)", levels, str(info.get("reference", refs.get(f, ""))),
-                             ", ".join(n for n in self.spec.get("names", []) if n.startswith(f + "["))])
+                             ", ".join(n for n in self.spec.get("names", []) if n.startswith(self._prefix(f, info)))])
             else:
                 rng = info.get("range")
                 rows.append([f, "linear", f"range {rng[0]:g} to {rng[1]:g}" if isinstance(rng, list) and len(rng) == 2

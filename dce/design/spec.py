@@ -43,6 +43,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOP_KEYS = {"name", "alternatives", "tasks", "blocks", "status_quo", "opt_out", "attributes", "constraints",
             "draws", "draw_type", "dominance", "method", "description", "level_balance"}
 ATTR_KEYS = {"levels", "coding", "prior", "reference", "label", "unit"}
+# every key of a design file at any level: one found where it does not belong is likely mis-indented
+ALL_KEYS = TOP_KEYS | ATTR_KEYS | {"mean", "sd"}
 # the most profiles for which feasibility is tabulated once (beyond it, profiles are checked on demand)
 MAX_TABLE = 1_000_000
 
@@ -458,7 +460,7 @@ def _parse(doc) -> DesignSpec:
         raise doc.error((), "a design file is a mapping with keys such as attributes, alternatives, tasks")
     for k in d:
         if k not in TOP_KEYS:
-            raise doc.error((k,), f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
+            raise doc.error((k,), f"unknown key (known: {', '.join(sorted(TOP_KEYS))})", indentation=k in ALL_KEYS)
 
     def integer(key, default=None, minimum=1, maximum=None):
         if key not in d:
@@ -502,7 +504,7 @@ def _parse(doc) -> DesignSpec:
         raise doc.error((), "missing key 'attributes'")
     if not isinstance(attrs_raw, dict) or not attrs_raw:
         raise doc.error(("attributes",), "must map attribute names to their levels, coding and prior")
-    attributes = [_attribute(doc, k, v) for k, v in attrs_raw.items()]
+    attributes = [_attribute_checked(doc, k, v) for k, v in attrs_raw.items()]
 
     status_quo = None
     if d.get("status_quo") not in (None, False):
@@ -613,7 +615,7 @@ def _prior(doc, path, value, n, what):
     if isinstance(value, dict):
         for k in value:
             if k not in ("mean", "sd"):
-                raise doc.error(path + (k,), "unknown key in a prior (known: mean, sd)")
+                raise doc.error(path + (k,), "unknown key in a prior (known: mean, sd)", indentation=k in ALL_KEYS)
         if "mean" not in value:
             raise doc.error(path, "a Bayesian prior needs 'mean' (and 'sd')")
         mean = numbers(value["mean"], path + ("mean",), "prior mean")
@@ -626,6 +628,18 @@ def _prior(doc, path, value, n, what):
     return numbers(value, path, "prior"), None
 
 
+def _attribute_checked(doc, name, spec):
+    """:func:`_attribute`; when an attribute is named like a key of the file (``coding``, ``status_quo``)
+    and is refused, the message says that the line is likely mis-indented (a key read as an attribute)."""
+    try:
+        return _attribute(doc, name, spec)
+    except DCEError as e:
+        if name not in ALL_KEYS or "indentation" in e.message:
+            raise
+        raise DCEError(f"{e.message}; '{name}' is a key of the file, read here as an attribute: the indentation "
+                       f"is likely wrong{doc.quote(doc.line(('attributes', name)))}") from None
+
+
 def _attribute(doc, name, spec):
     path = ("attributes", name)
     if not _NAME.match(str(name)):
@@ -635,10 +649,15 @@ def _attribute(doc, name, spec):
     if isinstance(spec, list):
         spec = {"levels": spec}
     if not isinstance(spec, dict):
+        if spec is None:
+            line = doc.line(path)
+            raise doc.error(path, "has nothing under it: its levels, coding and prior are indented under its name; "
+                                  f"the indentation is likely wrong{doc.quote(line + 1 if line else None)}")
         raise doc.error(path, "must be a mapping with levels, coding and prior")
     for k in spec:
         if k not in ATTR_KEYS:
-            raise doc.error(path + (k,), f"unknown key (known: {', '.join(sorted(ATTR_KEYS))})")
+            raise doc.error(path + (k,), f"unknown key (known: {', '.join(sorted(ATTR_KEYS))})",
+                            indentation=k in ALL_KEYS)
     levels = spec.get("levels")
     if not isinstance(levels, list) or len(levels) < 2:
         raise doc.error(path + ("levels",), "needs a list of at least 2 levels")
@@ -692,7 +711,7 @@ def _status_quo(doc, sq, attributes):
         raise doc.error(path, "must be a mapping with label and levels (one level per attribute)")
     for k in sq:
         if k not in ("label", "levels", "prior"):
-            raise doc.error(path + (k,), "unknown key (known: label, levels, prior)")
+            raise doc.error(path + (k,), "unknown key (known: label, levels, prior)", indentation=k in ALL_KEYS)
     levels = sq.get("levels")
     if not isinstance(levels, dict):
         raise doc.error(path + ("levels",) if "levels" in sq else path,
@@ -728,7 +747,7 @@ def _opt_out(doc, oo):
         raise doc.error(path, "must be true, false, or a mapping with label and prior")
     for k in oo:
         if k not in ("label", "prior"):
-            raise doc.error(path + (k,), "unknown key (known: label, prior)")
+            raise doc.error(path + (k,), "unknown key (known: label, prior)", indentation=k in ALL_KEYS)
     mean, sd = _prior(doc, path + ("prior",), oo.get("prior"), 1, "the opt-out constant")
     return FixedAlternative(kind="opt_out", label=str(oo.get("label", "neither")), asc=ASC_OPT_OUT,
                             prior_mean=float(mean[0]), prior_sd=float(sd[0]) if sd is not None else 0.0)

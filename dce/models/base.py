@@ -38,7 +38,16 @@ from dce.util.seeds import resolve_seed, streams
 
 
 class Model:
-    """Base of every model family; estimator objects in the manner of scikit-learn."""
+    """Base of every model family.
+
+    An estimator is built from its options and fitted to data, ``result = ConditionalLogit(se="robust")
+    .fit(data)``: the constructor only stores its arguments (:meth:`get_params` lists them); :meth:`fit`
+    checks them (an :class:`~dce.errors.ArgumentError` naming the argument), fills in the family's
+    defaults and returns a :class:`~dce.models.results.ModelResult`, which carries the estimates (in the
+    manner of statsmodels: ``params``, ``bse``, ``conf_int()``, ``summary()``, ``predict(data)``).  The
+    fitted estimator also keeps ``result_`` and ``seed_``.  Unlike scikit-learn, the estimates live on
+    the result, not on the estimator, and there is no ``score``/``transform``.
+    """
 
     name = ""
     label = ""
@@ -48,31 +57,54 @@ class Model:
     singular_warning = "the Hessian is singular at the estimates: some parameters are not identified"
 
     def __init__(self, *, se="classical", starts=None, seed=None, maxiter=None, tol=None, start=None,
-                 callback=None, threads=None, backend="auto", workers=1, scheduler=None):
-        if se not in SE_TYPES:
-            raise ArgumentError("se", f"unknown standard error type '{se}' (use classical, robust or cluster)")
-        starts = self.default_starts if starts is None else starts
-        starts = whole_number(starts, "starts", 1)
-        maxiter = self.default_maxiter if maxiter is None else maxiter
-        if int(maxiter) < 1:
-            raise ArgumentError("maxiter", f"must be at least 1, not {maxiter}")
-        tol = self.default_tol if tol is None else float(tol)
-        if not tol > 0:
-            raise ArgumentError("tol", f"must be positive, not {tol}")
-        if backend not in BACKENDS:
-            raise ArgumentError("backend", f"unknown backend '{backend}' (use {', '.join(BACKENDS)})")
+                 callback=None, threads=None, backend="auto", workers=1, scheduler=None, progress=None):
         self.se = se
-        self.starts = int(starts)
-        self.seed = None if seed is None else resolve_seed(seed)
-        self.maxiter = int(maxiter)
+        self.starts = starts
+        self.seed = seed
+        self.maxiter = maxiter
         self.tol = tol
         self.start = start
         self.callback = callback
-        self.threads = None if threads is None else resolve_threads(threads)
+        self.threads = threads
         self.backend = backend
         # where the starts run (dce.runner): local processes (None: every core) or a Dask scheduler
-        self.workers = None if workers is None else resolve_workers(workers)
+        self.workers = workers
         self.scheduler = scheduler
+        # progress(done, total) after each start when there are several (wherever they run)
+        self.progress = progress
+
+    def _validate(self):
+        """Check the arguments the constructor stored and fill in the family's defaults (``starts=None``
+        becomes :attr:`default_starts`, ...); an argument out of range is an
+        :class:`~dce.errors.ArgumentError` naming it.  Called by :meth:`fit`; idempotent."""
+        if self.se not in SE_TYPES:
+            raise ArgumentError("se", f"unknown standard error type '{self.se}' (use classical, robust or cluster)")
+        self.starts = whole_number(self.default_starts if self.starts is None else self.starts, "starts", 1)
+        self.maxiter = whole_number(self.default_maxiter if self.maxiter is None else self.maxiter, "maxiter", 1)
+        tol = self.default_tol if self.tol is None else float(self.tol)
+        if not tol > 0:
+            raise ArgumentError("tol", f"must be positive, not {tol}")
+        self.tol = tol
+        if self.backend not in BACKENDS:
+            raise ArgumentError("backend", f"unknown backend '{self.backend}' (use {', '.join(BACKENDS)})")
+        self.seed = None if self.seed is None else resolve_seed(self.seed)
+        self.threads = None if self.threads is None else resolve_threads(self.threads)
+        self.workers = None if self.workers is None else resolve_workers(self.workers)
+
+    def get_params(self) -> dict:
+        """The constructor's arguments as they are now stored (the scikit-learn convention)."""
+        import inspect
+
+        names = []
+        for klass in type(self).__mro__:
+            if "__init__" in vars(klass):
+                names += [p.name for p in inspect.signature(klass.__init__).parameters.values()
+                          if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        return {n: getattr(self, n) for n in dict.fromkeys(names) if hasattr(self, n)}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if k != "callback")
+        return f"{type(self).__name__}({args})"
 
     # ------------------------------------------------------------------ what a family supplies
     def _prepare(self, data, seed):  # pragma: no cover - abstract
@@ -116,6 +148,7 @@ class Model:
     def fit(self, data) -> ModelResult:
         """Estimate the model on ``data`` (:class:`dce.data.choice_data.ChoiceData`)."""
         t0 = time.perf_counter()
+        self._validate()
         if self.se == "cluster" and data.resp is None:
             raise ArgumentError("id_col", "needed for cluster standard errors (respondent ids)")
         seed = resolve_seed(self.seed)
@@ -187,15 +220,19 @@ class Model:
         self._before_starts(problem, data)
         ss = streams(seed, self.starts)
         if self.starts == 1 or (self.scheduler is None and self.workers == 1):
-            outs = [self._start(problem, data, s, ss[s], f"start {s + 1}/{self.starts}: " if self.starts > 1 else "")
-                    for s in range(self.starts)]
+            outs = []
+            for s in range(self.starts):
+                outs.append(self._start(problem, data, s, ss[s],
+                                        f"start {s + 1}/{self.starts}: " if self.starts > 1 else ""))
+                if self.progress is not None and self.starts > 1:
+                    self.progress(s + 1, self.starts)
         else:
             import functools
 
             from dce.runner import resolve_workers, run
 
             worker = copy.copy(self)
-            worker.callback, worker.workers, worker.scheduler = None, 1, None
+            worker.callback, worker.progress, worker.workers, worker.scheduler = None, None, 1, None
             if self.scheduler is None:   # the cores are shared among the local workers
                 from dce.util.backend import resolve_threads
 
@@ -203,8 +240,10 @@ class Model:
                 worker.threads = max(1, resolve_threads(self.threads) // n)
             else:
                 worker.threads = 1
+            if self.progress is not None:
+                self.progress(0, self.starts)
             outs = run(_start_task, range(self.starts), ss, workers=self.workers, scheduler=self.scheduler,
-                       setup=functools.partial(_start_context, worker, data, seed))
+                       setup=functools.partial(_start_context, worker, data, seed), progress=self.progress)
         return [{"start": s, "opt": opt, "iterations": iterations,
                  "loglik": opt.loglik if opt is not None else -math.inf} for s, (opt, iterations) in enumerate(outs)]
 
@@ -281,7 +320,7 @@ def _describe_starts(result, runs, best):
         [[r["start"] + 1, r["loglik"] if r["opt"] is not None else None,
           r["iterations"] if r["opt"] is not None else None,
           r["opt"].converged if r["opt"] is not None else None] for r in runs], key="starts"))
-    result.summary.append(("starts", f"{n} (best {best['start'] + 1}; log-likelihoods "
+    result.fit_rows.append(("starts", f"{n} (best {best['start'] + 1}; log-likelihoods "
                                      f"{min(fin):.3f} to {max(fin):.3f})"))
     if spread > 0.5:
         result.warnings.append(f"starting points reached log-likelihoods {spread:.2f} apart: the likelihood "

@@ -370,12 +370,21 @@ class LatentClassLogit(Model):
     def __init__(self, classes=2, shared=(), membership=None, membership_data=None, em_iterations=200,
                  em_tol=1e-5, **kwargs):
         super().__init__(**kwargs)
-        self.classes = whole_number(classes, "classes", 1)
-        self.shared = list(shared or ())
-        self.membership = membership.strip() if isinstance(membership, str) and membership.strip() else None
+        self.classes = classes
+        self.shared = shared
+        self.membership = membership
         self.membership_data = membership_data
-        self.em_iterations = int(em_iterations)
-        self.em_tol = float(em_tol)
+        self.em_iterations = em_iterations
+        self.em_tol = em_tol
+
+    def _validate(self):
+        super()._validate()
+        self.classes = whole_number(self.classes, "classes", 1)
+        self.shared = list(self.shared or ())
+        m = self.membership
+        self.membership = m.strip() if isinstance(m, str) and m.strip() else None
+        self.em_iterations = whole_number(self.em_iterations, "em_iterations", 0)
+        self.em_tol = float(self.em_tol)
 
     # ------------------------------------------------------------------ the base's hooks
     def _parameter_names(self, data):
@@ -554,11 +563,11 @@ class LatentClassLogit(Model):
             for j, zn in enumerate(problem.znames):
                 m.add_row(zn, *[[est[problem.gidx[c, j]], se[problem.gidx[c, j]]] for c in range(1, C)])
             result.tables.append(m)
-        result.summary.append(("classes", f"{C} (shares {', '.join(f'{100 * s:.1f}%' for s in share)})"))
-        result.summary.append(("entropy R-squared", f"{entropy_r2:.4f}"))
-        result.summary.append(("CAIC (respondents)", f"{caic:.2f}"))
-        result.summary.append(("conditional logit log-likelihood", f"{self._mnl.loglik:.3f}"))
-        result.summary.append(("seed", f"{self.seed_}"))
+        result.fit_rows.append(("classes", f"{C} (shares {', '.join(f'{100 * s:.1f}%' for s in share)})"))
+        result.fit_rows.append(("entropy R-squared", f"{entropy_r2:.4f}"))
+        result.fit_rows.append(("CAIC (respondents)", f"{caic:.2f}"))
+        result.fit_rows.append(("conditional logit log-likelihood", f"{self._mnl.loglik:.3f}"))
+        result.fit_rows.append(("seed", f"{self.seed_}"))
 
     # ------------------------------------------------------------------ individuals
     def individual_means(self, data: ChoiceData):

@@ -11,7 +11,12 @@ interface that post-estimation and the report use:
   the individual draws of a hierarchical Bayes model);
 * :meth:`coefficient_sets`: the same for the draws that carry the uncertainty (Krinsky-Robb draws of
   the estimates, or posterior draws);
-* :meth:`to_dict` / :meth:`from_dict`: the JSON, one schema for every model, with ``schema_version``.
+* :meth:`to_dict` / :meth:`from_dict`: the JSON, one schema for every model, with ``schema_version``;
+* for people at a Python prompt, the statsmodels idiom: :attr:`params`, :attr:`bse`, :attr:`tvalues`,
+  :attr:`pvalues` (pandas Series by parameter name), :attr:`llf`, :attr:`llnull`, :attr:`prsquared`,
+  :attr:`aic`, :attr:`bic`, :meth:`conf_int`, :meth:`cov_params`, :meth:`summary` (the tables) and
+  :meth:`predict` (choice probabilities of new choice sets).  pandas is imported only when one of
+  these is used.
 
 The two methods dispatch to the model's class through the registry of :mod:`dce.models`, so that
 shares, WTP, power and the report never branch on the kind of model.
@@ -21,15 +26,16 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings as _warnings
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
 
-from dce.data.coding import coding_for
+from dce.data.coding import coding_for, references
 from dce.errors import DCEError, UnreliableEstimate
 from dce.models import model_class
-from dce.tables import Table
+from dce.tables import Column, Table, cell
 from dce.util.io import read_bytes, write_json
 from dce.util.numbers import json_float
 
@@ -67,8 +73,10 @@ class ModelResult:
         Model-specific figures (numbers and names only), written at the JSON's top level.
     tables : list of :class:`dce.tables.Table`
         Model-specific tables for people (random coefficients, classes, starts, ...).
-    summary : list of (str, str)
-        Extra rows of the fit summary.
+    fit_rows : list of (str, str)
+        The family's extra rows of the fit summary (the JSON ``summary``; called ``summary`` before
+        version 0.2, a name that still works, with a DeprecationWarning, until the next release:
+        :meth:`summary` is now the method that returns the tables).
     posterior : dict of str -> ndarray, optional
         A sampler's kept draws.
     """
@@ -91,7 +99,7 @@ class ModelResult:
     coef_names: list = None
     info: dict = field(default_factory=dict)
     tables: list = field(default_factory=list)
-    summary: list = field(default_factory=list)
+    fit_rows: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     fixed: dict = field(default_factory=dict)
     posterior: dict = None
@@ -176,9 +184,92 @@ class ModelResult:
     def rho2_adj(self) -> float:
         return 1 - (self.loglik - self.n_params) / self.loglik_null if self.loglik_null else math.nan
 
-    def conf_int(self, level=0.95):
-        """Interval ``(low, high)``, each (P,): for posterior means the equal-tailed credible interval the
-        sampler stored at this level (``info["credible_intervals"]``), otherwise the normal approximation."""
+    # ----------------------------------------------------------------- the statsmodels idiom
+    def _series(self, values, name):
+        import pandas as pd
+
+        return pd.Series(np.asarray(values, float), index=pd.Index(self.names, name="parameter"), name=name)
+
+    @property
+    def params(self):
+        """The estimates (posterior means for a sampler), a pandas Series indexed by parameter name."""
+        return self._series(self.estimates, "params")
+
+    @property
+    def bse(self):
+        """Standard errors of the covariance :attr:`se_type` (posterior sd for a sampler), a Series."""
+        return self._series(self.se(), "bse")
+
+    @property
+    def tvalues(self):
+        """z statistics (estimate / s.e.; NaN for posterior means), a Series."""
+        return self._series(self.z, "tvalues")
+
+    @property
+    def pvalues(self):
+        """Two-sided p-values of the z statistics (normal distribution; NaN for posterior means), a Series."""
+        return self._series(self.p, "pvalues")
+
+    @property
+    def llf(self) -> float:
+        """The log-likelihood at the estimates (for a sampler, at the posterior means' draws: see the fit
+        summary)."""
+        return float(self.loglik)
+
+    @property
+    def llnull(self) -> float:
+        """The log-likelihood of equal shares among each task's available alternatives."""
+        return float(self.loglik_null)
+
+    @property
+    def prsquared(self) -> float:
+        """McFadden's pseudo R-squared, 1 - llf / llnull (:attr:`rho2`)."""
+        return self.rho2
+
+    @property
+    def nobs(self) -> int:
+        """The number of choice tasks."""
+        return int(self.n_tasks)
+
+    def cov_params(self):
+        """The covariance matrix of the estimates (:attr:`se_type`; the posterior covariance for a
+        sampler), a pandas DataFrame indexed by parameter name on both axes."""
+        import pandas as pd
+
+        idx = pd.Index(self.names, name="parameter")
+        return pd.DataFrame(np.asarray(self.vcov, float), index=idx, columns=list(self.names))
+
+    def conf_int(self, alpha=0.05, *, level=None):
+        """Confidence intervals of level ``1 - alpha`` (default 95%), a pandas DataFrame with columns 0
+        (lower) and 1 (upper) indexed by parameter name, as in statsmodels.
+
+        For posterior means these are the equal-tailed credible intervals the sampler stored
+        (``info["credible_intervals"]``) when it stored that level, otherwise the normal approximation.
+        ``alpha`` must be below 0.5: before version 0.2 the argument was the level (``conf_int(0.95)``),
+        and a value above 0.5 is refused rather than read as a tiny interval.  ``level=`` still works,
+        with a DeprecationWarning, until the next release.
+        """
+        import pandas as pd
+
+        if level is not None:
+            _warnings.warn("ModelResult.conf_int(level=...) is deprecated: use conf_int(alpha=1 - level)",
+                           DeprecationWarning, stacklevel=2)
+        else:
+            if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) \
+                    or not 0 < float(alpha) < 0.5:
+                from dce.errors import ArgumentError
+
+                raise ArgumentError("alpha", f"must be between 0 and 0.5 (0.05 for a 95% interval), not {alpha!r}"
+                                             + (f"; for a {100 * alpha:g}% interval give alpha={1 - alpha:g}"
+                                                if isinstance(alpha, float) and 0.5 <= alpha < 1 else ""))
+            level = 1 - float(alpha)
+        lo, hi = self.interval(level)
+        return pd.DataFrame({0: lo, 1: hi}, index=pd.Index(self.names, name="parameter"))
+
+    def interval(self, level=0.95):
+        """Interval ``(low, high)``, each an ndarray (P,), of coverage ``level``: for posterior means the
+        equal-tailed credible interval the sampler stored at this level (``info["credible_intervals"]``),
+        otherwise the normal approximation.  (:meth:`conf_int` is the same as a DataFrame.)"""
         stored = self.info.get("credible_intervals") if self.bayesian else None
         if stored and stored.get("level") == level and all(n in stored.get("intervals", {}) for n in self.names):
             lo, hi = np.array([stored["intervals"][n] for n in self.names], dtype=float).reshape(-1, 2).T
@@ -190,6 +281,100 @@ class ModelResult:
 
     def param(self, name) -> float:
         return float(self.estimates[self.names.index(name)])
+
+    # ----------------------------------------------------------------- tables and predictions
+    def summary(self, source=""):
+        """The tables of the fit, as the command line prints them: the estimates (with s.e., z, p and the
+        95% interval; posterior sd and credible interval for a sampler), the family's own tables (random
+        coefficients, classes, starts, ...) and the fit summary.  A :class:`Summary`: a list of
+        :class:`dce.tables.Table` that prints as plain text."""
+        return Summary([self.estimates_table(source), *self.tables, self.fit_table()])
+
+    def estimates_table(self, source="") -> Table:
+        """Estimates with s.e., z, p and the 95% interval, then parameters held fixed; for posterior means
+        (a sampler's result) the posterior sd and the 95% credible interval, without z and p."""
+        title = f"{self.label}{': ' + str(source) if source else ''}"
+        se = self.se()
+        lo, hi = self.interval()
+        if self.bayesian:
+            t = Table(title, [Column("parameter"), Column("posterior mean", "f6"), Column("posterior sd", "f6"),
+                              Column("95% credible interval", "ci")], key="estimates")
+            for i, name in enumerate(self.names):
+                t.add_row(name, self.estimates[i], se[i], [lo[i], hi[i]])
+            return t
+        t = Table(title, [Column("parameter"), Column("estimate", "f6"),
+                          Column(SE_LABEL.get(self.se_type, "s.e."), "f6"), Column("z", "f2"), Column("p", "p"),
+                          Column("95% CI", "ci")], key="estimates")
+        z, p = self.z, self.p
+        for i, name in enumerate(self.names):
+            t.add_row(name, self.estimates[i], se[i], z[i], p[i], [lo[i], hi[i]])
+        for name, value in self.fixed.items():
+            t.add_row(name, value, "fixed", "", "", "")
+        refs = references(self.spec)
+        if refs:
+            t.notes.append("reference levels: " + ", ".join(f"{k} = {v}" for k, v in refs.items()))
+        return t
+
+    def fit_table(self) -> Table:
+        """The fit summary as a table of raw numbers (each cell with its own format), then the family's
+        rows (:attr:`fit_rows`)."""
+        rows = [["tasks", cell(self.n_tasks, "int")], ["respondents", cell(self.n_respondents, "int")],
+                ["parameters", cell(self.n_params, "int")], ["log-likelihood", cell(self.loglik, "f3")],
+                ["null log-likelihood", cell(self.loglik_null, "f3")], ["rho-squared", cell(self.rho2, "f4")],
+                ["adjusted rho-squared", cell(self.rho2_adj, "f4")], ["AIC", cell(self.aic, "f2")],
+                ["BIC", cell(self.bic, "f2")], ["iterations", cell(self.iterations, "int")],
+                ["converged", cell(bool(self.converged), "yesno")], ["message", self.message],
+                ["gradient norm", cell(self.grad_norm, "g4")], ["seconds", cell(self.seconds, "f2")]]
+        if self.bayesian:   # a sampler's mean in-sample LL of individual coefficients: no AIC/BIC (RLH instead)
+            rows = [(["mean posterior log-likelihood", r[1]] if r[0] == "log-likelihood" else r) for r in rows
+                    if r[0] not in ("AIC", "BIC", "rho-squared", "adjusted rho-squared")]
+        rows += [[str(k), str(v)] for k, v in self.fit_rows]
+        return Table("Fit", [Column("statistic"), Column("value")], rows, key="fit")
+
+    def predict(self, data, n_draws=1000, seed=0):
+        """Choice probabilities of the choice sets in ``data`` under the estimates.
+
+        Parameters
+        ----------
+        data : dce.data.choice_data.ChoiceData
+            Choice sets coded like the model's data (the same coefficients, :attr:`coef_names`), for
+            example built by the same formula or design from new alternatives; its ``chosen`` plays no part.
+        n_draws, seed : int
+            Draws of the mixing distribution (mixed logit); the same seed gives the same probabilities.
+
+        Returns
+        -------
+        ndarray, shape (tasks, alternatives)
+            Each task's probabilities (0 for an unavailable alternative), summing to 1 over a task: the
+            population's, averaged over the model's weighted coefficient vectors (one for a conditional
+            logit, the mixing distribution of a mixed logit, the classes at their shares, every
+            respondent's posterior draws of a hierarchical Bayes model).
+        """
+        from dce.errors import ArgumentError
+
+        X = getattr(data, "X", None)
+        if X is None or getattr(data, "avail", None) is None:
+            raise ArgumentError("data", "expected choice data (dce.ChoiceData), for example from "
+                                        "dce.choice_data_from_formula")
+        if list(data.names) != list(self.coef_names):
+            raise ArgumentError("data", f"its variables ({', '.join(map(str, data.names))}) are not the model's "
+                                        f"coefficients ({', '.join(self.coef_names)}): code the choice sets "
+                                        "as the model's data were")
+        B, w = self.coefficient_draws(n_draws=n_draws, seed=seed)
+        B, w = np.asarray(B, float), np.asarray(w, float)
+        T, J, K = X.shape
+        avail = np.asarray(data.avail, bool)
+        off = np.zeros((T, J)) if data.offset is None else np.asarray(data.offset, float)
+        Xf = np.asarray(X, float).reshape(T * J, K)
+        P = np.zeros((T, J))
+        step = max(1, int(4e6 // max(T * J, 1)))       # draws per chunk: about 32 MB of utilities
+        for a in range(0, B.shape[0], step):
+            V = (Xf @ B[a:a + step].T).reshape(T, J, -1) + off[:, :, None]
+            V = np.where(avail[:, :, None], V, -np.inf)
+            m = V.max(axis=1, keepdims=True)
+            E = np.exp(V - np.where(np.isfinite(m), m, 0.0))
+            P += (E / E.sum(axis=1, keepdims=True)) @ w[a:a + step]
+        return P / w.sum()
 
     # ----------------------------------------------------------------- the interface of post-estimation
     @property
@@ -265,7 +450,7 @@ class ModelResult:
     # ----------------------------------------------------------------- serialisation
     def to_dict(self) -> dict:
         """The JSON of the result (one schema for every model; ``schema_version`` says which)."""
-        lo, hi = self.conf_int()
+        lo, hi = self.interval()
         se, z, p = self.se(), self.z, self.p
         ses = {k: self.se(k) for k in self.vcovs}
         params = []
@@ -305,8 +490,8 @@ class ModelResult:
             out["vcov_robust"] = _matrix(self.vcovs["robust"])
         if self.fixed:
             out["fixed"] = {k: json_float(v) for k, v in self.fixed.items()}
-        if self.summary:
-            out["summary"] = [[str(k), str(v)] for k, v in self.summary]
+        if self.fit_rows:
+            out["summary"] = [[str(k), str(v)] for k, v in self.fit_rows]
         if self.tables:
             out["tables"] = [t.to_dict() for t in self.tables]
         if self.posterior:
@@ -402,7 +587,7 @@ class ModelResult:
             iterations=int(d.get("iterations") or 0), converged=bool(d.get("converged", True)),
             message=str(d.get("message") or ""), grad_norm=_num(d.get("grad_norm")),
             seconds=_num(d.get("seconds"), 0.0), spec=spec, coef_names=d.get("coef_names"),
-            info={k: v for k, v in d.items() if k not in CORE_KEYS}, tables=tables, summary=summary,
+            info={k: v for k, v in d.items() if k not in CORE_KEYS}, tables=tables, fit_rows=summary,
             warnings=list(d.get("warnings") or []), fixed=dict(d.get("fixed") or {}),
             posterior={k: np.asarray(v, float) for k, v in d["posterior"].items()} if d.get("posterior") else None,
             source=source)
@@ -497,6 +682,77 @@ def _check_covariance(V, source, se_type):
         raise DCEError(f"{source}: key 'vcov' ({se_type}) is not a covariance matrix: it is not positive "
                        f"semidefinite (smallest eigenvalue {low:.3g}), so standard errors and intervals from it "
                        "would be meaningless; refit the model")
+
+
+class Summary(list):
+    """The tables of :meth:`ModelResult.summary`: a list of :class:`dce.tables.Table` that prints as
+    plain text (``print(result.summary())``)."""
+
+    def __str__(self):
+        return "\n\n".join(t.as_text() for t in self)
+
+    def _repr_html_(self):
+        return "".join(t.as_html() for t in self)
+
+
+class _SummaryAccess:
+    """``result.summary``: callable (the tables, :meth:`ModelResult.summary`) and, for one release, the
+    list of extra fit rows it used to be (now :attr:`ModelResult.fit_rows`), with a DeprecationWarning."""
+
+    def __init__(self, result):
+        self._result = result
+
+    def __call__(self, source=""):
+        return self._result._summary_tables(source)
+
+    def _rows(self):
+        _warnings.warn("ModelResult.summary as a list of rows is deprecated: use ModelResult.fit_rows "
+                       "(summary() now returns the tables)", DeprecationWarning, stacklevel=3)
+        return self._result.fit_rows
+
+    def __iter__(self):
+        return iter(self._rows())
+
+    def __len__(self):
+        return len(self._rows())
+
+    def __getitem__(self, i):
+        return self._rows()[i]
+
+    def __bool__(self):
+        return bool(self._result.fit_rows)
+
+    def __eq__(self, other):
+        return list(self._rows()) == other
+
+    def append(self, row):
+        self._rows().append(row)
+
+    def extend(self, rows):
+        self._rows().extend(rows)
+
+    def __iadd__(self, rows):
+        self._rows().extend(rows)
+        return self
+
+    def __repr__(self):
+        return f"<bound method ModelResult.summary of {type(self._result).__name__}({self._result.model!r})>"
+
+
+def _summary_property(self):
+    return _SummaryAccess(self)
+
+
+def _set_summary(self, rows):
+    if isinstance(rows, _SummaryAccess):          # `result.summary += rows` writes back the same rows
+        return
+    _warnings.warn("setting ModelResult.summary is deprecated: use ModelResult.fit_rows",
+                   DeprecationWarning, stacklevel=2)
+    self.fit_rows = list(rows)
+
+
+ModelResult._summary_tables = ModelResult.summary
+ModelResult.summary = property(_summary_property, _set_summary, doc=ModelResult.summary.__doc__)
 
 
 def _non_finite(obj, path=""):

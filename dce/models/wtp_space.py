@@ -163,13 +163,17 @@ class _WTPSpaceModel:
     preference-space start, the description and the preference-space coefficient draws."""
 
     def _init_space(self, price, price_sign):
+        self.price = price
+        self.price_sign = price_sign
+
+    def _validate(self):
+        super()._validate()
+        price, price_sign = self.price, self.price_sign
         if price_sign not in (None, -1, 1):
             raise ArgumentError("price_sign", f"must be -1 (a price), +1 (an income) or None (the sign of the "
                                               f"preference-space coefficient), not {price_sign}")
         if not isinstance(price, str) or not price:
             raise ArgumentError("price", "a willingness-to-pay space model needs the price column (or attribute)")
-        self.price = price
-        self.price_sign = price_sign
 
     def _prepare_space(self, data):
         """Check the price, fit the preference-space conditional logit (sign and start values)."""
@@ -195,11 +199,11 @@ class _WTPSpaceModel:
         ``pref_row``, the preference-space log-likelihood: the same model's)."""
         sp = self._space
         result.info.update({"space": "wtp", "price": sp.price, "price_sign": int(sp.sign)})
-        result.summary.append(("space", f"willingness to pay, in units of {sp.price}: U = scale x "
+        result.fit_rows.append(("space", f"willingness to pay, in units of {sp.price}: U = scale x "
                                         f"({'-' if sp.sign < 0 else '+'}{sp.price} + WTP x attributes)"))
-        result.summary.append((f"price ({sp.price})", sp.convention()))
+        result.fit_rows.append((f"price ({sp.price})", sp.convention()))
         if pref_row:
-            result.summary.append(("preference-space log-likelihood", f"{self._pref.loglik:.3f} (the same model)"))
+            result.fit_rows.append(("preference-space log-likelihood", f"{self._pref.loglik:.3f} (the same model)"))
         z = self._pref.z[sp.k]
         if not abs(z) >= 2:
             result.warnings.append(f"the coefficient of '{sp.price}' in the preference-space conditional logit is "
@@ -303,6 +307,11 @@ class MixedLogitWTP(_WTPSpaceModel, MixedLogit):
     label = "Mixed logit in WTP space"
 
     def __init__(self, random, price, price_sign=None, **kwargs):
+        super().__init__(random, **kwargs)
+        self._init_space(price, price_sign)
+
+    def _validate(self):
+        random, price = self.random, self.price
         random = {n: ("ln" if n == SCALE and not d else d) for n, d in dict(random or {}).items()}
         if random.get(SCALE) == "-ln":
             raise ArgumentError("random", f"'{SCALE}' cannot be negative lognormal: the scale is positive (the "
@@ -310,8 +319,8 @@ class MixedLogitWTP(_WTPSpaceModel, MixedLogit):
         if price in random:
             raise ArgumentError("random", f"'{price}' is the price, whose coefficient is -scale in willingness-to-pay "
                                           f"space: make '{SCALE}' random instead (for example {SCALE}=ln)")
-        super().__init__(random, **kwargs)
-        self._init_space(price, price_sign)
+        self.random = random
+        super()._validate()
 
     def _model_names(self, names):
         names = list(names)

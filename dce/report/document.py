@@ -37,7 +37,8 @@ class Report:
     inputs: list = field(default_factory=list)      # dce.report.inputs.Input
 
 
-def build_report(models=(), design=None, shares=(), wtp=(), validation=(), power=(), title=None, command=None):
+def build_report(models=(), design=None, shares=(), wtp=(), validation=(), power=(), title=None, command=None,
+                 progress=None):
     """Read the inputs and render the report.
 
     Parameters
@@ -51,6 +52,8 @@ def build_report(models=(), design=None, shares=(), wtp=(), validation=(), power
         The report's title (default: from the design, else "Discrete choice experiment").
     command : str, optional
         The command line that made the report, shown under Reproducibility.
+    progress : callable, optional
+        ``progress(done, total)`` as the sections, then the page with its figures, are made.
 
     Returns
     -------
@@ -71,25 +74,34 @@ def build_report(models=(), design=None, shares=(), wtp=(), validation=(), power
         v = m.data.get("validation")
         if isinstance(v, dict) and not any(_same_validation(v, w) for w, _ in vals):
             vals.append((v, m.name))
-    sections = [S.study_section(models, design, vals)]
+    steps = [lambda: S.study_section(models, design, vals)]
     if design is not None:
-        sections.append(S.design_section(design))
+        steps.append(lambda: S.design_section(design))
     if models:
-        sections.append(S.model_sections(models))
+        steps.append(lambda: S.model_sections(models))
     if len(models) > 1:
-        sections.append(S.comparison_section(models))
+        steps.append(lambda: S.comparison_section(models))
     if shares:
-        sections.append(S.shares_section(shares))
+        steps.append(lambda: S.shares_section(shares))
     if wtp:
-        sections.append(S.wtp_section(wtp))
+        steps.append(lambda: S.wtp_section(wtp))
     if power:
-        sections.append(S.power_section(power))
-    sections.append(S.reproducibility_section(inputs, command, versions()))
+        steps.append(lambda: S.power_section(power))
+    steps.append(lambda: S.reproducibility_section(inputs, command, versions()))
+    sections = []
+    for i, step in enumerate(steps):
+        if progress is not None:
+            progress(i, len(steps) + 1)
+        sections.append(step())
     sections = [s for s in sections if s is not None]
     if title is None:
         title = _default_title(design)
     figures = [b["figure"] for s in sections for b in s.blocks if b["kind"] == "figure"]
+    if progress is not None:
+        progress(len(steps), len(steps) + 1)
     html = render_html(title, sections)
+    if progress is not None:
+        progress(len(steps) + 1, len(steps) + 1)
     return Report(html, figures, inputs)
 
 
@@ -175,8 +187,9 @@ def render_html(title: str, sections) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ writing
-def write_report(report: Report, output, figures_dir=None, png_dpi=150):
-    """Write the HTML (and the figures as SVG and PNG under ``figures_dir``), each file atomically.
+def write_report(report: Report, output, figures_dir=None, png_dpi=150, progress=None):
+    """Write the HTML (and the figures as SVG and PNG under ``figures_dir``, with ``progress(done, total)``
+    as they are drawn), each file atomically.
 
     Every destination is checked before anything is written: a folder that does not exist or cannot
     be written is an error and leaves no file behind.
@@ -191,8 +204,16 @@ def write_report(report: Report, output, figures_dir=None, png_dpi=150):
             raise DCEError(f"--figures {figures_dir}: exists and is not a folder")
         parent = os.path.dirname(os.path.abspath(figures_dir))
         _check_writable_folder(parent if not os.path.isdir(figures_dir) else figures_dir, figures_dir)
-        files = [(f"{f.key}.svg", F.svg(f).encode("utf-8")) for f in report.figures]
-        files += [(f"{f.key}.png", F.png(f, dpi=png_dpi)) for f in report.figures]
+        total = 2 * len(report.figures)
+        files = []
+        for f in report.figures:
+            files.append((f"{f.key}.svg", F.svg(f).encode("utf-8")))
+            if progress is not None:
+                progress(len(files), total)
+        for f in report.figures:
+            files.append((f"{f.key}.png", F.png(f, dpi=png_dpi)))
+            if progress is not None:
+                progress(len(files), total)
         try:
             os.makedirs(figures_dir, exist_ok=True)
         except OSError as e:

@@ -271,7 +271,7 @@ def estimates_table(m, i) -> Table:
 
 def _estimates_figure(m, i):
     r = m.result
-    lo, hi = r.conf_int()
+    lo, hi = r.interval()
     kind = "credible" if r.bayesian else "confidence"
     return F.forest(f"model-{i}-estimates", f"Model {i}: estimates with 95% {kind} intervals.",
                     list(r.names), r.estimates, lo, hi, xlabel="estimate", reference=0.0)

@@ -11,37 +11,15 @@ from statistics import NormalDist
 
 import numpy as np
 
-from dce.data.coding import references
-from dce.models.results import SE_LABEL
 from dce.report.console import console as make_console
 from dce.report.console import warn
 from dce.report.render import print_table, to_rich
-from dce.tables import Column, Table, cell
+from dce.tables import Column, Table
 
 
 def estimates_table(result, source="") -> Table:
-    """Estimates with s.e., z, p and the 95% interval, then parameters held fixed; for posterior means
-    (a sampler's result) the posterior sd and the 95% credible interval, without z and p."""
-    title = f"{result.label}{': ' + str(source) if source else ''}"
-    se = result.se()
-    lo, hi = result.conf_int()
-    if result.bayesian:
-        t = Table(title, [Column("parameter"), Column("posterior mean", "f6"), Column("posterior sd", "f6"),
-                          Column("95% credible interval", "ci")], key="estimates")
-        for i, name in enumerate(result.names):
-            t.add_row(name, result.estimates[i], se[i], [lo[i], hi[i]])
-        return t
-    t = Table(title, [Column("parameter"), Column("estimate", "f6"), Column(SE_LABEL.get(result.se_type, "s.e."), "f6"),
-                      Column("z", "f2"), Column("p", "p"), Column("95% CI", "ci")], key="estimates")
-    z, p = result.z, result.p
-    for i, name in enumerate(result.names):
-        t.add_row(name, result.estimates[i], se[i], z[i], p[i], [lo[i], hi[i]])
-    for name, value in result.fixed.items():
-        t.add_row(name, value, "fixed", "", "", "")
-    refs = references(result.spec)
-    if refs:
-        t.notes.append("reference levels: " + ", ".join(f"{k} = {v}" for k, v in refs.items()))
-    return t
+    """Estimates with s.e., z, p and the 95% interval (:meth:`dce.models.results.ModelResult.estimates_table`)."""
+    return result.estimates_table(source)
 
 
 def summary_rows(result) -> list:
@@ -64,28 +42,17 @@ def summary_rows(result) -> list:
     if result.bayesian:       # a sampler's mean in-sample LL of individual coefficients: no AIC/BIC (RLH instead)
         rows = [(("mean posterior log-likelihood", v) if k == "log-likelihood" else (k, v)) for k, v in rows
                 if k not in ("AIC", "BIC", "rho-squared", "adjusted rho-squared")]
-    return rows + [(str(k), str(v)) for k, v in result.summary]
+    return rows + [(str(k), str(v)) for k, v in result.fit_rows]
 
 
 def summary_table(result) -> Table:
-    """The fit summary as a table of raw numbers (each cell with its own format), for files and the report."""
-    rows = [["tasks", cell(result.n_tasks, "int")], ["respondents", cell(result.n_respondents, "int")],
-            ["parameters", cell(result.n_params, "int")], ["log-likelihood", cell(result.loglik, "f3")],
-            ["null log-likelihood", cell(result.loglik_null, "f3")], ["rho-squared", cell(result.rho2, "f4")],
-            ["adjusted rho-squared", cell(result.rho2_adj, "f4")], ["AIC", cell(result.aic, "f2")],
-            ["BIC", cell(result.bic, "f2")], ["iterations", cell(result.iterations, "int")],
-            ["converged", cell(bool(result.converged), "yesno")], ["message", result.message],
-            ["gradient norm", cell(result.grad_norm, "g4")], ["seconds", cell(result.seconds, "f2")]]
-    if result.bayesian:       # a sampler's mean in-sample LL of individual coefficients: no AIC/BIC (RLH instead)
-        rows = [(["mean posterior log-likelihood", r[1]] if r[0] == "log-likelihood" else r) for r in rows
-                if r[0] not in ("AIC", "BIC", "rho-squared", "adjusted rho-squared")]
-    rows += [[str(k), str(v)] for k, v in result.summary]
-    return Table("Fit", [Column("statistic"), Column("value")], rows, key="fit")
+    """The fit summary as a table of raw numbers (:meth:`dce.models.results.ModelResult.fit_table`)."""
+    return result.fit_table()
 
 
 def fit_tables(result, source="") -> list:
-    """Every table of a fit: estimates, the model's own tables, the fit summary."""
-    return [estimates_table(result, source), *result.tables, summary_table(result)]
+    """Every table of a fit: estimates, the model's own tables, the fit summary (:meth:`ModelResult.summary`)."""
+    return list(result.summary(source))
 
 
 def validation_table(v: dict) -> Table:
@@ -124,7 +91,7 @@ def print_fit(result, source="", console=None):
 
     con = console or make_console()
     est = estimates_table(result, source)
-    con.print(to_rich(est))
+    con.print(to_rich(est, con.width))
     for note in est.notes:
         con.print(Text(note, style="dim"))
     for table in result.tables:
@@ -267,10 +234,10 @@ def _null_text(d):
 
 def comparison_table(results) -> Table:
     """Models side by side (the classes of a latent class model, say): log-likelihood, parameters, AIC, BIC
-    and CAIC, entropy R-squared and the smallest segment share.  BIC and CAIC use one sample size, the
+    and CAIC, entropy R-squared and the smallest class share.  BIC and CAIC use one sample size, the
     number of respondents (as panel latent class practice does: the respondent is the unit of sampling),
     and the model each criterion prefers is marked."""
-    t = Table("Model comparison", [Column("model"), Column("segments", "int"), Column("LL", "f3"),
+    t = Table("Model comparison", [Column("model"), Column("classes", "int"), Column("LL", "f3"),
                                    Column("P", "int"), Column("AIC", "f2"), Column("BIC", "f2"),
                                    Column("CAIC", "f2"), Column("entropy R²", "f4"),
                                    Column("min share", "pct1"), Column("preferred by")], key="comparison")
@@ -290,7 +257,7 @@ def comparison_table(results) -> Table:
     t.notes.append("P parameters; N = respondents (" + ", ".join(f"{n:,}" for n in n_resp) + ") for both BIC "
                    "(-2 LL + P ln N) and CAIC (-2 LL + P (ln N + 1)): in a panel the respondent, not the "
                    "choice task, is the unit of sampling; lower is better, 'preferred by' marks each "
-                   "criterion's choice; min share: the smallest segment (class)")
+                   "criterion's choice; min share: the smallest class")
     if len(n_resp) > 1 or len({r.n_tasks for r in results}) > 1:
         t.notes.append("the models are not fitted to the same choices: their criteria are not comparable")
     return t

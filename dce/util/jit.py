@@ -18,6 +18,15 @@ from dce.util.backend import usable_cpus
 
 _TIMEOUT = 300.0      # seconds to wait for a child's compilation before compiling here as usual
 _SEEN = set()         # kernels already looked at in this process (each model fit asks again)
+_NOTICE = None        # notice(what): told once per kernel that its compilation starts (set_compile_notice)
+
+
+def set_compile_notice(notice):
+    """Have ``notice(what)`` called (``what``: e.g. "mixed logit") when a kernel is about to be compiled
+    because numba's disk cache holds none for it: a machine's first fit after an install takes seconds
+    more, once.  The command line prints a line; a library user may log it.  None: silence."""
+    global _NOTICE
+    _NOTICE = notice
 
 
 def is_cached(dispatcher) -> bool:
@@ -40,14 +49,19 @@ def _child(part):
     os._exit(0)
 
 
-def compile_parts(kernel, parts) -> bool:
+def compile_parts(kernel, parts, what="") -> bool:
     """Compile ``parts`` (callables, each compiling some of the functions ``kernel`` calls by calling them
     on tiny arrays of the kernel's argument types) in parallel processes when ``kernel`` is not in
-    numba's disk cache.  Returns whether it did; a kernel is looked at once per process."""
+    numba's disk cache, after telling the notice of :func:`set_compile_notice` (``what`` names the
+    kernel).  Returns whether it compiled in parallel; a kernel is looked at once per process."""
     if kernel in _SEEN:
         return False
     _SEEN.add(kernel)
-    if not parts or not sys.platform.startswith("linux") or usable_cpus() < 2 or is_cached(kernel):
+    if is_cached(kernel):
+        return False
+    if _NOTICE is not None:
+        _NOTICE(what or getattr(kernel, "__name__", "numba"))
+    if not parts or not sys.platform.startswith("linux") or usable_cpus() < 2:
         return False
     try:
         import multiprocessing as mp

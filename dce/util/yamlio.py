@@ -26,6 +26,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 #: repeats its anchor's whole subtree, so a few lines of nested aliases can stand for billions of values
 MAX_VALUES = 200_000
 
+# PyYAML's problems that a slip of indentation gives (a key indented under a scalar, a key less indented
+# than its siblings, a list item out of line)
+_INDENTATION = ("mapping values are not allowed here", "could not find expected ':'", "did not find expected key",
+                "expected <block end>", "did not find expected '-' indicator")
+
 
 class YamlDoc:
     """A YAML document as plain Python values (:attr:`data`) plus the line of each key path.
@@ -63,7 +68,13 @@ class YamlDoc:
             mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
             where = f"line {mark.line + 1}: " if mark is not None else ""
             problem = getattr(e, "problem", None) or getattr(e, "context", None) or str(e).splitlines()[0]
-            raise DCEError(f"{source}: {where}not valid YAML: {problem}") from None
+            hint = ""
+            if mark is not None and any(p in str(problem) for p in _INDENTATION):
+                n = mark.line + 1
+                above = n - 1 if n > 1 and text.splitlines()[n - 2].strip() else None
+                hint = (f"; the indentation of this line or the one above is likely wrong{self.quote(above)}"
+                        f"{self.quote(n)}" if above else f"; the indentation is likely wrong{self.quote(n)}")
+            raise DCEError(f"{source}: {where}not valid YAML: {problem}{hint}") from None
         except RecursionError:
             raise DCEError(f"{source}: not valid YAML: nested too deeply") from None
         finally:
@@ -166,11 +177,24 @@ class YamlDoc:
         """The line of ``path`` or of its nearest ancestor that has one (None for none)."""
         return line_of(self.lines, path)
 
-    def error(self, path, message) -> DCEError:
-        """``source: key 'a.b' (line N): message``."""
+    def quote(self, line) -> str:
+        """`` (line N reads `text`)``: the line as written (cut at 60 characters), for a message."""
+        lines = self._text.splitlines()
+        if not line or line > len(lines):
+            return ""
+        text = lines[line - 1].rstrip()
+        text = text if len(text) <= 60 else text[:57] + "..."
+        return f" (line {line} reads `{text}`)"
+
+    def error(self, path, message, indentation=False) -> DCEError:
+        """``source: key 'a.b' (line N): message``; with ``indentation`` (a key that belongs elsewhere in the
+        file: an unknown key that is a known one at another level), a hint that the line is likely
+        mis-indented, quoting it."""
         line = self.line(path)
         at = f" (line {line})" if line else ""
         key = f"key '{self.dotted(path)}'{at}: " if path else (f"line {line}: " if line else "")
+        if indentation:
+            message += f"; '{path[-1]}' belongs at another level: the indentation is likely wrong{self.quote(line)}"
         return DCEError(f"{self.source}: {key}{message}")
 
 

@@ -66,9 +66,9 @@ def test_fit_cluster_and_tsv_and_gzip(tmp_path):
     assert r.exit_code == 0, r.output
     j = json.loads(out.read_text())
     assert j["se_type"] == "cluster" and j["n_respondents"] == 4
-    assert [x["name"] for x in j["params"]] == ["x1", "x2", "C(label)[T.b]", "C(label)[T.c]"]
-    assert j["spec"]["references"] == {"C(label)": "a"}
-    assert "reference levels: C(label) = a" in r.output
+    assert [x["name"] for x in j["params"]] == ["x1", "x2", "label[b]", "label[c]"]   # column[level]
+    assert j["spec"]["references"] == {"label": "a"}
+    assert "reference levels: label = a" in r.output
 
 
 def test_fit_model_file_swissmetro(swissmetro_path, tmp_path):

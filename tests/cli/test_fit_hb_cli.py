@@ -66,7 +66,7 @@ def fitted(panel, tmp_path_factory):
 def test_hb_json_holds_the_posterior_summaries(fitted):
     out, text = fitted
     j = json.loads((out / "m.json").read_text())
-    names = ["price", "quality[T.best]", "quality[T.good]"]
+    names = ["price", "quality[best]", "quality[good]"]
     assert j["model"] == "hb" and j["se_type"] == "posterior" and j["seed"] == 5
     assert [p["name"] for p in j["params"]] == names + [f"sd.{n}" for n in names]
     assert all(p["se"] > 0 and p["posterior_se"] == p["se"] for p in j["params"])
@@ -91,7 +91,7 @@ def test_hb_json_holds_the_posterior_summaries(fitted):
 def test_individual_and_draws_files(fitted):
     out, _ = fitted
     ind = pd.read_csv(out / "ind.csv")
-    assert list(ind.columns) == ["id", "price", "quality[T.best]", "quality[T.good]"] and len(ind) == 40
+    assert list(ind.columns) == ["id", "price", "quality[best]", "quality[good]"] and len(ind) == 40
     assert (ind["price"] < 0).all()
     z = np.load(out / "d.npz")
     assert z["beta"].shape == (2, 50, 40, 3) and list(z["names"]) == list(ind.columns[1:])
@@ -110,7 +110,7 @@ def test_parquet_draws(panel, tmp_path):
             "--draws-out", tmp_path / "d.parquet")
     ok(r)
     d = pd.read_parquet(tmp_path / "d.parquet")
-    assert list(d.columns) == ["chain", "draw", "id", "price", "quality[T.best]", "quality[T.good]"]
+    assert list(d.columns) == ["chain", "draw", "id", "price", "quality[best]", "quality[good]"]
     assert len(d) == 50 * 40
 
 
@@ -132,7 +132,7 @@ def test_shares_and_wtp_use_the_individual_draws(fitted, tmp_path):
     r = run("wtp", out / "m.json", "--cost", "price", "--output", tmp_path / "w.json")
     ok(r)
     w = {x["name"]: x for x in json.loads((tmp_path / "w.json").read_text())["wtp"]}
-    assert w["quality[T.best]"]["wtp"] > 0 and "distribution" in w["quality[T.best]"]
+    assert w["quality[best]"]["wtp"] > 0 and "distribution" in w["quality[best]"]
 
 
 def test_survey_export_accepts_model_hb(tmp_path):

@@ -111,7 +111,8 @@ def test_fit_bootstrap_keeps_replicates_that_shares_use(tmp_path):
     assert len(d["bootstrap"]["replicates"]) == 30 and d["bootstrap"]["seed"] == 4
     r = run("shares", model, "--scenarios", EX / "scenarios.yaml", "--seed", "1")
     assert r.exit_code == 0 and "percentiles over 30 respondent-level bootstrap replicates" in r.output
-    r = run("wtp", model, "--cost", "income", "--seed", "1")
+    # a terminal wide enough for the heading on one line (a narrower one wraps headings at spaces)
+    r = run("wtp", model, "--cost", "income", "--seed", "1", env={"COLUMNS": "200"})
     assert r.exit_code == 0 and "CI (bootstrap)" in r.output
     one_line_error(run("fit", resp, "--design", EX / "design.csv", "--spec", ROOT / "designs" / "newdeal.yaml",
                        "--bootstrap", "1"), "--bootstrap: must be at least 2")

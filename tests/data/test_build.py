@@ -32,15 +32,25 @@ def test_long_layout_with_missing_alternative():
 
 def test_categorical_text_column_and_reference_named():
     d = choice_data_from_formula(long_frame(), "choice ~ price + brand", alt="alt", task="task")
-    assert d.names == ["price", "brand[T.y]", "brand[T.z]"]
+    # dummies are named column[level], as in a survey export (issue 21; they were brand[T.y] before)
+    assert d.names == ["price", "brand[y]", "brand[z]"]
     assert d.spec["references"] == {"brand": "x"}
     d2 = choice_data_from_formula(long_frame(), "choice ~ price + C(brand, ref='z')", alt="alt", task="task")
-    assert d2.names == ["price", "C(brand, ref='z')[T.x]", "C(brand, ref='z')[T.y]"]
+    assert d2.names == ["price", "brand[x]", "brand[y]"]
+    assert d2.spec["references"] == {"brand": "z"}
+
+
+def test_a_model_fitted_with_the_old_dummy_names_still_codes_scenarios():
+    d = choice_data_from_formula(long_frame(), "choice ~ price + C(brand, ref='z')", alt="alt", task="task")
+    old = {k: v for k, v in d.spec.items() if k != "dummy_names"}
+    old["names"] = ["price", "C(brand, ref='z')[T.x]", "C(brand, ref='z')[T.y]"]
+    frame = long_frame().head(3)
+    np.testing.assert_array_equal(rebuild_design(old, frame), rebuild_design(d.spec, frame))
 
 
 def test_alternative_specific_constants_and_interactions():
     d = choice_data_from_formula(long_frame(), "choice ~ C(alt) + price + price:income", alt="alt", task="task")
-    assert d.names == ["C(alt)[T.b]", "C(alt)[T.c]", "price", "price:income"]
+    assert d.names == ["alt[b]", "alt[c]", "price", "price:income"]
     assert np.allclose(d.X[0, :, 3], [10.0, 20.0, 30.0])
     # an intercept is dropped silently: same names without '- 1'
     d0 = choice_data_from_formula(long_frame(), "choice ~ 1 + price", alt="alt", task="task")
@@ -82,7 +92,7 @@ def test_wide_numeric_choice_and_asc_and_individual_interaction():
     df["choice"] = [2, 1, 3, 1]
     d = choice_data_from_formula(df, "choice ~ C(alt) + price + price:income")
     assert d.chosen.tolist() == [1, 0, 2, 0]
-    assert d.names == ["C(alt)[T.2]", "C(alt)[T.3]", "price", "price:income"]
+    assert d.names == ["alt[2]", "alt[3]", "price", "price:income"]
     assert np.allclose(d.X[0, :, 3], [5.0, 10.0, 15.0])
 
 
@@ -155,6 +165,16 @@ def test_duplicate_alternative_in_task():
     df = long_frame()
     df.loc[1, "alt"] = "a"
     assert "task 1 lists alternative 'a' twice" in err(df)
+
+
+def test_a_real_but_wrong_alt_column_suggests_checking_it():
+    from dce.errors import ArgumentError
+
+    df = long_frame()
+    with pytest.raises(ArgumentError) as e:
+        choice_data_from_formula(df, "choice ~ price", alt="id", task="task")     # the respondent id, not alt
+    assert e.value.argument == "alt" and "lists alternative '1' twice" in str(e.value)
+    assert "is 'id' the column naming each row's alternative?" in str(e.value)
 
 
 def test_long_data_needs_task():

@@ -63,13 +63,14 @@ def test_transforms():
 
 
 def test_bad_draws_are_checked_once_by_the_model():
-    """Arguments are validated where the user gives them (the model), with the argument's name."""
+    """Arguments are validated by the model (at fit: the constructor only stores them), with the
+    argument's name."""
     from dce.models.mixed.model import MixedLogit
 
     with pytest.raises(DCEError, match="^draws: 1 draws are too few"):
-        MixedLogit({"a": "n"}, draws=1)
+        MixedLogit({"a": "n"}, draws=1)._validate()
     with pytest.raises(DCEError, match="^draw_type: unknown kind of draws 'lattice'"):
-        MixedLogit({"a": "n"}, draw_type="lattice")
+        MixedLogit({"a": "n"}, draw_type="lattice")._validate()
     with pytest.raises(ValueError):          # an internal call with a bad kind is a programming error
         uniform_draws(3, 1, 10, "lattice")
 

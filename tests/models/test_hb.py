@@ -295,10 +295,26 @@ def test_result_contract(small, tmp_path):
     ({"chains": 0}, "chains"),
     ({"random": {"x1": "t"}}, "random"),
 ])
-def test_bad_arguments_name_the_argument(kwargs, argument):
+def test_bad_arguments_name_the_argument(kwargs, argument, small):
+    model = HierarchicalBayes(**kwargs)          # the constructor stores; fit checks
+    assert model.get_params()[next(iter(kwargs))] == next(iter(kwargs.values()))
     with pytest.raises(ArgumentError) as e:
-        HierarchicalBayes(**kwargs)
+        model.fit(small)
     assert e.value.argument == argument
+
+
+@pytest.mark.parametrize("kwargs, argument, also", [
+    ({"starts": 5}, "starts", ""),
+    ({"se": "robust"}, "se", ""),
+    ({"starts": 5, "se": "robust"}, "se", "as is starts"),
+    ({"maxiter": 10, "tol": 1e-3}, "maxiter", "as is tol"),
+])
+def test_a_sampler_refuses_maximum_likelihood_options(kwargs, argument, also, small):
+    with pytest.raises(ArgumentError) as e:
+        HierarchicalBayes(iterations=40, thin=1, **kwargs).fit(small)
+    assert e.value.argument == argument
+    assert "maximum-likelihood option" in str(e.value) and also in str(e.value)
+    assert "\n" not in str(e.value)
 
 
 def test_refusals_of_the_data(small):

@@ -66,7 +66,7 @@ def _hb_wtp(res):
 
 def test_raw_units_land_within_the_mixed_logits_intervals(fits):
     _, mixed, scaled, _ = fits
-    lo, hi = mixed.conf_int()
+    lo, hi = mixed.conf_int().to_numpy().T
     for k, n in enumerate(NAMES):
         assert lo[k] < scaled.param(n) < hi[k], (n, scaled.param(n), lo[k], hi[k])
     wtp = _hb_wtp(scaled)
@@ -82,7 +82,7 @@ def test_bayesm_defaults_on_raw_units_are_off_and_say_so(fits):
     """The failure of the issue: bayesm's unit prior variance on euros and km; its results fall outside the
     mixed logit's intervals and a warning names the attributes whose spread is the prior's."""
     _, mixed, _, bayesm = fits
-    lo, hi = mixed.conf_int()
+    lo, hi = mixed.conf_int().to_numpy().T
     outside = [n for k, n in enumerate(NAMES) if not lo[k] < bayesm.param(n) < hi[k]]
     assert {"distance", "cost"} <= set(outside)
     text = " ".join(bayesm.warnings)
@@ -98,7 +98,7 @@ def test_the_prior_is_stated_in_the_data_units(fits):
     assert np.allclose(prior["scales"], s)
     assert np.allclose(prior["variance"], 1.0 / s ** 2)           # variance 1 on x / s is 1 / s^2 on x
     assert s[3] > 50 and 0.5 < s[0] < 1.5                        # cost in euros; the 0/1 opt-out about 1
-    line = dict(scaled.summary)["prior"]
+    line = dict(scaled.fit_rows)["prior"]
     assert "cost" in line and "in the data's units" in line
 
 
@@ -140,6 +140,7 @@ def test_sign_change_warning_names_the_attribute():
 
 
 def test_unknown_prior_is_refused():
+    model = HierarchicalBayes(prior="vague")             # stored as given; checked when it fits
     with pytest.raises(ArgumentError) as e:
-        HierarchicalBayes(prior="vague")
+        model.fit(hospital(n_resp=10, n_tasks=4, seed=1))
     assert e.value.argument == "prior"

@@ -93,7 +93,7 @@ def test_the_sign_follows_the_preference_space_coefficient():
     data = simulated_wtp(200, 6, seed=4, income=True, sd_s=0.0, sd_w=(0.0, 0.0))
     res = ConditionalLogitWTP(price="price").fit(data)
     assert res.info["price_sign"] == 1 and res.param("scale") > 0
-    assert any("+scale x price" in v for _, v in res.summary)
+    assert any("+scale x price" in v for _, v in res.fit_rows)
     B, _ = res.coefficient_draws()
     np.testing.assert_allclose(B[0], ConditionalLogit().fit(data).estimates, rtol=1e-6)
 

@@ -24,8 +24,8 @@ def test_binary_shares_equal_the_logistic_of_the_utility_difference(fitted, tmp_
     ref_label, ref, items = load_scenarios(scen_file(tmp_path, scenarios_text), m)
     out = preference_shares(m, items, ref, seed=1, n_sim=500)
     b = dict(zip(res.names, res.estimates))
-    d1 = b["price"] * 2 + b["quality[T.best]"]
-    d2 = b["price"] * 1 + b["quality[T.good]"]
+    d1 = b["price"] * 2 + b["quality[best]"]
+    d2 = b["price"] * 1 + b["quality[good]"]
     assert out[0]["share"] == pytest.approx(1 / (1 + np.exp(-d1)), abs=1e-12)
     assert out[1]["share"] == pytest.approx(1 / (1 + np.exp(-d2)), abs=1e-12)
     for r in out:
@@ -51,15 +51,15 @@ def test_wtp_is_minus_the_ratio_with_delta_standard_errors(fitted):
     rows = {r["name"]: r for r in willingness_to_pay(m, "price", n_sim=2000, seed=3)}
     b = dict(zip(res.names, res.estimates))
     V = res.vcov
-    i, c = res.names.index("quality[T.best]"), res.names.index("price")
-    w = -b["quality[T.best]"] / b["price"]
+    i, c = res.names.index("quality[best]"), res.names.index("price")
+    w = -b["quality[best]"] / b["price"]
     g = np.zeros(len(b))
-    g[i], g[c] = -1 / b["price"], b["quality[T.best]"] / b["price"] ** 2
-    assert rows["quality[T.best]"]["wtp"] == pytest.approx(w)
-    assert rows["quality[T.best]"]["se"] == pytest.approx(np.sqrt(g @ V @ g), rel=1e-4)
-    assert rows["quality[T.best]"]["kr_low"] < w < rows["quality[T.best]"]["kr_high"]
+    g[i], g[c] = -1 / b["price"], b["quality[best]"] / b["price"] ** 2
+    assert rows["quality[best]"]["wtp"] == pytest.approx(w)
+    assert rows["quality[best]"]["se"] == pytest.approx(np.sqrt(g @ V @ g), rel=1e-4)
+    assert rows["quality[best]"]["kr_low"] < w < rows["quality[best]"]["kr_high"]
     # truth of the simulation: 1.6 / 0.8 = 2 (simulated data)
-    assert abs(w - 2.0) < 3 * rows["quality[T.best]"]["se"]
+    assert abs(w - 2.0) < 3 * rows["quality[best]"]["se"]
 
 
 def test_importance_shares_add_to_one(fitted):

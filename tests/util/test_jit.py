@@ -16,8 +16,10 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     from dce.models.mixed import kernels as mk
     from dce.util.backend import usable_cpus
-    from dce.util.jit import compile_parts, is_cached
+    from dce.util.jit import compile_parts, is_cached, set_compile_notice
     from dce.models.mixed.model import _kernel
+    told = []
+    set_compile_notice(told.append)              # what the command line prints: once, on a cold cache
     before = is_cached(mk.panel_kernel)
     kernel, backend = _kernel("numba")           # compile_parts runs here on a cold cache
     # the kernel's first call, on a tiny problem of the types the mixed logit passes
@@ -30,7 +32,7 @@ SCRIPT = textwrap.dedent("""
     rd = mk._respondent_draws.stats
     print(json.dumps({"before": before, "after": is_cached(mk.panel_kernel), "cores": usable_cpus(),
                       "draws_hits": sum(rd.cache_hits.values()), "draws_misses": sum(rd.cache_misses.values()),
-                      "ll": float(out[0][0])}))
+                      "ll": float(out[0][0]), "told": told}))
 """)
 
 
@@ -44,11 +46,13 @@ def run(cache):
 def test_parts_compiled_in_children_are_the_kernels_own(tmp_path):
     cold = run(tmp_path)
     assert cold["before"] is False and cold["after"] is True
+    assert cold["told"] == ["mixed logit"]          # the compilation is announced once
     if cold["cores"] >= 2 and sys.platform.startswith("linux"):
         # compiled by a child process, loaded here from the disk cache: not compiled a second time
         assert cold["draws_hits"] >= 1 and cold["draws_misses"] == 0
     warm = run(tmp_path)
     assert warm["before"] is True and warm["ll"] == cold["ll"]
+    assert warm["told"] == []                       # nothing to compile: nothing said
 
 
 def test_not_cached_is_told_and_unknown_counts_as_cached():

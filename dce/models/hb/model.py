@@ -83,33 +83,59 @@ class HierarchicalBayes(Model):
                  prior_dof=None, target_acceptance=0.3, posterior_draws=100, workers=None, prior="scaled",
                  **kwargs):
         super().__init__(**kwargs)
-        if prior not in PRIORS:
-            raise ArgumentError("prior", f"'{prior}': scaled (the default: priors on attributes scaled by twice "
+        self.random = random
+        self.iterations = iterations
+        self.burn = burn
+        self.thin = thin
+        self.chains = chains
+        self.prior_variance = prior_variance
+        self.prior_dof = prior_dof
+        self.target_acceptance = target_acceptance
+        self.posterior_draws = posterior_draws
+        self.workers = workers
+        self.prior = prior
+
+    # maximum-likelihood options a sampler has no use for: (argument, the value that means "not given")
+    ML_ONLY = (("starts", None), ("start", None), ("maxiter", None), ("tol", None), ("scheduler", None))
+
+    def _validate(self):
+        given = [n for n, unset in self.ML_ONLY if getattr(self, n) is not unset]
+        if self.se not in ("classical", "posterior"):
+            given.insert(0, "se")
+        if given:
+            also = f", as {'is' if len(given) == 2 else 'are'} {' and '.join(given[1:])}" if len(given) > 1 else ""
+            raise ArgumentError(given[0], f"a maximum-likelihood option{also}: a sampler has no use for "
+                                          f"{'it' if len(given) == 1 else 'them'} (a hierarchical Bayes "
+                                          "model's uncertainty is its posterior)")
+        super()._validate()
+        if self.prior not in PRIORS:
+            raise ArgumentError("prior", f"'{self.prior}': scaled (the default: priors on attributes scaled by twice "
                                          "their standard deviation) or bayesm (bayesm's defaults on the data as "
                                          "they are)")
-        self.prior = prior
-        self.random = dict(random or {})
+        self.random = dict(self.random or {})
         for name, dist in self.random.items():
             if dist not in DISTRIBUTIONS:
                 raise ArgumentError("random", f"'{dist}' for '{name}': a hierarchical Bayes model takes n, ln or "
                                               "-ln (sign constraints through a log-normal)")
-        self.iterations = whole_number(iterations, "iterations", 2)
-        self.burn = self.iterations // 2 if burn is None else whole_number(burn, "burn", 0)
-        if self.burn >= self.iterations:
-            raise ArgumentError("burn", f"the burn-in ({self.burn:,}) must be shorter than the iterations "
+        self.iterations = whole_number(self.iterations, "iterations", 2)
+        burn = self.iterations // 2 if self.burn is None else whole_number(self.burn, "burn", 0)
+        if burn >= self.iterations:
+            raise ArgumentError("burn", f"the burn-in ({burn:,}) must be shorter than the iterations "
                                         f"({self.iterations:,})")
-        self.thin = whole_number(thin, "thin", 1)
-        if (self.iterations - self.burn) // self.thin < 1:
-            raise ArgumentError("thin", f"keeps no draw: {self.iterations - self.burn:,} iterations after the "
+        self.burn_ = burn
+        self.thin = whole_number(self.thin, "thin", 1)
+        if (self.iterations - burn) // self.thin < 1:
+            raise ArgumentError("thin", f"keeps no draw: {self.iterations - burn:,} iterations after the "
                                         f"burn-in, every {self.thin:,}th kept")
-        self.chains = whole_number(chains, "chains", 1)
-        self.prior_variance = None if prior_variance is None else positive_number(prior_variance, "prior_variance")
-        self.prior_dof = None if prior_dof is None else positive_number(prior_dof, "prior_dof")
-        self.target_acceptance = float(target_acceptance)
+        self.chains = whole_number(self.chains, "chains", 1)
+        self.prior_variance = None if self.prior_variance is None else positive_number(self.prior_variance,
+                                                                                      "prior_variance")
+        self.prior_dof = None if self.prior_dof is None else positive_number(self.prior_dof, "prior_dof")
+        target = self.target_acceptance
+        self.target_acceptance = float(target)
         if not 0 < self.target_acceptance < 1:
-            raise ArgumentError("target_acceptance", f"must be between 0 and 1, not {target_acceptance}")
-        self.posterior_draws = whole_number(posterior_draws, "posterior_draws", 1)
-        self.workers = None if workers is None else resolve_workers(workers)
+            raise ArgumentError("target_acceptance", f"must be between 0 and 1, not {target}")
+        self.posterior_draws = whole_number(self.posterior_draws, "posterior_draws", 1)
 
     # ------------------------------------------------------------------ set-up
     def _ztype(self, names):
@@ -169,9 +195,7 @@ class HierarchicalBayes(Model):
         """Sample the posterior given ``data`` (:class:`dce.data.choice_data.ChoiceData`, respondent ids
         required); returns the :class:`dce.models.results.ModelResult`."""
         t0 = time.perf_counter()
-        if getattr(self, "scheduler", None):
-            raise ArgumentError("scheduler", "the chains of a hierarchical Bayes model run in local processes "
-                                             "(workers)")
+        self._validate()
         per = self._check_data(data)
         names = list(data.names)
         ztype = self._ztype(names)
@@ -185,7 +209,7 @@ class HierarchicalBayes(Model):
         pooled, pooled_info, mnl = self._pooled(sampled, ztype)
         hbd = hs.prepare(sampled, ztype)
         B0, H = hs.start_values(hbd, pooled, pooled_info)
-        settings = hs.Settings(self.iterations, self.burn, self.thin, self.target_acceptance)
+        settings = hs.Settings(self.iterations, self.burn_, self.thin, self.target_acceptance)
         chains = hs.run_chains(hbd, prior, settings, B0, H, seed, self.chains, workers, backend, self.callback)
         self.scales_ = scales
         prior = to_data_units(chains, prior, scales, ztype)

@@ -82,7 +82,7 @@ def kernels(backend):
         from dce.models.hb import kernels as k
         from dce.util.jit import compile_parts
 
-        compile_parts(k.run_block, k.COMPILE_PARTS)     # the first run on a machine: in parallel processes
+        compile_parts(k.run_block, k.COMPILE_PARTS, "hierarchical Bayes")   # a machine's first run: in parallel
     else:
         from dce.models.hb import kernels_ref as k
     return k

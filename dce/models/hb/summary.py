@@ -128,7 +128,7 @@ def build_result(model, data, chains, prior, ztype, per_resp, mnl, backend, work
     """The :class:`dce.models.results.ModelResult` of a finished sampler run."""
     names = list(data.names)
     K = len(names)
-    settings = Settings(model.iterations, model.burn, model.thin, model.target_acceptance)
+    settings = Settings(model.iterations, model.burn_, model.thin, model.target_acceptance)
     theta, sig, cor = _population(chains)
     pnames = names + [f"sd.{n}" for n in names]
     flat = theta.reshape(-1, 2 * K)
@@ -160,7 +160,7 @@ def build_result(model, data, chains, prior, ztype, per_resp, mnl, backend, work
         "credible_intervals": {"level": LEVEL, "intervals": {n: [json_float(a), json_float(b)] for n, a, b in zip(pnames, lo, hi)}},
         "diagnostics": diag,
         "prior": _prior_info(prior, model, ztype),
-        "seed": int(model.seed_), "chains": model.chains, "burn": model.burn, "thin": model.thin,
+        "seed": int(model.seed_), "chains": model.chains, "burn": model.burn_, "thin": model.thin,
         "kept_draws": int(flat.shape[0]), "backend": backend, "workers": int(workers),
         "rlh": json_float(math.exp(mean_ll / data.n_tasks)), "percent_certainty": json_float(1.0 - mean_ll / null_ll),
         "pooled_loglik": json_float(mnl.loglik),
@@ -279,9 +279,9 @@ def _tables(result, names, pnames, est, se, rhat, n_eff, cor, chains, ztype, imp
 def _summary(result, model, prior, diag, backend, workers, mnl, settings):
     info = result.info
     K = prior.mubar.size
-    result.summary += [
+    result.fit_rows += [
         ("sampler", f"{model.chains} chain{'s' if model.chains > 1 else ''} x {model.iterations:,} iterations "
-                    f"(burn-in {model.burn:,}, every {model.thin}th kept): {info['kept_draws']:,} draws"),
+                    f"(burn-in {model.burn_:,}, every {model.thin}th kept): {info['kept_draws']:,} draws"),
         ("seed", str(info["seed"])),
         ("prior", f"mu ~ N(mubar, Sigma / {prior.Amu:g}), Sigma ~ IW({prior.nu:g}, V), V = {prior.nu:g} x diag("
                   + ", ".join(f"{n} {v:.3g}" for n, v in zip(result.coef_names, info["prior"]["variance"][:K]))

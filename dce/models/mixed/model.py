@@ -59,7 +59,7 @@ def _kernel(backend):
         from dce.models.mixed.kernels import COMPILE_PARTS, panel_kernel
         from dce.util.jit import compile_parts
 
-        compile_parts(panel_kernel, COMPILE_PARTS)    # the first run on a machine: in parallel processes
+        compile_parts(panel_kernel, COMPILE_PARTS, "mixed logit")    # a machine's first run: in parallel
         return panel_kernel, "numba"
     from dce.models.mixed.kernels_ref import panel_kernel_np
 
@@ -211,6 +211,16 @@ class MixedLogit(Model):
     def __init__(self, random, correlated=None, draws=1000, draw_type="halton", scramble=False,
                  hessian="analytic", **kwargs):
         super().__init__(**kwargs)
+        self.random = random
+        self.correlated = correlated
+        self.draws = draws
+        self.draw_type = draw_type
+        self.scramble = scramble
+        self.hessian = hessian
+
+    def _validate(self):
+        super()._validate()
+        random, draws = self.random, self.draws
         if not random:
             raise ArgumentError("random", "a mixed logit needs at least one random coefficient (NAME=DIST)")
         for name, dist in random.items():
@@ -218,16 +228,13 @@ class MixedLogit(Model):
                 raise ArgumentError("random", f"unknown distribution '{dist}' for '{name}' (use n, ln, -ln, t or u)")
         if isinstance(draws, bool) or int(draws) != draws or int(draws) < 2:
             raise ArgumentError("draws", f"{draws} draws are too few for a simulated likelihood (at least 2)")
-        if draw_type not in DRAW_TYPES:
-            raise ArgumentError("draw_type", f"unknown kind of draws '{draw_type}' (use {', '.join(DRAW_TYPES)})")
-        if hessian not in ("analytic", "forward", "central"):
-            raise ArgumentError("hessian", f"'{hessian}' is not analytic, forward or central")
+        if self.draw_type not in DRAW_TYPES:
+            raise ArgumentError("draw_type", f"unknown kind of draws '{self.draw_type}' (use {', '.join(DRAW_TYPES)})")
+        if self.hessian not in ("analytic", "forward", "central"):
+            raise ArgumentError("hessian", f"'{self.hessian}' is not analytic, forward or central")
         self.random = dict(random)
-        self.correlated = correlated
         self.draws = int(draws)
-        self.draw_type = draw_type
-        self.scramble = bool(scramble)
-        self.hessian = hessian
+        self.scramble = bool(self.scramble)
 
     # ------------------------------------------------------------------ specification
     def _model_names(self, names):
@@ -474,12 +481,12 @@ class MixedLogit(Model):
         if self._corr_idx:
             info["correlation"] = self._correlation(result)
         result.info.update(info)
-        result.summary.append(("draws", f"{self.draws:,} {self.draw_type}"
+        result.fit_rows.append(("draws", f"{self.draws:,} {self.draw_type}"
                                         f"{' (scrambled)' if self.scramble else ''}, seed {self.seed_}"))
-        result.summary.append(("likelihood", ("panel (one draw set per respondent)" if problem.panel
+        result.fit_rows.append(("likelihood", ("panel (one draw set per respondent)" if problem.panel
                                               else "cross-sectional (no respondent ids)") + f", {problem.backend} kernel"))
         if self._mnl is not None:
-            result.summary.append(("conditional logit log-likelihood", f"{self._mnl.loglik:.3f}"))
+            result.fit_rows.append(("conditional logit log-likelihood", f"{self._mnl.loglik:.3f}"))
 
     def _correlation(self, result):
         """JSON ``correlation`` and the covariance/correlation tables of the correlated coefficients."""
@@ -628,6 +635,7 @@ def coefficient_draws(random, correlated, coef_names, param_names, theta, n_draw
 
     names = list(coef_names)
     model = MixedLogit(random, correlated=correlated)
+    model._validate()
     model._setup(names)
     if list(param_names) != model._names:
         raise DCEError("coefficient draws: the model's parameters (" + ", ".join(param_names) + ") are not "
