@@ -26,8 +26,7 @@ echo "== 3. share of GPs preferring each published scenario over the status quo"
 echo "== 4. willingness to pay, in % of net income"
 "${dce[@]}" wtp "$out/model.json" --cost income --seed 2024 --output "$out/wtp.json"
 
-echo "== 5. the study report: one self-contained HTML file (figures also as SVG and PNG)"
+echo "== 5. the study report: one self-contained HTML file (figures inline as SVG; --figures DIR would also write them as SVG and PNG files)"
 "${dce[@]}" report "$out/model.json" --design "$out/design.json" --validation "$out/validation.json" \
     --shares "$out/shares.json" --shares "$out/shares_language.json" --wtp "$out/wtp.json" \
-    --title "New Deal for general practice (SIMULATED responses)" --figures "$out/figures" \
-    --output "$out/report.html"
+    --title "New Deal for general practice (SIMULATED responses)" --output "$out/report.html"
