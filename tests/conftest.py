@@ -12,6 +12,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# pytest-xdist's workers run with COLUMNS=80; without it (as in a serial run) dce's console prints to a
+# pipe 120 columns wide, and tests that read wrapped output must see the same lines either way
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+
 # Fuzzing (tests/fuzz): a bounded, derandomized number of examples per property in CI (the same examples
 # every run); DCE_FUZZ_EXAMPLES=2000 python -m pytest tests/fuzz explores with fresh random examples.
 try:
