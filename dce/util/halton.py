@@ -2,7 +2,7 @@
 
 Importing :mod:`scipy.stats` (for its ``qmc`` module) takes about a second, most of what `dce design
 --evaluate` spends; this module reproduces ``qmc.Halton(d, scramble=True, rng=rng).random(n)``
-(scipy 1.15 and later) with numpy alone: the engine's own generator is spawned from ``rng``'s seed
+(as scipy 1.17 computes it; the test compares the two on the installed scipy) with numpy alone: the engine's own generator is spawned from ``rng``'s seed
 sequence, then one random digit permutation per dimension and digit (Owen-type scrambling; enough
 digits for double precision) is drawn in the order scipy draws them, and each point is the permuted
 radical inverse of its index.  ``tests/design/test_halton.py`` compares the two.
@@ -40,8 +40,9 @@ def scrambled_halton(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     Like scipy, this spawns a child generator from ``rng``'s seed sequence (so ``rng`` itself is
     not advanced, but its seed sequence counts one more child).
     """
-    seed_seq = rng.bit_generator.seed_seq
-    child = np.random.Generator(type(rng.bit_generator)(seed_seq.spawn(1)[0]))
+    bg = rng.bit_generator
+    seed_seq = getattr(bg, "seed_seq", None) or bg._seed_seq      # public from numpy 1.25 (1.24: private)
+    child = np.random.Generator(type(bg)(seed_seq.spawn(1)[0]))
     index = np.arange(n, dtype=np.int64)
     out = np.empty((d, n))
     for q, base in enumerate(first_primes(d)):
