@@ -143,7 +143,8 @@ def measure_main_report_design_help(variants, repeat, only):
 
 def measure_cold_warm(variants, repeat, draws=1000):
     print(f"first mixed-logit fit after an install (electricity, {draws:,} draws; empty NUMBA_CACHE_DIR):")
-    args = [a if a is not None else str(DATA) for a in MIXED] + ["--draws", str(draws), "--quiet"]
+    # not --quiet: the first fit's line saying that it compiles is part of the target
+    args = [a if a is not None else str(DATA) for a in MIXED] + ["--draws", str(draws)]
     for v in variants:
         cold, warm, wu_cold, wu_warm, loads, said = [], [], [], [], [], []
         for i in range(repeat):
