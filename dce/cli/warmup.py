@@ -18,6 +18,11 @@ def warm_up():
     import sys
 
     from dce.models.warmup import warm_up as run
+    from dce.util.backend import choose_backend
+
+    if choose_backend("auto") != "numba":
+        click.echo("numba is not installed: the numpy path runs instead, and it compiles nothing", file=sys.stderr)
+        return
 
     def say(kernel):
         click.echo(f"compiling the {kernel} kernel ...", file=sys.stderr)

@@ -81,3 +81,13 @@ def test_a_fit_says_one_line_when_it_compiles(monkeypatch, tmp_path, electricity
     monkeypatch.setattr(warmup, "pending", lambda kernels, backend="auto": [])
     r = CliRunner().invoke(cli, args)                                # cached: silent
     assert r.exit_code in (0, 3) and "compiling" not in r.output
+
+
+def test_without_numba_the_warm_up_says_there_is_nothing_to_compile(monkeypatch):
+    import dce.util.backend as backend
+    from dce.models import warmup
+
+    monkeypatch.setattr(backend, "numba_available", lambda: False)
+    assert warmup.pending() == []
+    r = CliRunner().invoke(cli, ["warm-up"])
+    assert r.exit_code == 0 and "numba is not installed" in r.output and "compiled" not in r.output
