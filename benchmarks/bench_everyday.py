@@ -180,10 +180,25 @@ def measure_cold_warm(variants, repeat, draws=1000):
             print(f"  {v.label}: no `dce warm-up` command")
 
 
+def smt():
+    """Hardware threads per core (Linux), or None where that cannot be read."""
+    try:
+        text = Path("/sys/devices/system/cpu/cpu0/topology/thread_siblings_list").read_text().strip()
+    except OSError:
+        return None
+    n = 0
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        n += int(b) - int(a) + 1 if b else 1
+    return n
+
+
 def measure_threads(variants, repeat, draws, threads):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    per_core = smt()
     print(f"mixed-logit thread scaling (electricity, {draws:,} draws; fit time as dce reports it; "
-          f"{cores} usable cores, {os.cpu_count()} processors):")
+          f"{cores} usable processors of {os.cpu_count()}"
+          + (f", {per_core} hardware threads per core" if per_core else "") + "):")
     args = [a if a is not None else str(DATA) for a in MIXED] + ["--draws", str(draws), "--quiet"]
     for v in variants:
         run([*v.cli, *args, "--draws", "10", "-o", str(v.scratch / "t.json")], v.tree, v.env())   # warm the cache
