@@ -12,6 +12,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# pytest-xdist's workers run with COLUMNS=80; without it (as in a serial run) dce's console prints to a
+# pipe 120 columns wide, and tests that read wrapped output must see the same lines either way
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+
 # Fuzzing (tests/fuzz): a bounded, derandomized number of examples per property in CI (the same examples
 # every run); DCE_FUZZ_EXAMPLES=2000 python -m pytest tests/fuzz explores with fresh random examples.
 try:
@@ -127,9 +132,10 @@ def fitted(tmp_path_factory):
 @pytest.fixture(scope="session")
 def dask_cluster():
     """A real dask.distributed cluster on this machine: a scheduler and two single-threaded worker processes
-    (skipped where dask.distributed is not installed), with a client of the test's own."""
+    (skipped where dask.distributed is not installed), with a client of the test's own.  Its dashboard
+    takes a free port (``:0``): with the suite on several cores, each pytest-xdist worker has a cluster."""
     distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed "
                                                             "(pip install 'dce[dask]')")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=50) as c, distributed.Client(c, set_as_default=False) as client:
         yield c, client

@@ -24,6 +24,7 @@ COMMANDS = {
     "simulate": ("dce.cli.simulate", "simulate", "Simulate survey responses from a known truth."),
     "power": ("dce.cli.power", "power", "Sample size by simulation: power per target and number of respondents."),
     "report": ("dce.cli.report", "report", "A self-contained HTML report of a study, with figures."),
+    "warm-up": ("dce.cli.warmup", "warm_up", "Compile the numba kernels now (once per machine)."),
 }
 
 

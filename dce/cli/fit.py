@@ -118,6 +118,8 @@ def fit(data, **options):
     if out.individual and not hasattr(ests[0], "individual_means"):
         raise DCEError(f"--individual: the {ests[0].label.lower()} has no individual-level estimates")
     cdata, report, df = _choice_data(src, price=opt.price if opt.space == "wtp" else None)
+    if not out.quiet:
+        _say_compiling(ests[0])
     inputs = (src.data, src.design_path, src.spec_path, src.model_file)
     con = info_console(out.fmt)
     if report is not None:
@@ -242,6 +244,16 @@ def _fit_and_show(est, k, n, cdata, report, df, opt, out, inputs, con):
     if out.output:
         result.save(_numbered(out.output, k, n))
     return result
+
+
+def _say_compiling(est):
+    """One line on stderr when this fit is the machine's first and compiles a numba kernel."""
+    from dce.models.warmup import FAMILY_KERNELS, pending
+
+    kernel = FAMILY_KERNELS.get(est.name)
+    if kernel and pending([kernel], est.backend):
+        click.echo(f"compiling the {kernel} kernel: once per machine, a few seconds (`dce warm-up` does it "
+                   "ahead of time)", err=True)
 
 
 def _exit_status(results, counts, output):

@@ -38,7 +38,7 @@ def report(models, design, shares, wtp, validation, power, output, figures_dir, 
     from dce.cli.errors import invocation
     from dce.report.document import build_report, write_report
 
-    from dce.cli.common import ProgressBar, console
+    from dce.cli.common import ProgressBar
 
     with ProgressBar("report: sections and figures") as bar:
         rep = build_report(models=models, design=design, shares=shares, wtp=wtp, validation=validation,
@@ -46,6 +46,5 @@ def report(models, design, shares, wtp, validation, power, output, figures_dir, 
     with ProgressBar("report: figure files (SVG, PNG)") as bar:
         write_report(rep, output, figures_dir=figures_dir, progress=bar)
 
-    con = console(stderr=True)
-    con.print(f"report written to {output} ({len(rep.figures)} figures"
-              + (f", also as SVG and PNG in {figures_dir}" if figures_dir else "") + ")")
+    click.echo(f"report written to {output} ({len(rep.figures)} figures"
+               + (f", also as SVG and PNG in {figures_dir}" if figures_dir else "") + ")", err=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dce.util.halton import scrambled_halton
+
 
 def probabilities(X: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Logit choice probabilities of every task under every draw.
@@ -117,7 +119,7 @@ def prior_draws(mean, sd, n: int, kind: str = "halton", seed=0) -> np.ndarray:
     numpy.ndarray
         (R, P) draws, or (1, P) the means when no parameter varies or ``n <= 1``.
     """
-    from scipy.stats import norm, qmc
+    from scipy.special import ndtri     # scipy.stats.norm.ppf's own function, without importing scipy.stats
 
     mean = np.asarray(mean, float)
     sd = np.zeros_like(mean) if sd is None else np.asarray(sd, float)
@@ -126,14 +128,16 @@ def prior_draws(mean, sd, n: int, kind: str = "halton", seed=0) -> np.ndarray:
         return mean[None, :].copy()
     rng = np.random.default_rng(seed)
     if kind == "sobol":
+        from scipy.stats import qmc
+
         eng = qmc.Sobol(d=rnd.size, scramble=True, seed=rng)
         m = int(np.ceil(np.log2(n)))
         u = eng.random_base2(m)[:n]
     elif kind == "halton":
-        u = qmc.Halton(d=rnd.size, scramble=True, seed=rng).random(n)
+        u = scrambled_halton(n, rnd.size, rng)    # = qmc.Halton(d, scramble=True, seed=rng).random(n)
     else:
         raise ValueError(f"draw kind must be halton or sobol, not {kind!r}")
     u = np.clip(u, 1e-12, 1 - 1e-12)
     B = np.repeat(mean[None, :], n, axis=0)
-    B[:, rnd] += norm.ppf(u) * sd[rnd]
+    B[:, rnd] += ndtri(u) * sd[rnd]
     return B

@@ -15,7 +15,7 @@ import io
 import math
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,6 +37,7 @@ class Figure:
     caption: str
     fig: object            # matplotlib.figure.Figure
     alt: str = ""          # a one-line description for screen readers
+    _svg: str = field(default=None, repr=False, compare=False)    # the SVG text, once drawn
 
 
 def _rc():
@@ -65,20 +66,39 @@ def _new(height, ncols=1, nrows=1, width=WIDTH, **kw):
 
 
 def svg(figure: Figure) -> str:
-    """The figure as SVG text, identical for identical input."""
+    """The figure as SVG text, identical for identical input (drawn once: the page and ``--figures``
+    share it)."""
+    if figure._svg is not None:
+        return figure._svg
     import matplotlib
 
     buf = io.StringIO()
     with _rc(), matplotlib.rc_context({"svg.hashsalt": "dce-" + figure.key}):
+        _lay_out(figure.fig)
         figure.fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None,
                                                          "Type": None})
-    return buf.getvalue()
+    figure._svg = buf.getvalue()
+    return figure._svg
+
+
+def _lay_out(fig):
+    """Place the axes once (constrained layout) and keep them there.
+
+    With a layout engine, every ``savefig`` draws the whole figure twice: once, without output, to lay
+    it out, and once to write it.  Laying it out here (no artist is drawn) and then switching the engine
+    off draws it once per format, and the SVG and the PNG share one layout.
+    """
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+        fig.set_layout_engine(None)     # (``"none"`` would keep a placeholder, and savefig's extra draw)
 
 
 def png(figure: Figure, dpi=150) -> bytes:
     """The figure as PNG bytes (no software or date metadata)."""
     buf = io.BytesIO()
     with _rc():
+        _lay_out(figure.fig)
         figure.fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
 
@@ -237,7 +257,7 @@ def level_heatmap(key, caption, attributes, levels, counts):
         for j, (lab, n) in enumerate(zip(levels[i], counts[i])):
             dark = abs(share[i, j] - 1) > 0.6
             ax.text(j, i, f"{_wrap(lab, 14)}\n{int(n)}", ha="center", va="center", fontsize=7,
-                    color="white" if dark else "black")
+                    color="white" if dark else "black", in_layout=False)    # inside its cell: no margin
     ax.set_yticks(range(A), attributes)
     ax.set_xticks(range(M), [f"level {j + 1}" for j in range(M)])
     ax.tick_params(length=0)
@@ -282,7 +302,7 @@ def correlation_heatmap(key, caption, names, matrix):
         for j in range(k):
             if np.isfinite(R[i, j]):
                 ax.text(j, i, f"{R[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                        color="white" if abs(R[i, j]) > 0.6 else "black")
+                        color="white" if abs(R[i, j]) > 0.6 else "black", in_layout=False)
     ax.set_yticks(range(k), names)
     ax.set_xticks(range(k), [str(i + 1) for i in range(k)])
     ax.tick_params(length=0)
