@@ -9,11 +9,12 @@ from dce.cli.common import user_errors
 @click.command(name="warm-up")
 @user_errors
 def warm_up():
-    """Compile the kernels of the mixed logit, hierarchical Bayes and the design search ahead of time.
+    """Compile the kernels of the mixed logit, HB and the design search now.
 
     \b
-    numba compiles them on their first use on a machine (seconds each) and keeps them in its disk cache
-    (NUMBA_CACHE_DIR, or next to the package); run this once after installing, e.g. in a Docker image.
+    numba compiles them on their first use on a machine (seconds each)
+    and keeps them in its disk cache (NUMBA_CACHE_DIR, or next to the
+    package); run this once after installing, e.g. in a Docker image.
     """
     import sys
 
