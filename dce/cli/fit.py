@@ -55,8 +55,13 @@ from dce.cli.common import OUTPUT, SEED, Count, format_option, parse_random, run
 @click.option("--seed", type=SEED, default=None,
               help="Seed for every random step, 0 to 4294967295 (reported in the output).")
 @click.option("--starts", type=Count(1, 1000), default=None,
-              help="Mixed logit (default 1) and latent class (default 10): starting points (1 to 1,000); the best "
-                   "log-likelihood is kept and the spread reported.")
+              help="Latent class (default 10): starting points (1 to 1,000); mixed logit: the candidates of the "
+                   "global search refined with the full draws (default 2), or, with --search 0, the starting "
+                   "points (default 1). The best log-likelihood is kept and the spread reported.")
+@click.option("--search", type=Count(0, 1000), default=None,
+              help="Mixed logit (both spaces): candidates of the global search (default 12): each screened with "
+                   "100 draws, the best --starts refined with the full draws; 0 switches the search off (one start "
+                   "from the conditional logit).")
 @click.option("--individual", type=OUTPUT,
               help="Mixed logit: conditional means per respondent; latent class: posterior class probabilities, "
                    "modal class and posterior-weighted coefficients; HB: posterior means per respondent (CSV).")
@@ -74,7 +79,7 @@ from dce.cli.common import OUTPUT, SEED, Count, format_option, parse_random, run
 @user_errors
 def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
         model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, space,
-        price, random_, correlated, draws, draw_type, seed, starts, individual, n_boot, workers, scheduler, output,
+        price, random_, correlated, draws, draw_type, seed, starts, search, individual, n_boot, workers, scheduler, output,
         validation_output, fmt, quiet, **hb):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
@@ -118,9 +123,11 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
     from dce.util.seeds import resolve_seed
 
     seed = resolve_seed(seed)          # one seed for every fit of the command, reported in each
+    if search is not None and model != "mixed":
+        raise DCEError("--search needs --model mixed (the latent class model's search is its --starts)")
     progress = None if quiet or model == "mnl" else _progress_printer
     ests = [_estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
-                       seed=seed, starts=starts, progress=progress, classes=k, shared=shared, membership=membership,
+                       seed=seed, starts=starts, search=search, progress=progress, classes=k, shared=shared, membership=membership,
                        space=space, price=price, hb=hb)
             for k in counts]
     for est in ests:     # where the starts run (several starts only)
@@ -263,7 +270,7 @@ def _bootstrap(est, cdata, result, n_boot, workers, scheduler, quiet):
 
 
 def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, progress, classes=None, shared=None,
-               membership=None, space="pref", price=None, hb=None):
+               membership=None, space="pref", price=None, hb=None, search=None):
     """The estimator of ``--model`` with the command's options; the model checks them (one place)."""
     import os
 
@@ -299,7 +306,7 @@ def _estimator(model, se, random_, correlated, draws, draw_type, seed, starts, p
     if correlated:
         corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
     return model_class(family)(random=parse_random(random_), correlated=corr, draws=draws, draw_type=draw_type,
-                                starts=starts, threads=threads, backend=backend, **common)
+                                starts=starts, search=search, threads=threads, backend=backend, **common)
 
 
 def _choice_data(data, survey, sheet, formula, model_file, alt, task, id_col, choice_col, avail, design_path,

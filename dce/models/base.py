@@ -137,7 +137,7 @@ class Model:
         good = [r for r in runs if r["opt"] is not None and np.isfinite(r["loglik"])]
         if not good:
             raise DCEError("the log-likelihood is not finite at any starting point")
-        best = max(good, key=lambda r: r["loglik"])
+        best = self._best_run(good)
         result = self._result(problem, data, best["opt"], best["iterations"])
         if result.loglik > -1e-6 * data.n_tasks:
             # a likelihood of 1 is approached, never reached: the estimates run off to infinity
@@ -148,13 +148,21 @@ class Model:
         if not result.converged and not any(result.message in w for w in result.warnings):
             result.warnings.append(f"did not converge ({result.message}); gradient norm {result.grad_norm:.3g}")
         self._describe(result, problem, data)
-        if self.starts > 1:
-            _describe_starts(result, runs, best)
+        self._report_starts(result, runs, best)
         result.seconds = time.perf_counter() - t0
         self.result_ = result
         self.problem_ = problem
         self.theta_ = result.estimates
         return result
+
+    def _best_run(self, runs):
+        """The run whose estimates the fit reports: the best log-likelihood."""
+        return max(runs, key=lambda r: r["loglik"])
+
+    def _report_starts(self, result, runs, best):
+        """The starts in the result (several starts only): JSON ``starts``, a table, a summary row."""
+        if self.starts > 1:
+            _describe_starts(result, runs, best)
 
     def _before_starts(self, problem, data):
         """Work every start shares, done once here before the starts (a family's default start values)."""

@@ -111,7 +111,10 @@ class _Problem:
         self.Q = len(self.rand_idx)
         self.ztype = model._ztype()
         _check_memory(R, self.Q, model.draws)
-        self.Z = model._standard_draws(R, model.draws, model.draw_type, seed, model.scramble)
+        from dce.models.mixed.search import draws_seed
+
+        # the draws: child 0 of SeedSequence(seed) (the global search draws its candidates from child 1)
+        self.Z = model._standard_draws(R, model.draws, model.draw_type, draws_seed(seed), model.scramble)
         self.lk, self.lq = model._lk_lq()
         self.pk = np.concatenate([np.arange(K), self.lk]).astype(np.int64)
         self.pq = np.concatenate([np.full(K, -1), self.lq]).astype(np.int64)
@@ -203,9 +206,40 @@ class MixedLogit(Model):
     RATIO = 3.0
     LOG_STEP = 2.0
 
+    # the global search (dce.models.mixed.search), the default fit: SEARCH candidates screened with
+    # SCREEN_DRAWS draws (at most the model's) and a loose tolerance, the best REFINE distinct ones refined
+    SEARCH = 8
+    REFINE = 2
+    SCREEN_DRAWS = 100
+    SCREEN_TOL = 1e-3
+    SCREEN_MAXITER = 100
+    # then hops around the best optimum, HOP_BATCH at a time, until the best has been reached CONFIRM times
+    # (refined candidates included) or MAX_HOPS hops; a hop moves the means by HOP_STEP of their size and
+    # the spreads by a factor of about exp(+-2 HOP_STEP)
+    HOP_BATCH = 4
+    CONFIRM = 6
+    MAX_HOPS = 24
+    HOP_STEP = 0.3
+
     def __init__(self, random, correlated=None, draws=1000, draw_type="halton", scramble=False,
-                 hessian="analytic", **kwargs):
+                 hessian="analytic", search=None, **kwargs):
+        starts = kwargs.get("starts")
         super().__init__(**kwargs)
+        if search is None:
+            search = self.SEARCH
+        if search is False:
+            search = 0
+        if isinstance(search, bool) or not isinstance(search, (int, np.integer)) or not 0 <= int(search) <= 1000:
+            raise ArgumentError("search", f"must be a whole number of candidates from 0 (no search) to 1,000, "
+                                          f"not {search!r}")
+        # with the search: the candidates refined (``starts`` when given); without: the starts of the fit
+        self.search = int(search)
+        self.refine = self.REFINE if starts is None else self.starts
+        self.refine_given = starts is not None
+        if self.search:
+            self.search = max(self.search, self.refine)
+        self.screen_draws, self.screen_tol, self.screen_maxiter = self.SCREEN_DRAWS, self.SCREEN_TOL, self.SCREEN_MAXITER
+        self.hop_batch, self.confirm, self.max_hops = self.HOP_BATCH, self.CONFIRM, self.MAX_HOPS
         if not random:
             raise ArgumentError("random", "a mixed logit needs at least one random coefficient (NAME=DIST)")
         for name, dist in random.items():
@@ -355,6 +389,53 @@ class MixedLogit(Model):
     def _before_starts(self, problem, data):
         """The default start values (a conditional logit's), which every start perturbs."""
         self._theta0, self._mnl = self._start_values(data)
+
+    def _multistart(self, problem, data, seed):
+        """The global search (:mod:`dce.models.mixed.search`) unless it is switched off (``search=0``)."""
+        if not self.search:
+            self._search = None
+            return super()._multistart(problem, data, seed)
+        from dce.models.mixed.search import search
+
+        return search(self, problem, data, seed)
+
+    def _report_starts(self, result, runs, best):
+        if getattr(self, "_search", None) is None:
+            return super()._report_starts(result, runs, best)
+        from dce.models.mixed.search import describe
+
+        describe(result, self._search, best)
+
+    def _best_run(self, runs):
+        if getattr(self, "_search", None) is None:
+            return super()._best_run(runs)
+        from dce.models.mixed.search import _best
+
+        return _best(runs)
+
+    def _hop(self, theta, rng):
+        """A random point around ``theta``: means moved by about HOP_STEP of their size, spreads (and
+        Cholesky diagonals) multiplied by about exp(+-2 HOP_STEP), other Cholesky elements moved."""
+        K = len(self._names) - len(self._lparams)
+        th = np.asarray(theta, float).copy()
+        step = self.HOP_STEP
+        th[:K] += rng.normal(size=K) * step * np.maximum(np.abs(th[:K]), 0.1)
+        for i, (k, q) in enumerate(self._lparams):
+            if self._rand_idx[q] == k:
+                th[K + i] *= math.exp(2 * step * rng.normal())
+            else:
+                th[K + i] += rng.normal() * step * max(abs(th[K + i]), 0.1 * abs(th[k]) + 0.05)
+        return th
+
+    def _candidate_kinds(self, n):
+        """The origins of the search's ``n`` candidates: the default start, then random points around it."""
+        return ["default start" if self.start is not None else "conditional logit"] + ["random"] * (n - 1)
+
+    def _candidate(self, problem, data, kind, rng, seed):
+        """Start values of a candidate of ``kind`` (None: not available for these data)."""
+        if kind == "random":
+            return self._perturbed(self._theta0, rng)
+        return self._theta0
 
     def _initial(self, problem, data, start, rng):
         if getattr(self, "_theta0", None) is None:      # called without the base's _before_starts
