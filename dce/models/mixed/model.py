@@ -234,11 +234,12 @@ class MixedLogit(Model):
                                           f"not {search!r}")
         # with the search: the candidates refined (``starts`` when given); without: the starts of the fit
         self.search = int(search)
-        self.refine = self.REFINE if starts is None else self.starts
+        self.refine = min(self.REFINE, max(self.search, 1)) if starts is None else self.starts
         self.refine_given = starts is not None
         if self.search:
             self.search = max(self.search, self.refine)
-        self.screen_draws, self.screen_tol, self.screen_maxiter = self.SCREEN_DRAWS, self.SCREEN_TOL, self.SCREEN_MAXITER
+        self.screen_draws, self.screen_tol = self.SCREEN_DRAWS, self.SCREEN_TOL
+        self.screen_maxiter = min(self.SCREEN_MAXITER, self.maxiter)
         self.hop_batch, self.confirm, self.max_hops = self.HOP_BATCH, self.CONFIRM, self.MAX_HOPS
         if not random:
             raise ArgumentError("random", "a mixed logit needs at least one random coefficient (NAME=DIST)")
