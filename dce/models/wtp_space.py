@@ -364,6 +364,22 @@ class MixedLogitWTP(_WTPSpaceModel, MixedLogit):
             kinds[1] = "preference space"
         return kinds
 
+    def _perturbed(self, theta0, rng):
+        """A random start around ``theta0`` whose fixed scale stays positive (moved by a factor of about
+        e^(+-0.5)), as the conditional logit's other starts."""
+        th = super()._perturbed(theta0, rng)
+        return self._positive_scale(th, theta0, rng, 0.5)
+
+    def _hop(self, theta, rng):
+        th = super()._hop(theta, rng)
+        return self._positive_scale(th, theta, rng, 2 * self.HOP_STEP)
+
+    def _positive_scale(self, th, theta0, rng, sd):
+        k = self._space.k
+        if self.random.get(SCALE) is None:          # a fixed scale: multiplicative moves keep its sign
+            th[k] = theta0[k] * math.exp(sd * rng.normal())
+        return th
+
     def _candidate(self, problem, data, kind, rng, seed):
         if kind == "preference space":
             return self._from_preference_space(data, seed)

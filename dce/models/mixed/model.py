@@ -15,9 +15,11 @@ elements are the parameters ``chol.a.b`` (row ``a``, column ``b``); independent 
 probabilities inside the integral, one set of draws per respondent); without, each task is its own
 respondent.
 
-Estimation: conditional-logit start values, then BHHH steps (the outer product of the respondents'
-scores, free with the analytic gradient) while far from the optimum and Newton-Raphson steps with the
-exact Hessian of the simulated log-likelihood once close (``sum_r E_w[H_d + s_d s_d'] - E_w[s_d]
+Estimation: by default a global search (:mod:`dce.models.mixed.search`: candidates from the conditional
+logit and random points around it, screened with 100 draws, the best refined with the full draws, hops
+around the best where the likelihood is rugged; ``search=0``: one start from the conditional logit).  Each
+maximisation is the engine's trust-region Newton method: BHHH curvature (the outer product of the
+respondents' scores, free with the analytic gradient) while far from the optimum and the exact Hessian of the simulated log-likelihood once close (``sum_r E_w[H_d + s_d s_d'] - E_w[s_d]
 E_w[s_d]'``, with ``w`` the posterior weights of the draws and ``s_d``, ``H_d`` the score and Hessian of
 draw ``d``'s product of logit probabilities, computed by the kernel in the same pass as the
 likelihood).  Convergence is declared on the Newton decrement, so the Hessian of the last evaluation is
@@ -185,7 +187,9 @@ class MixedLogit(Model):
     ``random``: {coefficient name: distribution} with distributions n, ln, -ln, t, u;
     ``correlated``: None, ``"all"`` or a list of random coefficient names (normal or lognormal);
     ``draws``, ``draw_type`` (halton, sobol, mlhs, random), ``seed`` (chosen and reported when None),
-    ``starts`` (number of starting points; the best log-likelihood is kept), ``se`` (classical, robust,
+    ``search`` (candidates of the global search, default :attr:`SEARCH`; 0: none), ``starts`` (with the
+    search: candidates refined with the full draws; without: starting points; the best log-likelihood is
+    kept), ``search_seed`` (another search with the same draws), ``se`` (classical, robust,
     cluster), ``callback(iteration, loglik, grad_norm, elapsed, label=...)`` for progress,
     ``backend`` (auto, numba, numpy), ``scramble`` (scrambled Halton).
     """
@@ -212,7 +216,7 @@ class MixedLogit(Model):
     REFINE = 2
     SCREEN_DRAWS = 100
     SCREEN_TOL = 1e-3
-    SCREEN_MAXITER = 100
+    SCREEN_MAXITER = 60
     # then hops around the best optimum, HOP_BATCH at a time, until the best has been reached CONFIRM times
     # (refined candidates included) or MAX_HOPS hops; a hop moves the means by HOP_STEP of their size and
     # the spreads by a factor of about exp(+-2 HOP_STEP)
@@ -222,7 +226,7 @@ class MixedLogit(Model):
     HOP_STEP = 0.3
 
     def __init__(self, random, correlated=None, draws=1000, draw_type="halton", scramble=False,
-                 hessian="analytic", search=None, **kwargs):
+                 hessian="analytic", search=None, search_seed=None, **kwargs):
         starts = kwargs.get("starts")
         super().__init__(**kwargs)
         if search is None:
@@ -236,6 +240,11 @@ class MixedLogit(Model):
         self.search = int(search)
         self.refine = min(self.REFINE, max(self.search, 1)) if starts is None else self.starts
         self.refine_given = starts is not None
+        # the search's random stream: child 1 of SeedSequence(seed), or of SeedSequence(search_seed) when
+        # given (another search with the same draws: benchmarks/bench_search.py)
+        from dce.util.seeds import resolve_seed
+
+        self.search_seed = None if search_seed is None else resolve_seed(search_seed, "search_seed")
         if self.search:
             self.search = max(self.search, self.refine)
         self.screen_draws, self.screen_tol = self.SCREEN_DRAWS, self.SCREEN_TOL

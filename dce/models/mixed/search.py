@@ -3,25 +3,29 @@
 The simulated likelihood of a mixed logit often has several optima, and which one a single start reaches
 depends on the start.  :func:`search` therefore
 
-1. makes ``n`` candidate starts: the model's default start (the conditional logit's estimates, small
+1. makes ``search`` candidate starts: the model's default start (the conditional logit's estimates, small
    spreads), the solution of the same model in the other space where the model has one (a WTP-space model:
-   the preference-space mixed logit with the price fixed, mapped to WTPs), and random points around the
-   default start (seeded);
-2. screens each cheaply: maximised with few draws (``screen_draws``, the first kind of the model's own
-   draws) and a loose tolerance;
-3. refines the best few distinct screened optima (``refine``; candidates whose screened optima coincide
-   are one basin, refined once) with the full draws and the model's tolerance;
+   the preference-space mixed logit with the price fixed, mapped to WTPs and scale), and random points
+   around the default start;
+2. screens each cheaply: maximised with few draws (``screen_draws``, 100) and a loose tolerance;
+3. refines the best distinct screened optima (``refine``, 2; candidates whose screened optima coincide are
+   one basin, refined once) with the full draws and the model's tolerance;
+4. where the screen found several optima (a rugged likelihood), hops: random points around the best
+   optimum so far, each maximised with the full draws, in rounds of ``hop_batch`` until the best has been
+   reached ``confirm`` times with the full draws or ``max_hops`` hops were made.  (With many draws the
+   optima of a rugged likelihood lie close together and the screen's few draws cannot tell them apart:
+   the hops, with the full draws, do.)
 
-all through :func:`dce.runner.run` (local worker processes or a Dask scheduler), so the result is the same
-wherever it runs.  The draws and the search's random points come from two children of one
-``SeedSequence(seed)`` (:func:`draws_seed`, :func:`search_stream`): a search of another size moves no
-draw.  A candidate counts as converged only when the engine converged (a start that stops at the
-iteration limit is not).
+Every stage goes through :func:`dce.runner.run` (local worker processes or a Dask scheduler) in fixed
+rounds, so the result is the same wherever it runs.  The draws and the search's random points come from
+two children of one ``SeedSequence(seed)`` (:func:`draws_seed`, :func:`search_stream`): a search of
+another size, or another ``search_seed``, moves no draw.  A run counts as converged only when the engine
+converged (a start that stops at the iteration limit is not); the reported estimates are those of the
+best converged run (of the best run where none converged: the fit is then not converged, exit status 3).
 
-The report (:func:`describe`) says how many candidates were screened and refined, how many reached the
-best log-likelihood (within :data:`SAME`; a screened candidate whose screened optimum is that of a refined
-one counts with it: it would be refined from the same point), the spread, and warns when the best was
-reached only once.
+The report (:func:`describe`) says how many candidates were screened, refined and hopped, how many
+reached the best log-likelihood (within :data:`SAME`; a refined candidate counts with the screened
+candidates of its basin), the spread, and warns when the best was reached only once.
 """
 from __future__ import annotations
 
@@ -56,7 +60,7 @@ def search(model, problem, data, seed):
 
     t0 = time.perf_counter()
     n = int(model.search)
-    ss = search_stream(seed)
+    ss = search_stream(seed if model.search_seed is None else model.search_seed)
     kinds = model._candidate_kinds(n)
     worker, where = _worker(model, n)
     screen_draws = min(model.draws, model.screen_draws)
@@ -64,7 +68,10 @@ def search(model, problem, data, seed):
                     functools.partial(_screen_context, worker, data, seed, screen_draws), where)
     t1 = time.perf_counter()
     # the best distinct screened optima, best first (optima closer than SCREEN_SAME are one basin)
-    order = sorted((i for i in range(n) if np.isfinite(screened[i]["loglik"])), key=lambda i: -screened[i]["loglik"])
+    # (converged ones only, where any converged: a candidate at the screen's iteration limit is no optimum)
+    conv = [i for i in range(n) if np.isfinite(screened[i]["loglik"]) and screened[i]["converged"]]
+    pool = conv or [i for i in range(n) if np.isfinite(screened[i]["loglik"])]
+    order = sorted(pool, key=lambda i: -screened[i]["loglik"])
     reps, basin = [], [None] * n
     for i in order:
         for r in reps:
@@ -100,6 +107,7 @@ def search(model, problem, data, seed):
     t3 = time.perf_counter()
     model._search = {"screened": screened, "kinds": kinds, "chosen": chosen, "runs": runs, "basin": basin,
                      "screen_draws": screen_draws, "hops": hops, "distinct": len(reps),
+                     "seed": int(seed if model.search_seed is None else model.search_seed),
                      "seconds": {"screen": t1 - t0, "refine": t2 - t1, "hops": t3 - t2}}
     return runs
 
@@ -209,7 +217,7 @@ def describe(result, info, best):
         "candidates": n, "screen_draws": int(info["screen_draws"]), "screened_converged": conv_screen,
         "refined": len(refined), "hops": int(info["hops"]), "full_draw_runs": len(runs), "converged": len(conv),
         "reached_best": int(reached), "reached_best_full_draws": int(full), "distinct_screened": info["distinct"],
-        "best": int(best["start"]) + 1, "seconds": info["seconds"],
+        "best": int(best["start"]) + 1, "seconds": info["seconds"], "seed": info.get("seed"),
         "spread": (max(lls) - min(lls)) if lls else None,
         "screen_spread": (max(sl) - min(sl)) if sl else None, "rows": rows}
     result.info["starts"] = {"n": len(runs), "logliks": [_num(r["loglik"]) for r in runs],
