@@ -287,17 +287,24 @@ def _describe_starts(result, runs, best):
     fin = [v for v in lls if np.isfinite(v)]
     n = len(runs)
     spread = max(fin) - min(fin)
+    # a start counts when it converged (one that stopped at the iteration limit did not) to the best
+    # log-likelihood within 1e-4
+    conv = [r for r in runs if r["opt"] is not None and r["opt"].converged]
+    reached = int(sum(abs(r["loglik"] - best["loglik"]) < 1e-4 for r in conv))
     result.info["starts"] = {"n": n, "logliks": [v if np.isfinite(v) else None for v in lls],
-                             "best": int(best["start"]) + 1, "spread": spread,
-                             "reached_best": int(sum(abs(v - max(fin)) < 1e-3 for v in fin))}
+                             "best": int(best["start"]) + 1, "spread": spread, "converged": len(conv),
+                             "reached_best": reached}
     result.tables.append(Table(
         "Starting points", [Column("start"), Column("log-likelihood", "f4"), Column("iterations", "int"),
                             Column("converged", "yesno")],
         [[r["start"] + 1, r["loglik"] if r["opt"] is not None else None,
           r["iterations"] if r["opt"] is not None else None,
           r["opt"].converged if r["opt"] is not None else None] for r in runs], key="starts"))
-    result.summary.append(("starts", f"{n} (best {best['start'] + 1}; log-likelihoods "
-                                     f"{min(fin):.3f} to {max(fin):.3f})"))
+    result.summary.append(("starts", f"{n} (best {best['start'] + 1}, reached by {reached}; {len(conv)} converged; "
+                                     f"log-likelihoods {min(fin):.3f} to {max(fin):.3f})"))
+    if reached <= 1:
+        result.warnings.append("the best log-likelihood was reached by only one start: it may not be the global "
+                               "maximum: run with more starts")
     if spread > 0.5:
         result.warnings.append(f"starting points reached log-likelihoods {spread:.2f} apart: the likelihood "
                                "has several optima (best kept)")

@@ -407,6 +407,7 @@ class MixedLogit(Model):
             return super()._multistart(problem, data, seed)
         from dce.models.mixed.search import search
 
+        self._before_starts(problem, data)      # the conditional logit (its log-likelihood is reported)
         return search(self, problem, data, seed)
 
     def _report_starts(self, result, runs, best):

@@ -10,7 +10,8 @@ depends on the start.  :func:`search` therefore
 2. screens each cheaply: maximised with few draws (``screen_draws``, 100) and a loose tolerance;
 3. refines the best distinct screened optima (``refine``, 2; candidates whose screened optima coincide are
    one basin, refined once) with the full draws and the model's tolerance;
-4. where the screen found several optima (a rugged likelihood), hops: random points around the best
+4. where the likelihood looks rugged (the screen found :data:`RUGGED` or more distinct optima, or the
+   refined candidates reached different optima with the full draws), hops: random points around the best
    optimum so far, each maximised with the full draws, in rounds of ``hop_batch`` until the best has been
    reached ``confirm`` times with the full draws or ``max_hops`` hops were made.  (With many draws the
    optima of a rugged likelihood lie close together and the screen's few draws cannot tell them apart:
@@ -38,6 +39,7 @@ import numpy as np
 
 SAME = 1e-4            # log-likelihoods this close are the same optimum
 SCREEN_SAME = 1e-3     # screened optima this close are one basin (the screen's tolerance is loose)
+RUGGED = 3             # distinct screened optima from which the likelihood counts as rugged (hops follow)
 ONCE_WARNING = ("the best log-likelihood was reached by only one candidate of the search: it may not be the "
                 "global maximum: run with more starts")
 
@@ -90,12 +92,13 @@ def search(model, problem, data, seed):
     for r in runs:      # a refined candidate and the screened candidates of its basin not refined themselves
         r["basin"] = 1 + sum(1 for i, b in enumerate(basin) if b == r["start"] and i not in chosen)
     t2 = time.perf_counter()
-    # hops where the likelihood looks rugged (the screen found several optima, or the refined candidates
-    # differ): random points around the best optimum so far, each maximised with the full draws, in rounds
+    # hops where the likelihood looks rugged (the screen found RUGGED or more distinct optima, or the refined
+    # candidates reached different optima with the full draws): random points around the best optimum so far, each maximised with the full draws, in rounds
     # of HOP_BATCH (the same rounds wherever they run) until the best has been reached CONFIRM times with
     # the full draws, or MAX_HOPS hops
     hops = 0
-    rugged = len(reps) > 1
+    full = [r["loglik"] for r in runs if r["opt"] is not None and r["opt"].converged]
+    rugged = len(reps) >= RUGGED or (len(full) > 1 and max(full) - min(full) > SAME)
     while rugged and hops < model.max_hops:
         best = _best(runs)
         if best is None or _reached(runs, best["loglik"]) >= model.confirm:
