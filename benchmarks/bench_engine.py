@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("DCE_SHARED_DATA", ROOT.parent / "shared" / "data")) / "electricity.csv.gz"
 VARS = ["pf", "cl", "loc", "wk", "tod", "seas"]
@@ -55,11 +53,11 @@ def main():
     rand = {v: "n" for v in VARS}
     for draws in ((100,) if a.quick else (100, 1000)):
         t = time.perf_counter()
-        res = MixedLogit(rand, draws=draws, seed=1, starts=1).fit(data)
+        res = MixedLogit(rand, draws=draws, seed=1, search=0).fit(data)
         row(f"mixed logit, 6 normal, {draws} draws, 1 start", res, time.perf_counter() - t)
         wr = {"scale": "ln", **{v: "n" for v in VARS if v != "pf"}}
         t = time.perf_counter()
-        res = MixedLogitWTP(wr, price="pf", draws=draws, seed=1, starts=1).fit(data)
+        res = MixedLogitWTP(wr, price="pf", draws=draws, seed=1, search=0).fit(data)
         row(f"WTP-space mixed logit, {draws} draws, 1 start", res, time.perf_counter() - t)
     for classes in ((2,) if a.quick else (2, 3)):
         t = time.perf_counter()

@@ -125,7 +125,7 @@ def main():
           + ", ".join(f"{r['wall']:.2f}" for r in dce_runs) + f" s): {dce_best['wall']:.2f} s, "
           f"peak {dce_best['rss_mb']:.0f} MB, LL {dce_best['loglik']:.3f}")
     one = [dce_fit(path, 1000, extra=["--search", "0"]) for _ in range(a.repeat)]
-    print(f"dce fit --search 0 (one start), whole process: " + ", ".join(f"{r['wall']:.2f}" for r in one)
+    print("dce fit --search 0 (one start), whole process: " + ", ".join(f"{r['wall']:.2f}" for r in one)
           + f" s; LL {one[0]['loglik']:.3f}; the search costs {dce_best['wall'] / min(r['wall'] for r in one):.2f}x "
           f"one start (best against best; load {os.getloadavg()[0]:.1f})")
     if not a.no_xlogit:

@@ -19,8 +19,8 @@ Estimation: by default a global search (:mod:`dce.models.mixed.search`: candidat
 logit and random points around it, screened with 100 draws, the best refined with the full draws, hops
 around the best where the likelihood is rugged; ``search=0``: one start from the conditional logit).  Each
 maximisation is the engine's trust-region Newton method: BHHH curvature (the outer product of the
-respondents' scores, free with the analytic gradient) while far from the optimum and the exact Hessian of the simulated log-likelihood once close (``sum_r E_w[H_d + s_d s_d'] - E_w[s_d]
-E_w[s_d]'``, with ``w`` the posterior weights of the draws and ``s_d``, ``H_d`` the score and Hessian of
+respondents' scores, free with the analytic gradient) while far from the optimum and the exact Hessian
+of the simulated log-likelihood once close (``sum_r E_w[H_d + s_d s_d'] - E_w[s_d] E_w[s_d]'``, with ``w`` the posterior weights of the draws and ``s_d``, ``H_d`` the score and Hessian of
 draw ``d``'s product of logit probabilities, computed by the kernel in the same pass as the
 likelihood).  Convergence is declared on the Newton decrement, so the Hessian of the last evaluation is
 the exact Hessian at the estimates: it gives the classical, robust and clustered standard errors with

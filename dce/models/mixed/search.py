@@ -93,9 +93,9 @@ def search(model, problem, data, seed):
         r["basin"] = 1 + sum(1 for i, b in enumerate(basin) if b == r["start"] and i not in chosen)
     t2 = time.perf_counter()
     # hops where the likelihood looks rugged (the screen found RUGGED or more distinct optima, or the refined
-    # candidates reached different optima with the full draws): random points around the best optimum so far, each maximised with the full draws, in rounds
-    # of HOP_BATCH (the same rounds wherever they run) until the best has been reached CONFIRM times with
-    # the full draws, or MAX_HOPS hops
+    # candidates reached different optima with the full draws): random points around the best optimum so
+    # far, each maximised with the full draws, in rounds of HOP_BATCH (the same rounds wherever they run)
+    # until the best has been reached CONFIRM times with the full draws, or MAX_HOPS hops
     hops = 0
     full = [r["loglik"] for r in runs if r["opt"] is not None and r["opt"].converged]
     rugged = len(reps) >= RUGGED or (len(full) > 1 and max(full) - min(full) > SAME)
