@@ -87,7 +87,9 @@ def search(model, problem, data, seed):
     if model.refine_given:      # starts given: that many refined (the next best screened candidates fill up)
         chosen += [i for i in order if i not in chosen][:max(0, int(model.refine) - len(chosen))]
     refine_ctx = functools.partial(_refine_context, worker, data, seed)
-    outs = _run(_refine_task, [screened[i]["x"] for i in chosen], [child(ss, 1, i) for i in chosen], refine_ctx, where)
+    here = lambda: (model, problem, data)       # noqa: E731  (the full-draw problem of this process)
+    outs = _run(_refine_task, [screened[i]["x"] for i in chosen], [child(ss, 1, i) for i in chosen], refine_ctx,
+                where, here)
     runs = [_record(i, "refined", opt, its) for i, (opt, its) in zip(chosen, outs)]
     for r in runs:      # a refined candidate and the screened candidates of its basin not refined themselves
         r["basin"] = 1 + sum(1 for i, b in enumerate(basin) if b == r["start"] and i not in chosen)
@@ -104,7 +106,8 @@ def search(model, problem, data, seed):
         if best is None or _reached(runs, best["loglik"]) >= model.confirm:
             break
         batch = list(range(hops, min(hops + model.hop_batch, model.max_hops)))
-        outs = _run(_hop_task, [best["opt"].x] * len(batch), [child(ss, 2, h) for h in batch], refine_ctx, where)
+        outs = _run(_hop_task, [best["opt"].x] * len(batch), [child(ss, 2, h) for h in batch], refine_ctx, where,
+                    here)
         runs += [_record(n + h, f"around the best (hop {h + 1})", opt, its) for h, (opt, its) in zip(batch, outs)]
         hops = batch[-1] + 1
     t3 = time.perf_counter()
@@ -130,9 +133,13 @@ def _worker(model, n):
     return worker, dict(workers=model.workers, scheduler=model.scheduler)
 
 
-def _run(fn, tasks, streams, setup, where):
-    from dce.runner import run
+def _run(fn, tasks, streams, setup, where, here=None):
+    """:func:`dce.runner.run`; where the tasks would run in this process anyway (one task, or one worker),
+    ``here()`` is their context (this process's problem, built already) instead of ``setup()``."""
+    from dce.runner import resolve_workers, run
 
+    if here is not None and where["scheduler"] is None and min(resolve_workers(where["workers"]), len(tasks)) == 1:
+        setup = here
     return run(fn, tasks, streams, setup=setup, **where)
 
 
