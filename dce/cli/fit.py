@@ -59,7 +59,7 @@ from dce.cli.common import OUTPUT, SEED, Count, format_option, parse_random, run
                    "global search refined with the full draws (default 2), or, with --search 0, the starting "
                    "points (default 1). The best log-likelihood is kept and the spread reported.")
 @click.option("--search", type=Count(0, 1000), default=None,
-              help="Mixed logit (both spaces): candidates of the global search (default 12): each screened with "
+              help="Mixed logit (both spaces): candidates of the global search (default 8): each screened with "
                    "100 draws, the best --starts refined with the full draws; 0 switches the search off (one start "
                    "from the conditional logit).")
 @click.option("--individual", type=OUTPUT,
@@ -79,8 +79,8 @@ from dce.cli.common import OUTPUT, SEED, Count, format_option, parse_random, run
 @user_errors
 def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols, codes, missing, interactions,
         model_file, alt, task, id_col, choice_col, avail, sheet, se, model, classes, shared, membership, space,
-        price, random_, correlated, draws, draw_type, seed, starts, search, individual, n_boot, workers, scheduler, output,
-        validation_output, fmt, quiet, **hb):
+        price, random_, correlated, draws, draw_type, seed, starts, search, individual, n_boot, workers, scheduler,
+        output, validation_output, fmt, quiet, **hb):
     """Estimate a choice model from DATA (CSV/TSV, .gz, Excel, SPSS, Stata or Parquet).
 
     \b
@@ -127,8 +127,8 @@ def fit(data, formula, design_path, spec_path, id_col_s, block_col, answer_cols,
         raise DCEError("--search needs --model mixed (the latent class model's search is its --starts)")
     progress = None if quiet or model == "mnl" else _progress_printer
     ests = [_estimator(model, se=se, random_=random_, correlated=correlated, draws=draws, draw_type=draw_type,
-                       seed=seed, starts=starts, search=search, progress=progress, classes=k, shared=shared, membership=membership,
-                       space=space, price=price, hb=hb)
+                       seed=seed, starts=starts, search=search, progress=progress, classes=k, shared=shared,
+                       membership=membership, space=space, price=price, hb=hb)
             for k in counts]
     for est in ests:     # where the starts run (several starts only)
         est.workers, est.scheduler = workers, scheduler
