@@ -222,7 +222,7 @@ class MixedLogit(Model):
     # the spreads by a factor of about exp(+-2 HOP_STEP)
     HOP_BATCH = 4
     CONFIRM = 6
-    MAX_HOPS = 24
+    MAX_HOPS = 16
     HOP_STEP = 0.3
 
     def __init__(self, random, correlated=None, draws=1000, draw_type="halton", scramble=False,
