@@ -67,8 +67,13 @@ from dce.util.seeds import resolve_seed
 @click.option("--seed", type=SEED, default=None,
               help="Seed for every random step, 0 to 4294967295 (reported in the output).")
 @click.option("--starts", type=Count(1, 1000), default=None,
-              help="Mixed logit (default 1) and latent class (default 10): starting points (1 to 1,000); the best "
-                   "log-likelihood is kept and the spread reported.")
+              help="Latent class (default 10): starting points (1 to 1,000); mixed logit: the candidates of the "
+                   "global search refined with the full draws (default 2), or, with --search 0, the starting "
+                   "points (default 1). The best log-likelihood is kept and the spread reported.")
+@click.option("--search", type=Count(0, 1000), default=None,
+              help="Mixed logit (both spaces): candidates of the global search (default 8): each screened with "
+                   "100 draws, the best --starts refined with the full draws; 0 switches the search off (one start "
+                   "from the conditional logit).")
 @click.option("--individual", type=OUTPUT,
               help="Mixed logit: conditional means per respondent; latent class: posterior class probabilities, "
                    "modal class and posterior-weighted coefficients; HB: posterior means per respondent (CSV).")
@@ -178,6 +183,7 @@ class ModelOptions:
     draw_type: str = "halton"
     seed: int | None = None
     starts: int | None = None
+    search: int | None = None
     hb: dict = field(default_factory=dict)
 
 
@@ -221,6 +227,8 @@ def _check(src, opt, out):
                     "--validation-output": out.validation_output})
     if opt.model != "latent" and (opt.classes or opt.shared or opt.membership):
         raise DCEError("--classes, --shared and --membership need --model latent")
+    if opt.search is not None and opt.model != "mixed":
+        raise DCEError("--search needs --model mixed (the latent class model's search is its --starts)")
     if opt.model == "latent":
         _class_counts(opt.classes)
     check_options(opt.model, opt.hb, n_boot=out.n_boot, scheduler=out.scheduler)
@@ -376,7 +384,8 @@ def _estimator(opt, seed, progress, classes=None):
     if correlated:
         corr = "all" if correlated.strip() == "all" else [c.strip() for c in correlated.split(",") if c.strip()]
     return model_class(family)(random=parse_random(random_), correlated=corr, draws=opt.draws,
-                                draw_type=opt.draw_type, starts=opt.starts, threads=threads, backend=backend, **common)
+                                draw_type=opt.draw_type, starts=opt.starts, search=opt.search,
+                                threads=threads, backend=backend, **common)
 
 
 def _survey_id(src):

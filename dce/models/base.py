@@ -167,7 +167,7 @@ class Model:
         good = [r for r in runs if r["opt"] is not None and np.isfinite(r["loglik"])]
         if not good:
             raise DCEError("the log-likelihood is not finite at any starting point")
-        best = max(good, key=lambda r: r["loglik"])
+        best = self._best_run(good)
         result = self._result(problem, data, best["opt"], best["iterations"])
         if result.loglik > -1e-6 * data.n_tasks:
             # a likelihood of 1 is approached, never reached: the estimates run off to infinity
@@ -178,13 +178,21 @@ class Model:
         if not result.converged and not any(result.message in w for w in result.warnings):
             result.warnings.append(f"did not converge ({result.message}); gradient norm {result.grad_norm:.3g}")
         self._describe(result, problem, data)
-        if self.starts > 1:
-            _describe_starts(result, runs, best)
+        self._report_starts(result, runs, best)
         result.seconds = time.perf_counter() - t0
         self.result_ = result
         self.problem_ = problem
         self.theta_ = result.estimates
         return result
+
+    def _best_run(self, runs):
+        """The run whose estimates the fit reports: the best log-likelihood."""
+        return max(runs, key=lambda r: r["loglik"])
+
+    def _report_starts(self, result, runs, best):
+        """The starts in the result (several starts only): JSON ``starts``, a table, a summary row."""
+        if self.starts > 1:
+            _describe_starts(result, runs, best)
 
     def _before_starts(self, problem, data):
         """Work every start shares, done once here before the starts (a family's default start values)."""
@@ -311,17 +319,24 @@ def _describe_starts(result, runs, best):
     fin = [v for v in lls if np.isfinite(v)]
     n = len(runs)
     spread = max(fin) - min(fin)
+    # a start counts when it converged (one that stopped at the iteration limit did not) to the best
+    # log-likelihood within 1e-4
+    conv = [r for r in runs if r["opt"] is not None and r["opt"].converged]
+    reached = int(sum(abs(r["loglik"] - best["loglik"]) < 1e-4 for r in conv))
     result.info["starts"] = {"n": n, "logliks": [v if np.isfinite(v) else None for v in lls],
-                             "best": int(best["start"]) + 1, "spread": spread,
-                             "reached_best": int(sum(abs(v - max(fin)) < 1e-3 for v in fin))}
+                             "best": int(best["start"]) + 1, "spread": spread, "converged": len(conv),
+                             "reached_best": reached}
     result.tables.append(Table(
         "Starting points", [Column("start"), Column("log-likelihood", "f4"), Column("iterations", "int"),
                             Column("converged", "yesno")],
         [[r["start"] + 1, r["loglik"] if r["opt"] is not None else None,
           r["iterations"] if r["opt"] is not None else None,
           r["opt"].converged if r["opt"] is not None else None] for r in runs], key="starts"))
-    result.fit_rows.append(("starts", f"{n} (best {best['start'] + 1}; log-likelihoods "
-                                     f"{min(fin):.3f} to {max(fin):.3f})"))
+    result.fit_rows.append(("starts", f"{n} (best {best['start'] + 1}, reached by {reached}; {len(conv)} converged; "
+                                     f"log-likelihoods {min(fin):.3f} to {max(fin):.3f})"))
+    if reached <= 1:
+        result.warnings.append("the best log-likelihood was reached by only one start: it may not be the global "
+                               "maximum: run with more starts")
     if spread > 0.5:
         result.warnings.append(f"starting points reached log-likelihoods {spread:.2f} apart: the likelihood "
                                "has several optima (best kept)")

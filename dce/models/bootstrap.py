@@ -104,6 +104,8 @@ def bootstrap(model, data, result, replications, seed=None, level=0.95, workers=
     refit = copy.copy(model)
     refit.start = np.asarray(result.estimates, float)
     refit.starts = 1
+    if hasattr(refit, "search"):    # a replicate is refitted from the estimates (no global search)
+        refit.search = 0
     refit.callback = refit.progress = None
     refit.threads = 1
     refit.seed = getattr(model, "seed_", None) if getattr(model, "seed_", None) is not None else model.seed

@@ -10,8 +10,9 @@ Estimation: from each start (random, seeded, spread around the conditional logit
 E-step's posterior class probabilities ``h_nc`` weight a conditional logit per class and a multinomial
 logit of membership; each M-step is one Newton step on each, halved until it raises the expected
 complete-data log-likelihood -- a generalised EM, so the log-likelihood never decreases) until the
-log-likelihood gains less than ``em_tol`` relative per iteration, then Newton steps on the full
-likelihood through the one engine.  The gradient and
+log-likelihood gains less than ``em_tol`` relative per iteration, then trust-region Newton steps on the
+full likelihood through the one engine (which handles the saddles and ridges where the Hessian is not
+negative definite).  The gradient and
 the exact Hessian come from the mixture identity
 
     grad ll_n = sum_c h_nc grad a_nc,
@@ -304,20 +305,6 @@ def _flush(a):
     return a
 
 
-def _concave(H):
-    """Whether ``H`` (a Hessian) is negative definite (Cholesky of ``-H`` scaled by its diagonal)."""
-    if H is None or not np.all(np.isfinite(H)):
-        return False
-    d = np.sqrt(np.abs(np.diag(H)))
-    if np.any(d == 0):
-        return False
-    try:
-        np.linalg.cholesky(-H / np.outer(d, d))
-    except np.linalg.LinAlgError:
-        return False
-    return True
-
-
 def _solve(A, g):
     """``A^-1 g`` for a positive (semi)definite ``A``, scaled by its diagonal (so that the step does not
     depend on the units of the parameters) with a small ridge; None when it gives no ascent."""
@@ -361,8 +348,6 @@ class LatentClassLogit(Model):
 
     name = "latent"
     label = "Latent class logit"
-    EM_RETRIES = 2          # rounds of EM with a 10 times tighter tolerance while the Hessian is not concave
-    NEWTON_ROUND = 10       # engine iterations before EM takes over again where the likelihood is not concave
     default_starts = 10
     default_maxiter = 200
     default_tol = 1e-8
@@ -426,16 +411,6 @@ class LatentClassLogit(Model):
         problem.collapsed = False
         if problem.C > 1 and self.em_iterations > 0:
             theta, trace = problem.em(theta, self.em_iterations, self.em_tol)
-            # Newton steps pay once the likelihood is concave around the estimates; until then (a saddle,
-            # a flat ridge) the engine could only take slow BHHH steps: EM goes on, with a tighter tolerance
-            tol = self.em_tol
-            for _ in range(self.EM_RETRIES):
-                left = self.em_iterations - (len(trace) - 1)
-                if problem.collapsed or left <= 0 or _concave(problem.evaluate(theta, True).hess):
-                    break
-                tol /= 10
-                theta, more = problem.em(theta, left, tol)
-                trace += more[1:]
             self._em_traces.append(trace)
         return theta
 
@@ -451,36 +426,6 @@ class LatentClassLogit(Model):
         runs = super()._multistart(problem, data, seed)
         self._em_steps = [int(getattr(r["opt"], "em_steps", 0)) for r in runs]
         return runs
-
-    def _maximize(self, problem, theta0, label):
-        """Newton steps through the engine, in rounds of :attr:`NEWTON_ROUND` iterations: a round that ends
-        short of convergence where the likelihood is not concave (between optima, where the engine can only
-        creep by BHHH steps) is followed by EM iterations, which climb monotonically, then another round."""
-        if problem.C == 1 or self.em_iterations == 0:
-            return super()._maximize(problem, theta0, label)
-        user = self.callback
-
-        def callback(it, ll, gn, elapsed):
-            return user(it, ll, gn, elapsed, label=label) if label else user(it, ll, gn, elapsed)
-        theta, iterations, opt = np.asarray(theta0, float), 0, None
-        for _ in range(self.maxiter):
-            opt = engine.maximize(problem.evaluate, theta, tol=self.tol,
-                                  maxiter=min(self.NEWTON_ROUND, self.maxiter - iterations),
-                                  callback=callback if user is not None else None, **problem.engine_options)
-            iterations += opt.iterations
-            if opt.iterations == 0 and not opt.converged and not opt.last.finite:
-                return None
-            if opt.converged or iterations >= self.maxiter:
-                break
-            theta = opt.x
-            if not _concave(opt.hess):
-                theta, trace = problem.em(theta, self.em_iterations, self.em_tol / 100)
-                if self._em_traces:
-                    self._em_traces[-1] += trace[1:]
-                if problem.collapsed:
-                    break
-        opt.iterations = iterations
-        return opt
 
     def _optimize(self, problem, theta0, label):
         """Newton steps from the EM estimates; a start whose class collapsed during EM is not refined

@@ -350,6 +350,83 @@ class MixedLogitWTP(_WTPSpaceModel, MixedLogit):
         super()._describe(result, problem, data)     # says the conditional logit's log-likelihood
         self._describe_space(result, pref_row=False)
 
+    # ------------------------------------------------------------------ the global search's candidates
+    def _candidate_kinds(self, n):
+        """The default start, the preference-space solution (the other space), random points."""
+        kinds = super()._candidate_kinds(n)
+        if self.start is None and n >= 2:
+            kinds[1] = "preference space"
+        return kinds
+
+    def _perturbed(self, theta0, rng):
+        """A random start around ``theta0`` whose fixed scale stays positive (moved by a factor of about
+        e^(+-0.5)), as the conditional logit's other starts."""
+        th = super()._perturbed(theta0, rng)
+        return self._positive_scale(th, theta0, rng, 0.5)
+
+    def _hop(self, theta, rng):
+        th = super()._hop(theta, rng)
+        return self._positive_scale(th, theta, rng, 2 * self.HOP_STEP)
+
+    def _positive_scale(self, th, theta0, rng, sd):
+        k = self._space.k
+        if self.random.get(SCALE) is None:          # a fixed scale: multiplicative moves keep its sign
+            th[k] = theta0[k] * math.exp(sd * rng.normal())
+        return th
+
+    def _candidate(self, problem, data, kind, rng, seed):
+        if kind == "preference space":
+            return self._from_preference_space(data, seed)
+        return super()._candidate(problem, data, kind, rng, seed)
+
+    def _from_preference_space(self, data, seed):
+        """The preference-space mixed logit of the same model (same draws, the price's coefficient fixed, or
+        lognormal with the scale's spread), maximised from its default start and mapped to WTPs and scale
+        (exact for a fixed scale; through the scale's median for a lognormal one).  None where the model has
+        no preference-space twin here (correlated coefficients, a scale that is not fixed or lognormal)."""
+        sp, names = self._space, self._coef_names
+        scale_dist = self.random.get(SCALE)
+        if self._corr_idx or scale_dist not in (None, "ln"):
+            return None
+        random = {sp.price if n == SCALE else n: d for n, d in self.random.items()}
+        if scale_dist == "ln":
+            random[sp.price] = "-ln" if sp.sign < 0 else "ln"
+        pref = MixedLogit(random, draws=self.draws, draw_type=self.draw_type, scramble=self.scramble, search=0,
+                          seed=seed, maxiter=self.maxiter, tol=self.tol, threads=self.threads, backend=self.backend)
+        pref.seed_ = seed
+        problem = pref._prepare(data, seed)
+        pref._before_starts(problem, data)
+        opt, _ = pref._optimize(problem, pref._theta0, "")
+        if opt is None or not np.isfinite(opt.loglik):
+            return None
+        est = dict(zip(pref._names, opt.x))
+        k = sp.k
+        if scale_dist == "ln":
+            mu_s, scale = est[sp.price], math.exp(est[sp.price])
+        else:
+            scale = sp.sign * est[sp.price]
+            mu_s = scale
+        if not scale > 0:
+            return None
+        theta = np.empty(len(self._names))
+        for i, n in enumerate(self._names):
+            if i < len(names):
+                if i == k:
+                    theta[i] = mu_s
+                elif self.random.get(n) in ("ln", "-ln"):
+                    theta[i] = est[n] - math.log(scale)
+                else:
+                    theta[i] = est[n] / scale
+            else:       # sd.x: in money for n, t, u; the same on the log scale for ln, -ln and the scale
+                base = n[3:]
+                if base == SCALE:
+                    theta[i] = abs(est[f"sd.{sp.price}"])
+                elif self.random.get(base) in ("ln", "-ln"):
+                    theta[i] = abs(est[n])
+                else:
+                    theta[i] = abs(est[n]) / scale
+        return theta
+
     @classmethod
     def _space_draws(cls, result, space, theta, n_draws, seed):
         random = {n: (v or {}).get("distribution") for n, v in (result.info.get("random") or {}).items()}

@@ -15,10 +15,12 @@ elements are the parameters ``chol.a.b`` (row ``a``, column ``b``); independent 
 probabilities inside the integral, one set of draws per respondent); without, each task is its own
 respondent.
 
-Estimation: conditional-logit start values, then BHHH steps (the outer product of the respondents'
-scores, free with the analytic gradient) while far from the optimum and Newton-Raphson steps with the
-exact Hessian of the simulated log-likelihood once close (``sum_r E_w[H_d + s_d s_d'] - E_w[s_d]
-E_w[s_d]'``, with ``w`` the posterior weights of the draws and ``s_d``, ``H_d`` the score and Hessian of
+Estimation: by default a global search (:mod:`dce.models.mixed.search`: candidates from the conditional
+logit and random points around it, screened with 100 draws, the best refined with the full draws, hops
+around the best where the likelihood is rugged; ``search=0``: one start from the conditional logit).  Each
+maximisation is the engine's trust-region Newton method: BHHH curvature (the outer product of the
+respondents' scores, free with the analytic gradient) while far from the optimum and the exact Hessian
+of the simulated log-likelihood once close (``sum_r E_w[H_d + s_d s_d'] - E_w[s_d] E_w[s_d]'``, with ``w`` the posterior weights of the draws and ``s_d``, ``H_d`` the score and Hessian of
 draw ``d``'s product of logit probabilities, computed by the kernel in the same pass as the
 likelihood).  Convergence is declared on the Newton decrement, so the Hessian of the last evaluation is
 the exact Hessian at the estimates: it gives the classical, robust and clustered standard errors with
@@ -46,6 +48,7 @@ from dce.models.signs import check_lognormal_signs
 from dce.tables import Column, Table
 from dce.util.backend import choose_backend
 from dce.util.numbers import json_float
+from dce.util.seeds import resolve_seed
 from dce.util.numdiff import jacobian
 
 DISTRIBUTIONS = {"n": "normal", "ln": "lognormal", "-ln": "negative lognormal", "t": "triangular",
@@ -116,7 +119,10 @@ class _Problem:
         self.Q = len(self.rand_idx)
         self.ztype = model._ztype()
         _check_memory(R, self.Q, model.draws)
-        self.Z = model._standard_draws(R, model.draws, model.draw_type, seed, model.scramble)
+        from dce.models.mixed.search import draws_seed
+
+        # the draws: child 0 of SeedSequence(seed) (the global search draws its candidates from child 1)
+        self.Z = model._standard_draws(R, model.draws, model.draw_type, draws_seed(seed), model.scramble)
         self.lk, self.lq = model._lk_lq()
         self.pk = np.concatenate([np.arange(K), self.lk]).astype(np.int64)
         self.pq = np.concatenate([np.full(K, -1), self.lq]).astype(np.int64)
@@ -190,7 +196,9 @@ class MixedLogit(Model):
     ``random``: {coefficient name: distribution} with distributions n, ln, -ln, t, u;
     ``correlated``: None, ``"all"`` or a list of random coefficient names (normal or lognormal);
     ``draws``, ``draw_type`` (halton, sobol, mlhs, random), ``seed`` (chosen and reported when None),
-    ``starts`` (number of starting points; the best log-likelihood is kept), ``se`` (classical, robust,
+    ``search`` (candidates of the global search, default :attr:`SEARCH`; 0: none), ``starts`` (with the
+    search: candidates refined with the full draws; without: starting points; the best log-likelihood is
+    kept), ``search_seed`` (another search with the same draws), ``se`` (classical, robust,
     cluster), ``callback(iteration, loglik, grad_norm, elapsed, label=...)`` for progress,
     ``backend`` (auto, numba, numpy), ``scramble`` (scrambled Halton).
     """
@@ -211,8 +219,24 @@ class MixedLogit(Model):
     RATIO = 3.0
     LOG_STEP = 2.0
 
+    # the global search (dce.models.mixed.search), the default fit: SEARCH candidates screened with
+    # SCREEN_DRAWS draws (at most the model's) and a loose tolerance, the best REFINE distinct ones refined
+    SEARCH = 8
+    REFINE = 2
+    SCREEN_DRAWS = 100
+    SCREEN_TOL = 1e-3
+    SCREEN_MAXITER = 60
+    # then hops around the best optimum, HOP_BATCH at a time, until the best has been reached CONFIRM times
+    # (refined candidates included) or MAX_HOPS hops; a hop moves the means by HOP_STEP of their size and
+    # the spreads by a factor of about exp(+-2 HOP_STEP)
+    HOP_BATCH = 4
+    CONFIRM = 6
+    MAX_HOPS = 16
+    HOP_STEP = 0.3
+
     def __init__(self, random, correlated=None, draws=1000, draw_type="halton", scramble=False,
-                 hessian="analytic", **kwargs):
+                 hessian="analytic", search=None, search_seed=None, **kwargs):
+        starts = kwargs.get("starts")
         super().__init__(**kwargs)
         self.random = random
         self.correlated = correlated
@@ -220,10 +244,26 @@ class MixedLogit(Model):
         self.draw_type = draw_type
         self.scramble = scramble
         self.hessian = hessian
+        self.search = search
+        self.search_seed = search_seed
+        self.refine_given = starts is not None      # with the search, starts are the candidates refined
 
     def _validate(self):
         super()._validate()
         random, draws = self.random, self.draws
+        search = self.SEARCH if self.search is None else (0 if self.search is False else self.search)
+        if isinstance(search, bool) or not isinstance(search, (int, np.integer)) or not 0 <= int(search) <= 1000:
+            raise ArgumentError("search", f"must be a whole number of candidates from 0 (no search) to 1,000, "
+                                          f"not {search!r}")
+        # with the search: the candidates refined (``starts`` when given); without: the starts of the fit
+        self.refine = self.starts if self.refine_given else min(self.REFINE, max(int(search), 1))
+        self.search = max(int(search), self.refine) if search else 0
+        # the search's random stream: child 1 of SeedSequence(seed), or of SeedSequence(search_seed) when
+        # given (another search with the same draws: benchmarks/bench_search.py)
+        self.search_seed = None if self.search_seed is None else resolve_seed(self.search_seed, "search_seed")
+        self.screen_draws, self.screen_tol = self.SCREEN_DRAWS, self.SCREEN_TOL
+        self.screen_maxiter = min(self.SCREEN_MAXITER, self.maxiter)
+        self.hop_batch, self.confirm, self.max_hops = self.HOP_BATCH, self.CONFIRM, self.MAX_HOPS
         if not random:
             raise ArgumentError("random", "a mixed logit needs at least one random coefficient (NAME=DIST)")
         for name, dist in random.items():
@@ -385,6 +425,54 @@ class MixedLogit(Model):
     def _before_starts(self, problem, data):
         """The default start values (a conditional logit's), which every start perturbs."""
         self._theta0, self._mnl = self._start_values(data)
+
+    def _multistart(self, problem, data, seed):
+        """The global search (:mod:`dce.models.mixed.search`) unless it is switched off (``search=0``)."""
+        if not self.search:
+            self._search = None
+            return super()._multistart(problem, data, seed)
+        from dce.models.mixed.search import search
+
+        self._before_starts(problem, data)      # the conditional logit (its log-likelihood is reported)
+        return search(self, problem, data, seed)
+
+    def _report_starts(self, result, runs, best):
+        if getattr(self, "_search", None) is None:
+            return super()._report_starts(result, runs, best)
+        from dce.models.mixed.search import describe
+
+        describe(result, self._search, best)
+
+    def _best_run(self, runs):
+        if getattr(self, "_search", None) is None:
+            return super()._best_run(runs)
+        from dce.models.mixed.search import _best
+
+        return _best(runs)
+
+    def _hop(self, theta, rng):
+        """A random point around ``theta``: means moved by about HOP_STEP of their size, spreads (and
+        Cholesky diagonals) multiplied by about exp(+-2 HOP_STEP), other Cholesky elements moved."""
+        K = len(self._names) - len(self._lparams)
+        th = np.asarray(theta, float).copy()
+        step = self.HOP_STEP
+        th[:K] += rng.normal(size=K) * step * np.maximum(np.abs(th[:K]), 0.1)
+        for i, (k, q) in enumerate(self._lparams):
+            if self._rand_idx[q] == k:
+                th[K + i] *= math.exp(2 * step * rng.normal())
+            else:
+                th[K + i] += rng.normal() * step * max(abs(th[K + i]), 0.1 * abs(th[k]) + 0.05)
+        return th
+
+    def _candidate_kinds(self, n):
+        """The origins of the search's ``n`` candidates: the default start, then random points around it."""
+        return ["default start" if self.start is not None else "conditional logit"] + ["random"] * (n - 1)
+
+    def _candidate(self, problem, data, kind, rng, seed):
+        """Start values of a candidate of ``kind`` (None: not available for these data)."""
+        if kind == "random":
+            return self._perturbed(self._theta0, rng)
+        return self._theta0
 
     def _initial(self, problem, data, start, rng):
         if getattr(self, "_theta0", None) is None:      # called without the base's _before_starts
