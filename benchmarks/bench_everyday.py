@@ -17,7 +17,9 @@ that both see the same load):
   saying one line when it compiles;
 * ``threads``: the same mixed logit (``--draws``, default 2,000) with ``DCE_THREADS`` = 1, 2, ... (up to
   the usable cores), the fit time as dce reports it (``seconds`` in its JSON) and the speed-up over one
-  thread (target: at least 1.8x with 2 threads; meaningful only on an otherwise idle machine);
+  thread (target: at least 1.8x with 2 threads; meaningful only on an otherwise idle machine); then the
+  kernel's own scaling, in one process per thread count: one start fitted repeatedly, the first fit
+  (which also loads the compiled kernel from numba's cache) apart from the later ones;
 * ``suite`` (only with ``--suite``): the README's test command's pytest line, wall time (target: at most
   90 s on 2 cores).
 
@@ -226,6 +228,44 @@ def measure_threads(variants, repeat, draws, threads):
         print("  (the machine was not idle: other programs share the cores, so these ratios understate scaling)")
 
 
+IN_PROCESS = """
+import json, sys, time
+import pandas as pd
+from dce.data.build import choice_data_from_formula
+from dce.models.mixed.model import MixedLogit
+df = pd.read_csv(sys.argv[1])
+data = choice_data_from_formula(df, "choice ~ pf + cl + loc + wk + tod + seas", alt="alt", task="chid", id_col="id")
+out = []
+for _ in range(int(sys.argv[4])):
+    m = MixedLogit({k: "n" for k in ["pf", "cl", "loc", "wk", "tod", "seas"]}, draws=int(sys.argv[2]), seed=1,
+                   search=0, threads=int(sys.argv[3]))
+    out.append(m.fit(data).seconds)
+print(json.dumps(out))
+"""
+
+
+def measure_threads_in_process(repeat, draws, threads):
+    """The kernel's own scaling: one start (``search=0``), fitted ``repeat + 1`` times in one process per
+    thread count; the first fit of a process also loads the compiled kernel from numba's cache (serial),
+    the later ones do not."""
+    print(f"mixed-logit thread scaling in one process (electricity, {draws:,} draws, one start, search=0; "
+          "the first fit of a process, and the best of the later fits):")
+    res, loads = {}, []
+    for n in threads:
+        loads.append(load())
+        p = subprocess.run([sys.executable, "-c", IN_PROCESS, str(DATA), str(draws), str(n), str(repeat + 1)],
+                           cwd=ROOT, capture_output=True, text=True, check=True)
+        res[n] = json.loads(p.stdout.strip().splitlines()[-1])
+    first1, later1 = res[threads[0]][0], min(res[threads[0]][1:])
+    parts = [f"{n} thr first {res[n][0]:.2f} s ({first1 / res[n][0]:.2f}x), later {min(res[n][1:]):.2f} s "
+             f"({later1 / min(res[n][1:]):.2f}x)" for n in threads]
+    line = "  " + "; ".join(parts)
+    if 1 in res and 2 in res:
+        sp = min(res[1][1:]) / min(res[2][1:])
+        line += f"; 2 threads, later fits: target >= 1.8x: {'met' if sp >= 1.8 else 'NOT met'}"
+    print(line + f"  [load {min(loads):.1f}-{max(loads):.1f}]", flush=True)
+
+
 def measure_suite(tree):
     line = next(x for x in (tree / ".ci" / "run").read_text().splitlines() if "pytest" in x)
     pytest_args = line.split("python -m pytest", 1)[1].split()
@@ -273,6 +313,7 @@ def main(argv=None):
             measure_cold_warm(variants, max(1, a.repeat - 1))
         if "threads" in only:
             measure_threads(variants, a.repeat, a.draws, threads)
+            measure_threads_in_process(a.repeat, a.draws, threads)
         if a.suite:
             measure_suite(ROOT)
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
