@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dce.util.halton import first_primes
+
 
 DRAW_TYPES = ("halton", "sobol", "mlhs", "random")
 HALTON_DROP = 100
@@ -26,13 +28,7 @@ HALTON_DROP = 100
 
 def primes(n: int) -> np.ndarray:
     """The first ``n`` primes."""
-    out = []
-    c = 2
-    while len(out) < n:
-        if all(c % p for p in out if p * p <= c):
-            out.append(c)
-        c += 1
-    return np.array(out, dtype=np.int64)
+    return np.array(first_primes(n), dtype=np.int64)
 
 
 def radical_inverse(index: np.ndarray, base: int) -> np.ndarray:

@@ -44,7 +44,7 @@ from dce.models import engine
 from dce.models.base import Model
 from dce.models.mixed.draws import DRAW_TYPES, transform, uniform_draws
 from dce.models.mnl import ConditionalLogit, check_identified
-from dce.models.signs import check_lognormal_signs
+from dce.models.signs import check_lognormal_signs, lognormal_sign_warnings
 from dce.tables import Column, Table
 from dce.util.backend import choose_backend
 from dce.util.numbers import json_float
@@ -647,33 +647,7 @@ class MixedLogit(Model):
 
 
 #: a lognormal's log-mean below this (a median coefficient under 5e-5) is a coefficient driven to zero
-LOG_MEAN_COLLAPSED = -10.0
 
-
-def lognormal_sign_warnings(random, coef_names, estimates, mnl=None) -> list:
-    """Warnings for lognormal coefficients whose sign is probably wrong for the data.
-
-    A lognormal (``ln``) coefficient is positive for every respondent; when the data say it is negative
-    (a price), the best the fit can do is drive the log-mean towards minus infinity (a coefficient of
-    zero), and it may still report convergence.  A log-mean below :data:`LOG_MEAN_COLLAPSED`, or a median
-    far below the conditional logit's ``mnl`` estimate of the opposite sign, says so and suggests the
-    other sign (``-ln`` for ``ln``)."""
-    out = []
-    for k, n in enumerate(coef_names):
-        dist = random.get(n)
-        if dist not in ("ln", "-ln"):
-            continue
-        mu = float(estimates[k])
-        sign = 1.0 if dist == "ln" else -1.0
-        b = float(mnl.estimates[k]) if mnl is not None and k < len(mnl.estimates) else None
-        opposite = b is not None and b * sign < 0
-        if mu < LOG_MEAN_COLLAPSED or (opposite and math.exp(min(mu, 700.0)) < 1e-3 * abs(b)):
-            other = "-ln" if dist == "ln" else "ln"
-            seen = f"; a conditional logit gives it {b:.3g}" if b is not None else ""
-            out.append(f"the {DISTRIBUTIONS[dist]} coefficient '{n}' was driven to about zero (log-mean {mu:.3g}, "
-                       f"median {sign * math.exp(min(mu, 700.0)):.2g}){seen}: its sign is probably wrong for the "
-                       f"data; refit with {n}={other}")
-    return out
 
 
 def _check_memory(R, Q, draws):
