@@ -5,8 +5,6 @@ This module imports nothing from the CLI, so every command module can use it.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from dce.errors import ArgumentError, UnreliableEstimate
 
 # exit statuses of the command line (documented in `dce --help` and the README)
@@ -32,18 +30,6 @@ def option_name(argument: str, options: dict | None = None) -> str:
 def for_cli(e: ArgumentError, options: dict | None = None) -> str:
     """An :class:`ArgumentError`'s message with the argument shown as its command-line option."""
     return f"{option_name(e.argument, options)}: {e.detail}"
-
-
-@contextmanager
-def arguments_as(renamed: dict):
-    """Within the block, an :class:`ArgumentError` for a library argument in ``renamed`` is re-raised under
-    the name the command gives it (``{"id_col": "id_col_s"}``: the survey mode's ``--id-col``)."""
-    try:
-        yield
-    except ArgumentError as e:
-        if e.argument not in renamed:
-            raise
-        raise ArgumentError(renamed[e.argument], e.detail) from None
 
 
 def cli_message(e) -> str:

@@ -52,6 +52,7 @@ class FormulaCoder:
 
     has_status_quo = False
     opt_out_label = None
+    has_opt_out = None      # not known here: a formula model says so itself when asked to code an opt-out
 
     @_spec_guard
     def profiles(self, by=None):
@@ -182,8 +183,8 @@ class DesignCoder:
                                "on another design?")
         self.attributes = self.design.attribute_names
         self.has_status_quo = self.design.status_quo is not None
-        self.has_opt_out = self.design.opt_out is not None
         self.opt_out_label = self.design.opt_out.label if self.design.opt_out is not None else None
+        self.has_opt_out = self.opt_out_label is not None
 
     def status_quo_levels(self):
         sq = self.design.status_quo

@@ -313,16 +313,24 @@ def _start_task(ctx, s, stream):
     return model._start(problem, data, s, stream)
 
 
+SAME_OPTIMUM = 1e-4     # runs whose log-likelihoods are this close reached the same optimum
+
+
+def reached_best(runs, top, weight=None) -> int:
+    """How many converged runs (a run that stopped at the iteration limit did not converge) reached the log-
+    likelihood ``top`` (within :data:`SAME_OPTIMUM`); ``weight(run)`` counts a run as that many (default 1)."""
+    return int(sum((weight(r) if weight else 1) for r in runs
+                   if r["opt"] is not None and r["opt"].converged and abs(r["loglik"] - top) < SAME_OPTIMUM))
+
+
 def _describe_starts(result, runs, best):
     """The spread of the starts: JSON ``starts``, a table and a summary row; a warning when they differ."""
     lls = [r["loglik"] for r in runs]
     fin = [v for v in lls if np.isfinite(v)]
     n = len(runs)
     spread = max(fin) - min(fin)
-    # a start counts when it converged (one that stopped at the iteration limit did not) to the best
-    # log-likelihood within 1e-4
     conv = [r for r in runs if r["opt"] is not None and r["opt"].converged]
-    reached = int(sum(abs(r["loglik"] - best["loglik"]) < 1e-4 for r in conv))
+    reached = reached_best(runs, best["loglik"])
     result.info["starts"] = {"n": n, "logliks": [v if np.isfinite(v) else None for v in lls],
                              "best": int(best["start"]) + 1, "spread": spread, "converged": len(conv),
                              "reached_best": reached}

@@ -54,14 +54,8 @@ class OptResult:
         return float(np.linalg.norm(self.grad))
 
 
-def solve_pd(M, g, cap=None, capped=None):
-    """``(step, decrement)`` with ``step = M^-1 g`` for a positive definite ``M``; None if it is not.
-
-    With ``cap``: where the step would move a ``capped`` parameter (a boolean mask, e.g. log-scale
-    parameters) by more than ``cap``, it is damped Levenberg-Marquardt style, ``(M + lam diag(M))^-1 g``
-    with the smallest ``lam`` (in powers of 10) that keeps it within ``cap``.  The decrement is that of
-    the undamped step (the convergence criterion).
-    """
+def solve_pd(M, g):
+    """``(step, decrement)`` with ``step = M^-1 g`` for a positive definite ``M``; None if it is not."""
     d = np.sqrt(np.abs(np.diag(M)))
     if not np.all(np.isfinite(M)) or not np.all(np.isfinite(g)) or np.any(d <= 0):
         return None
@@ -71,28 +65,7 @@ def solve_pd(M, g, cap=None, capped=None):
     except np.linalg.LinAlgError:
         return None
     y = np.linalg.solve(c, g / d)
-    step, dec = np.linalg.solve(c.T, y) / d, float(y @ y)
-    if cap is not None and capped is not None and np.any(capped):
-        lam = 1e-3
-        while np.max(np.abs(step[capped])) > cap and lam < 1e12:
-            step = np.linalg.solve(Ms + lam * np.eye(len(d)), g / d) / d
-            lam *= 10.0
-    return step, dec
-
-
-def direction(ev: Evaluation, switch, ratio=None, cap=None, capped=None):
-    """The Newton step where ``-H`` is positive definite, else the BHHH step ``(S'S)^-1 g``.  Returns
-    ``(step, decrement, newton)`` (decrement ``inf`` and a zero step where neither matrix is positive
-    definite).  Kept for callers outside the engine; :func:`maximize` works with :func:`trust_step`."""
-    g = ev.grad
-    if ev.hess is not None:
-        nt = solve_pd(-ev.hess, g, cap, capped)
-        if nt is not None:
-            return nt[0], nt[1], True
-    bhhh = solve_pd(ev.scores.T @ ev.scores, g, cap, capped) if ev.scores is not None else None
-    if bhhh is not None:
-        return bhhh[0], bhhh[1], False
-    return np.zeros_like(g), math.inf, False
+    return np.linalg.solve(c.T, y) / d, float(y @ y)
 
 
 class TrustModel:
@@ -174,7 +147,7 @@ def _scaling(ev, B):
     return np.maximum(d, 1e-8 * top)
 
 
-def maximize(evaluate, x0, *, tol=1e-10, maxiter=100, callback=None, switch=math.inf, ratio=None, cap=None,
+def maximize(evaluate, x0, *, tol=1e-10, maxiter=100, callback=None, switch=math.inf, cap=None,
              capped=None) -> OptResult:
     """Maximise a log-likelihood by trust-region Newton steps (BHHH as the curvature far from the optimum).
 
@@ -190,9 +163,8 @@ def maximize(evaluate, x0, *, tol=1e-10, maxiter=100, callback=None, switch=math
     decrement ``g'(-H)^-1 g`` below ``tol`` with ``-H`` positive definite, so the Hessian of the last
     evaluation is the Hessian at the estimates.  ``callback(iteration, loglik, grad_norm, elapsed)``
     follows the iterations.  ``cap``/``capped`` limit the move of some parameters (log scales) in one
-    step.  ``ratio`` is accepted for compatibility and not used (the trust region bounds the steps that
-    a nearly singular Hessian would make too long).  Returns an :class:`OptResult` whose ``last`` is the
-    evaluation at the estimates, with its Hessian.
+    step (the trust region bounds the steps a nearly singular Hessian would make too long).  Returns an
+    :class:`OptResult` whose ``last`` is the evaluation at the estimates, with its Hessian.
     """
     t0 = time.perf_counter()
     x = np.asarray(x0, float)

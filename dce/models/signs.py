@@ -21,14 +21,19 @@ LOG_MEAN_COLLAPSED = -10.0
 _NAMES = {"ln": "lognormal", "-ln": "negative lognormal"}
 
 
+def _lognormals(random, names):
+    """``(k, name, dist, sign)`` of each log-normal coefficient (``sign`` +1 for ``ln``, -1 for ``-ln``)."""
+    for k, n in enumerate(names):
+        dist = random.get(n)
+        if dist in ("ln", "-ln"):
+            yield k, n, dist, 1.0 if dist == "ln" else -1.0
+
+
 def wrong_lognormal_signs(random, names, estimates, se=None, z_min=Z_REFUSE):
     """``[(name, dist, estimate, z)]``: the log-normal coefficients whose estimate has the other sign than
     the distribution gives (with ``se``: only where ``|estimate / se| >= z_min``)."""
     out = []
-    for k, n in enumerate(names):
-        dist = random.get(n)
-        if dist not in ("ln", "-ln"):
-            continue
+    for k, n, dist, _ in _lognormals(random, names):
         b = float(estimates[k])
         s = float(se[k]) if se is not None else math.nan
         z = b / s if s > 0 else math.inf * np.sign(b) if b else 0.0
@@ -67,12 +72,8 @@ def lognormal_sign_warnings(random, coef_names, estimates, mnl=None) -> list:
     far below the conditional logit's ``mnl`` estimate of the opposite sign, says so and suggests the
     other sign (``-ln`` for ``ln``)."""
     out = []
-    for k, n in enumerate(coef_names):
-        dist = random.get(n)
-        if dist not in ("ln", "-ln"):
-            continue
+    for k, n, dist, sign in _lognormals(random, coef_names):
         mu = float(estimates[k])
-        sign = 1.0 if dist == "ln" else -1.0
         b = float(mnl.estimates[k]) if mnl is not None and k < len(mnl.estimates) else None
         opposite = b is not None and b * sign < 0
         if mu < LOG_MEAN_COLLAPSED or (opposite and math.exp(min(mu, 700.0)) < 1e-3 * abs(b)):

@@ -190,9 +190,9 @@ def load_scenarios(path, result):
         raise DCEError(f"{at('scenarios', len(names) - 1 - names[::-1].index(dup[0]))}: scenario name '{dup[0]}' "
                        "appears twice")
     given = "reference" in doc
-    ref = doc.get("reference", "status_quo" if getattr(coder, "has_status_quo", False) else "none")
+    ref = doc.get("reference", "status_quo" if coder.has_status_quo else "none")
     if ref is None or (isinstance(ref, str) and ref.lower() == "none"):
-        opt_out = getattr(coder, "opt_out_label", None)
+        opt_out = coder.opt_out_label
         if not given and opt_out and not any(s.kind == "opt_out" for s in scenarios):
             # a design with an opt-out: the market includes it unless the file says otherwise
             scenarios.append(Scenario(str(opt_out) if str(opt_out) not in names else "opt-out", {},
@@ -204,9 +204,9 @@ def load_scenarios(path, result):
         raise DCEError(f"{at('reference')}: the design's own alternatives (alternative: opt_out / status_quo) "
                        "are scenarios of a market only (reference: none)")
     if isinstance(ref, str) and ref in ("status_quo", "opt_out"):
-        if ref == "status_quo" and not getattr(coder, "has_status_quo", False):
+        if ref == "status_quo" and not coder.has_status_quo:
             raise DCEError(f"{at('reference')}: the model has no status quo alternative")
-        if ref == "opt_out" and getattr(coder, "has_opt_out", True) is False:
+        if ref == "opt_out" and coder.has_opt_out is False:
             raise DCEError(f"{at('reference')}: the model has no opt-out alternative")
         coder.code({}, where=at("reference"), kind=ref)
         return ref, ({}, ref), scenarios

@@ -145,7 +145,7 @@ class _Problem:
         # the engine's view: parameter names, score rows (respondents) and step control
         self.names = list(model._names)
         self.score_groups = (np.arange(R), R) if self.panel else None
-        self.engine_options = {"switch": model.SWITCH, "ratio": model.RATIO, "cap": model.LOG_STEP,
+        self.engine_options = {"switch": model.SWITCH, "cap": model.LOG_STEP,
                                "capped": self.ztype[self.pk] != 0}
 
     def unpack(self, theta):
@@ -212,11 +212,8 @@ class MixedLogit(Model):
 
     # Newton steps are taken once the BHHH decrement is below SWITCH (close enough for the quadratic
     # model to hold); until then the iterations are BHHH steps, which need no Hessian (a likelihood
-    # evaluation without the Hessian costs about half as much).  A Newton step whose decrement exceeds
-    # RATIO times the BHHH one is not trusted (the Hessian is nearly singular in some direction there).
-    # A step moves a parameter on a log scale (lognormal) by at most LOG_STEP.
+    # evaluation without the Hessian costs about half as much).  A step moves a parameter on a log scale (lognormal) by at most LOG_STEP.
     SWITCH = 60.0
-    RATIO = 3.0
     LOG_STEP = 2.0
 
     # the global search (dce.models.mixed.search), the default fit: SEARCH candidates screened with

@@ -37,7 +37,9 @@ import time
 
 import numpy as np
 
-SAME = 1e-4            # log-likelihoods this close are the same optimum
+from dce.models.base import SAME_OPTIMUM, reached_best
+
+SAME = SAME_OPTIMUM    # log-likelihoods this close are the same optimum
 SCREEN_SAME = 1e-3     # screened optima this close are one basin (the screen's tolerance is loose)
 RUGGED = 3             # distinct screened optima from which the likelihood counts as rugged (hops follow)
 ONCE_WARNING = ("the best log-likelihood was reached by only one candidate of the search: it may not be the "
@@ -103,7 +105,7 @@ def search(model, problem, data, seed):
     rugged = len(reps) >= RUGGED or (len(full) > 1 and max(full) - min(full) > SAME)
     while rugged and hops < model.max_hops:
         best = _best(runs)
-        if best is None or _reached(runs, best["loglik"]) >= model.confirm:
+        if best is None or reached_best(runs, best["loglik"]) >= model.confirm:
             break
         batch = list(range(hops, min(hops + model.hop_batch, model.max_hops)))
         outs = _run(_hop_task, [best["opt"].x] * len(batch), [child(ss, 2, h) for h in batch], refine_ctx, where,
@@ -156,10 +158,6 @@ def _best(runs):
     return max(pool, key=lambda r: r["loglik"]) if pool else None
 
 
-def _reached(runs, top):
-    return sum(1 for r in runs if r["opt"] is not None and r["opt"].converged and abs(r["loglik"] - top) < SAME)
-
-
 def _screen_context(model, data, seed, screen_draws):
     """A worker's screening model (few draws, loose tolerance) and its problem, built once per worker."""
     m = copy.copy(model)
@@ -209,10 +207,9 @@ def describe(result, info, best):
     n = len(screened)
     lls = [r["loglik"] for r in runs if np.isfinite(r["loglik"])]
     top = best["loglik"]
-    full = _reached(runs, top)
+    full = reached_best(runs, top)
     # a refined candidate that reached the best counts with the screened candidates of its basin
-    reached = sum(r.get("basin", 1) for r in runs if r["opt"] is not None and r["opt"].converged
-                  and abs(r["loglik"] - top) < SAME)
+    reached = reached_best(runs, top, weight=lambda r: r.get("basin", 1))
     conv = [r for r in runs if r["opt"] is not None and r["opt"].converged]
     conv_screen = sum(1 for s in screened if s["converged"])
     sl = [s["loglik"] for s in screened if np.isfinite(s["loglik"])]
