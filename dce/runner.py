@@ -13,6 +13,11 @@ big inputs (the data, the design) travel once per worker, and the numba kernels 
 compiled (or loaded from numba's disk cache) once per worker process.  ``fn`` and ``setup`` must be
 picklable: functions defined at the top level of a module, or :func:`functools.partial` of them.
 
+Tasks that spend their time in compiled code that releases the GIL (the nogil numba kernels of a
+likelihood) and only read their context may run in threads instead (``threads=True``): the local
+workers are then threads of this process sharing one context built here, with no process to start, no
+second copy of the inputs and the kernels loaded once; a Dask scheduler still gets them as usual.
+
 Local workers are forked on Linux (nothing to re-import, a worker starts in milliseconds) and spawned
 elsewhere (the calling script then needs the ``if __name__ == "__main__":`` guard).  In every mode the
 BLAS libraries run one thread per task (``blas_threads``), so that results do not depend on how many
@@ -55,7 +60,7 @@ def describe(workers=None, scheduler=None) -> str:
 
 
 def run(fn, tasks, seed, *, setup=None, workers=None, scheduler=None, progress=None, chunksize=None,
-        timeout=5.0, blas_threads=1, start_method=None):
+        timeout=5.0, blas_threads=1, start_method=None, threads=False):
     """Run ``fn(context, task, stream)`` for every task and return the results in task order.
 
     Parameters
@@ -85,6 +90,10 @@ def run(fn, tasks, seed, *, setup=None, workers=None, scheduler=None, progress=N
         Threads of the BLAS libraries while a task runs (1: the same numbers in every mode).
     start_method : str, optional
         ``fork`` (default on Linux) or ``spawn``/``forkserver`` for the local workers.
+    threads : bool
+        Local workers are threads of this process sharing one context (``setup()`` called once, here),
+        not processes: for tasks that release the GIL for most of their work and only read the context.
+        A task already running when the run is interrupted finishes first (a thread cannot be stopped).
 
     Returns
     -------
@@ -108,6 +117,8 @@ def run(fn, tasks, seed, *, setup=None, workers=None, scheduler=None, progress=N
     w = min(resolve_workers(workers), n)
     if w == 1:
         return _run_here(job, tasks, ss, progress)
+    if threads:
+        return _run_threads(job, tasks, ss, w, progress)
     return _run_pool(job, tasks, ss, w, progress, chunksize, start_method)
 
 
@@ -187,6 +198,29 @@ def _run_here(job, tasks, ss, progress):
                 if progress is not None:
                     progress(i + 1, len(tasks))
     finally:
+        _CONTEXTS.pop(job.token, None)
+    return out
+
+
+# --------------------------------------------------------------------------------------- local threads
+def _run_threads(job, tasks, ss, w, progress):
+    """The tasks in ``w`` threads of this process, one context for all (built here, as for one process)."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    out = [None] * len(tasks)
+    done = 0
+    ex = ThreadPoolExecutor(w, thread_name_prefix="dce-runner")
+    try:
+        ctx = job.context()
+        with _blas_limit(job.blas_threads):
+            pending = {ex.submit(job.fn, ctx, t, s): i for i, (t, s) in enumerate(zip(tasks, ss))}
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done = _store(out, [(pending.pop(f), f.result()) for f in finished], done, progress)
+    finally:
+        # interrupted or a task failed: tasks not started are dropped, running ones finish (threads cannot
+        # be stopped); the context goes in every case
+        ex.shutdown(wait=True, cancel_futures=True)
         _CONTEXTS.pop(job.token, None)
     return out
 

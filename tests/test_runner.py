@@ -54,6 +54,30 @@ def test_setup_runs_once_per_worker_process_not_once_per_task():
     assert all(len(ids) == 1 for ids in by_pid.values())
 
 
+def _thread_id(ctx, task, stream):
+    import threading
+
+    time.sleep(0.01)                        # GIL released, as a compiled kernel releases it
+    return probe(ctx, task, stream)[:2] + (threading.get_ident(), ctx["id"])
+
+
+def test_threads_share_one_context_built_once_here_and_give_the_same_results():
+    import threading
+
+    calls = []
+    setup = lambda: calls.append(1) or probe_setup()        # noqa: E731 (threads: nothing is pickled)
+    done = []
+    out = run(_thread_id, range(12), 5, workers=3, setup=setup, threads=True,
+              progress=lambda d, n: done.append((d, n)))
+    assert [r[1] for r in out] == _expected(5, 12) and [r[0] for r in out] == list(range(12))
+    assert len(calls) == 1 and len({r[3] for r in out}) == 1                  # one context, built once
+    assert threading.get_ident() not in {r[2] for r in out} and len({r[2] for r in out}) > 1
+    assert done[-1] == (12, 12) and [d for d, _ in done] == sorted(d for d, _ in done)
+    for workers in (1, 3):
+        with pytest.raises(ArgumentError, match="must be at least 1, not 0"):
+            run(_fails, range(8), 1, workers=workers, threads=True)
+
+
 def test_explicit_streams_keep_a_numbering():
     from dce.util.seeds import streams
 

@@ -32,12 +32,26 @@ def test_the_default_fit_is_a_seeded_search_reported_in_the_result():
     assert np.array_equal(res.estimates, again.estimates) and s["rows"] == again.info["search"]["rows"]
 
 
-def test_the_search_in_worker_processes_gives_the_same_fit():
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_the_search_in_threads_gives_the_same_fit_as_in_one(backend):
+    """Candidates screened three at a time in threads of this process (and the full-draw runs with three
+    kernel threads) give the fit of one thread, bit for bit; ``workers`` starts no process for it."""
     data = _panel(seed=1)
-    here = MixedLogit({"x1": "n"}, draws=30, seed=5, search=5, workers=1).fit(data)
-    pool = MixedLogit({"x1": "n"}, draws=30, seed=5, search=5, workers=2).fit(data)
-    assert np.array_equal(here.estimates, pool.estimates)
-    assert here.info["search"]["rows"] == pool.info["search"]["rows"]
+    one = MixedLogit({"x1": "n"}, draws=30, seed=5, search=5, threads=1, backend=backend).fit(data)
+    three = MixedLogit({"x1": "n"}, draws=30, seed=5, search=5, threads=3, workers=2, backend=backend).fit(data)
+    assert np.array_equal(one.estimates, three.estimates)
+    assert one.info["search"]["rows"] == three.info["search"]["rows"]
+
+
+def test_a_wtp_space_search_in_threads_gives_the_same_fit_as_in_one():
+    """The preference-space candidate (a fit of its own inside a screening thread) included."""
+    data = _panel(seed=4)
+    kw = dict(price="price", draws=30, seed=2, search=4)
+    one = MixedLogitWTP({"x1": "n"}, threads=1, **kw).fit(data)
+    two = MixedLogitWTP({"x1": "n"}, threads=2, **kw).fit(data)
+    assert one.info["search"]["rows"][1]["origin"] == "preference space"
+    assert np.array_equal(one.estimates, two.estimates)
+    assert one.info["search"]["rows"] == two.info["search"]["rows"]
 
 
 def test_draws_and_search_are_separate_children_of_the_seed():

@@ -17,8 +17,12 @@ depends on the start.  :func:`search` therefore
    optima of a rugged likelihood lie close together and the screen's few draws cannot tell them apart:
    the hops, with the full draws, do.)
 
-Every stage goes through :func:`dce.runner.run` (local worker processes or a Dask scheduler) in fixed
-rounds, so the result is the same wherever it runs.  The draws and the search's random points come from
+Every stage goes through :func:`dce.runner.run` in fixed rounds, so the result is the same wherever it
+runs.  On this machine the screen runs ``threads`` candidates at a time in threads of this process (the
+kernel releases the GIL), and the refinements and hops, with the full draws, run one after another with
+every thread of the kernel on the problem this process built already: no worker process to start, no
+second copy of the draws, the kernel loaded once.  With a Dask scheduler every stage goes to its workers.
+The draws and the search's random points come from
 two children of one ``SeedSequence(seed)`` (:func:`draws_seed`, :func:`search_stream`): a search of
 another size, or another ``search_seed``, moves no draw.  A run counts as converged only when the engine
 converged (a start that stops at the iteration limit is not); the reported estimates are those of the
@@ -121,27 +125,30 @@ def search(model, problem, data, seed):
 
 
 def _worker(model, n):
-    """The copy of the model that runs in the workers, and where they run."""
-    from dce.runner import resolve_workers
+    """The copy of the model that runs the screen (and, on Dask, every stage), and where the screen runs:
+    locally in threads of this process, as many as ``threads`` (candidates run at once, the kernel's threads
+    shared out among them; ``workers`` counts processes, and the search starts none)."""
     from dce.util.backend import resolve_threads
 
     worker = copy.copy(model)
     worker.callback, worker.workers, worker.scheduler = None, 1, None
-    if model.scheduler is None:
-        w = min(resolve_workers(model.workers), max(n, model.hop_batch))
-        worker.threads = max(1, resolve_threads(model.threads) // w)
-    else:
+    if model.scheduler is not None:
         worker.threads = 1
-    return worker, dict(workers=model.workers, scheduler=model.scheduler)
+        return worker, dict(workers=None, scheduler=model.scheduler)
+    cores = resolve_threads(model.threads)
+    w = max(1, min(cores, n))
+    worker.threads = max(1, cores // w)
+    return worker, dict(workers=w, scheduler=None, threads=True)
 
 
 def _run(fn, tasks, streams, setup, where, here=None):
-    """:func:`dce.runner.run`; where the tasks would run in this process anyway (one task, or one worker),
-    ``here()`` is their context (this process's problem, built already) instead of ``setup()``."""
-    from dce.runner import resolve_workers, run
+    """:func:`dce.runner.run`.  Tasks with the full draws (``here`` given: this process's model and problem,
+    built already) run here one after another, each with every thread of the kernel, unless a Dask
+    scheduler takes them (``setup()`` builds their context there)."""
+    from dce.runner import run
 
-    if here is not None and where["scheduler"] is None and min(resolve_workers(where["workers"]), len(tasks)) == 1:
-        setup = here
+    if here is not None and where["scheduler"] is None:
+        return run(fn, tasks, streams, setup=here, workers=1)
     return run(fn, tasks, streams, setup=setup, **where)
 
 
