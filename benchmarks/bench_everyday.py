@@ -1,7 +1,7 @@
 """Benchmark: the everyday loop, as whole processes, each figure against its target (issue 23).
 
     python benchmarks/bench_everyday.py [--repeat 3] [--before REV] [--only main,report,...]
-                                        [--draws 2000] [--threads 1,2] [--suite]
+                                        [--draws 2000,5000] [--threads 1,2] [--suite]
 
 Runs, each as a whole process of this checkout's ``cli.py`` (and, with ``--before REV``, of the code
 at git revision REV, extracted with ``git archive`` into a temporary folder, interleaved run by run so
@@ -15,11 +15,12 @@ that both see the same load):
   first fit after an install) and again with the cache it left (warm); target: cold at most 2 times
   warm, or the compilation done by ``dce warm-up`` (timed too, cold and cached) with the first fit
   saying one line when it compiles;
-* ``threads``: the same mixed logit (``--draws``, default 2,000) with ``DCE_THREADS`` = 1, 2, ... (up to
-  the usable cores), the fit time as dce reports it (``seconds`` in its JSON) and the speed-up over one
-  thread (target: at least 1.8x with 2 threads; meaningful only on an otherwise idle machine); then the
-  kernel's own scaling, in one process per thread count: one start fitted repeatedly, the first fit
-  (which also loads the compiled kernel from numba's cache) apart from the later ones;
+* ``threads``: the same mixed logit (``--draws``, default 2,000 and 5,000), its default fit (the global
+  search) as a whole process with ``DCE_THREADS`` = 1, 2, ... (up to the usable cores): the fit time as
+  dce reports it (``seconds`` in its JSON) and the command's wall time, and the speed-up over one thread
+  (target: at least 1.8x with 2 threads; meaningful only on an otherwise idle machine); then the scaling
+  in one process per thread count, of the default fit and of one start: the first fit (which also imports
+  numba and loads the compiled kernel) apart from the later ones;
 * ``suite`` (only with ``--suite``): the README's test command's pytest line, wall time (target: at most
   90 s on 2 cores).
 
@@ -198,32 +199,38 @@ def smt():
 def measure_threads(variants, repeat, draws, threads):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     per_core = smt()
-    print(f"mixed-logit thread scaling (electricity, {draws:,} draws; fit time as dce reports it; "
-          f"{cores} usable processors of {os.cpu_count()}"
-          + (f", {per_core} hardware threads per core" if per_core else "") + "):")
+    print(f"mixed-logit thread scaling, default fit (global search), each a new process (electricity, {draws:,} "
+          f"draws; 'fit': the time dce reports, 'process': the command's wall time; {cores} usable processors of "
+          f"{os.cpu_count()}" + (f", {per_core} hardware threads per core" if per_core else "") + "):")
     args = [a if a is not None else str(DATA) for a in MIXED] + ["--draws", str(draws), "--quiet"]
     for v in variants:
         run([*v.cli, *args, "--draws", "10", "-o", str(v.scratch / "t.json")], v.tree, v.env())   # warm the cache
     res = {(v.label, n): [] for v in variants for n in threads}
+    walls = {(v.label, n): [] for v in variants for n in threads}
     loads = []
     for _ in range(repeat):
         for n in threads:
             for v in variants:
                 loads.append(load())
                 out = v.scratch / f"t{n}.json"
-                run([*v.cli, *args, "-o", str(out)], v.tree, v.env(DCE_THREADS=n))
+                w, _, _ = run([*v.cli, *args, "-o", str(out)], v.tree, v.env(DCE_THREADS=n))
                 res[(v.label, n)].append(json.loads(out.read_text())["seconds"])
+                walls[(v.label, n)].append(w)
     for v in variants:
-        one = min(res[(v.label, threads[0])])
-        parts = []
-        for n in threads:
-            b = min(res[(v.label, n)])
-            parts.append(f"{n} thr {b:.2f} s ({one / b:.2f}x)")
-        line = f"  {v.label:<10} " + ", ".join(parts)
-        if 2 in threads and 1 in threads:
-            sp = min(res[(v.label, 1)]) / min(res[(v.label, 2)])
-            line += f"; 2 threads: target >= 1.8x: {'met' if sp >= 1.8 else 'NOT met'}"
-        print(line + f"  [load {min(loads):.1f}-{max(loads):.1f}; best of {repeat}]", flush=True)
+        for what, table in (("fit", res), ("process", walls)):
+            one = min(table[(v.label, threads[0])])
+            parts = []
+            for n in threads:
+                b = min(table[(v.label, n)])
+                parts.append(f"{n} thr {b:.2f} s ({one / b:.2f}x)")
+            line = f"  {v.label:<7} {what:<8} " + ", ".join(parts)
+            if 2 in threads and 1 in threads:
+                sp = min(table[(v.label, 1)]) / min(table[(v.label, 2)])
+                med = statistics.median(table[(v.label, 1)]) / statistics.median(table[(v.label, 2)])
+                line += f"; 2 threads: {sp:.2f}x best, {med:.2f}x median"
+                if what == "fit":
+                    line += f": target >= 1.8x: {'met' if sp >= 1.8 else 'NOT met'}"
+            print(line + f"  [load {min(loads):.1f}-{max(loads):.1f}; best of {repeat}]", flush=True)
     if max(loads) > 0.5:
         print("  (the machine was not idle: other programs share the cores, so these ratios understate scaling)")
 
@@ -238,23 +245,25 @@ data = choice_data_from_formula(df, "choice ~ pf + cl + loc + wk + tod + seas", 
 out = []
 for _ in range(int(sys.argv[4])):
     m = MixedLogit({k: "n" for k in ["pf", "cl", "loc", "wk", "tod", "seas"]}, draws=int(sys.argv[2]), seed=1,
-                   search=0, threads=int(sys.argv[3]))
+                   search=json.loads(sys.argv[5]), threads=int(sys.argv[3]))
     out.append(m.fit(data).seconds)
 print(json.dumps(out))
 """
 
 
-def measure_threads_in_process(repeat, draws, threads):
-    """The kernel's own scaling: one start (``search=0``), fitted ``repeat + 1`` times in one process per
-    thread count; the first fit of a process also loads the compiled kernel from numba's cache (serial),
-    the later ones do not."""
-    print(f"mixed-logit thread scaling in one process (electricity, {draws:,} draws, one start, search=0; "
+def measure_threads_in_process(repeat, draws, threads, search=0):
+    """Scaling in one process: the fit (one start, ``search=0``, the kernel's own scaling; or the default
+    global search, ``search=None``) fitted ``repeat + 1`` times in one process per thread count; the first
+    fit of a process also imports numba and loads the compiled kernel from its cache (serial, about 0.4 s),
+    and makes its first large arrays (slow on a machine whose page faults are slow), the later ones do not."""
+    what = "one start, search=0" if search == 0 else "the default global search"
+    print(f"mixed-logit thread scaling in one process (electricity, {draws:,} draws, {what}; "
           "the first fit of a process, and the best of the later fits):")
     res, loads = {}, []
     for n in threads:
         loads.append(load())
-        p = subprocess.run([sys.executable, "-c", IN_PROCESS, str(DATA), str(draws), str(n), str(repeat + 1)],
-                           cwd=ROOT, capture_output=True, text=True, check=True)
+        p = subprocess.run([sys.executable, "-c", IN_PROCESS, str(DATA), str(draws), str(n), str(repeat + 1),
+                            json.dumps(search)], cwd=ROOT, capture_output=True, text=True, check=True)
         res[n] = json.loads(p.stdout.strip().splitlines()[-1])
     first1, later1 = res[threads[0]][0], min(res[threads[0]][1:])
     parts = [f"{n} thr first {res[n][0]:.2f} s ({first1 / res[n][0]:.2f}x), later {min(res[n][1:]):.2f} s "
@@ -283,7 +292,8 @@ def main(argv=None):
     ap.add_argument("--before", help="a git revision to compare with (extracted with git archive)")
     ap.add_argument("--only", default="main,report,design,help,cold,threads",
                     help="comma-separated: main, report, design, help, cold, threads")
-    ap.add_argument("--draws", type=int, default=2000, help="draws of the thread-scaling fit")
+    ap.add_argument("--draws", type=lambda t: [int(x) for x in t.split(",")], default=[2000, 5000],
+                    help="draws of the thread-scaling fits, e.g. 2000,5000 (the default)")
     ap.add_argument("--threads", help="thread counts, e.g. 1,2,4 (default: 1, 2, 4, ... up to the usable cores)")
     ap.add_argument("--suite", action="store_true", help="also time the whole test suite (once)")
     a = ap.parse_args(argv)
@@ -312,8 +322,10 @@ def main(argv=None):
         if "cold" in only:
             measure_cold_warm(variants, max(1, a.repeat - 1))
         if "threads" in only:
-            measure_threads(variants, a.repeat, a.draws, threads)
-            measure_threads_in_process(a.repeat, a.draws, threads)
+            for draws in a.draws:
+                measure_threads(variants, a.repeat, draws, threads)
+                measure_threads_in_process(a.repeat, draws, threads, search=None)
+                measure_threads_in_process(a.repeat, draws, threads, search=0)
         if a.suite:
             measure_suite(ROOT)
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
