@@ -80,3 +80,32 @@ def test_fast_halton_equals_the_radical_inverse():
     H = halton(5000, 4, drop=100)
     for q, p in enumerate(primes(4)):
         np.testing.assert_allclose(H[:, q], radical_inverse(idx, int(p)), rtol=0, atol=1e-14)
+
+
+def test_halton_blocks_are_the_points_of_the_whole_sequence_bit_for_bit():
+    from dce.models.mixed.draws import _van_der_corput_prefix, halton_rows, van_der_corput_range
+
+    for base in (2, 3, 7, 13, 29):
+        full = _van_der_corput_prefix(200_137, base)
+        for a, b in [(1, 200_137), (100, 2_100), (65_535, 65_537), (123_456, 200_137), (0, 5)]:
+            np.testing.assert_array_equal(van_der_corput_range(a, b, base), full[a:b])
+    U = uniform_draws(37, 5, 300, "halton")
+    out = np.empty_like(U)
+    for a, b in [(0, 11), (11, 12), (12, 37)]:
+        halton_rows(out, slice(a, b))
+    np.testing.assert_array_equal(out, U)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_mixed_logits_standard_draws_do_not_depend_on_its_threads(threads):
+    """Made and transformed block by block of respondents in threads: the numbers of the whole arrays."""
+    from dce.models.mixed.model import MixedLogit
+
+    names, dists = ["a", "b", "c", "d"], ["n", "ln", "t", "u"]
+    m = MixedLogit(dict(zip(names, dists)), threads=threads)
+    m._rand_idx, m._coef_names = list(range(4)), names
+    Z = m._standard_draws(150, 500, "halton", 5, False)
+    U = uniform_draws(150, 4, 500, "halton")
+    for q, d in enumerate(dists):
+        U[:, q, :] = transform(U[:, q, :], d)
+    np.testing.assert_array_equal(Z, U)

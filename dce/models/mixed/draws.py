@@ -61,6 +61,59 @@ def _van_der_corput_prefix(length: int, base: int) -> np.ndarray:
     return seq
 
 
+_LOW_DIGITS = {}     # base -> points 0..base^k-1 (base^k <= _LOW_SIZE): the low digits of every point
+_LOW_SIZE = 1 << 16
+
+
+def _low_points(base: int) -> np.ndarray:
+    low = _LOW_DIGITS.get(base)
+    if low is None:
+        k = 1
+        while base ** (k + 1) <= _LOW_SIZE:
+            k += 1
+        low = _LOW_DIGITS.setdefault(base, _van_der_corput_prefix(base ** k, base))
+    return low
+
+
+def van_der_corput_range(start: int, stop: int, base: int, out=None) -> np.ndarray:
+    """Points ``start..stop-1`` of the radical-inverse sequence in ``base`` (into ``out`` when given), bit for
+    bit those of ``_van_der_corput_prefix(stop, base)[start:]`` without making the points before ``start``:
+    a block of the draws made where it is needed (in the thread that fills it).
+
+    A point's low digits come from the cached prefix of the first ``base^k`` points; the contributions of
+    its higher digits are added after it, lowest digit first, each as ``base^-t * digit``: the additions of
+    the prefix's construction, in its order."""
+    low = _low_points(base)
+    m = len(low)
+    k = round(np.log(m) / np.log(base))
+    res = np.empty(stop - start) if out is None else out
+    n = start
+    while n < stop:
+        high, lo = divmod(n, m)
+        end = min(stop, (high + 1) * m)
+        seg = res[n - start:end - start]
+        seg[...] = low[lo:lo + end - n]
+        t = k + 1
+        while high:
+            high, digit = divmod(high, base)
+            if digit:
+                seg += float(base) ** -t * digit
+            t += 1
+        n = end
+    return res
+
+
+def halton_rows(out: np.ndarray, rows: slice, drop: int = HALTON_DROP) -> None:
+    """Fill ``out[rows]`` (``out``: respondents x dims x draws) with the unscrambled Halton draws of
+    :func:`uniform_draws` (the same numbers, for any split of the respondents into blocks)."""
+    n_resp, dims, n_draws = out.shape
+    a, b, _ = rows.indices(n_resp)
+    first = max(int(drop), 1)
+    for q, p in enumerate(primes(dims)):
+        vals = van_der_corput_range(first + a * n_draws, first + b * n_draws, int(p))
+        out[a:b, q, :] = vals.reshape(b - a, n_draws)
+
+
 def halton(n: int, dims: int, drop: int = HALTON_DROP) -> np.ndarray:
     """``n`` points (``n x dims``) of the Halton sequence after dropping the first ``drop`` points.
 

@@ -42,7 +42,7 @@ from dce.data.choice_data import ChoiceData
 from dce.errors import ArgumentError, DCEError
 from dce.models import engine
 from dce.models.base import Model
-from dce.models.mixed.draws import DRAW_TYPES, transform, uniform_draws
+from dce.models.mixed.draws import DRAW_TYPES, halton_rows, transform, uniform_draws
 from dce.models.mnl import ConditionalLogit, check_identified
 from dce.models.signs import check_lognormal_signs, lognormal_sign_warnings
 from dce.tables import Column, Table
@@ -342,16 +342,24 @@ class MixedLogit(Model):
     def _standard_draws(self, n_resp, n_draws, draw_type, seed, scramble):
         """Standard draws (respondents x random dimensions x draws) of each random coefficient's form."""
         Q = len(self._rand_idx)
-        U = uniform_draws(n_resp, Q, n_draws, draw_type, seed=seed, scramble=scramble)
         dists = [self.random[self._coef_names[k]] for k in self._rand_idx]
+        # unscrambled Halton points are made block by block of respondents where they are transformed
+        # (the same numbers however the respondents are split); the other kinds are made first, at once
+        blockwise = draw_type == "halton" and not scramble and Q > 0
+        if blockwise:
+            U = np.empty((n_resp, Q, n_draws))
+        else:
+            U = uniform_draws(n_resp, Q, n_draws, draw_type, seed=seed, scramble=scramble)
 
         def to_standard(rows):
+            if blockwise:
+                halton_rows(U, rows)
             for q, dist in enumerate(dists):
                 transform(U[rows, q, :], dist, out=U[rows, q, :])
 
-        # element by element (the same numbers however the respondents are split); the quantile
-        # functions release the GIL, so blocks of respondents run in threads (a serial part of the fit
-        # otherwise: about 5% of it at 2,000 draws)
+        # element by element (the same numbers however the respondents are split); numpy's loops and the
+        # quantile functions release the GIL, so blocks of respondents run in threads (a serial part of
+        # a process's first fit otherwise, whose new arrays' pages are also first touched here)
         from dce.util.backend import resolve_threads
 
         threads = min(resolve_threads(self.threads), n_resp)
