@@ -112,18 +112,13 @@ def fit(data, **options):
     seed = resolve_seed(opt.seed)     # one seed for every fit of the command, reported in each
     counts = _class_counts(opt.classes) if opt.model == "latent" else [None]
     progress = None if out.quiet or opt.model == "mnl" else _progress_printer
-    if not out.quiet:      # a machine's first mixed or HB fit compiles kernels: say so, once
-        from dce.util.jit import set_compile_notice
-
-        set_compile_notice(_compile_notice)
-        click.get_current_context().call_on_close(lambda: set_compile_notice(None))
     ests = [_estimator(opt, seed, progress, classes=k) for k in counts]
     for est in ests:     # where the starts run (several starts only)
         est.workers, est.scheduler = out.workers, out.scheduler
     if out.individual and not hasattr(ests[0], "individual_means"):
         raise DCEError(f"--individual: the {ests[0].label.lower()} has no individual-level estimates")
     cdata, report, df = _choice_data(src, price=opt.price if opt.space == "wtp" else None)
-    if not out.quiet:
+    if not out.quiet:   # a machine's first mixed or HB fit compiles a kernel: say so, in one line
         _say_compiling(ests[0])
     inputs = (src.data, src.design_path, src.spec_path, src.model_file)
     con = info_console(out.fmt)
@@ -433,10 +428,6 @@ def _choice_data(src, price=None):
         formula = price_formula(formula, price, df, source=data)
     return choice_data_from_formula(df, formula, source=data, alt=src.alt, task=src.task, id_col=src.id_col,
                                     choice_col=src.choice_col, avail=src.avail), None, df
-
-
-def _compile_notice(what):
-    click.echo(f"compiling the {what} kernels (numba): once after an install, later fits use the cache", err=True)
 
 
 class _progress_printer:
