@@ -42,6 +42,7 @@ from dce.util.backend import resolve_threads
 from dce.util.seeds import resolve_seed, streams
 
 DASK_HINT = 'pip install "dce[dask]"  (or: pip install "dask[distributed]")'
+_STOPPING = threading.Event()  # set while a run in threads is being stopped (see stopping())
 _CONTEXTS: dict = {}          # per worker process: token -> context built by the run's setup
 _PENDING: dict = {}           # per local worker: token -> setup, handed over by the pool's initializer
 
@@ -49,6 +50,17 @@ _PENDING: dict = {}           # per local worker: token -> setup, handed over by
 def resolve_workers(workers=None, argument: str = "workers") -> int:
     """A checked number of local worker processes; None: every usable core."""
     return resolve_threads(workers, argument)
+
+
+class Stopped(Exception):
+    """Raised by a task of a run in threads that ended early because the run is being stopped."""
+
+
+def stopping() -> bool:
+    """Whether a run in threads (``threads=True``) is being stopped: interrupted (Ctrl-C, SIGTERM) or one of
+    its tasks failed.  A thread cannot be stopped from outside, so a long task checks this between its
+    steps and raises :class:`Stopped` (its result is not used); otherwise the run waits for it to end."""
+    return _STOPPING.is_set()
 
 
 def describe(workers=None, scheduler=None) -> str:
@@ -93,7 +105,8 @@ def run(fn, tasks, seed, *, setup=None, workers=None, scheduler=None, progress=N
     threads : bool
         Local workers are threads of this process sharing one context (``setup()`` called once, here),
         not processes: for tasks that release the GIL for most of their work and only read the context.
-        A task already running when the run is interrupted finishes first (a thread cannot be stopped).
+        When the run is interrupted, tasks not started are dropped and running ones are waited for: a
+        long task checks :func:`stopping` between its steps.
 
     Returns
     -------
@@ -217,10 +230,14 @@ def _run_threads(job, tasks, ss, w, progress):
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 done = _store(out, [(pending.pop(f), f.result()) for f in finished], done, progress)
+    except BaseException:
+        # interrupted or a task failed: tasks not started are dropped, running ones are asked to end
+        # (stopping()) and waited for; the exception is the caller's
+        _STOPPING.set()
+        raise
     finally:
-        # interrupted or a task failed: tasks not started are dropped, running ones finish (threads cannot
-        # be stopped); the context goes in every case
         ex.shutdown(wait=True, cancel_futures=True)
+        _STOPPING.clear()
         _CONTEXTS.pop(job.token, None)
     return out
 

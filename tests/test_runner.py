@@ -78,6 +78,29 @@ def test_threads_share_one_context_built_once_here_and_give_the_same_results():
             run(_fails, range(8), 1, workers=workers, threads=True)
 
 
+def _waits_for_the_stop(ctx, task, stream):
+    from dce.runner import Stopped, stopping
+
+    if task == 0:
+        time.sleep(0.05)
+        raise ArgumentError("draws", "must be at least 1, not 0")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30:          # a long task that checks stopping() between its steps
+        if stopping():
+            raise Stopped("stopped")
+        time.sleep(0.005)
+    return task
+
+
+def test_a_failed_task_stops_the_running_threads_at_their_next_check():
+    from dce.runner import stopping
+
+    t0 = time.monotonic()
+    with pytest.raises(ArgumentError, match="must be at least 1, not 0"):
+        run(_waits_for_the_stop, range(6), 1, workers=3, threads=True)
+    assert time.monotonic() - t0 < 5 and not stopping()     # not 30 s: the others ended early; reset after
+
+
 def test_explicit_streams_keep_a_numbering():
     from dce.util.seeds import streams
 

@@ -392,7 +392,8 @@ class MixedLogitWTP(_WTPSpaceModel, MixedLogit):
         if scale_dist == "ln":
             random[sp.price] = "-ln" if sp.sign < 0 else "ln"
         pref = MixedLogit(random, draws=self.draws, draw_type=self.draw_type, scramble=self.scramble, search=0,
-                          seed=seed, maxiter=self.maxiter, tol=self.tol, threads=self.threads, backend=self.backend)
+                          seed=seed, maxiter=self.maxiter, tol=self.tol, threads=self.threads, backend=self.backend,
+                          callback=self.callback)     # the screen's: it ends the fit when the search stops
         pref.seed_ = seed
         problem = pref._prepare(data, seed)
         pref._before_starts(problem, data)

@@ -131,7 +131,7 @@ def _worker(model, n):
     from dce.util.backend import resolve_threads
 
     worker = copy.copy(model)
-    worker.callback, worker.workers, worker.scheduler = None, 1, None
+    worker.callback, worker.workers, worker.scheduler = _stop_check, 1, None
     if model.scheduler is not None:
         worker.threads = 1
         return worker, dict(workers=None, scheduler=model.scheduler)
@@ -139,6 +139,15 @@ def _worker(model, n):
     w = max(1, min(cores, n))
     worker.threads = max(1, cores // w)
     return worker, dict(workers=w, scheduler=None, threads=True)
+
+
+def _stop_check(*args, **kwargs):
+    """The workers' iteration callback: a candidate in a screening thread ends at its next iteration when
+    the run is being stopped (Ctrl-C, or another candidate failed)."""
+    from dce.runner import Stopped, stopping
+
+    if stopping():
+        raise Stopped("the search was stopped")
 
 
 def _run(fn, tasks, streams, setup, where, here=None):
