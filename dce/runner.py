@@ -42,7 +42,7 @@ from dce.util.backend import resolve_threads
 from dce.util.seeds import resolve_seed, streams
 
 DASK_HINT = 'pip install "dce[dask]"  (or: pip install "dask[distributed]")'
-_STOPPING = threading.Event()  # set while a run in threads is being stopped (see stopping())
+_TASK = threading.local()     # in a thread of a run in threads: .stop, the run's Event (see stopping())
 _CONTEXTS: dict = {}          # per worker process: token -> context built by the run's setup
 _PENDING: dict = {}           # per local worker: token -> setup, handed over by the pool's initializer
 
@@ -57,10 +57,12 @@ class Stopped(Exception):
 
 
 def stopping() -> bool:
-    """Whether a run in threads (``threads=True``) is being stopped: interrupted (Ctrl-C, SIGTERM) or one of
-    its tasks failed.  A thread cannot be stopped from outside, so a long task checks this between its
-    steps and raises :class:`Stopped` (its result is not used); otherwise the run waits for it to end."""
-    return _STOPPING.is_set()
+    """In a task of a run in threads (``threads=True``): whether its run is being stopped, interrupted
+    (Ctrl-C, SIGTERM) or one of its tasks failed.  A thread cannot be stopped from outside, so a long task
+    checks this between its steps and raises :class:`Stopped` (its result is not used); otherwise the run
+    waits for it to end.  Elsewhere (another run, this process's own thread, a worker process): False."""
+    stop = getattr(_TASK, "stop", None)
+    return stop is not None and stop.is_set()
 
 
 def describe(workers=None, scheduler=None) -> str:
@@ -222,22 +224,30 @@ def _run_threads(job, tasks, ss, w, progress):
 
     out = [None] * len(tasks)
     done = 0
+    stop = threading.Event()            # this run's, seen by its own tasks only (stopping())
     ex = ThreadPoolExecutor(w, thread_name_prefix="dce-runner")
+
+    def task(ctx, t, s):
+        _TASK.stop = stop
+        try:
+            return job.fn(ctx, t, s)
+        finally:
+            _TASK.stop = None
+
     try:
         ctx = job.context()
         with _blas_limit(job.blas_threads):
-            pending = {ex.submit(job.fn, ctx, t, s): i for i, (t, s) in enumerate(zip(tasks, ss))}
+            pending = {ex.submit(task, ctx, t, s): i for i, (t, s) in enumerate(zip(tasks, ss))}
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 done = _store(out, [(pending.pop(f), f.result()) for f in finished], done, progress)
     except BaseException:
         # interrupted or a task failed: tasks not started are dropped, running ones are asked to end
         # (stopping()) and waited for; the exception is the caller's
-        _STOPPING.set()
+        stop.set()
         raise
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
-        _STOPPING.clear()
         _CONTEXTS.pop(job.token, None)
     return out
 

@@ -92,13 +92,31 @@ def _waits_for_the_stop(ctx, task, stream):
     return task
 
 
+def _sees_a_stop(ctx, task, stream):
+    from dce.runner import stopping
+
+    time.sleep(0.3)                           # while the other run fails and stops its own tasks
+    return stopping()
+
+
 def test_a_failed_task_stops_the_running_threads_at_their_next_check():
     from dce.runner import stopping
 
+    import threading
+
+    other = {}          # a run of its own in another thread: not stopped by this one's failure
+
+    def second_run():
+        other["out"] = run(_sees_a_stop, range(4), 2, workers=2, threads=True)
+
+    t = threading.Thread(target=second_run)
     t0 = time.monotonic()
+    t.start()
     with pytest.raises(ArgumentError, match="must be at least 1, not 0"):
         run(_waits_for_the_stop, range(6), 1, workers=3, threads=True)
-    assert time.monotonic() - t0 < 5 and not stopping()     # not 30 s: the others ended early; reset after
+    assert time.monotonic() - t0 < 5 and not stopping()     # not 30 s: the others ended early
+    t.join()
+    assert other["out"] == [False] * 4
 
 
 def test_explicit_streams_keep_a_numbering():
