@@ -61,32 +61,31 @@ def _van_der_corput_prefix(length: int, base: int) -> np.ndarray:
     return seq
 
 
-_LOW_DIGITS = {}     # base -> points 0..base^k-1 (base^k <= _LOW_SIZE): the low digits of every point
+_LOW_DIGITS = {}     # base -> (k, points 0..base^k-1) with base^k <= _LOW_SIZE: the low digits of every point
 _LOW_SIZE = 1 << 16
 
 
-def _low_points(base: int) -> np.ndarray:
+def _low_points(base: int):
     low = _LOW_DIGITS.get(base)
     if low is None:
         k = 1
         while base ** (k + 1) <= _LOW_SIZE:
             k += 1
-        low = _LOW_DIGITS.setdefault(base, _van_der_corput_prefix(base ** k, base))
+        low = _LOW_DIGITS.setdefault(base, (k, _van_der_corput_prefix(base ** k, base)))
     return low
 
 
-def van_der_corput_range(start: int, stop: int, base: int, out=None) -> np.ndarray:
-    """Points ``start..stop-1`` of the radical-inverse sequence in ``base`` (into ``out`` when given), bit for
-    bit those of ``_van_der_corput_prefix(stop, base)[start:]`` without making the points before ``start``:
-    a block of the draws made where it is needed (in the thread that fills it).
+def van_der_corput_range(start: int, stop: int, base: int) -> np.ndarray:
+    """Points ``start..stop-1`` of the radical-inverse sequence in ``base``, bit for bit those of
+    ``_van_der_corput_prefix(stop, base)[start:]`` without making the points before ``start``: a block of
+    the draws made where it is needed (in the thread that fills it).
 
     A point's low digits come from the cached prefix of the first ``base^k`` points; the contributions of
     its higher digits are added after it, lowest digit first, each as ``base^-t * digit``: the additions of
     the prefix's construction, in its order."""
-    low = _low_points(base)
+    k, low = _low_points(base)
     m = len(low)
-    k = round(np.log(m) / np.log(base))
-    res = np.empty(stop - start) if out is None else out
+    res = np.empty(stop - start)
     n = start
     while n < stop:
         high, lo = divmod(n, m)
@@ -123,7 +122,7 @@ def halton(n: int, dims: int, drop: int = HALTON_DROP) -> np.ndarray:
     first = max(int(drop), 1)
     if dims == 0:
         return np.zeros((n, 0))
-    return np.stack([_van_der_corput_prefix(first + n, int(p))[first:] for p in primes(dims)], axis=1)
+    return np.stack([van_der_corput_range(first, first + n, int(p)) for p in primes(dims)], axis=1)
 
 
 def uniform_draws(n_resp: int, dims: int, n_draws: int, kind: str = "halton", seed=None,
@@ -144,12 +143,9 @@ def uniform_draws(n_resp: int, dims: int, n_draws: int, kind: str = "halton", se
                 eng.fast_forward(max(int(drop), 1))
             U = eng.random(n)
         else:
-            # one contiguous respondents x draws block per dimension; radical inverses of indices >= 1
-            # lie strictly inside (0, 1), so no clipping is needed
-            first = max(int(drop), 1)
+            # radical inverses of indices >= 1 lie strictly inside (0, 1), so no clipping is needed
             out = np.empty((n_resp, dims, n_draws))
-            for q, p in enumerate(primes(dims)):
-                out[:, q, :] = _van_der_corput_prefix(first + n, int(p))[first:].reshape(n_resp, n_draws)
+            halton_rows(out, slice(None), drop)
             return out
     elif kind == "sobol":
         import warnings
