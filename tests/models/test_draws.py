@@ -1,6 +1,8 @@
 """Simulation draws: Halton structure, coverage, reproducibility and transforms."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -109,3 +111,29 @@ def test_a_mixed_logits_standard_draws_do_not_depend_on_its_threads(threads):
     for q, d in enumerate(dists):
         U[:, q, :] = transform(U[:, q, :], d)
     np.testing.assert_array_equal(Z, U)
+
+
+@pytest.mark.parametrize("kind", ["halton", "sobol", "mlhs"])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_draws_made_beside_the_kernels_loading_are_the_same_numbers(kind, threads, monkeypatch):
+    """With ``beside`` (loading the kernel) and more than one thread the draws are made in a forked child
+    process (dce.util.beside) while ``beside`` runs here; with one thread, after it: the same numbers."""
+    import os
+
+    import dce.util.beside as B
+    from dce.models.mixed.model import MixedLogit
+
+    monkeypatch.setattr(B.threading, "active_count", lambda: 1)     # whatever threads earlier tests left
+    forked = []
+    real_fork = os.fork
+    monkeypatch.setattr(B.os, "fork", lambda: forked.append(1) or real_fork())
+    names, dists = ["a", "b", "c"], ["n", "ln", "u"]
+    m = MixedLogit(dict(zip(names, dists)), threads=threads)
+    m._rand_idx, m._coef_names = list(range(3)), names
+    ran = []
+    Z = m._standard_draws(150, 500, kind, 5, False, beside=lambda: ran.append(os.getpid()))
+    U = uniform_draws(150, 3, 500, kind, seed=5)
+    for q, d in enumerate(dists):
+        U[:, q, :] = transform(U[:, q, :], d)
+    np.testing.assert_array_equal(Z, U)
+    assert ran == [os.getpid()] and len(forked) == (threads > 1 and sys.platform.startswith("linux"))

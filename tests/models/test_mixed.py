@@ -321,6 +321,31 @@ def test_threads_do_not_change_the_results():
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.parametrize("random,wtp", [({"a": "n", "b": "ln"}, False), ({"a": "n"}, True)])
+def test_loading_the_kernel_beside_the_draws_loads_the_specialisation_the_passes_use(random, wtp):
+    """A process's first fit loads numba's kernel by a call on no respondents while the draws are made
+    (dce.util.beside): that call has the argument types of the real passes (draws in shared memory
+    included), so it adds no specialisation of its own, and it computes nothing."""
+    pytest.importorskip("numba")
+    from dce.models.mixed.kernels import panel_kernel
+    from dce.models.mixed.model import _touch
+    from dce.models.wtp_space import MixedLogitWTP
+
+    data = simulated_panel(400, 3, 3, lambda r, n: r.normal(size=(n, 2)), ["a", "b"], seed=9)
+    model = (MixedLogitWTP(price="b", random=random, draws=600, seed=2, threads=2) if wtp else
+             MixedLogit(random, draws=600, seed=2, threads=2, backend="numba"))
+    model._setup(data)
+    prob = model._prepare(data, 3)
+    assert prob.Z.size >= 200_000 and prob.backend == "numba"
+    before = prob.kernel_pass(_theta_for(model, np.random.default_rng(1)), hess=True)
+    n = len(panel_kernel.overloads)
+    _touch(panel_kernel, prob)
+    assert len(panel_kernel.overloads) == n
+    again = prob.kernel_pass(_theta_for(model, np.random.default_rng(1)), hess=True)
+    for x, y in zip(before, again):
+        np.testing.assert_array_equal(x, y)
+
+
 def test_standard_errors_come_from_the_exact_hessian_at_the_estimates():
     """SIMULATED panel: the Hessian kept at convergence equals central differences of the gradient there."""
     data = simulated_panel(150, 5, 3, lambda r, n: np.column_stack([r.normal(1, 0.8, n), r.normal(-1, 0.5, n)]),

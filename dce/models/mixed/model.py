@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 
 import numpy as np
 
@@ -69,6 +70,36 @@ def _kernel(backend):
     return panel_kernel_np, "numpy"
 
 
+def _kernel_loader(backend, problem):
+    """Where numba's kernel is to be used and is not loaded yet in this process: a function that imports
+    numba and loads the kernel's machine code from numba's disk cache, by a call that computes nothing (no
+    chunk of respondents); else None.  A process's first fit spends about half a second there, in Python:
+    :meth:`MixedLogit._standard_draws` runs it while the draws are made elsewhere.  A kernel not in the
+    cache is left to :func:`_kernel` (its compilation forks processes of its own)."""
+    if choose_backend(backend) != "numba":
+        return None
+    kernels = sys.modules.get("dce.models.mixed.kernels")
+    if kernels is not None and kernels.panel_kernel.overloads:
+        return None
+
+    def load():
+        from dce.models.mixed.kernels import panel_kernel
+        from dce.util.jit import is_cached
+
+        if not panel_kernel.overloads and is_cached(panel_kernel):
+            _touch(panel_kernel, problem)
+
+    return load
+
+
+def _touch(kernel, p):
+    """Call ``kernel`` with the argument types of problem ``p``'s kernel passes on no chunk of respondents:
+    numba loads (or compiles) the specialisation those passes use, and nothing is computed."""
+    K, Q, P = p.K, p.Q, len(p.pk)
+    kernel(p.dX, p.doff, p.starts, np.zeros(K), np.zeros((K, Q)), p.ztype, np.zeros((1, Q, 1)), p.pk, p.pq, p.sidx,
+           False, np.zeros(2, np.int64), 0, 0, np.empty(1), np.empty((1, P)), np.empty((1, K)), np.zeros((1, 1, 1)))
+
+
 def _unpack(theta, K, Q, lk, lq):
     """Parameters -> (mu: K means, L: K x Q loadings with eta = mu + L z)."""
     theta = np.asarray(theta, dtype=np.float64)
@@ -76,6 +107,29 @@ def _unpack(theta, K, Q, lk, lq):
     L = np.zeros((K, Q))
     L[lk, lq] = theta[K:]
     return mu, L
+
+
+def _fill_standard(A, dists, halton, threads):
+    """Turn ``A`` (respondents x random dimensions x draws), uniform draws or (``halton``) to be filled with
+    the unscrambled Halton points, into standard draws of ``dists``, in place.  Element by element: the
+    same numbers however the respondents are split, so blocks of respondents run in ``threads`` threads
+    (numpy's loops and the quantile functions release the GIL; a serial part of a process's first fit
+    otherwise, whose new pages are also first touched here)."""
+    def block(rows):
+        if halton:
+            halton_rows(A, rows)
+        for q, dist in enumerate(dists):
+            transform(A[rows, q, :], dist, out=A[rows, q, :])
+
+    n = A.shape[0]
+    if threads <= 1:
+        block(slice(None))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    cuts = np.linspace(0, n, 4 * threads + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(block, [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]))
 
 
 class _Problem:
@@ -121,11 +175,12 @@ class _Problem:
         _check_memory(R, self.Q, model.draws)
         from dce.models.mixed.search import draws_seed
 
-        # the draws: child 0 of SeedSequence(seed) (the global search draws its candidates from child 1)
-        self.Z = model._standard_draws(R, model.draws, model.draw_type, draws_seed(seed), model.scramble)
         self.lk, self.lq = model._lk_lq()
         self.pk = np.concatenate([np.arange(K), self.lk]).astype(np.int64)
         self.pq = np.concatenate([np.full(K, -1), self.lq]).astype(np.int64)
+        # the draws: child 0 of SeedSequence(seed) (the global search draws its candidates from child 1)
+        self.Z = model._standard_draws(R, model.draws, model.draw_type, draws_seed(seed), model.scramble,
+                                       beside=_kernel_loader(model.backend, self))
         self.kernel, self.backend = _kernel(model.backend)
         self.n_params = K + len(self.lk)
         # the numba kernel works through chunks of respondents of about equal numbers of tasks, summing
@@ -339,39 +394,38 @@ class MixedLogit(Model):
         return (np.array([p[0] for p in self._lparams], dtype=np.int64),
                 np.array([p[1] for p in self._lparams], dtype=np.int64))
 
-    def _standard_draws(self, n_resp, n_draws, draw_type, seed, scramble):
-        """Standard draws (respondents x random dimensions x draws) of each random coefficient's form."""
+    def _standard_draws(self, n_resp, n_draws, draw_type, seed, scramble, beside=None):
+        """Standard draws (respondents x random dimensions x draws) of each random coefficient's form.
+
+        ``beside()``, when given, is other serial set-up (loading the kernel) that runs in this thread:
+        with more than one thread, while the draws are made in a child process (:mod:`dce.util.beside`),
+        else first.  The draws are the same numbers wherever they are made."""
         Q = len(self._rand_idx)
         dists = [self.random[self._coef_names[k]] for k in self._rand_idx]
         # unscrambled Halton points are made block by block of respondents where they are transformed
         # (the same numbers however the respondents are split); the other kinds are made first, at once
         blockwise = draw_type == "halton" and not scramble and Q > 0
-        if blockwise:
-            U = np.empty((n_resp, Q, n_draws))
-        else:
-            U = uniform_draws(n_resp, Q, n_draws, draw_type, seed=seed, scramble=scramble)
-
-        def to_standard(rows):
-            if blockwise:
-                halton_rows(U, rows)
-            for q, dist in enumerate(dists):
-                transform(U[rows, q, :], dist, out=U[rows, q, :])
-
-        # element by element (the same numbers however the respondents are split); numpy's loops and the
-        # quantile functions release the GIL, so blocks of respondents run in threads (a serial part of
-        # a process's first fit otherwise, whose new arrays' pages are also first touched here)
+        shape = (n_resp, Q, n_draws)
+        U = None if blockwise else uniform_draws(n_resp, Q, n_draws, draw_type, seed=seed, scramble=scramble)
         from dce.util.backend import resolve_threads
 
         threads = min(resolve_threads(self.threads), n_resp)
-        if threads <= 1 or U.size < 200_000:
-            to_standard(slice(None))
-        else:
-            from concurrent.futures import ThreadPoolExecutor
+        big = Q * n_resp * n_draws >= 200_000
 
-            cuts = np.linspace(0, n_resp, 4 * threads + 1).astype(int)
-            with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(to_standard, [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]))
-        return np.ascontiguousarray(U)
+        def fill(A, n):
+            _fill_standard(A, dists, blockwise, n if big else 1)
+
+        if beside is not None and threads > 1 and big:
+            from dce.util.beside import fill_beside
+
+            out = fill_beside(shape, lambda A: fill(A, threads - 1), beside, initial=U)
+            if out is not None:
+                return out
+        if beside is not None:
+            beside()
+        A = np.empty(shape) if U is None else np.ascontiguousarray(U)
+        fill(A, threads)
+        return A
 
     # ------------------------------------------------------------------ estimation
     def _start_coefficients(self, data):
