@@ -35,8 +35,13 @@ def fill_beside(shape, fill, beside, initial=None):
         return None
     import mmap
 
-    nbytes = int(np.prod(shape)) * 8
-    out = np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), dtype=np.float64, count=int(np.prod(shape))).reshape(shape)
+    n = int(np.prod(shape))
+    buf = mmap.mmap(-1, max(8 * n, 1))
+    try:        # large pages where the system gives them to shared memory (fewer misses of the TLB later)
+        buf.madvise(mmap.MADV_HUGEPAGE)
+    except (AttributeError, OSError, ValueError):
+        pass
+    out = np.frombuffer(buf, dtype=np.float64, count=n).reshape(shape)
     if initial is not None:
         out[...] = initial
     try:

@@ -125,11 +125,11 @@ def _fill_standard(A, dists, halton, threads):
     if threads <= 1:
         block(slice(None))
         return
-    from concurrent.futures import ThreadPoolExecutor
+    from dce.util.threads import each_chunk
 
     cuts = np.linspace(0, n, 4 * threads + 1).astype(int)
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(block, [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]))
+    blocks = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    each_chunk(lambda i: block(blocks[i]), len(blocks), threads)
 
 
 class _Problem:
@@ -197,6 +197,7 @@ class _Problem:
             self.bounds = np.array([0, R], dtype=np.int64)
             self.threads = 1
         self.n_chunks = len(self.bounds) - 1
+        self.share = None       # a ThreadShare: the threads of a pass vary with the searches running at once
         # the engine's view: parameter names, score rows (respondents) and step control
         self.names = list(model._names)
         self.score_groups = (np.arange(R), R) if self.panel else None
@@ -224,21 +225,21 @@ class _Problem:
         args = (self.dX, self.doff, self.starts, mu, L, self.ztype, self.Z, self.pk, self.pq, self.sidx,
                 bool(hess), self.bounds)
         nc = self.n_chunks
-        if self.threads <= 1:
+        threads = self.threads if self.share is None else min(self.share.threads(), nc)
+        if threads <= 1:
             self.kernel(*args, 0, nc, ll, S, E, Hc)
         else:
             # the kernel releases the GIL: threads take the chunks one at a time, in turn (balanced when
             # tasks differ; each chunk writes only its own rows and Hessian slot, so the results do not
-            # depend on which thread ran it).  On the first pass only, the first chunk runs here alone, so
-            # that loading or compiling the kernel happens once; later passes run every chunk in threads.
-            from concurrent.futures import ThreadPoolExecutor
+            # depend on which thread ran it).  Should the kernel not be loaded yet, the first chunk runs
+            # here alone, so that loading or compiling it happens once.
+            from dce.util.threads import each_chunk
 
             first = 0
-            if not getattr(self, "_kernel_loaded", False):
+            if not getattr(self.kernel, "overloads", True):
                 self.kernel(*args, 0, 1, ll, S, E, Hc)
-                self._kernel_loaded, first = True, 1
-            with ThreadPoolExecutor(self.threads) as pool:
-                list(pool.map(lambda c: self.kernel(*args, c, c + 1, ll, S, E, Hc), range(first, nc)))
+                first = 1
+            each_chunk(lambda c: self.kernel(*args, c, c + 1, ll, S, E, Hc), nc, threads, first)
         if not hess:
             return ll, S, E, None
         with np.errstate(invalid="ignore", over="ignore"):   # far from the optimum it may overflow

@@ -34,6 +34,7 @@ candidates of its basin), the spread, and warns when the best was reached only o
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import math
@@ -73,7 +74,8 @@ def search(model, problem, data, seed):
     worker, where = _worker(model, n)
     screen_draws = min(model.draws, model.screen_draws)
     screened = _run(_screen_task, list(enumerate(kinds)), [child(ss, 0, i) for i in range(n)],
-                    functools.partial(_screen_context, worker, data, seed, screen_draws), where)
+                    functools.partial(_screen_context, worker, data, seed, screen_draws, where.get("cores")),
+                    where)
     t1 = time.perf_counter()
     # the best distinct screened optima, best first (optima closer than SCREEN_SAME are one basin)
     # (converged ones only, where any converged: a candidate at the screen's iteration limit is no optimum)
@@ -138,7 +140,7 @@ def _worker(model, n):
     cores = resolve_threads(model.threads)
     w = max(1, min(cores, n))
     worker.threads = max(1, cores // w)
-    return worker, dict(workers=w, scheduler=None, threads=True)
+    return worker, dict(workers=w, scheduler=None, threads=True, cores=cores)
 
 
 def _stop_check(*args, **kwargs):
@@ -158,7 +160,7 @@ def _run(fn, tasks, streams, setup, where, here=None):
 
     if here is not None and where["scheduler"] is None:
         return run(fn, tasks, streams, setup=here, workers=1)
-    return run(fn, tasks, streams, setup=setup, **where)
+    return run(fn, tasks, streams, setup=setup, **{k: v for k, v in where.items() if k != "cores"})
 
 
 def _record(i, origin, opt, its):
@@ -174,12 +176,20 @@ def _best(runs):
     return max(pool, key=lambda r: r["loglik"]) if pool else None
 
 
-def _screen_context(model, data, seed, screen_draws):
-    """A worker's screening model (few draws, loose tolerance) and its problem, built once per worker."""
+def _screen_context(model, data, seed, screen_draws, cores=None):
+    """A worker's screening model (few draws, loose tolerance) and its problem, built once per worker.  The
+    start values are the model's (computed before the search; on a cluster they travel with it).  With
+    ``cores`` (candidates screened in threads of this process), the kernel's threads are shared out among
+    the candidates running at once (:class:`dce.util.threads.ThreadShare`)."""
+    from dce.util.threads import ThreadShare
+
     m = copy.copy(model)
     m.draws, m.maxiter, m.tol = screen_draws, model.screen_maxiter, model.screen_tol
     problem = m._prepare(data, seed)
-    m._before_starts(problem, data)
+    if getattr(m, "_theta0", None) is None:
+        m._before_starts(problem, data)
+    if cores is not None and problem.backend == "numba":
+        problem.share = ThreadShare(cores)
     return m, problem, data, seed
 
 
@@ -191,7 +201,8 @@ def _screen_task(ctx, task, stream):
     if theta0 is None:
         out["kind"] = kind + " (not available)"
         return out
-    opt, its = m._optimize(problem, np.asarray(theta0, float), "")
+    with problem.share or contextlib.nullcontext():
+        opt, its = m._optimize(problem, np.asarray(theta0, float), "")
     if opt is not None:
         out.update(x=m._normalise(problem, opt.x), loglik=float(opt.loglik), iterations=int(its),
                    converged=bool(opt.converged))
