@@ -48,6 +48,20 @@ def resolve_threads(threads=None, argument: str = "threads") -> int:
     return whole_number(threads, argument, 1)
 
 
+def child_body(fn) -> None:
+    """The whole life of a forked child that only computes: die with its parent (:func:`die_with_parent`),
+    run ``fn()``, and leave with ``os._exit`` (0, or 1 when ``fn`` raised; the parent then does the work
+    itself), never through Python's exit, which would run the parent's exit handlers and flush its
+    buffers a second time."""
+    code = 1
+    try:
+        die_with_parent()
+        fn()
+        code = 0
+    finally:
+        os._exit(code)
+
+
 def die_with_parent() -> None:
     """In a child process: ask the kernel to end this process (SIGKILL) when its parent dies, however it
     dies (SIGKILL included, which leaves it no chance to stop its children), and take back the default

@@ -49,15 +49,9 @@ def fill_beside(shape, fill, beside, initial=None):
     except OSError:
         return None
     if pid == 0:                                    # the child: fill, and leave without Python's exit
-        code = 1
-        try:
-            from dce.util.backend import die_with_parent
+        from dce.util.backend import child_body
 
-            die_with_parent()
-            fill(out)
-            code = 0
-        finally:
-            os._exit(code)
+        child_body(lambda: fill(out))
     try:
         beside()
         _, status = os.waitpid(pid, 0)

@@ -11,10 +11,9 @@ expected) numba compiles as usual, in this process.
 """
 from __future__ import annotations
 
-import os
 import sys
 
-from dce.util.backend import usable_cpus
+from dce.util.backend import child_body, usable_cpus
 
 _TIMEOUT = 300.0      # seconds to wait for a child's compilation before compiling here as usual
 _SEEN = set()         # kernels already looked at in this process (each model fit asks again)
@@ -38,17 +37,6 @@ def is_cached(dispatcher) -> bool:
         return True
 
 
-def _child(part):
-    try:
-        from dce.util.backend import die_with_parent
-
-        die_with_parent()
-        part()
-    except BaseException:   # noqa: BLE001 - the parent compiles whatever is missing
-        os._exit(1)
-    os._exit(0)
-
-
 def compile_parts(kernel, parts, what="") -> bool:
     """Compile ``parts`` (callables, each compiling some of the functions ``kernel`` calls by calling them
     on tiny arrays of the kernel's argument types) in parallel processes when ``kernel`` is not in
@@ -57,7 +45,7 @@ def compile_parts(kernel, parts, what="") -> bool:
     if kernel in _SEEN:
         return False
     _SEEN.add(kernel)
-    if is_cached(kernel):
+    if getattr(kernel, "overloads", None) or is_cached(kernel):     # loaded in this process, or cached
         return False
     if _NOTICE is not None:
         _NOTICE(what or getattr(kernel, "__name__", "numba"))
@@ -70,7 +58,7 @@ def compile_parts(kernel, parts, what="") -> bool:
             return False
         n = min(len(parts), usable_cpus())
         ctx = mp.get_context("fork")
-        children = [ctx.Process(target=_child, args=(p,)) for p in parts[:n - 1]]
+        children = [ctx.Process(target=child_body, args=(p,)) for p in parts[:n - 1]]
         for c in children:
             c.start()
     except Exception:       # noqa: BLE001 - no child process: compile here as usual

@@ -71,11 +71,10 @@ def search(model, problem, data, seed):
     n = int(model.search)
     ss = search_stream(seed if model.search_seed is None else model.search_seed)
     kinds = model._candidate_kinds(n)
-    worker, where = _worker(model, n)
+    worker, where, cores = _worker(model, n)
     screen_draws = min(model.draws, model.screen_draws)
     screened = _run(_screen_task, list(enumerate(kinds)), [child(ss, 0, i) for i in range(n)],
-                    functools.partial(_screen_context, worker, data, seed, screen_draws, where.get("cores")),
-                    where)
+                    functools.partial(_screen_context, worker, data, seed, screen_draws, cores), where)
     t1 = time.perf_counter()
     # the best distinct screened optima, best first (optima closer than SCREEN_SAME are one basin)
     # (converged ones only, where any converged: a candidate at the screen's iteration limit is no optimum)
@@ -127,20 +126,21 @@ def search(model, problem, data, seed):
 
 
 def _worker(model, n):
-    """The copy of the model that runs the screen (and, on Dask, every stage), and where the screen runs:
-    locally in threads of this process, as many as ``threads`` (candidates run at once, the kernel's threads
-    shared out among them; ``workers`` counts processes, and the search starts none)."""
+    """The copy of the model that runs the screen (and, on Dask, every stage), where the screen runs, and
+    the cores its candidates share (None on Dask): locally in threads of this process, as many as
+    ``threads`` (candidates run at once, the kernel's threads shared out among them; ``workers`` counts
+    processes, and the search starts none)."""
     from dce.util.backend import resolve_threads
 
     worker = copy.copy(model)
     worker.callback, worker.workers, worker.scheduler = _stop_check, 1, None
     if model.scheduler is not None:
         worker.threads = 1
-        return worker, dict(workers=None, scheduler=model.scheduler)
+        return worker, dict(workers=None, scheduler=model.scheduler), None
     cores = resolve_threads(model.threads)
     w = max(1, min(cores, n))
     worker.threads = max(1, cores // w)
-    return worker, dict(workers=w, scheduler=None, threads=True, cores=cores)
+    return worker, dict(workers=w, scheduler=None, threads=True), cores
 
 
 def _stop_check(*args, **kwargs):
@@ -160,7 +160,7 @@ def _run(fn, tasks, streams, setup, where, here=None):
 
     if here is not None and where["scheduler"] is None:
         return run(fn, tasks, streams, setup=here, workers=1)
-    return run(fn, tasks, streams, setup=setup, **{k: v for k, v in where.items() if k != "cores"})
+    return run(fn, tasks, streams, setup=setup, **where)
 
 
 def _record(i, origin, opt, its):
