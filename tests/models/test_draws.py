@@ -99,9 +99,15 @@ def test_halton_blocks_are_the_points_of_the_whole_sequence_bit_for_bit():
 
 
 @pytest.mark.parametrize("threads", [1, 3])
-def test_a_mixed_logits_standard_draws_do_not_depend_on_its_threads(threads):
-    """Made and transformed block by block of respondents in threads: the numbers of the whole arrays."""
+@pytest.mark.parametrize("block", [None, 1000, 3500])
+def test_a_mixed_logits_standard_draws_do_not_depend_on_its_threads(threads, block, monkeypatch):
+    """Made and transformed block by block of respondents (blocks of 196, 2 and 7 respondents here, the
+    last one shorter) in threads: the numbers of the whole arrays."""
+    import dce.models.mixed.model as M
     from dce.models.mixed.model import MixedLogit
+
+    if block is not None:
+        monkeypatch.setattr(M, "DRAW_BLOCK", block)
 
     names, dists = ["a", "b", "c", "d"], ["n", "ln", "t", "u"]
     m = MixedLogit(dict(zip(names, dists)), threads=threads)

@@ -109,27 +109,37 @@ def _unpack(theta, K, Q, lk, lq):
     return mu, L
 
 
+# the draws are made in blocks of respondents of about this many numbers per random dimension (768 KB):
+# the quantile function's temporaries then stay in a core's cache.  Whole arrays (36 MB at 2,000 draws
+# of 6 dimensions) took 2.5 times as long in one thread (0.24 s against 0.095 s at 2,000 draws, 0.44 s
+# against 0.155 s at 5,000; 361 respondents, 6 normal dimensions, a 2-core AMD EPYC)
+DRAW_BLOCK = 98_304
+
+
 def _fill_standard(A, dists, halton, threads):
     """Turn ``A`` (respondents x random dimensions x draws), uniform draws or (``halton``) to be filled with
     the unscrambled Halton points, into standard draws of ``dists``, in place.  Element by element: the
-    same numbers however the respondents are split, so blocks of respondents run in ``threads`` threads
-    (numpy's loops and the quantile functions release the GIL; a serial part of a process's first fit
-    otherwise, whose new pages are also first touched here)."""
-    def block(rows):
+    same numbers however the respondents are split, so it works through blocks of respondents
+    (:data:`DRAW_BLOCK`), which ``threads`` threads take in turn (numpy's loops and the quantile functions
+    release the GIL; a serial part of a process's first fit otherwise, whose new pages are also first
+    touched here)."""
+    def block(i):
+        rows = slice(i * size, min(n, (i + 1) * size))
         if halton:
             halton_rows(A, rows)
         for q, dist in enumerate(dists):
             transform(A[rows, q, :], dist, out=A[rows, q, :])
 
     n = A.shape[0]
-    if threads <= 1:
-        block(slice(None))
+    size = max(1, DRAW_BLOCK // max(1, A.shape[2]))
+    blocks = -(-n // size)
+    if threads <= 1 or blocks == 1:
+        for i in range(blocks):
+            block(i)
         return
     from dce.util.threads import each_chunk
 
-    cuts = np.linspace(0, n, 4 * threads + 1).astype(int)
-    blocks = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
-    each_chunk(lambda i: block(blocks[i]), len(blocks), threads)
+    each_chunk(block, blocks, threads)
 
 
 class _Problem:
