@@ -1,6 +1,7 @@
 """`dce fit`: estimate a conditional or mixed logit and print the table a referee expects."""
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field, fields
 
@@ -118,14 +119,13 @@ def fit(data, **options):
     if out.individual and not hasattr(ests[0], "individual_means"):
         raise DCEError(f"--individual: the {ests[0].label.lower()} has no individual-level estimates")
     cdata, report, df = _choice_data(src, price=opt.price if opt.space == "wtp" else None)
-    if not out.quiet:   # a machine's first mixed or HB fit compiles a kernel: say so, in one line
-        _say_compiling(ests[0])
     inputs = (src.data, src.design_path, src.spec_path, src.model_file)
     con = info_console(out.fmt)
     if report is not None:
         _print_validation(report, con)
-    results = [_fit_and_show(est, k, len(counts), cdata, report, df, opt, out, inputs, con)
-               for k, est in zip(counts, ests)]
+    with _saying_compiling(out.quiet):
+        results = [_fit_and_show(est, k, len(counts), cdata, report, df, opt, out, inputs, con)
+                   for k, est in zip(counts, ests)]
     if len(results) > 1:
         _compare(results, out.fmt, con)
     if out.validation_output:
@@ -249,14 +249,21 @@ def _fit_and_show(est, k, n, cdata, report, df, opt, out, inputs, con):
     return result
 
 
-def _say_compiling(est):
-    """One line on stderr when this fit is the machine's first and compiles a numba kernel."""
-    from dce.models.warmup import FAMILY_KERNELS, pending
+@contextlib.contextmanager
+def _saying_compiling(quiet):
+    """While the fits run: a numba kernel that has to be compiled first (a machine's first mixed or HB fit)
+    says so in one line on stderr, told by the fit when it comes to compile (:func:`dce.util.jit.
+    set_compile_notice`; nothing with ``--quiet``).  No look at numba's cache beforehand: that imported
+    numba before the fit, in series, where the fit imports it beside the draws."""
+    from dce.util.jit import set_compile_notice
 
-    kernel = FAMILY_KERNELS.get(est.name)
-    if kernel and pending([kernel], est.backend):
-        click.echo(f"compiling the {kernel} kernel: once per machine, a few seconds (`dce warm-up` does it "
-                   "ahead of time)", err=True)
+    if not quiet:
+        set_compile_notice(lambda what: click.echo(f"compiling the {what} kernel: once per machine, a few "
+                                                   "seconds (`dce warm-up` does it ahead of time)", err=True))
+    try:
+        yield
+    finally:
+        set_compile_notice(None)
 
 
 def _exit_status(results, counts, output):

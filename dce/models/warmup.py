@@ -4,8 +4,9 @@ numba compiles a kernel on its first use on a machine and keeps the machine code
 (``NUMBA_CACHE_DIR`` or next to the package); that first use costs seconds (the mixed logit about 4 s on
 two cores, more on one).  :func:`warm_up` compiles every kernel by running the real code path on a tiny
 SIMULATED data set (so that numba compiles exactly the specialisations a real fit uses), and
-:func:`pending` says which kernels a fit would still compile, so that the command line can say so in
-one line before it does.  Without numba (the numpy path) nothing is compiled and nothing is pending.
+:func:`pending` says which kernels a run would still compile (a fit itself says so, in one line, when it
+comes to compile one: :func:`dce.util.jit.set_compile_notice`).  Without numba (the numpy path) nothing
+is compiled and nothing is pending.
 """
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from dce.util.backend import choose_backend
 
 #: what each kernel is used for, in the order :func:`warm_up` compiles them
 KERNELS = ("mixed logit", "hierarchical Bayes", "design search")
-#: the model families that run each kernel
-FAMILY_KERNELS = {"mixed": "mixed logit", "mixed_wtp": "mixed logit", "hb": "hierarchical Bayes"}
 
 
 def _dispatcher(kernel):

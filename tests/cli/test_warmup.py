@@ -65,20 +65,27 @@ def test_warm_up_command_reports_each_kernel(monkeypatch):
 
 
 def test_a_fit_says_one_line_when_it_compiles(monkeypatch, tmp_path, electricity_path):
-    from dce.models import warmup
+    """The line comes from the fit itself, when numba's cache holds no kernel (dce.util.jit.compile_parts
+    tells the command line's notice), once although the global search prepares several problems."""
+    from dce.util import jit
 
     args = ["fit", str(electricity_path), "--formula", "choice ~ pf + cl", "--alt", "alt", "--task", "chid",
             "--id", "id", "--model", "mixed", "--random", "pf=n", "--draws", "5", "--seed", "1",
             "-o", str(tmp_path / "m.json")]
-    monkeypatch.setattr(warmup, "pending", lambda kernels, backend="auto": list(kernels))
-    r = CliRunner().invoke(cli, args)
-    assert r.exit_code in (0, 3), r.output
-    lines = [x for x in r.output.splitlines() if "compiling" in x]
-    assert lines == ["compiling the mixed logit kernel: once per machine, a few seconds (`dce warm-up` does it "
-                     "ahead of time)"]
-    r = CliRunner().invoke(cli, [*args, "--quiet"])               # --quiet: nothing but the tables
-    assert r.exit_code in (0, 3) and "compiling" not in r.output
-    monkeypatch.setattr(warmup, "pending", lambda kernels, backend="auto": [])
+    real, uncached = jit.compile_parts, object()     # a kernel neither loaded here nor in the cache
+    with monkeypatch.context() as mp:
+        mp.setattr(jit, "_SEEN", set())
+        mp.setattr(jit, "is_cached", lambda dispatcher: dispatcher is not uncached)
+        mp.setattr(jit, "compile_parts", lambda kernel, parts, what="": real(uncached, [], what))
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code in (0, 3), r.output
+        lines = [x for x in r.output.splitlines() if "compiling" in x]
+        assert lines == ["compiling the mixed logit kernel: once per machine, a few seconds (`dce warm-up` does "
+                         "it ahead of time)"]
+        assert jit._NOTICE is None                                   # the fit's notice ends with the command
+        mp.setattr(jit, "_SEEN", set())
+        r = CliRunner().invoke(cli, [*args, "--quiet"])               # --quiet: nothing but the tables
+        assert r.exit_code in (0, 3) and "compiling" not in r.output
     r = CliRunner().invoke(cli, args)                                # cached: silent
     assert r.exit_code in (0, 3) and "compiling" not in r.output
 
