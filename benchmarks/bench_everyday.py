@@ -21,8 +21,8 @@ that both see the same load):
   (target: at least 1.8x with 2 threads; meaningful only on an otherwise idle machine); then the scaling
   in one process per thread count, of the default fit and of one start: the first fit (which also imports
   numba and loads the compiled kernel) apart from the later ones;
-* ``suite`` (only with ``--suite``): the README's test command's pytest line, wall time (target: at most
-  90 s on 2 cores).
+* ``suite`` (only with ``--suite``): the README's test command's pytest line (as each tree's ``.ci/run``
+  has it), wall time, ``--repeat`` - 1 runs interleaved (target: at most 90 s on 2 cores).
 
 Every figure is the best and the median of ``--repeat`` runs, printed with the load average (1 min)
 before and after it; CPU time (user + system of the child processes) is printed too, since on a shared
@@ -275,15 +275,22 @@ def measure_threads_in_process(repeat, draws, threads, search=0):
     print(line + f"  [load {min(loads):.1f}-{max(loads):.1f}]", flush=True)
 
 
-def measure_suite(tree):
-    line = next(x for x in (tree / ".ci" / "run").read_text().splitlines() if "pytest" in x)
-    pytest_args = line.split("python -m pytest", 1)[1].split()
-    l0 = load()
-    w, c, p = run([sys.executable, "-m", "pytest", *pytest_args, "-p", "no:cacheprovider"], tree, env_for(tree),
-                  check=False)
+def measure_suite(variants, repeat):
+    """The pytest line of each tree's ``.ci/run`` (the README's test command), interleaved run by run."""
+    res = {v.label: ([], [], []) for v in variants}
     print("test suite (the pytest line of .ci/run):")
-    print(f"  {p.stdout.strip().splitlines()[-1] if p.stdout.strip() else p.stderr[-300:]}")
-    summary("suite", [w], [c], [l0, load()], 90.0)
+    for _ in range(repeat):
+        for v in variants:
+            line = next(x for x in (v.tree / ".ci" / "run").read_text().splitlines() if "python -m pytest" in x)
+            pytest_args = line.split("python -m pytest", 1)[1].split()
+            l0 = load()
+            w, c, p = run([sys.executable, "-m", "pytest", *pytest_args, "-p", "no:cacheprovider"], v.tree,
+                          v.env(), check=False)
+            last = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else p.stderr[-300:]
+            print(f"  {v.label}: {' '.join(pytest_args)}: {last}", flush=True)
+            res[v.label][0].append(w), res[v.label][1].append(c), res[v.label][2].extend([l0, load()])
+    for v in variants:
+        summary(v.label, *res[v.label], 90.0)
 
 
 def main(argv=None):
@@ -295,7 +302,7 @@ def main(argv=None):
     ap.add_argument("--draws", type=lambda t: [int(x) for x in t.split(",")], default=[2000, 5000],
                     help="draws of the thread-scaling fits, e.g. 2000,5000 (the default)")
     ap.add_argument("--threads", help="thread counts, e.g. 1,2,4 (default: 1, 2, 4, ... up to the usable cores)")
-    ap.add_argument("--suite", action="store_true", help="also time the whole test suite (once)")
+    ap.add_argument("--suite", action="store_true", help="also time the whole test suite (repeat - 1 times)")
     a = ap.parse_args(argv)
     only = set(a.only.split(","))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -327,7 +334,7 @@ def main(argv=None):
                 measure_threads_in_process(a.repeat, draws, threads, search=None)
                 measure_threads_in_process(a.repeat, draws, threads, search=0)
         if a.suite:
-            measure_suite(ROOT)
+            measure_suite(variants, max(1, a.repeat - 1))
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
