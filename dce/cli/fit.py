@@ -253,8 +253,8 @@ def _fit_and_show(est, k, n, cdata, report, df, opt, out, inputs, con):
 def _saying_compiling(quiet):
     """While the fits run: a numba kernel that has to be compiled first (a machine's first mixed or HB fit)
     says so in one line on stderr, told by the fit when it comes to compile (:func:`dce.util.jit.
-    set_compile_notice`; nothing with ``--quiet``).  No look at numba's cache beforehand: that imported
-    numba before the fit, in series, where the fit imports it beside the draws."""
+    set_compile_notice`; nothing with ``--quiet``): one mechanism, told when numba compiles.  No look at
+    numba's cache beforehand, which imported numba before the fit's clock started (outside ``--quiet``)."""
     from dce.util.jit import set_compile_notice
 
     if not quiet:

@@ -130,16 +130,11 @@ def _fill_standard(A, dists, halton, threads):
         for q, dist in enumerate(dists):
             transform(A[rows, q, :], dist, out=A[rows, q, :])
 
-    n = A.shape[0]
-    size = max(1, DRAW_BLOCK // max(1, A.shape[2]))
-    blocks = -(-n // size)
-    if threads <= 1 or blocks == 1:
-        for i in range(blocks):
-            block(i)
-        return
     from dce.util.threads import each_chunk
 
-    each_chunk(block, blocks, threads)
+    n = A.shape[0]
+    size = max(1, DRAW_BLOCK // max(1, A.shape[2]))
+    each_chunk(block, -(-n // size), threads)       # in this thread alone with one thread or one block
 
 
 class _Problem:
